@@ -1,0 +1,1 @@
+//! dpkg parser (to be written).

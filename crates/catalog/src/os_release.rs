@@ -1,0 +1,1 @@
+//! os_release parser (to be written).

@@ -1,0 +1,1 @@
+//! python parser (to be written).

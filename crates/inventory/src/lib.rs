@@ -1,0 +1,286 @@
+//! The inventory: what gpubom found in one scanned subject.
+//!
+//! This crate is the contract between the three stages of gpubom. Catalogers
+//! (`gpubom-catalog`) fill an [`Inventory`]; the SBOM writer (`gpubom-sbom`)
+//! turns it into CycloneDX and reads CycloneDX back into it; the policy engine
+//! evaluates rules over it. It holds plain data only, so none of those stages
+//! depends on another's internals (the catalogers know nothing of CycloneDX).
+//!
+//! Every version claim carries [`Evidence`]: which technique produced it and
+//! how confident that technique is, so a guess is always labelled as a guess.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything found in one scanned subject (an image, a directory or a file).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Inventory {
+    pub subject: Subject,
+    /// Facts from the image configuration; `None` for directories and files.
+    pub image: Option<ImageFacts>,
+    /// The operating system release, from `os-release`.
+    pub distro: Option<Distro>,
+    /// Layers bottom-up; components refer to them by [`LayerRef::index`].
+    pub layers: Vec<LayerInfo>,
+    /// Components, sorted by [`Component::sort_key`] for deterministic output.
+    pub components: Vec<Component>,
+}
+
+/// What was scanned, as the user named it and as the source resolved it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Subject {
+    /// The source kind: `oci-dir`, `oci-archive`, `docker-archive`, `registry`, `dir`, `file`.
+    pub kind: String,
+    /// The location as given on the command line (without a scheme prefix).
+    pub location: String,
+    /// Repository name, e.g. `nvcr.io/nvidia/pytorch`, when known.
+    pub name: Option<String>,
+    /// Tag, e.g. `24.01-py3`, when known.
+    pub tag: Option<String>,
+    /// Manifest digest (`sha256:…`) when the source has one.
+    pub digest: Option<String>,
+    /// Image config digest (the "image id").
+    pub config_digest: Option<String>,
+    /// `os/arch[/variant]` of the chosen manifest.
+    pub platform: Option<String>,
+}
+
+/// Facts from the image configuration that policies care about.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ImageFacts {
+    /// `User` as written in the config; empty or absent means root.
+    pub user: Option<String>,
+    /// Exposed ports as written, e.g. `8888/tcp`.
+    pub exposed_ports: Vec<String>,
+    /// Environment, in config order, split at the first `=`.
+    pub env: Vec<(String, String)>,
+    pub labels: BTreeMap<String, String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub workdir: Option<String>,
+    pub created: Option<String>,
+    pub architecture: Option<String>,
+    pub os: Option<String>,
+}
+
+impl ImageFacts {
+    /// The value of an environment variable, last definition wins (as in a container).
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The distribution from `os-release`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Distro {
+    /// `ID`, e.g. `debian`, `ubuntu`.
+    pub id: String,
+    /// `VERSION_ID`, e.g. `12`, `22.04`.
+    pub version_id: Option<String>,
+    /// `VERSION_CODENAME`, e.g. `bookworm`.
+    pub codename: Option<String>,
+    pub pretty_name: Option<String>,
+    /// `ID_LIKE`, split on whitespace.
+    pub id_like: Vec<String>,
+    /// Where it was read from.
+    pub path: String,
+    pub layer: Option<LayerRef>,
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LayerInfo {
+    pub index: usize,
+    /// Digest of the uncompressed tar (`rootfs.diff_ids`).
+    pub diff_id: Option<String>,
+    /// Digest of the blob as stored (compressed), when it differs from the diff_id.
+    pub digest: Option<String>,
+    pub media_type: Option<String>,
+    pub size: Option<u64>,
+    /// The history `created_by` line for this layer, when present.
+    pub created_by: Option<String>,
+}
+
+/// Where a component (or a piece of evidence) came from within the layer stack.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LayerRef {
+    pub index: usize,
+}
+
+/// What kind of thing a component is. Drives purls, CycloneDX types and policy kinds.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ComponentKind {
+    /// A Debian package from the dpkg database.
+    Deb,
+    /// A Python distribution (wheel, egg, sdist install).
+    Python,
+    /// A native library or runtime recognised without a package record.
+    NativeLibrary,
+    /// A machine-learning model file.
+    Model,
+    /// The operating system itself.
+    OperatingSystem,
+    /// A component read back from a foreign SBOM whose kind is unknown.
+    #[default]
+    Other,
+}
+
+impl ComponentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Deb => "deb",
+            ComponentKind::Python => "python",
+            ComponentKind::NativeLibrary => "native-library",
+            ComponentKind::Model => "model",
+            ComponentKind::OperatingSystem => "operating-system",
+            ComponentKind::Other => "other",
+        }
+    }
+}
+
+/// How a version or identity was established, strongest first.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Technique {
+    /// A package manager's own record (dpkg status, wheel METADATA).
+    PackageRecord,
+    /// The file is listed (and, for wheels, hash-confirmed) in a package's file list.
+    FileOwnership,
+    /// The file's sha256 is in a fingerprint table.
+    HashMatch,
+    /// Version strings or symbols inside the binary.
+    BinaryAnalysis,
+    /// A full version in the file name.
+    FileName,
+    /// SONAME or install path only.
+    PathHint,
+    /// Declared metadata: image env, version files, labels. May lie.
+    Declared,
+}
+
+impl Technique {
+    /// The CycloneDX 1.5 `evidence.identity.methods[].technique` value.
+    pub fn cyclonedx(self) -> &'static str {
+        match self {
+            Technique::PackageRecord => "manifest-analysis",
+            Technique::FileOwnership => "manifest-analysis",
+            Technique::HashMatch => "hash-comparison",
+            Technique::BinaryAnalysis => "binary-analysis",
+            Technique::FileName => "filename",
+            Technique::PathHint => "filename",
+            Technique::Declared => "other",
+        }
+    }
+
+    /// Default confidence (0.0–1.0) of a claim made this way.
+    pub fn default_confidence(self) -> f32 {
+        match self {
+            Technique::PackageRecord => 1.0,
+            Technique::FileOwnership => 0.95,
+            Technique::HashMatch => 1.0,
+            Technique::BinaryAnalysis => 0.8,
+            Technique::FileName => 0.7,
+            Technique::PathHint => 0.4,
+            Technique::Declared => 0.3,
+        }
+    }
+}
+
+/// One piece of evidence for a component's identity or version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    pub technique: Technique,
+    pub confidence: f32,
+    /// What was looked at: a path, an env var, a table entry.
+    pub source: String,
+    /// The version this evidence supports, if it supports one.
+    pub version: Option<String>,
+}
+
+/// A place a component was found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    /// Absolute path inside the subject, e.g. `/usr/lib/x86_64-linux-gnu/libcudart.so.12`.
+    pub path: String,
+    pub layer: Option<LayerRef>,
+}
+
+/// A content hash of a component's file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hash {
+    /// `SHA-256`, `SHA-1`, … (CycloneDX algorithm names).
+    pub alg: String,
+    pub hex: String,
+}
+
+/// One software component (package, library or model).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Component {
+    pub kind: ComponentKind,
+    pub name: String,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+    pub cpes: Vec<String>,
+    pub supplier: Option<String>,
+    pub description: Option<String>,
+    /// SPDX expressions or license names as declared.
+    pub licenses: Vec<String>,
+    pub hashes: Vec<Hash>,
+    /// Where it was found; the first one is the primary location.
+    pub locations: Vec<Location>,
+    /// The layer that introduced it (the lowest layer from which it is continuously present).
+    pub layer: Option<LayerRef>,
+    pub evidence: Vec<Evidence>,
+    /// Extra facts, namespaced `gpubom:…`; sorted map so output is deterministic.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Component {
+    /// The key components are sorted by: deterministic and stable across sources.
+    pub fn sort_key(&self) -> (ComponentKind, &str, &str, &str) {
+        (
+            self.kind,
+            self.name.as_str(),
+            self.version.as_deref().unwrap_or(""),
+            self.locations.first().map(|l| l.path.as_str()).unwrap_or(""),
+        )
+    }
+
+    /// A stable identifier used as the CycloneDX `bom-ref`.
+    pub fn bom_ref(&self) -> String {
+        match &self.purl {
+            Some(purl) => match self.locations.first() {
+                // The same purl may legitimately occur at several paths (vendored copies).
+                Some(loc) if self.kind == ComponentKind::NativeLibrary || self.kind == ComponentKind::Model => {
+                    format!("{purl}#{}", loc.path)
+                }
+                _ => purl.clone(),
+            },
+            None => format!(
+                "{}:{}@{}#{}",
+                self.kind.as_str(),
+                self.name,
+                self.version.as_deref().unwrap_or(""),
+                self.locations.first().map(|l| l.path.as_str()).unwrap_or("")
+            ),
+        }
+    }
+}
+
+impl Inventory {
+    /// Sorts components (and their locations/evidence) so output is deterministic.
+    pub fn normalize(&mut self) {
+        for c in &mut self.components {
+            c.locations.sort();
+            c.locations.dedup();
+            c.hashes.sort();
+            c.hashes.dedup();
+            c.cpes.sort();
+            c.cpes.dedup();
+        }
+        self.components.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+}

@@ -1,0 +1,1 @@
+//! Real files from package registries, cached.
