@@ -119,11 +119,17 @@ pub enum EntryKind {
     File,
     Dir,
     /// Target exactly as stored (may be relative or absolute).
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
     /// Target as a normalised path inside the image.
-    Hardlink { target: String },
+    Hardlink {
+        target: String,
+    },
     /// A `.wh.NAME` marker: `target` (normalised) is hidden from lower layers.
-    Whiteout { target: String },
+    Whiteout {
+        target: String,
+    },
     /// A `.wh..wh..opq` marker: the entry's `path` is the directory made opaque.
     OpaqueDir,
     Other,

@@ -66,7 +66,11 @@ pub struct ImageFacts {
 impl ImageFacts {
     /// The value of an environment variable, last definition wins (as in a container).
     pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -245,7 +249,10 @@ impl Component {
             self.kind,
             self.name.as_str(),
             self.version.as_deref().unwrap_or(""),
-            self.locations.first().map(|l| l.path.as_str()).unwrap_or(""),
+            self.locations
+                .first()
+                .map(|l| l.path.as_str())
+                .unwrap_or(""),
         )
     }
 
@@ -254,7 +261,10 @@ impl Component {
         match &self.purl {
             Some(purl) => match self.locations.first() {
                 // The same purl may legitimately occur at several paths (vendored copies).
-                Some(loc) if self.kind == ComponentKind::NativeLibrary || self.kind == ComponentKind::Model => {
+                Some(loc)
+                    if self.kind == ComponentKind::NativeLibrary
+                        || self.kind == ComponentKind::Model =>
+                {
                     format!("{purl}#{}", loc.path)
                 }
                 _ => purl.clone(),
@@ -264,7 +274,10 @@ impl Component {
                 self.kind.as_str(),
                 self.name,
                 self.version.as_deref().unwrap_or(""),
-                self.locations.first().map(|l| l.path.as_str()).unwrap_or("")
+                self.locations
+                    .first()
+                    .map(|l| l.path.as_str())
+                    .unwrap_or("")
             ),
         }
     }
@@ -281,6 +294,7 @@ impl Inventory {
             c.cpes.sort();
             c.cpes.dedup();
         }
-        self.components.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.components
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
 }

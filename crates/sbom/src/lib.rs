@@ -17,6 +17,10 @@ pub enum Error {
 }
 
 /// Renders an inventory in the given format.
-pub fn render(_inventory: &Inventory, _format: Format, _tool_version: &str) -> Result<Vec<u8>, Error> {
+pub fn render(
+    _inventory: &Inventory,
+    _format: Format,
+    _tool_version: &str,
+) -> Result<Vec<u8>, Error> {
     todo!()
 }

@@ -1,1 +1,166 @@
-//! Real files from package registries, cached.
+//! Real files from package registries, cached under `.fixtures/` at the workspace root
+//! (or `$GPUBOM_FIXTURES`).
+//!
+//! Tests call these to get real bytes. When a file cannot be fetched (no network, no
+//! `pip` or `apt-get`), the functions return `Err` with the reason, and the test prints
+//! it and skips: see [`skip`]. Downloads are pinned to exact versions so the bytes, and
+//! therefore the hashes the tests assert, never drift.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The fixture cache directory (created on first use).
+pub fn cache_dir() -> PathBuf {
+    let dir = std::env::var_os("GPUBOM_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.fixtures"));
+    std::fs::create_dir_all(&dir).expect("create fixture cache");
+    dir
+}
+
+/// Prints why a test is skipped, in a form that shows in `cargo test` output.
+pub fn skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+}
+
+/// A pinned x86_64 manylinux wheel from PyPI, e.g. `pypi_wheel("nvidia-cuda-runtime-cu12", "12.1.105")`.
+pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
+    let dir = cache_dir().join("wheels");
+    let normalized = name.replace('-', "_").to_lowercase();
+    if let Some(found) = find_file(&dir, |f| {
+        let f = f.to_lowercase();
+        f.starts_with(&format!("{normalized}-{version}-")) && f.ends_with(".whl")
+    }) {
+        return Ok(found);
+    }
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args([
+            "--platform",
+            "manylinux2014_x86_64",
+            "--python-version",
+            "3.11",
+        ])
+        .arg("--dest")
+        .arg(&dir)
+        .arg(format!("{name}=={version}"))
+        .status()
+        .map_err(|e| format!("cannot run pip to fetch {name}=={version}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "pip could not download {name}=={version} (offline?)"
+        ));
+    }
+    find_file(&dir, |f| {
+        f.to_lowercase()
+            .starts_with(&format!("{normalized}-{version}-"))
+    })
+    .ok_or_else(|| {
+        format!(
+            "pip reported success but no wheel for {name}=={version} in {}",
+            dir.display()
+        )
+    })
+}
+
+/// A pinned Debian package (`apt-get download name=version`), as a `.deb` path.
+pub fn debian_package(name: &str, version: &str) -> Result<PathBuf, String> {
+    let dir = cache_dir().join("debs");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let prefix = format!("{name}_");
+    let matches = |f: &str| f.starts_with(&prefix) && f.ends_with(".deb");
+    if let Some(found) = find_file(&dir, matches) {
+        return Ok(found);
+    }
+    let status = Command::new("apt-get")
+        .args(["download", "-q", &format!("{name}={version}")])
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("cannot run apt-get to fetch {name}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "apt-get could not download {name}={version} (run `apt-get update` first?)"
+        ));
+    }
+    find_file(&dir, matches).ok_or_else(|| format!("no {name} .deb in {}", dir.display()))
+}
+
+/// Every file of a wheel (a zip), as (path inside the wheel, bytes).
+pub fn wheel_files(wheel: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let file = std::fs::File::open(wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).map_err(|e| e.to_string())?;
+        if f.is_dir() {
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(f.size() as usize);
+        f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        out.push((f.name().to_string(), bytes));
+    }
+    Ok(out)
+}
+
+/// A Debian package's control paragraph and its data files, read with `dpkg-deb`.
+pub struct DebContents {
+    /// The `control` file as shipped (one paragraph, no `Status:` line).
+    pub control: String,
+    /// Every regular file of `data.tar`, as (absolute path, bytes).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
+    let control = Command::new("dpkg-deb")
+        .arg("--field")
+        .arg(deb)
+        .output()
+        .map_err(|e| format!("cannot run dpkg-deb: {e}"))?;
+    if !control.status.success() {
+        return Err(format!("dpkg-deb --field {} failed", deb.display()));
+    }
+    let data = Command::new("dpkg-deb")
+        .arg("--fsys-tarfile")
+        .arg(deb)
+        .output()
+        .map_err(|e| format!("cannot run dpkg-deb: {e}"))?;
+    if !data.status.success() {
+        return Err(format!("dpkg-deb --fsys-tarfile {} failed", deb.display()));
+    }
+    let mut files = Vec::new();
+    let mut archive = tar::Archive::new(&data.stdout[..]);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let path = entry.path().map_err(|e| e.to_string())?;
+        let path = format!("/{}", path.to_string_lossy().trim_start_matches("./"));
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        files.push((path, bytes));
+    }
+    Ok(DebContents {
+        control: String::from_utf8_lossy(&control.stdout).into_owned(),
+        files,
+    })
+}
+
+fn find_file(dir: &Path, matches: impl Fn(&str) -> bool) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| matches(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
