@@ -1,1 +1,56 @@
-fn main() {}
+//! The `gpubom` command line: argument parsing and dispatch only.
+//!
+//! The work lives in the crates: `gpubom-image` opens sources,
+//! `gpubom-catalog` finds what is inside, `gpubom-sbom` writes CycloneDX.
+//! Exit codes: 0 success, 1 findings (for `check`), 2 could not run.
+
+mod output;
+mod scan;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "gpubom",
+    version,
+    about = "SBOMs for GPU/ML container images and models: CUDA, cuDNN, TensorRT, NCCL, wheels, debs and model files",
+    long_about = None,
+    after_help = "Examples:\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom scan dir:./rootfs --format table"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inventory an image, directory or file and write a CycloneDX SBOM
+    Scan(scan::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("gpubom: error: {}", one_line(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes on one line, outermost first, without repeats.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}

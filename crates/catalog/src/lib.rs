@@ -1,5 +1,132 @@
 //! What the bytes are.
+//!
+//! [`scan`] takes an opened [`gpubom_image::Image`] and returns the
+//! [`Inventory`] of what is inside it. The work follows ARCHITECTURE.md:
+//!
+//! 1. each layer is read once, in parallel, by [`walk`]: catalogers claim files
+//!    by path and parse only what they claimed;
+//! 2. [`merge`] folds the layers bottom-up, honouring whiteouts and opaque
+//!    directories, so only what a container would see survives;
+//! 3. each cataloger resolves the surviving facts into components, in
+//!    registration order (see [`cataloger`]).
+//!
+//! The format parsers ([`dpkg`], [`python`], [`os_release`]) are plain
+//! functions over bytes with no knowledge of layers, so they are tested alone.
 
+mod cataloger;
 pub mod dpkg;
+mod merge;
 pub mod os_release;
 pub mod python;
+mod walk;
+
+use gpubom_image::Image;
+use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject};
+use rayon::prelude::*;
+
+/// Why a scan could not complete. The message names the layer or file.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(#[from] gpubom_image::Error);
+
+/// Options for [`scan`].
+#[derive(Default)]
+pub struct ScanOptions<'a> {
+    /// Receives the number of stored bytes consumed, from any thread, as layers stream.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+}
+
+/// The result of a scan: the inventory and what the user should be told about it.
+#[derive(Debug)]
+pub struct Scan {
+    pub inventory: Inventory,
+    /// Non-fatal problems (a file too large to read, …), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Catalogs everything in `image`.
+pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
+    let no_progress = |_: u64| {};
+    let progress: &(dyn Fn(u64) + Sync) = options.progress.unwrap_or(&no_progress);
+    let analyses = image
+        .layers
+        .par_iter()
+        .map(|layer| walk::analyze_layer(layer, progress))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let view = merge::MergedView::build(&analyses);
+    let mut found = cataloger::Found::default();
+    for cataloger in cataloger::CATALOGERS {
+        cataloger.resolve(&view, &mut found);
+    }
+
+    let warnings = analyses
+        .iter()
+        .flat_map(|a| {
+            a.skipped
+                .iter()
+                .map(move |(path, why)| format!("layer {}: /{path} not read: {why}", a.index))
+        })
+        .collect();
+    let mut inventory = Inventory {
+        subject: subject(image),
+        image: image.config.as_ref().map(image_facts),
+        distro: found.distro,
+        layers: layer_infos(image),
+        components: found.components,
+    };
+    inventory.normalize();
+    Ok(Scan {
+        inventory,
+        warnings,
+    })
+}
+
+fn subject(image: &Image) -> Subject {
+    Subject {
+        kind: image.kind.scheme().to_string(),
+        location: image.location.clone(),
+        name: image.name.clone(),
+        tag: image.tag.clone(),
+        digest: image.manifest_digest.clone(),
+        config_digest: image.config_digest.clone(),
+        platform: image.platform.clone(),
+    }
+}
+
+fn image_facts(config: &gpubom_image::ImageConfig) -> ImageFacts {
+    ImageFacts {
+        user: config.user.clone(),
+        exposed_ports: config.exposed_ports.clone(),
+        env: config
+            .env
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv.clone(), String::new()),
+            })
+            .collect(),
+        labels: config.labels.clone(),
+        entrypoint: config.entrypoint.clone(),
+        cmd: config.cmd.clone(),
+        workdir: config.workdir.clone(),
+        created: config.created.clone(),
+        architecture: config.architecture.clone(),
+        os: config.os.clone(),
+    }
+}
+
+fn layer_infos(image: &Image) -> Vec<LayerInfo> {
+    image
+        .layers
+        .iter()
+        .map(|l| LayerInfo {
+            index: l.index,
+            diff_id: l.diff_id.clone(),
+            digest: l.digest.clone(),
+            media_type: l.media_type.clone(),
+            size: l.size,
+            created_by: l.created_by.clone(),
+        })
+        .collect()
+}

@@ -75,7 +75,8 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
 pub fn debian_package(name: &str, version: &str) -> Result<PathBuf, String> {
     let dir = cache_dir().join("debs");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let prefix = format!("{name}_");
+    // apt-get names files name_version_arch.deb with the epoch's ':' as "%3a".
+    let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
     let matches = |f: &str| f.starts_with(&prefix) && f.ends_with(".deb");
     if let Some(found) = find_file(&dir, matches) {
         return Ok(found);
@@ -116,6 +117,8 @@ pub struct DebContents {
     pub control: String,
     /// Every regular file of `data.tar`, as (absolute path, bytes).
     pub files: Vec<(String, Vec<u8>)>,
+    /// Every symlink of `data.tar`, as (absolute path, target as stored).
+    pub symlinks: Vec<(String, String)>,
 }
 
 pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
@@ -136,14 +139,22 @@ pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
         return Err(format!("dpkg-deb --fsys-tarfile {} failed", deb.display()));
     }
     let mut files = Vec::new();
+    let mut symlinks = Vec::new();
     let mut archive = tar::Archive::new(&data.stdout[..]);
     for entry in archive.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
         let path = entry.path().map_err(|e| e.to_string())?;
         let path = format!("/{}", path.to_string_lossy().trim_start_matches("./"));
+        match entry.header().entry_type() {
+            tar::EntryType::Regular => {}
+            tar::EntryType::Symlink => {
+                if let Ok(Some(target)) = entry.link_name() {
+                    symlinks.push((path, target.to_string_lossy().into_owned()));
+                }
+                continue;
+            }
+            _ => continue,
+        }
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
         files.push((path, bytes));
@@ -151,6 +162,7 @@ pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
     Ok(DebContents {
         control: String::from_utf8_lossy(&control.stdout).into_owned(),
         files,
+        symlinks,
     })
 }
 

@@ -1,0 +1,72 @@
+//! The catalogers and their registration.
+//!
+//! A cataloger is one module here: it claims files by path during the layer
+//! pass, parses the bytes it claimed into [`Fact`]s, and, once layers are
+//! merged, turns the surviving facts into components. Adding one is a new
+//! module and one line in [`CATALOGERS`]. Their order is the resolution
+//! order: later catalogers may use what earlier ones found (the distro for
+//! purls, file ownership for native libraries).
+
+mod dpkg;
+mod os_release;
+mod python;
+
+use crate::merge::MergedView;
+use gpubom_inventory::{Component, Distro};
+use std::collections::HashMap;
+
+pub(crate) static CATALOGERS: &[&dyn Cataloger] = &[
+    &os_release::OsReleaseCataloger,
+    &dpkg::DpkgCataloger,
+    &python::PythonCataloger,
+];
+
+/// How much of a claimed file a cataloger needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The whole file in memory, if it is no larger than `max_bytes`.
+    Whole { max_bytes: u64 },
+}
+
+/// What a cataloger parsed out of one file.
+#[derive(Debug, Clone)]
+pub(crate) enum Fact {
+    OsRelease(crate::os_release::OsRelease),
+    DpkgStatus(Vec<crate::dpkg::DpkgPackage>),
+    DpkgList(Vec<String>),
+    DpkgCopyright(Vec<String>),
+    PythonMetadata(crate::python::PythonDist),
+    PythonRecord(Vec<crate::python::RecordEntry>),
+}
+
+/// Which package owns a file, and the hash its package record gives for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    /// Index into [`Found::components`].
+    pub component: usize,
+    /// sha256 hex from the package's file list (wheel RECORD), when it has one.
+    pub sha256: Option<String>,
+}
+
+/// What resolution has produced so far.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub distro: Option<Distro>,
+    pub components: Vec<Component>,
+    /// Image path (relative, normalised) → owning package.
+    pub owners: HashMap<String, Owner>,
+}
+
+pub(crate) trait Cataloger: Sync {
+    /// Cheap test run on every regular file of every layer.
+    fn claim(&self, path: &str, size: u64) -> Option<Claim>;
+    /// Parses a claimed file; may yield nothing for a file that turns out not to fit.
+    fn parse(&self, path: &str, bytes: &[u8]) -> Vec<Fact>;
+    /// Turns the surviving facts into components.
+    fn resolve(&self, view: &MergedView, found: &mut Found);
+}
+
+/// `/`-prefixed form of a relative image path, as shown to users.
+pub(crate) fn display_path(path: &str) -> String {
+    format!("/{path}")
+}

@@ -1,0 +1,99 @@
+//! Python distributions installed anywhere in the tree.
+//!
+//! `*.dist-info/METADATA` (wheels), `*.egg-info/PKG-INFO` and bare
+//! `*.egg-info` files (distutils) give name and version; `RECORD` lists the
+//! files a wheel installed with their sha256, which later lets a native
+//! library be tied to its wheel by content, not only by path. Site-packages,
+//! dist-packages, virtualenvs and conda trees are all found the same way,
+//! because claims are by file name, not by a fixed prefix.
+
+use super::{display_path, Cataloger, Claim, Fact, Found, Owner};
+use crate::merge::MergedView;
+use crate::python::{classify, parse_metadata, parse_record, purl, record_path_to_image_path, PythonFile};
+use gpubom_inventory::{Component, ComponentKind, Evidence, LayerRef, Location, Technique};
+
+pub(crate) struct PythonCataloger;
+
+impl Cataloger for PythonCataloger {
+    fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
+        match classify(path)? {
+            PythonFile::Metadata { .. }
+            | PythonFile::PkgInfo { .. }
+            | PythonFile::EggInfoFile
+            | PythonFile::Record { .. } => Some(Claim::Whole { max_bytes: 32 << 20 }),
+            _ => None,
+        }
+    }
+
+    fn parse(&self, path: &str, bytes: &[u8]) -> Vec<Fact> {
+        let text = String::from_utf8_lossy(bytes);
+        match classify(path) {
+            Some(PythonFile::Record { .. }) => vec![Fact::PythonRecord(parse_record(&text))],
+            Some(_) => parse_metadata(&text)
+                .map(Fact::PythonMetadata)
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn resolve(&self, view: &MergedView, found: &mut Found) {
+        for (layer, file_fact) in view.surviving() {
+            let Fact::PythonMetadata(dist) = &file_fact.fact else {
+                continue;
+            };
+            // The distribution's directory (or, for a bare .egg-info file, the file).
+            let dist_dir = match classify(&file_fact.path) {
+                Some(PythonFile::Metadata { dist_dir }) => dist_dir.to_string(),
+                Some(PythonFile::PkgInfo { egg_dir }) => egg_dir.to_string(),
+                _ => file_fact.path.clone(),
+            };
+            let layer_ref = Some(LayerRef { index: layer });
+            let mut properties = std::collections::BTreeMap::new();
+            if let Some(requires_python) = &dist.requires_python {
+                properties.insert("gpubom:python:requires_python".into(), requires_python.clone());
+            }
+            let index = found.components.len();
+            found.components.push(Component {
+                kind: ComponentKind::Python,
+                name: dist.name.clone(),
+                version: Some(dist.version.clone()),
+                purl: Some(purl(dist)),
+                supplier: dist.author.clone(),
+                description: dist.summary.clone(),
+                licenses: dist.license.iter().cloned().collect(),
+                locations: vec![Location {
+                    path: display_path(&dist_dir),
+                    layer: layer_ref,
+                }],
+                layer: layer_ref,
+                evidence: vec![Evidence {
+                    technique: Technique::PackageRecord,
+                    confidence: Technique::PackageRecord.default_confidence(),
+                    source: display_path(&file_fact.path),
+                    version: Some(dist.version.clone()),
+                }],
+                properties,
+                ..Default::default()
+            });
+            record_ownership(view, &dist_dir, index, found);
+        }
+    }
+}
+
+fn record_ownership(view: &MergedView, dist_dir: &str, component: usize, found: &mut Found) {
+    for (_, file_fact) in view.facts_at(&format!("{dist_dir}/RECORD")) {
+        let Fact::PythonRecord(entries) = &file_fact.fact else {
+            continue;
+        };
+        for entry in entries {
+            let Some(path) = record_path_to_image_path(dist_dir, &entry.path) else {
+                continue;
+            };
+            found.owners.entry(path).or_insert(Owner {
+                component,
+                sha256: entry.sha256_hex.clone(),
+            });
+        }
+    }
+}

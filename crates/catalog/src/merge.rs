@@ -1,0 +1,175 @@
+//! Folding layers bottom-up into the filesystem a container would see.
+//!
+//! A layer's whiteouts (`.wh.NAME`) and opaque markers (`.wh..wh..opq`) hide
+//! what *lower* layers provided; then the layer's own entries are laid on top.
+//! A fact parsed from a file survives only if that file, in that layer, is
+//! still visible at the top. Lower layers' facts stay reachable through
+//! [`MergedView::history`], which is how a package gets attributed to the layer
+//! that introduced it rather than the layer that last rewrote the database.
+
+use crate::walk::{FileFact, FileKind, FileRecord, LayerAnalysis};
+use std::collections::{BTreeMap, HashMap};
+
+/// Symlink hops allowed while resolving one path (as Linux's MAXSYMLINKS).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+pub(crate) struct MergedView<'a> {
+    layers: &'a [LayerAnalysis],
+    /// Visible path → (position in `layers`, position in that layer's `files`).
+    files: BTreeMap<&'a str, (usize, usize)>,
+    /// Path → every fact parsed at that path, bottom layer first.
+    facts: HashMap<&'a str, Vec<(usize, &'a FileFact)>>,
+}
+
+impl<'a> MergedView<'a> {
+    pub fn build(layers: &'a [LayerAnalysis]) -> Self {
+        let mut files: BTreeMap<&'a str, (usize, usize)> = BTreeMap::new();
+        for (li, layer) in layers.iter().enumerate() {
+            for dir in &layer.opaque_dirs {
+                remove_descendants(&mut files, dir);
+            }
+            for path in &layer.whiteouts {
+                files.remove(path.as_str());
+                remove_descendants(&mut files, path);
+            }
+            for (fi, record) in layer.files.iter().enumerate() {
+                if record.kind != FileKind::Dir {
+                    // A file replacing a directory hides everything below it.
+                    remove_descendants(&mut files, &record.path);
+                }
+                files.insert(record.path.as_str(), (li, fi));
+            }
+        }
+        let mut facts: HashMap<&'a str, Vec<(usize, &'a FileFact)>> = HashMap::new();
+        for (li, layer) in layers.iter().enumerate() {
+            for fact in &layer.facts {
+                facts.entry(fact.path.as_str()).or_default().push((li, fact));
+            }
+        }
+        MergedView {
+            layers,
+            files,
+            facts,
+        }
+    }
+
+    /// The visible record at `path` and the index of the layer it comes from.
+    pub fn get(&self, path: &str) -> Option<(usize, &'a FileRecord)> {
+        let &(li, fi) = self.files.get(path)?;
+        Some((self.layers[li].index, &self.layers[li].files[fi]))
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Facts whose file is still visible, with the layer index they come from,
+    /// in path order. A hard link to a file from a lower layer carries that
+    /// file's facts.
+    pub fn surviving(&self) -> Vec<(usize, &'a FileFact)> {
+        let mut out = Vec::new();
+        for (path, &(li, fi)) in &self.files {
+            let own: Vec<_> = self
+                .facts
+                .get(path)
+                .into_iter()
+                .flatten()
+                .filter(|(fl, _)| *fl == li)
+                .collect();
+            if !own.is_empty() {
+                out.extend(own.into_iter().map(|&(l, f)| (self.layers[l].index, f)));
+            } else if let FileKind::Hardlink(target) = &self.layers[li].files[fi].kind {
+                if let Some(history) = self.facts.get(target.as_str()) {
+                    let below: Vec<_> = history.iter().filter(|(fl, _)| *fl <= li).collect();
+                    if let Some(&&(top, _)) = below.last() {
+                        out.extend(
+                            below
+                                .iter()
+                                .filter(|(fl, _)| *fl == top)
+                                .map(|&&(l, f)| (self.layers[l].index, f)),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Surviving facts at exactly `path`.
+    pub fn facts_at(&self, path: &str) -> Vec<(usize, &'a FileFact)> {
+        let Some(&(li, _)) = self.files.get(path) else {
+            return Vec::new();
+        };
+        self.facts
+            .get(path)
+            .into_iter()
+            .flatten()
+            .filter(|(fl, _)| *fl == li)
+            .map(|&(l, f)| (self.layers[l].index, f))
+            .collect()
+    }
+
+    /// Every fact ever parsed at `path`, in every layer (visible or not), bottom first.
+    pub fn history(&self, path: &str) -> Vec<(usize, &'a FileFact)> {
+        self.facts
+            .get(path)
+            .into_iter()
+            .flatten()
+            .map(|&(l, f)| (self.layers[l].index, f))
+            .collect()
+    }
+
+    /// Resolves symlinks in every component of `path`, staying inside the image:
+    /// absolute targets start at the image root and `..` never climbs above it.
+    /// `None` on a symlink loop.
+    pub fn resolve(&self, path: &str) -> Option<String> {
+        let mut pending: Vec<String> = split_reversed(path);
+        let mut resolved: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    resolved.pop();
+                    continue;
+                }
+                _ => resolved.push(part),
+            }
+            let current = resolved.join("/");
+            if let Some((_, record)) = self.get(&current) {
+                if let FileKind::Symlink(target) = &record.kind {
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return None;
+                    }
+                    resolved.pop();
+                    if target.starts_with('/') {
+                        resolved.clear();
+                    }
+                    pending.extend(split_reversed(target));
+                }
+            }
+        }
+        Some(resolved.join("/"))
+    }
+}
+
+fn split_reversed(path: &str) -> Vec<String> {
+    path.split('/').rev().map(str::to_owned).collect()
+}
+
+fn remove_descendants(files: &mut BTreeMap<&str, (usize, usize)>, dir: &str) {
+    if dir.is_empty() {
+        files.clear();
+        return;
+    }
+    let prefix = format!("{dir}/");
+    let doomed: Vec<&str> = files
+        .range(prefix.as_str()..)
+        .take_while(|(p, _)| p.starts_with(&prefix))
+        .map(|(p, _)| *p)
+        .collect();
+    for p in doomed {
+        files.remove(p);
+    }
+}

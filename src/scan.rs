@@ -1,0 +1,92 @@
+//! `gpubom scan`: source → inventory → SBOM.
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use gpubom_sbom::Format;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// What to scan: an OCI layout dir, oci-archive, docker-archive (`docker save`), a
+    /// directory (unpacked rootfs) or a single file. Force the kind with a prefix:
+    /// oci-dir:, oci-archive:, docker-archive:, dir:, file:
+    pub source: String,
+
+    /// Output format [default: table on a terminal, cyclonedx-json otherwise]
+    #[arg(short, long, value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// Write the output to FILE instead of stdout (written atomically)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Platform to pick from a multi-platform image, as os/arch[/variant]
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// No progress display and no warnings on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    CyclonedxJson,
+    CyclonedxXml,
+    Table,
+}
+
+pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    let scan = scan_source(&args.source, &args.platform, args.quiet)?;
+    let format = match args.format {
+        Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
+        Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
+        Some(OutputFormat::Table) => Format::Table,
+        None if args.output.is_none() && std::io::stdout().is_terminal() => Format::Table,
+        None => Format::CycloneDxJson,
+    };
+    let bytes = gpubom_sbom::render(&scan.inventory, format, env!("CARGO_PKG_VERSION"))
+        .context("cannot render the SBOM")?;
+    crate::output::write(args.output.as_deref(), &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens and catalogs a source, with a progress bar on an interactive stderr.
+pub fn scan_source(source: &str, platform: &str, quiet: bool) -> Result<gpubom_catalog::Scan> {
+    let options = gpubom_image::OpenOptions {
+        platform: Some(platform.to_string()),
+    };
+    let image = gpubom_image::open(source, &options)?;
+    let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
+    let bar = progress_bar(total, quiet);
+    let on_progress = |n: u64| bar.inc(n);
+    let scan = gpubom_catalog::scan(
+        &image,
+        &gpubom_catalog::ScanOptions {
+            progress: Some(&on_progress),
+        },
+    )?;
+    bar.finish_and_clear();
+    if !quiet {
+        for warning in &scan.warnings {
+            eprintln!("gpubom: warning: {warning}");
+        }
+    }
+    Ok(scan)
+}
+
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || total == 0 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("scanning {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,192 @@
+//! Shared fixtures for the end-to-end tests: images assembled in code from real
+//! files (Debian packages via `apt-get download`, wheels from PyPI), and a runner
+//! for the `gpubom` binary.
+
+#![allow(dead_code)]
+
+use gpubom_testkit::image::{Compression, ImageSpec, Layer};
+use gpubom_testkit::real;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SITE: &str = "usr/local/lib/python3.11/site-packages";
+
+/// Pinned real inputs, chosen small. Versions are the ones Debian 12 and PyPI serve.
+pub const NVTX: (&str, &str) = ("nvidia-nvtx-cu12", "12.1.105");
+pub const CUDART: (&str, &str) = ("nvidia-cuda-runtime-cu12", "12.1.105");
+
+pub fn gpubom() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gpubom"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    gpubom().args(args).output().expect("run gpubom")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Scans `source` to CycloneDX JSON, asserting success.
+pub fn scan_json(source: &str) -> serde_json::Value {
+    let out = run(&["scan", source, "--format", "cyclonedx-json", "--quiet"]);
+    assert!(out.status.success(), "scan {source} failed: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("scan output is JSON")
+}
+
+/// `(purl or name@version, first occurrence path)` of every component, sorted.
+pub fn component_set(bom: &serde_json::Value) -> Vec<(String, String)> {
+    let mut set: Vec<(String, String)> = bom["components"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let id = c["purl"].as_str().map(str::to_owned).unwrap_or_else(|| {
+                format!("{}@{}", c["name"].as_str().unwrap_or(""), c["version"].as_str().unwrap_or(""))
+            });
+            let path = c["evidence"]["occurrences"][0]["location"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            (id, path)
+        })
+        .collect();
+    set.sort();
+    set
+}
+
+/// Components whose purl starts with `prefix`, as `name@version`.
+pub fn names_versions(bom: &serde_json::Value, purl_prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = bom["components"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c["purl"].as_str().is_some_and(|p| p.starts_with(purl_prefix)))
+        .map(|c| format!("{}@{}", c["name"].as_str().unwrap_or(""), c["version"].as_str().unwrap_or("")))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The value of a component property.
+pub fn property<'a>(component: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    component["properties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["value"].as_str())
+}
+
+pub fn find_component<'a>(bom: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    bom["components"].as_array()?.iter().find(|c| c["name"] == name)
+}
+
+/// A real Debian package: its control paragraph and files.
+pub struct Deb {
+    pub name: String,
+    pub control: String,
+    pub files: Vec<(String, Vec<u8>)>,
+    pub symlinks: Vec<(String, String)>,
+}
+
+/// Fetches real Debian packages, or returns the reason they cannot be had.
+pub fn debs(names: &[(&str, &str)]) -> Result<Vec<Deb>, String> {
+    names
+        .iter()
+        .map(|(name, version)| {
+            let path = real::debian_package(name, version)?;
+            let contents = real::deb_contents(&path)?;
+            Ok(Deb {
+                name: name.to_string(),
+                control: contents.control,
+                files: contents.files,
+                symlinks: contents.symlinks,
+            })
+        })
+        .collect()
+}
+
+/// A dpkg status database listing `debs` as installed.
+pub fn status_db(debs: &[&Deb]) -> String {
+    debs.iter()
+        .map(|d| {
+            let control = d.control.trim_end();
+            // dpkg writes Status right after Package.
+            let (first, rest) = control.split_once('\n').unwrap_or((control, ""));
+            format!("{first}\nStatus: install ok installed\n{rest}\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A layer that installs `debs` the way dpkg does: files, `.list`, and the given status db.
+pub fn dpkg_layer(installed: &[&Deb], all_installed: &[&Deb]) -> Layer {
+    let mut layer = Layer::new();
+    for deb in installed {
+        let list: String = deb.files.iter().map(|(p, _)| format!("{p}\n")).collect();
+        layer = layer.file(&format!("var/lib/dpkg/info/{}:amd64.list", deb.name), list);
+        for (path, bytes) in &deb.files {
+            layer = layer.file(path.trim_start_matches('/'), bytes.clone());
+        }
+        for (path, target) in &deb.symlinks {
+            layer = layer.symlink(path.trim_start_matches('/'), target);
+        }
+    }
+    layer.file("var/lib/dpkg/status", status_db(all_installed))
+}
+
+/// A layer that installs a real wheel into `site` the way pip does.
+pub fn wheel_layer(site: &str, wheel: &(&str, &str)) -> Result<Layer, String> {
+    let path = real::pypi_wheel(wheel.0, wheel.1)?;
+    let mut layer = Layer::new();
+    for (name, bytes) in real::wheel_files(&path)? {
+        layer = layer.file(&format!("{site}/{name}"), bytes);
+    }
+    Ok(layer)
+}
+
+/// Prints the skip reason and returns `None` when a real input cannot be had.
+pub fn or_skip<T>(test: &str, r: Result<T, String>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(why) => {
+            real::skip(test, &why);
+            None
+        }
+    }
+}
+
+pub fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+pub fn write_all_forms(spec: &ImageSpec, dir: &Path) -> Vec<String> {
+    let oci = dir.join("oci");
+    spec.write_oci_dir(&oci);
+    let archive = dir.join("oci.tar");
+    spec.write_oci_archive(&archive);
+    let legacy = dir.join("docker-legacy.tar");
+    spec.write_docker_archive(&legacy, gpubom_testkit::image::DockerForm::Legacy);
+    let blobs = dir.join("docker-blobs.tar");
+    spec.write_docker_archive(&blobs, gpubom_testkit::image::DockerForm::Blobs);
+    vec![
+        format!("oci-dir:{}", oci.display()),
+        format!("oci-archive:{}", archive.display()),
+        format!("docker-archive:{}", legacy.display()),
+        format!("docker-archive:{}", blobs.display()),
+        // Autodetection must reach the same answers.
+        oci.display().to_string(),
+        archive.display().to_string(),
+        legacy.display().to_string(),
+    ]
+}
+
+pub fn compressed(layer: Layer, c: Compression) -> Layer {
+    layer.compression(c)
+}
+
+pub fn path_buf(s: &str) -> PathBuf {
+    PathBuf::from(s)
+}
