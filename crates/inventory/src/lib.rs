@@ -9,6 +9,8 @@
 //! Every version claim carries [`Evidence`]: which technique produced it and
 //! how confident that technique is, so a guess is always labelled as a guess.
 
+pub mod props;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -1,0 +1,52 @@
+//! Names of the `gpubom:` properties that carry facts between stages.
+//!
+//! Catalogers write them, the SBOM carries them, the policy engine reads them
+//! back (also from SBOMs written by an earlier gpubom run). Keeping the names
+//! in one place is what stops a rule from silently never firing because a
+//! cataloger spelt a property differently.
+
+/// NVIDIA family of a component: `cuda-runtime`, `cudnn`, `tensorrt`, `nccl`, `cublas`, …
+pub const NVIDIA_FAMILY: &str = "gpubom:nvidia:family";
+/// The library file name(s) behind a native component, e.g. `libcudart.so.12`.
+pub const NVIDIA_LIBRARY: &str = "gpubom:nvidia:library";
+pub const NVIDIA_SONAME: &str = "gpubom:nvidia:soname";
+/// Comma-separated GPU architectures in the library's fatbin, e.g. `sm_80,sm_90`.
+pub const NVIDIA_SM_ARCHS: &str = "gpubom:nvidia:sm_archs";
+/// `true` for driver stubs (`stubs/libcuda.so`): the real driver comes from the host.
+pub const NVIDIA_STUB: &str = "gpubom:nvidia:stub";
+/// Minimum host driver for this CUDA version (minor-version compatibility floor).
+pub const NVIDIA_MIN_DRIVER: &str = "gpubom:nvidia:min_driver";
+/// The TensorRT version a bindings wheel expects.
+pub const NVIDIA_TENSORRT_EXPECTED: &str = "gpubom:nvidia:tensorrt_expected";
+
+/// A version declared in metadata (env, version files) that differs from the observed one.
+pub const DECLARED_VERSION: &str = "gpubom:declared:version";
+/// Where the declared version came from, e.g. `env:CUDA_VERSION`.
+pub const DECLARED_SOURCE: &str = "gpubom:declared:source";
+/// `true` when version evidence disagrees (the gate can act on it).
+pub const VERSION_CONFLICT: &str = "gpubom:version:conflict";
+/// Highest confidence among the component's evidence, `0.0`–`1.0`.
+pub const CONFIDENCE: &str = "gpubom:evidence:confidence";
+
+/// Model format: `tensorrt-engine`, `onnx`, `pytorch`, `pickle`, `numpy`, `safetensors`, …
+pub const MODEL_FORMAT: &str = "gpubom:model:format";
+/// `safe`, `unsafe` or `unknown`: whether loading the file can run code.
+pub const MODEL_VERDICT: &str = "gpubom:model:verdict";
+pub const MODEL_VERDICT_REASON: &str = "gpubom:model:verdict_reason";
+/// Comma-separated globals a pickle imports.
+pub const MODEL_GLOBALS: &str = "gpubom:model:globals";
+/// Comma-separated globals outside the allowlist, each `module.name` (opcode).
+pub const MODEL_UNSAFE_GLOBALS: &str = "gpubom:model:unsafe_globals";
+/// TensorRT version that built an engine.
+pub const MODEL_TRT_VERSION: &str = "gpubom:model:trt_version";
+/// `true` when an ONNX external-data location is absolute or climbs with `..`.
+pub const MODEL_EXTERNAL_DATA_TRAVERSAL: &str = "gpubom:model:onnx:external_data_traversal";
+/// `true`/`false` when `--expect-sha256` named the file; absent when nothing was expected.
+pub const MODEL_HASH_VERIFIED: &str = "gpubom:model:hash_verified";
+
+/// Layer attribution, written by the SBOM writer from [`crate::Component::layer`].
+pub const LAYER_INDEX: &str = "gpubom:layer:index";
+pub const LAYER_DIFF_ID: &str = "gpubom:layer:diff_id";
+pub const LAYER_CREATED_BY: &str = "gpubom:layer:created_by";
+/// The component kind as written by gpubom (`deb`, `python`, `native-library`, `model`, …).
+pub const KIND: &str = "gpubom:kind";
