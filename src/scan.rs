@@ -84,9 +84,11 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template("scanning {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "scanning {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar
 }

@@ -16,7 +16,10 @@ fn small_image() -> ImageSpec {
         )
         .layer(
             Layer::new()
-                .file("app/synthetic_pkg-1.0.dist-info/METADATA", "Name: synthetic-pkg\nVersion: 1.0\n")
+                .file(
+                    "app/synthetic_pkg-1.0.dist-info/METADATA",
+                    "Name: synthetic-pkg\nVersion: 1.0\n",
+                )
                 .compression(Compression::Gzip),
         )
 }
@@ -28,15 +31,25 @@ fn assert_fails(source: &str, expect_in_message: &[&str]) {
     let out = run(&["scan", source, "-o", out_file.to_str().unwrap(), "-q"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "exit code for {source}: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "expected one error line, got: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "expected one error line, got: {err}"
+    );
     assert!(err.starts_with("gpubom: error: "), "{err}");
     for needle in expect_in_message {
-        assert!(err.contains(needle), "error for {source} should mention {needle:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "error for {source} should mention {needle:?}: {err}"
+        );
     }
     assert!(!err.contains("panicked"), "{err}");
     assert!(!out_file.exists(), "a partial SBOM was left behind");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
 }
 
 /// The largest blob in an OCI layout: the layer we corrupt.
@@ -57,7 +70,10 @@ fn truncated_gzip_layer_synthetic() {
     let bytes = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
     let digest = blob.file_name().unwrap().to_string_lossy().to_string();
-    assert_fails(&format!("oci-dir:{}", oci.display()), &["layer", &digest[..12]]);
+    assert_fails(
+        &format!("oci-dir:{}", oci.display()),
+        &["layer", &digest[..12]],
+    );
 }
 
 #[test]
@@ -89,7 +105,10 @@ fn not_an_image() {
     let tar = dir.path().join("random.tar");
     std::fs::write(&tar, b"this is not a tar archive, nor an image").unwrap();
     assert_fails(&format!("oci-archive:{}", tar.display()), &["random.tar"]);
-    assert_fails(&format!("docker-archive:{}", tar.display()), &["random.tar"]);
+    assert_fails(
+        &format!("docker-archive:{}", tar.display()),
+        &["random.tar"],
+    );
 }
 
 #[test]
@@ -110,5 +129,9 @@ fn unreadable_output_directory() {
         "-q",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("/nonexistent-dir"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent-dir"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -21,14 +21,18 @@ const SIX_NEW: (&str, &str) = ("six", "1.16.0");
 /// 3. pip: six upgraded to 1.16.0 (old dist-info whited out) — gzip
 fn debian_python_image(test: &str) -> Option<ImageSpec> {
     let debs = or_skip(test, debs(&[BASE_FILES, ZLIB, BZIP2, EXPAT_OLD, EXPAT_NEW]))?;
-    let [base, zlib, bzip2, expat_old, expat_new] = [&debs[0], &debs[1], &debs[2], &debs[3], &debs[4]];
+    let [base, zlib, bzip2, expat_old, expat_new] =
+        [&debs[0], &debs[1], &debs[2], &debs[3], &debs[4]];
     let six_old = or_skip(test, wheel_layer(SITE, &SIX_OLD))?;
     let six_new = or_skip(test, wheel_layer(SITE, &SIX_NEW))?;
     let nvtx = or_skip(test, wheel_layer(SITE, &NVTX))?;
 
-    let layer0 = dpkg_layer(&[base, zlib, bzip2, expat_old], &[base, zlib, bzip2, expat_old])
-        .created_by("/bin/sh -c #(nop) ADD file:rootfs in /")
-        .compression(Compression::Gzip);
+    let layer0 = dpkg_layer(
+        &[base, zlib, bzip2, expat_old],
+        &[base, zlib, bzip2, expat_old],
+    )
+    .created_by("/bin/sh -c #(nop) ADD file:rootfs in /")
+    .compression(Compression::Gzip);
     let layer1 = six_old
         .merge(nvtx)
         .created_by("RUN pip install six==1.15.0 nvidia-nvtx-cu12==12.1.105")
@@ -52,7 +56,10 @@ fn debian_python_image(test: &str) -> Option<ImageSpec> {
             .expose("22/tcp")
             .env("PATH=/usr/local/bin:/usr/bin")
             .env("CUDA_VERSION=12.1.105")
-            .label("org.opencontainers.image.source", "https://example.com/trainer")
+            .label(
+                "org.opencontainers.image.source",
+                "https://example.com/trainer",
+            )
             .layer(layer0)
             .layer(layer1)
             .layer(layer2)
@@ -70,13 +77,20 @@ fn every_source_form_yields_the_same_components() {
     let first = component_set(&scan_json(&sources[0]));
     assert!(first.len() >= 6, "too few components: {first:?}");
     for source in &sources[1..] {
-        assert_eq!(component_set(&scan_json(source)), first, "{source} differs from {}", sources[0]);
+        assert_eq!(
+            component_set(&scan_json(source)),
+            first,
+            "{source} differs from {}",
+            sources[0]
+        );
     }
 }
 
 #[test]
 fn removed_packages_are_absent_and_upgrades_show_only_the_new_version() {
-    let Some(spec) = debian_python_image("removed_packages_are_absent_and_upgrades_show_only_the_new_version") else {
+    let Some(spec) =
+        debian_python_image("removed_packages_are_absent_and_upgrades_show_only_the_new_version")
+    else {
         return;
     };
     let dir = tmp();
@@ -85,27 +99,42 @@ fn removed_packages_are_absent_and_upgrades_show_only_the_new_version() {
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
 
     let debs = names_versions(&bom, "pkg:deb/");
-    assert!(debs.contains(&format!("base-files@{}", BASE_FILES.1)), "{debs:?}");
+    assert!(
+        debs.contains(&format!("base-files@{}", BASE_FILES.1)),
+        "{debs:?}"
+    );
     assert!(debs.contains(&format!("zlib1g@{}", ZLIB.1)), "{debs:?}");
-    assert!(!debs.iter().any(|d| d.starts_with("libbz2-1.0@")), "purged package reported: {debs:?}");
+    assert!(
+        !debs.iter().any(|d| d.starts_with("libbz2-1.0@")),
+        "purged package reported: {debs:?}"
+    );
     assert_eq!(
-        debs.iter().filter(|d| d.starts_with("libexpat1@")).collect::<Vec<_>>(),
+        debs.iter()
+            .filter(|d| d.starts_with("libexpat1@"))
+            .collect::<Vec<_>>(),
         vec![&format!("libexpat1@{}", EXPAT_NEW.1)],
         "only the upgraded libexpat1 may be reported"
     );
 
     let pythons = names_versions(&bom, "pkg:pypi/");
     assert_eq!(
-        pythons.iter().filter(|p| p.starts_with("six@")).collect::<Vec<_>>(),
+        pythons
+            .iter()
+            .filter(|p| p.starts_with("six@"))
+            .collect::<Vec<_>>(),
         vec!["six@1.16.0"],
         "{pythons:?}"
     );
-    assert!(pythons.contains(&"nvidia-nvtx-cu12@12.1.105".to_string()), "{pythons:?}");
+    assert!(
+        pythons.contains(&"nvidia-nvtx-cu12@12.1.105".to_string()),
+        "{pythons:?}"
+    );
 }
 
 #[test]
 fn components_remember_the_layer_that_introduced_them() {
-    let Some(spec) = debian_python_image("components_remember_the_layer_that_introduced_them") else {
+    let Some(spec) = debian_python_image("components_remember_the_layer_that_introduced_them")
+    else {
         return;
     };
     let dir = tmp();
@@ -151,14 +180,21 @@ fn distro_purls_and_image_facts_are_reported() {
         .as_array()
         .expect("metadata properties")
         .iter()
-        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["value"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["value"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let has = |n: &str, v: &str| props.iter().any(|(pn, pv)| pn == n && pv == v);
     assert!(has("gpubom:image:exposed_port", "8888/tcp"), "{props:?}");
     assert!(has("gpubom:image:exposed_port", "22/tcp"), "{props:?}");
     assert!(has("gpubom:image:env_name", "CUDA_VERSION"), "{props:?}");
     assert!(
-        !props.iter().any(|(_, v)| v.contains("/usr/local/bin:/usr/bin")),
+        !props
+            .iter()
+            .any(|(_, v)| v.contains("/usr/local/bin:/usr/bin")),
         "env values must not leak into the SBOM"
     );
     assert!(has(
@@ -188,7 +224,10 @@ fn output_is_deterministic_and_schema_valid() {
     let xml = run(&["scan", &source, "-f", "cyclonedx-xml", "-q"]);
     assert!(xml.status.success(), "{}", stderr(&xml));
     let xml = String::from_utf8(xml.stdout).unwrap();
-    assert!(xml.contains("http://cyclonedx.org/schema/bom/1.5"), "XML is not CycloneDX 1.5");
+    assert!(
+        xml.contains("http://cyclonedx.org/schema/bom/1.5"),
+        "XML is not CycloneDX 1.5"
+    );
     assert!(xml.contains("pkg:pypi/six@1.16.0"));
 }
 
@@ -200,16 +239,31 @@ fn validate_cyclonedx_1_5(bom: &serde_json::Value) {
         serde_json::from_slice(&bytes).unwrap()
     };
     let resources = [
-        ("http://cyclonedx.org/schema/spdx.schema.json", load("spdx.schema.json")),
-        ("http://cyclonedx.org/schema/jsf-0.82.schema.json", load("jsf-0.82.schema.json")),
+        (
+            "http://cyclonedx.org/schema/spdx.schema.json",
+            load("spdx.schema.json"),
+        ),
+        (
+            "http://cyclonedx.org/schema/jsf-0.82.schema.json",
+            load("jsf-0.82.schema.json"),
+        ),
     ];
     let mut options = jsonschema::options();
     for (uri, schema) in resources {
         options = options.with_resource(uri, jsonschema::Resource::from_contents(schema).unwrap());
     }
-    let validator = options.build(&load("bom-1.5.schema.json")).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(bom).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "SBOM does not validate:\n{}", errors.join("\n"));
+    let validator = options
+        .build(&load("bom-1.5.schema.json"))
+        .expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(bom)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SBOM does not validate:\n{}",
+        errors.join("\n")
+    );
 }
 
 #[test]
@@ -219,14 +273,19 @@ fn opaque_directories_hide_lower_layers_synthetic() {
     let spec = ImageSpec::new("synthetic/opaque", "1")
         .layer(
             Layer::new()
-                .file(&format!("{venv}/synthetic_pkg-1.0.dist-info/METADATA"), dist("1.0"))
-                .file(&format!("{venv}/other_pkg-2.0.dist-info/METADATA"), "Name: other-pkg\nVersion: 2.0\n"),
+                .file(
+                    &format!("{venv}/synthetic_pkg-1.0.dist-info/METADATA"),
+                    dist("1.0"),
+                )
+                .file(
+                    &format!("{venv}/other_pkg-2.0.dist-info/METADATA"),
+                    "Name: other-pkg\nVersion: 2.0\n",
+                ),
         )
-        .layer(
-            Layer::new()
-                .opaque(venv)
-                .file(&format!("{venv}/synthetic_pkg-3.0.dist-info/METADATA"), dist("3.0")),
-        );
+        .layer(Layer::new().opaque(venv).file(
+            &format!("{venv}/synthetic_pkg-3.0.dist-info/METADATA"),
+            dist("3.0"),
+        ));
     let dir = tmp();
     let archive = dir.path().join("opaque.tar");
     spec.write_oci_archive(&archive);
@@ -246,5 +305,7 @@ fn a_plain_directory_is_scanned_as_a_rootfs() {
     let pythons = names_versions(&bom, "pkg:pypi/");
     assert!(pythons.contains(&"six@1.16.0".to_string()), "{pythons:?}");
     assert!(!pythons.contains(&"six@1.15.0".to_string()), "{pythons:?}");
-    assert!(names_versions(&bom, "pkg:deb/").iter().any(|d| d.starts_with("zlib1g@")));
+    assert!(names_versions(&bom, "pkg:deb/")
+        .iter()
+        .any(|d| d.starts_with("zlib1g@")));
 }

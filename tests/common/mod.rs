@@ -30,7 +30,11 @@ pub fn stderr(out: &Output) -> String {
 /// Scans `source` to CycloneDX JSON, asserting success.
 pub fn scan_json(source: &str) -> serde_json::Value {
     let out = run(&["scan", source, "--format", "cyclonedx-json", "--quiet"]);
-    assert!(out.status.success(), "scan {source} failed: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "scan {source} failed: {}",
+        stderr(&out)
+    );
     serde_json::from_slice(&out.stdout).expect("scan output is JSON")
 }
 
@@ -43,7 +47,11 @@ pub fn component_set(bom: &serde_json::Value) -> Vec<(String, String)> {
         .iter()
         .map(|c| {
             let id = c["purl"].as_str().map(str::to_owned).unwrap_or_else(|| {
-                format!("{}@{}", c["name"].as_str().unwrap_or(""), c["version"].as_str().unwrap_or(""))
+                format!(
+                    "{}@{}",
+                    c["name"].as_str().unwrap_or(""),
+                    c["version"].as_str().unwrap_or("")
+                )
             });
             let path = c["evidence"]["occurrences"][0]["location"]
                 .as_str()
@@ -63,8 +71,18 @@ pub fn names_versions(bom: &serde_json::Value, purl_prefix: &str) -> Vec<String>
         .map(|a| a.as_slice())
         .unwrap_or_default()
         .iter()
-        .filter(|c| c["purl"].as_str().is_some_and(|p| p.starts_with(purl_prefix)))
-        .map(|c| format!("{}@{}", c["name"].as_str().unwrap_or(""), c["version"].as_str().unwrap_or("")))
+        .filter(|c| {
+            c["purl"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(purl_prefix))
+        })
+        .map(|c| {
+            format!(
+                "{}@{}",
+                c["name"].as_str().unwrap_or(""),
+                c["version"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     v.sort();
     v
@@ -80,7 +98,10 @@ pub fn property<'a>(component: &'a serde_json::Value, name: &str) -> Option<&'a 
 }
 
 pub fn find_component<'a>(bom: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
-    bom["components"].as_array()?.iter().find(|c| c["name"] == name)
+    bom["components"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
 }
 
 /// A real Debian package: its control paragraph and files.

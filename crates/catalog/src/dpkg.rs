@@ -1,1 +1,277 @@
-//! dpkg parser (to be written).
+//! The dpkg database: `status` paragraphs, distroless `status.d/*` files,
+//! `info/*.list` ownership lists and DEP-5 `copyright` files.
+
+use gpubom_inventory::purl::Purl;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DpkgPackage {
+    pub name: String,
+    pub version: String,
+    pub architecture: Option<String>,
+    pub source: Option<String>,
+    pub source_version: Option<String>,
+    pub maintainer: Option<String>,
+    /// First line of `Description`.
+    pub description: Option<String>,
+    pub installed_size_kib: Option<u64>,
+    /// Names only, without version constraints or alternatives' extras.
+    pub depends: Vec<String>,
+    pub provides: Vec<String>,
+}
+
+/// Which dpkg database file a path is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DpkgFile<'a> {
+    Status,
+    StatusD,
+    List {
+        package: &'a str,
+        arch: Option<&'a str>,
+    },
+}
+
+const DB: &str = "var/lib/dpkg/";
+
+pub fn classify(path: &str) -> Option<DpkgFile<'_>> {
+    let rest = path.strip_prefix(DB)?;
+    if rest == "status" {
+        return Some(DpkgFile::Status);
+    }
+    if let Some(name) = rest.strip_prefix("status.d/") {
+        // Distroless ships `status.d/foo` beside `status.d/foo.md5sums`.
+        return (!name.contains('/') && !name.is_empty() && !name.ends_with(".md5sums"))
+            .then_some(DpkgFile::StatusD);
+    }
+    let list = rest.strip_prefix("info/")?.strip_suffix(".list")?;
+    if list.contains('/') || list.is_empty() {
+        return None;
+    }
+    Some(match list.split_once(':') {
+        Some((package, arch)) => DpkgFile::List {
+            package,
+            arch: Some(arch),
+        },
+        None => DpkgFile::List {
+            package: list,
+            arch: None,
+        },
+    })
+}
+
+/// Installed packages of a status file. A paragraph without `Status` (distroless
+/// `status.d`) counts as installed; otherwise its state must be `installed`.
+pub fn parse_status(text: &str) -> Vec<DpkgPackage> {
+    paragraphs(text)
+        .filter_map(|fields| {
+            if let Some(status) = field(&fields, "Status") {
+                if status.split_whitespace().nth(2) != Some("installed") {
+                    return None;
+                }
+            }
+            let name = field(&fields, "Package")?.trim().to_string();
+            let version = field(&fields, "Version")?.trim().to_string();
+            let (source, source_version) = match field(&fields, "Source") {
+                Some(s) => {
+                    let s = s.trim();
+                    match s.split_once(' ') {
+                        Some((src, ver)) => (
+                            Some(src.to_string()),
+                            Some(
+                                ver.trim()
+                                    .trim_start_matches('(')
+                                    .trim_end_matches(')')
+                                    .to_string(),
+                            ),
+                        ),
+                        None => (Some(s.to_string()), None),
+                    }
+                }
+                None => (None, None),
+            };
+            Some(DpkgPackage {
+                name,
+                version,
+                architecture: field(&fields, "Architecture").map(|s| s.trim().to_string()),
+                source,
+                source_version,
+                maintainer: field(&fields, "Maintainer").map(|s| s.trim().to_string()),
+                description: field(&fields, "Description")
+                    .and_then(|d| d.lines().next())
+                    .map(|s| s.trim().to_string()),
+                installed_size_kib: field(&fields, "Installed-Size")
+                    .and_then(|s| s.trim().parse().ok()),
+                depends: names(field(&fields, "Depends")),
+                provides: names(field(&fields, "Provides")),
+            })
+        })
+        .collect()
+}
+
+/// Paths a `.list` file says the package owns, without the leading `/`.
+pub fn parse_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim().trim_start_matches('/'))
+        .filter(|l| !l.is_empty() && *l != ".")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `usr/share/doc/<pkg>/copyright` → `<pkg>`.
+pub fn copyright_path_package(path: &str) -> Option<&str> {
+    let pkg = path
+        .strip_prefix("usr/share/doc/")?
+        .strip_suffix("/copyright")?;
+    (!pkg.contains('/') && !pkg.is_empty()).then_some(pkg)
+}
+
+/// License names from a machine-readable (DEP-5) copyright file, sorted and unique.
+pub fn licenses_from_copyright(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("License:"))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|l| l.trim_end_matches(',').to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Syft-compatible purl: `pkg:deb/<distro>/<name>@<version>?arch=…&distro=<id>-<version_id>`.
+pub fn purl(pkg: &DpkgPackage, distro: Option<(&str, Option<&str>)>) -> String {
+    let namespace = distro.map(|(id, _)| id).unwrap_or("debian");
+    let mut p = Purl::new("deb", &pkg.name)
+        .namespace(namespace)
+        .version(&pkg.version)
+        .qualifier("arch", pkg.architecture.as_deref().unwrap_or(""));
+    if let Some((id, Some(version_id))) = distro {
+        p = p.qualifier("distro", &format!("{id}-{version_id}"));
+    }
+    if let Some(source) = pkg.source.as_deref().filter(|s| *s != pkg.name) {
+        let upstream = match &pkg.source_version {
+            Some(v) => format!("{source}@{v}"),
+            None => source.to_string(),
+        };
+        p = p.qualifier("upstream", &upstream);
+    }
+    p.to_string()
+}
+
+type Fields<'a> = Vec<(&'a str, String)>;
+
+/// RFC 822-style paragraphs separated by blank lines, with continuation lines.
+fn paragraphs(text: &str) -> impl Iterator<Item = Fields<'_>> {
+    text.split("\n\n").filter_map(|para| {
+        let mut fields: Fields = Vec::new();
+        for line in para.lines() {
+            if line.starts_with(' ') || line.starts_with('\t') {
+                if let Some((_, value)) = fields.last_mut() {
+                    value.push('\n');
+                    value.push_str(line.trim());
+                }
+            } else if let Some((k, v)) = line.split_once(':') {
+                fields.push((k.trim(), v.trim().to_string()));
+            }
+        }
+        (!fields.is_empty()).then_some(fields)
+    })
+}
+
+fn field<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
+}
+
+fn names(list: Option<&str>) -> Vec<String> {
+    list.unwrap_or_default()
+        .split([',', '|'])
+        .filter_map(|dep| dep.split_whitespace().next())
+        .map(|n| n.split(':').next().unwrap_or(n).to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_paths() {
+        assert_eq!(classify("var/lib/dpkg/status"), Some(DpkgFile::Status));
+        assert_eq!(classify("var/lib/dpkg/status-old"), None);
+        assert_eq!(
+            classify("var/lib/dpkg/status.d/tzdata"),
+            Some(DpkgFile::StatusD)
+        );
+        assert_eq!(classify("var/lib/dpkg/status.d/tzdata.md5sums"), None);
+        assert_eq!(
+            classify("var/lib/dpkg/info/libc6:amd64.list"),
+            Some(DpkgFile::List {
+                package: "libc6",
+                arch: Some("amd64")
+            })
+        );
+        assert_eq!(
+            classify("var/lib/dpkg/info/tzdata.list"),
+            Some(DpkgFile::List {
+                package: "tzdata",
+                arch: None
+            })
+        );
+        assert_eq!(classify("var/lib/dpkg/info/tzdata.md5sums"), None);
+    }
+
+    #[test]
+    fn status_keeps_only_installed_synthetic() {
+        let text = "Package: a\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nSource: a-src (1.0-0)\nDescription: first line\n more\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 2\n\nPackage: c\nVersion: 3\n";
+        let pkgs = parse_status(text);
+        assert_eq!(pkgs.len(), 2, "{pkgs:?}");
+        assert_eq!(pkgs[0].source.as_deref(), Some("a-src"));
+        assert_eq!(pkgs[0].source_version.as_deref(), Some("1.0-0"));
+        assert_eq!(pkgs[0].description.as_deref(), Some("first line"));
+        assert_eq!(pkgs[1].name, "c");
+    }
+
+    #[test]
+    fn garbage_is_empty_synthetic() {
+        assert!(parse_status("\u{0}\u{1}:::\n\n\n  \n").is_empty());
+        assert!(parse_list("/.\n\n").is_empty());
+    }
+
+    #[test]
+    fn purl_with_upstream() {
+        let pkg = DpkgPackage {
+            name: "libbz2-1.0".into(),
+            version: "1.0.8-5+b1".into(),
+            architecture: Some("amd64".into()),
+            source: Some("bzip2".into()),
+            source_version: Some("1.0.8-5".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            purl(&pkg, Some(("debian", Some("12")))),
+            "pkg:deb/debian/libbz2-1.0@1.0.8-5%2Bb1?arch=amd64&distro=debian-12&upstream=bzip2%401.0.8-5"
+        );
+    }
+
+    #[test]
+    fn dep5_licenses() {
+        let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Zlib\n\nFiles: debian/*\nLicense: GPL-2+ or Artistic\n";
+        assert_eq!(licenses_from_copyright(text), vec!["GPL-2+", "Zlib"]);
+    }
+
+    /// This machine's own dpkg database is real bytes; use it when there is one.
+    #[test]
+    fn this_machines_status_db() {
+        let Ok(text) = std::fs::read_to_string("/var/lib/dpkg/status") else {
+            return;
+        };
+        let pkgs = parse_status(&text);
+        assert!(pkgs.len() > 100, "only {} packages", pkgs.len());
+        assert!(pkgs.iter().all(|p| !p.version.is_empty()));
+        assert!(pkgs.iter().any(|p| p.name == "dpkg"));
+    }
+}

@@ -56,8 +56,15 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
 
     let view = merge::MergedView::build(&analyses);
     let mut found = cataloger::Found::default();
+    let context = cataloger::Context {
+        env: image
+            .config
+            .as_ref()
+            .map(|c| c.env.as_slice())
+            .unwrap_or_default(),
+    };
     for cataloger in cataloger::CATALOGERS {
-        cataloger.resolve(&view, &mut found);
+        cataloger.resolve(&view, &context, &mut found);
     }
 
     let warnings = analyses

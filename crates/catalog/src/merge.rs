@@ -43,7 +43,10 @@ impl<'a> MergedView<'a> {
         let mut facts: HashMap<&'a str, Vec<(usize, &'a FileFact)>> = HashMap::new();
         for (li, layer) in layers.iter().enumerate() {
             for fact in &layer.facts {
-                facts.entry(fact.path.as_str()).or_default().push((li, fact));
+                facts
+                    .entry(fact.path.as_str())
+                    .or_default()
+                    .push((li, fact));
             }
         }
         MergedView {

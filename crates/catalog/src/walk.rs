@@ -5,7 +5,7 @@
 //! ([`LayerAnalysis`]) depends only on the layer's bytes, so layers can be
 //! analysed in parallel (and, later, cached by diff_id).
 
-use crate::cataloger::{Cataloger, Claim, Fact, CATALOGERS};
+use crate::cataloger::{Cataloger, Claim, Fact, StreamSink, CATALOGERS};
 use gpubom_image::{Entry, EntryKind, Layer};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -118,6 +118,12 @@ fn visit(
     read_claimed(entry, reader, &claims, out, facts_by_path)
 }
 
+/// Chunk size for streamed files: large enough to keep syscalls and hashing
+/// efficient, small enough that memory stays flat.
+const CHUNK: usize = 256 << 10;
+
+/// Reads a claimed file once: hashes it, feeds streaming sinks, and keeps the
+/// bytes only when some cataloger asked for the whole file and it fits.
 fn read_claimed(
     entry: &Entry,
     reader: &mut dyn Read,
@@ -129,31 +135,68 @@ fn read_claimed(
         .iter()
         .filter_map(|(_, c)| match c {
             Claim::Whole { max_bytes } => Some(*max_bytes),
+            Claim::Stream => None,
         })
-        .max()
-        .unwrap_or(0);
-    if entry.size > max_whole {
-        out.skipped.push((
-            entry.path.clone(),
-            format!("{} bytes, more than the {max_whole}-byte cap", entry.size),
-        ));
+        .max();
+    let keep_whole = match max_whole {
+        Some(max) if entry.size > max => {
+            out.skipped.push((
+                entry.path.clone(),
+                format!("{} bytes, more than the {max}-byte cap", entry.size),
+            ));
+            false
+        }
+        Some(_) => true,
+        None => false,
+    };
+    let mut sinks: Vec<Box<dyn StreamSink>> = claims
+        .iter()
+        .filter(|(_, c)| *c == Claim::Stream)
+        .filter_map(|(cataloger, _)| cataloger.open_stream(&entry.path, entry.size))
+        .collect();
+    if !keep_whole && sinks.is_empty() {
         return Ok(());
     }
-    let mut bytes = Vec::with_capacity(entry.size as usize);
-    reader.take(max_whole + 1).read_to_end(&mut bytes)?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    for (cataloger, _) in claims {
-        for fact in cataloger.parse(&entry.path, &bytes) {
-            facts_by_path
-                .entry(entry.path.clone())
-                .or_default()
-                .push(out.facts.len());
-            out.facts.push(FileFact {
-                path: entry.path.clone(),
-                sha256: Some(sha256.clone()),
-                fact,
-            });
+
+    let mut whole = Vec::with_capacity(if keep_whole { entry.size as usize } else { 0 });
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let data = &chunk[..n];
+        hasher.update(data);
+        for sink in &mut sinks {
+            sink.feed(data);
         }
+        if keep_whole {
+            whole.extend_from_slice(data);
+        }
+    }
+    let sha256 = hex::encode(hasher.finalize());
+
+    let mut facts: Vec<Fact> = sinks.into_iter().flat_map(|s| s.finish(&sha256)).collect();
+    if keep_whole {
+        for (cataloger, claim) in claims {
+            if matches!(claim, Claim::Whole { .. }) {
+                facts.extend(cataloger.parse(&entry.path, &whole));
+            }
+        }
+    }
+    for fact in facts {
+        facts_by_path
+            .entry(entry.path.clone())
+            .or_default()
+            .push(out.facts.len());
+        out.facts.push(FileFact {
+            path: entry.path.clone(),
+            sha256: Some(sha256.clone()),
+            fact,
+        });
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! how confident that technique is, so a guess is always labelled as a guess.
 
 pub mod props;
+pub mod purl;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

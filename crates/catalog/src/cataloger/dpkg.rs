@@ -7,8 +7,10 @@
 //! so an `apt-get install` in layer 3 is reported in layer 3 even though every
 //! later install rewrote the status file.
 
-use super::{display_path, Cataloger, Claim, Fact, Found, Owner};
-use crate::dpkg::{classify, copyright_path_package, parse_list, parse_status, purl, DpkgFile, DpkgPackage};
+use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
+use crate::dpkg::{
+    classify, copyright_path_package, parse_list, parse_status, purl, DpkgFile, DpkgPackage,
+};
 use crate::merge::MergedView;
 use gpubom_inventory::{Component, ComponentKind, Evidence, LayerRef, Location, Technique};
 
@@ -21,7 +23,9 @@ impl Cataloger for DpkgCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
         match classify(path) {
             Some(DpkgFile::Status | DpkgFile::StatusD | DpkgFile::List { .. }) => {
-                Some(Claim::Whole { max_bytes: 64 << 20 })
+                Some(Claim::Whole {
+                    max_bytes: 64 << 20,
+                })
             }
             _ => copyright_path_package(path).map(|_| Claim::Whole { max_bytes: 1 << 20 }),
         }
@@ -37,7 +41,7 @@ impl Cataloger for DpkgCataloger {
         vec![fact]
     }
 
-    fn resolve(&self, view: &MergedView, found: &mut Found) {
+    fn resolve(&self, view: &MergedView, _context: &Context, found: &mut Found) {
         let distro = found
             .distro
             .as_ref()
@@ -90,7 +94,10 @@ fn list_path(view: &MergedView, pkg: &DpkgPackage) -> Option<String> {
         .as_ref()
         .map(|arch| format!("{INFO_DIR}/{}:{arch}.list", pkg.name));
     let plain = format!("{INFO_DIR}/{}.list", pkg.name);
-    qualified.into_iter().chain([plain]).find(|p| view.exists(p))
+    qualified
+        .into_iter()
+        .chain([plain])
+        .find(|p| view.exists(p))
 }
 
 fn component(

@@ -26,6 +26,22 @@ pub(crate) static CATALOGERS: &[&dyn Cataloger] = &[
 pub(crate) enum Claim {
     /// The whole file in memory, if it is no larger than `max_bytes`.
     Whole { max_bytes: u64 },
+    /// The file fed in chunks to the sink from [`Cataloger::open_stream`], of any size.
+    Stream,
+}
+
+/// Receives a claimed file chunk by chunk, so large files are never held whole.
+pub(crate) trait StreamSink {
+    fn feed(&mut self, chunk: &[u8]);
+    /// Called after the last chunk with the file's sha256 (hex).
+    fn finish(self: Box<Self>, sha256: &str) -> Vec<Fact>;
+}
+
+/// What resolution may consult besides the merged layers.
+#[derive(Default)]
+pub(crate) struct Context<'a> {
+    /// Image environment, `KEY=value`, for declared versions.
+    pub env: &'a [String],
 }
 
 /// What a cataloger parsed out of one file.
@@ -60,10 +76,16 @@ pub(crate) struct Found {
 pub(crate) trait Cataloger: Sync {
     /// Cheap test run on every regular file of every layer.
     fn claim(&self, path: &str, size: u64) -> Option<Claim>;
-    /// Parses a claimed file; may yield nothing for a file that turns out not to fit.
-    fn parse(&self, path: &str, bytes: &[u8]) -> Vec<Fact>;
+    /// Parses a file claimed [`Claim::Whole`]; may yield nothing for a file that turns out not to fit.
+    fn parse(&self, _path: &str, _bytes: &[u8]) -> Vec<Fact> {
+        Vec::new()
+    }
+    /// A sink for a file claimed [`Claim::Stream`].
+    fn open_stream(&self, _path: &str, _size: u64) -> Option<Box<dyn StreamSink>> {
+        None
+    }
     /// Turns the surviving facts into components.
-    fn resolve(&self, view: &MergedView, found: &mut Found);
+    fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found);
 }
 
 /// `/`-prefixed form of a relative image path, as shown to users.

@@ -5,7 +5,7 @@
 //! is resolved through the merged filesystem, as a process in the container
 //! would see it.
 
-use super::{display_path, Cataloger, Claim, Fact, Found};
+use super::{display_path, Cataloger, Claim, Context, Fact, Found};
 use crate::merge::MergedView;
 use crate::os_release::{parse, PATHS};
 use gpubom_inventory::{Distro, LayerRef};
@@ -14,9 +14,9 @@ pub(crate) struct OsReleaseCataloger;
 
 impl Cataloger for OsReleaseCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
-        PATHS
-            .contains(&path)
-            .then_some(Claim::Whole { max_bytes: 64 << 10 })
+        PATHS.contains(&path).then_some(Claim::Whole {
+            max_bytes: 64 << 10,
+        })
     }
 
     fn parse(&self, _path: &str, bytes: &[u8]) -> Vec<Fact> {
@@ -26,7 +26,7 @@ impl Cataloger for OsReleaseCataloger {
             .collect()
     }
 
-    fn resolve(&self, view: &MergedView, found: &mut Found) {
+    fn resolve(&self, view: &MergedView, _context: &Context, found: &mut Found) {
         for candidate in PATHS {
             let Some(real) = view.resolve(candidate) else {
                 continue;

@@ -7,9 +7,11 @@
 //! dist-packages, virtualenvs and conda trees are all found the same way,
 //! because claims are by file name, not by a fixed prefix.
 
-use super::{display_path, Cataloger, Claim, Fact, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
 use crate::merge::MergedView;
-use crate::python::{classify, parse_metadata, parse_record, purl, record_path_to_image_path, PythonFile};
+use crate::python::{
+    classify, parse_metadata, parse_record, purl, record_path_to_image_path, PythonFile,
+};
 use gpubom_inventory::{Component, ComponentKind, Evidence, LayerRef, Location, Technique};
 
 pub(crate) struct PythonCataloger;
@@ -20,7 +22,9 @@ impl Cataloger for PythonCataloger {
             PythonFile::Metadata { .. }
             | PythonFile::PkgInfo { .. }
             | PythonFile::EggInfoFile
-            | PythonFile::Record { .. } => Some(Claim::Whole { max_bytes: 32 << 20 }),
+            | PythonFile::Record { .. } => Some(Claim::Whole {
+                max_bytes: 32 << 20,
+            }),
             _ => None,
         }
     }
@@ -37,7 +41,7 @@ impl Cataloger for PythonCataloger {
         }
     }
 
-    fn resolve(&self, view: &MergedView, found: &mut Found) {
+    fn resolve(&self, view: &MergedView, _context: &Context, found: &mut Found) {
         for (layer, file_fact) in view.surviving() {
             let Fact::PythonMetadata(dist) = &file_fact.fact else {
                 continue;
@@ -51,7 +55,10 @@ impl Cataloger for PythonCataloger {
             let layer_ref = Some(LayerRef { index: layer });
             let mut properties = std::collections::BTreeMap::new();
             if let Some(requires_python) = &dist.requires_python {
-                properties.insert("gpubom:python:requires_python".into(), requires_python.clone());
+                properties.insert(
+                    "gpubom:python:requires_python".into(),
+                    requires_python.clone(),
+                );
             }
             let index = found.components.len();
             found.components.push(Component {

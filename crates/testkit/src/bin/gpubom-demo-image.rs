@@ -56,7 +56,9 @@ fn build() -> Result<ImageSpec, String> {
         }
         let control = deb.control.trim_end();
         let (first, rest) = control.split_once('\n').unwrap_or((control, ""));
-        status.push_str(&format!("{first}\nStatus: install ok installed\n{rest}\n\n"));
+        status.push_str(&format!(
+            "{first}\nStatus: install ok installed\n{rest}\n\n"
+        ));
     }
     base = base.file("var/lib/dpkg/status", status);
 
