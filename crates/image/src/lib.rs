@@ -11,8 +11,18 @@
 //! This crate knows nothing of catalogers: it reports whiteouts and opaque
 //! directories as entry kinds and leaves their meaning to the caller.
 
+mod docker;
+mod fs;
+mod layer;
+mod oci;
+mod path;
+mod store;
+
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::{blob_path, Store};
 
 /// How a source was given or detected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +108,14 @@ pub struct Layer {
     pub size: Option<u64>,
     /// The `created_by` line of the history entry that made this layer.
     pub created_by: Option<String>,
-    // private: where the bytes are
+    bytes: LayerBytes,
+}
+
+/// Where a layer's bytes are.
+enum LayerBytes {
+    Blob { store: Arc<Store>, member: String },
+    Dir(PathBuf),
+    File(PathBuf),
 }
 
 /// One entry of a layer.
@@ -135,15 +152,211 @@ pub enum EntryKind {
     Other,
 }
 
+/// Why a source could not be opened or read. Every message names the file or layer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an image: {why}")]
+    NotAnImage { path: String, why: String },
+    #[error("{what}: {why}")]
+    Invalid { what: String, why: String },
+    #[error("blob {blob} is missing from {source_path}")]
+    MissingBlob { blob: String, source_path: String },
+    #[error("no image for platform {wanted}; the image has: {available} (choose with --platform)")]
+    Platform { wanted: String, available: String },
+    #[error("layer {layer}: {why}")]
+    Layer { layer: String, why: String },
     #[error("{0}")]
-    Message(String),
+    Usage(String),
 }
 
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+const SCHEMES: &[(&str, SourceKind)] = &[
+    ("oci-dir", SourceKind::OciDir),
+    ("oci-archive", SourceKind::OciArchive),
+    ("docker-archive", SourceKind::DockerArchive),
+    ("dir", SourceKind::Dir),
+    ("file", SourceKind::File),
+];
+
 /// Opens a source. See the crate documentation for the accepted forms.
-pub fn open(_spec: &str, _opts: &OpenOptions) -> Result<Image, Error> {
-    todo!()
+pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
+    let (forced, location) = match spec.split_once(':') {
+        Some((scheme, rest)) if !Path::new(spec).exists() => {
+            match SCHEMES.iter().find(|(s, _)| *s == scheme) {
+                Some((_, kind)) => (Some(*kind), rest),
+                None => {
+                    let accepted: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
+                    return Err(Error::Usage(format!(
+                        "{spec}: unknown source scheme {scheme:?}; use one of {}: (or a path)",
+                        accepted.join(":, ")
+                    )));
+                }
+            }
+        }
+        _ => (None, spec),
+    };
+    let path = Path::new(location);
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let wanted = opts.platform.as_deref().unwrap_or("linux/amd64");
+    let kind = match forced {
+        Some(kind) => kind,
+        None if meta.is_dir() => {
+            if path.join("index.json").is_file() || path.join("oci-layout").is_file() {
+                SourceKind::OciDir
+            } else {
+                SourceKind::Dir
+            }
+        }
+        None => match Store::index_tar(path) {
+            Ok(store) if store.contains("manifest.json") => return open_docker(Arc::new(store), location),
+            Ok(store) if store.contains("index.json") => return open_oci(Arc::new(store), SourceKind::OciArchive, location, wanted),
+            _ => SourceKind::File,
+        },
+    };
+    match kind {
+        SourceKind::OciDir => open_oci(Arc::new(Store::Dir(path.to_path_buf())), kind, location, wanted),
+        SourceKind::OciArchive => open_oci(Arc::new(Store::index_tar(path)?), kind, location, wanted),
+        SourceKind::DockerArchive => open_docker(Arc::new(Store::index_tar(path)?), location),
+        SourceKind::Dir | SourceKind::File => {
+            let is_dir = kind == SourceKind::Dir;
+            if is_dir != meta.is_dir() {
+                let what = if is_dir { "a directory" } else { "a file" };
+                return Err(Error::Usage(format!("{location}: not {what}")));
+            }
+            let bytes = if is_dir {
+                LayerBytes::Dir(path.to_path_buf())
+            } else {
+                LayerBytes::File(path.to_path_buf())
+            };
+            Ok(Image {
+                kind,
+                location: location.to_string(),
+                name: None,
+                tag: None,
+                manifest_digest: None,
+                config_digest: None,
+                platform: None,
+                config: None,
+                layers: vec![Layer {
+                    index: 0,
+                    digest: None,
+                    diff_id: None,
+                    media_type: None,
+                    size: (!is_dir).then_some(meta.len()),
+                    created_by: None,
+                    bytes,
+                }],
+            })
+        }
+    }
+}
+
+fn open_oci(store: Arc<Store>, kind: SourceKind, location: &str, wanted: &str) -> Result<Image, Error> {
+    if !store.contains("index.json") {
+        return Err(Error::NotAnImage {
+            path: store.describe(),
+            why: "no index.json (an OCI layout) here".into(),
+        });
+    }
+    let chosen = oci::choose(&store, wanted)?;
+    let config_digest = chosen.manifest.config.digest.clone();
+    let config = oci::parse_config(
+        &store.read_json(&blob_path(&config_digest)?)?,
+        &format!("config {config_digest}"),
+    )?;
+    let (name, tag) = oci::name_and_tag(&chosen.name_annotations);
+    let history = oci::layer_history(&config);
+    let layers = chosen
+        .manifest
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            Ok(Layer {
+                index,
+                digest: Some(d.digest.clone()),
+                diff_id: config.diff_ids.get(index).cloned(),
+                media_type: Some(d.media_type.clone()),
+                size: d.size,
+                created_by: history.get(index).cloned().flatten(),
+                bytes: LayerBytes::Blob {
+                    store: store.clone(),
+                    member: blob_path(&d.digest)?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let platform = chosen.descriptor.platform.as_ref().map(|p| p.to_string()).or_else(|| platform_of(&config));
+    Ok(Image {
+        kind,
+        location: location.to_string(),
+        name,
+        tag,
+        manifest_digest: Some(chosen.descriptor.digest.clone()),
+        config_digest: Some(config_digest),
+        platform,
+        config: Some(config),
+        layers,
+    })
+}
+
+fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
+    let docker = docker::read(&store)?;
+    let history = oci::layer_history(&docker.config);
+    let layers = docker
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(index, (member, digest))| Layer {
+            index,
+            digest: digest.clone(),
+            diff_id: docker.config.diff_ids.get(index).cloned(),
+            media_type: None,
+            size: match store.as_ref() {
+                Store::Tar { members, .. } => members.get(member).map(|m| m.1),
+                Store::Dir(_) => None,
+            },
+            created_by: history.get(index).cloned().flatten(),
+            bytes: LayerBytes::Blob {
+                store: store.clone(),
+                member: member.clone(),
+            },
+        })
+        .collect();
+    Ok(Image {
+        kind: SourceKind::DockerArchive,
+        location: location.to_string(),
+        name: docker.name,
+        tag: docker.tag,
+        manifest_digest: None,
+        platform: platform_of(&docker.config),
+        config_digest: Some(docker.config_digest),
+        config: Some(docker.config),
+        layers,
+    })
+}
+
+fn platform_of(config: &ImageConfig) -> Option<String> {
+    let os = config.os.as_deref()?;
+    let arch = config.architecture.as_deref()?;
+    Some(match &config.variant {
+        Some(v) => format!("{os}/{arch}/{v}"),
+        None => format!("{os}/{arch}"),
+    })
 }
 
 impl Layer {
@@ -154,9 +367,29 @@ impl Layer {
     /// an error even though `visit` has already seen the entries.
     pub fn walk(
         &self,
-        _progress: &(dyn Fn(u64) + Sync),
-        _visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> std::io::Result<()>,
+        progress: &(dyn Fn(u64) + Sync),
+        visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> std::io::Result<()>,
     ) -> Result<(), Error> {
-        todo!()
+        match &self.bytes {
+            LayerBytes::Blob { store, member } => {
+                let label = format!(
+                    "{} ({})",
+                    self.index,
+                    self.digest.as_deref().or(self.diff_id.as_deref()).unwrap_or(member)
+                );
+                let (reader, _) = store.open(member).map_err(|e| Error::Layer {
+                    layer: label.clone(),
+                    why: e.to_string(),
+                })?;
+                let expect = layer::Expect {
+                    label,
+                    digest: self.digest.as_deref(),
+                    diff_id: self.diff_id.as_deref(),
+                };
+                layer::walk_tar(reader, &expect, progress, visit)
+            }
+            LayerBytes::Dir(root) => fs::walk_dir(root, progress, visit),
+            LayerBytes::File(path) => fs::walk_file(path, progress, visit),
+        }
     }
 }

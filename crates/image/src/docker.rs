@@ -1,0 +1,63 @@
+//! `docker save` archives: `manifest.json` naming a config and layer tars,
+//! in the legacy `<id>/layer.tar` form or the newer `blobs/sha256/…` form.
+
+use crate::oci::{parse_config, parse_json, split_reference};
+use crate::store::Store;
+use crate::{Error, ImageConfig};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Entry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    #[serde(default)]
+    layers: Vec<String>,
+}
+
+pub(crate) struct Docker {
+    pub name: Option<String>,
+    pub tag: Option<String>,
+    pub config: ImageConfig,
+    pub config_digest: String,
+    /// (member path in the archive, digest of the stored blob when its path names it)
+    pub layers: Vec<(String, Option<String>)>,
+}
+
+pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
+    let what = format!("manifest.json in {}", store.describe());
+    let entries: Vec<Entry> = parse_json(&store.read_json("manifest.json")?, &what)?;
+    let entry = entries.into_iter().next().ok_or_else(|| Error::NotAnImage {
+        path: store.describe(),
+        why: "manifest.json lists no image".into(),
+    })?;
+    let config_path = crate::path::normalize(&entry.config).unwrap_or_default();
+    let config_bytes = store.read_json(&config_path)?;
+    let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)));
+    let config = parse_config(&config_bytes, &format!("config {config_path}"))?;
+    let (name, tag) = entry
+        .repo_tags
+        .and_then(|tags| tags.into_iter().next())
+        .map(|t| split_reference(&t))
+        .unwrap_or((None, None));
+    let layers = entry
+        .layers
+        .iter()
+        .map(|l| {
+            let path = crate::path::normalize(l).unwrap_or_default();
+            let digest = path
+                .strip_prefix("blobs/sha256/")
+                .map(|hex| format!("sha256:{hex}"));
+            (path, digest)
+        })
+        .collect();
+    Ok(Docker {
+        name,
+        tag,
+        config,
+        config_digest,
+        layers,
+    })
+}

@@ -1,0 +1,190 @@
+//! Streaming one layer: decompress (by magic, not media type), walk the tar,
+//! and verify both digests — the stored blob's and the uncompressed diff_id —
+//! after draining whatever the tar reader left unread.
+
+use crate::path::{join, normalize, split};
+use crate::{Entry, EntryKind, Error};
+use sha2::{Digest, Sha256};
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Hashes (and counts) every byte that passes through.
+struct Hashing<'p, R> {
+    inner: R,
+    hasher: Sha256,
+    progress: Option<&'p (dyn Fn(u64) + Sync)>,
+}
+
+impl<R: Read> Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Some(progress) = self.progress {
+            progress(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+impl<R> Hashing<'_, R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            progress: None,
+        }
+    }
+
+    fn digest(self) -> (R, String) {
+        (self.inner, format!("sha256:{}", hex::encode(self.hasher.finalize())))
+    }
+}
+
+enum Decoder<R: BufRead> {
+    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Zstd(zstd::stream::read::Decoder<'static, R>),
+    Plain(R),
+}
+
+impl<R: BufRead> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Plain(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: BufRead> Decoder<R> {
+    fn into_inner(self) -> R {
+        match self {
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.finish(),
+            Decoder::Plain(r) => r,
+        }
+    }
+
+    fn compression(&self) -> &'static str {
+        match self {
+            Decoder::Gzip(_) => "gzip",
+            Decoder::Zstd(_) => "zstd",
+            Decoder::Plain(_) => "tar",
+        }
+    }
+}
+
+/// What the walk checks the bytes against, and how to name the layer in errors.
+pub(crate) struct Expect<'a> {
+    pub label: String,
+    pub digest: Option<&'a str>,
+    pub diff_id: Option<&'a str>,
+}
+
+pub(crate) fn walk_tar(
+    blob: Box<dyn Read + Send>,
+    expect: &Expect,
+    progress: &(dyn Fn(u64) + Sync),
+    visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
+) -> Result<(), Error> {
+    let layer_err = |why: String| Error::Layer {
+        layer: expect.label.clone(),
+        why,
+    };
+    let mut stored = Hashing::new(blob);
+    stored.progress = Some(progress);
+    let mut buffered = BufReader::with_capacity(256 << 10, stored);
+    let magic = buffered
+        .fill_buf()
+        .map_err(|e| layer_err(format!("cannot read: {e}")))?;
+    let decoder = if magic.starts_with(&[0x1f, 0x8b]) {
+        Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Decoder::Zstd(
+            zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| layer_err(format!("cannot start zstd: {e}")))?,
+        )
+    } else {
+        Decoder::Plain(buffered)
+    };
+    let compression = decoder.compression();
+    let corrupt = |e: io::Error| layer_err(format!("truncated or corrupt {compression} stream: {e}"));
+
+    let mut archive = tar::Archive::new(Hashing::new(decoder));
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let Some(described) = describe(&entry).map_err(corrupt)? else {
+            continue;
+        };
+        visit(&described, &mut entry).map_err(corrupt)?;
+    }
+    // The tar reader stops at the end-of-archive marker; the digests cover everything.
+    let mut uncompressed = archive.into_inner();
+    io::copy(&mut uncompressed, &mut io::sink()).map_err(corrupt)?;
+    let (decoder, diff_id) = uncompressed.digest();
+    let mut rest = decoder.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(corrupt)?;
+    let (_, digest) = rest.into_inner().digest();
+
+    for (name, expected, actual) in [("blob", expect.digest, &digest), ("diff_id", expect.diff_id, &diff_id)] {
+        if let Some(expected) = expected {
+            if expected != actual {
+                return Err(layer_err(format!(
+                    "digest mismatch: the {name} is {actual}, the image says {expected}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns a tar header into an [`Entry`]; `None` for entries to ignore
+/// (paths escaping the root, PAX/GNU metadata records).
+fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
+    let header = entry.header();
+    let raw = entry.path()?;
+    let Some(path) = normalize(&raw.to_string_lossy()) else {
+        return Ok(None);
+    };
+    let (dir, name) = split(&path);
+    let link = || -> io::Result<String> {
+        Ok(entry
+            .link_name()?
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default())
+    };
+    let kind = if name == ".wh..wh..opq" {
+        return Ok(Some(Entry {
+            path: dir.to_string(),
+            kind: EntryKind::OpaqueDir,
+            size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+        }));
+    } else if let Some(hidden) = name.strip_prefix(".wh.") {
+        EntryKind::Whiteout {
+            target: join(dir, hidden),
+        }
+    } else {
+        use tar::EntryType as T;
+        match header.entry_type() {
+            T::Regular | T::Continuous | T::GNUSparse => EntryKind::File,
+            T::Directory => EntryKind::Dir,
+            T::Symlink => EntryKind::Symlink { target: link()? },
+            T::Link => match normalize(&link()?) {
+                Some(target) => EntryKind::Hardlink { target },
+                None => return Ok(None),
+            },
+            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => return Ok(None),
+            _ => EntryKind::Other,
+        }
+    };
+    Ok(Some(Entry {
+        path,
+        size: if kind == EntryKind::File { entry.size() } else { 0 },
+        kind,
+        mode: header.mode().unwrap_or(0),
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+    }))
+}

@@ -1,0 +1,281 @@
+//! OCI image layouts (and the JSON they share with Docker): index → (nested
+//! indexes) → manifest → config, choosing one platform.
+
+use crate::store::{blob_path, Store};
+use crate::{Error, History, ImageConfig};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+const MAX_INDEX_DEPTH: usize = 8;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+pub(crate) struct Platform {
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Index {
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Manifest {
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+}
+
+/// The manifest chosen for a platform, with the annotations that name it.
+pub(crate) struct Chosen {
+    pub descriptor: Descriptor,
+    pub manifest: Manifest,
+    pub name_annotations: BTreeMap<String, String>,
+}
+
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
+        what: what.to_string(),
+        why: format!("not valid JSON of the expected shape: {e}"),
+    })
+}
+
+fn is_index(media_type: &str) -> bool {
+    media_type.ends_with("image.index.v1+json") || media_type.ends_with("manifest.list.v2+json")
+}
+
+/// Resolves `index.json` down to one image manifest for `wanted` (`os/arch[/variant]`).
+pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
+    let index: Index = parse_json(&store.read_json("index.json")?, &format!("index.json in {}", store.describe()))?;
+    let mut candidates = Vec::new();
+    collect(store, index.manifests, &BTreeMap::new(), 0, &mut candidates)?;
+    if candidates.is_empty() {
+        return Err(Error::NotAnImage {
+            path: store.describe(),
+            why: "index.json lists no image manifest".into(),
+        });
+    }
+    let chosen = if candidates.len() == 1 {
+        candidates.remove(0)
+    } else {
+        let position = candidates
+            .iter()
+            .position(|(d, _)| d.platform.as_ref().is_some_and(|p| platform_matches(p, wanted)));
+        match position {
+            Some(i) => candidates.remove(i),
+            None => {
+                let mut available: Vec<String> = candidates
+                    .iter()
+                    .filter_map(|(d, _)| d.platform.as_ref().map(|p| p.to_string()))
+                    .collect();
+                available.sort();
+                available.dedup();
+                return Err(Error::Platform {
+                    wanted: wanted.to_string(),
+                    available: available.join(", "),
+                });
+            }
+        }
+    };
+    let (descriptor, name_annotations) = chosen;
+    let manifest: Manifest = parse_json(
+        &store.read_json(&blob_path(&descriptor.digest)?)?,
+        &format!("manifest {}", descriptor.digest),
+    )?;
+    Ok(Chosen {
+        descriptor,
+        manifest,
+        name_annotations,
+    })
+}
+
+/// Flattens nested indexes into image manifests, skipping attestations.
+fn collect(
+    store: &Store,
+    descriptors: Vec<Descriptor>,
+    inherited: &BTreeMap<String, String>,
+    depth: usize,
+    out: &mut Vec<(Descriptor, BTreeMap<String, String>)>,
+) -> Result<(), Error> {
+    if depth > MAX_INDEX_DEPTH {
+        return Err(Error::Invalid {
+            what: format!("index in {}", store.describe()),
+            why: format!("indexes nested more than {MAX_INDEX_DEPTH} deep"),
+        });
+    }
+    for d in descriptors {
+        let mut names = inherited.clone();
+        names.extend(d.annotations.clone());
+        if is_index(&d.media_type) {
+            let nested: Index = parse_json(&store.read_json(&blob_path(&d.digest)?)?, &format!("index {}", d.digest))?;
+            collect(store, nested.manifests, &names, depth + 1, out)?;
+        } else {
+            let attestation = d.annotations.contains_key("vnd.docker.reference.type")
+                || d.platform.as_ref().is_some_and(|p| p.os == "unknown");
+            if !attestation {
+                out.push((d, names));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn platform_matches(p: &Platform, wanted: &str) -> bool {
+    let mut parts = wanted.split('/');
+    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+    Some(p.os.as_str()) == os
+        && Some(p.architecture.as_str()) == arch
+        && (variant.is_none() || p.variant.as_deref() == variant)
+}
+
+/// `example.com/x:1.0` → (Some(name), Some(tag)); a bare `1.0` is a tag.
+pub(crate) fn split_reference(reference: &str) -> (Option<String>, Option<String>) {
+    let (name_part, digest_free) = match reference.split_once('@') {
+        Some((n, _)) => (n, n),
+        None => (reference, reference),
+    };
+    let last_slash = digest_free.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match digest_free[last_slash..].rfind(':') {
+        Some(i) => {
+            let split = last_slash + i;
+            let name = &name_part[..split];
+            let tag = &name_part[split + 1..];
+            ((!name.is_empty()).then(|| name.to_string()), Some(tag.to_string()))
+        }
+        None if reference.contains('/') => (Some(name_part.to_string()), None),
+        None => (None, Some(reference.to_string())),
+    }
+}
+
+/// Name and tag from the annotations containerd, skopeo and buildah write.
+pub(crate) fn name_and_tag(annotations: &BTreeMap<String, String>) -> (Option<String>, Option<String>) {
+    let full = annotations.get("io.containerd.image.name").map(|s| split_reference(s));
+    let oci = annotations.get("org.opencontainers.image.ref.name").map(|s| split_reference(s));
+    let name = full.as_ref().and_then(|f| f.0.clone()).or_else(|| oci.as_ref().and_then(|o| o.0.clone()));
+    let tag = full.and_then(|f| f.1).or_else(|| oci.and_then(|o| o.1));
+    (name, tag)
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RawConfig {
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    config: Option<RawRuntime>,
+    #[serde(default)]
+    rootfs: Option<RawRootfs>,
+    #[serde(default)]
+    history: Vec<RawHistory>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct RawRuntime {
+    user: Option<String>,
+    exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    env: Option<Vec<String>>,
+    labels: Option<BTreeMap<String, String>>,
+    entrypoint: Option<Vec<String>>,
+    cmd: Option<Vec<String>>,
+    working_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RawRootfs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RawHistory {
+    created_by: Option<String>,
+    comment: Option<String>,
+    #[serde(default)]
+    empty_layer: bool,
+}
+
+pub(crate) fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfig, Error> {
+    let raw: RawConfig = parse_json(bytes, what)?;
+    let rt = raw.config.unwrap_or_default();
+    Ok(ImageConfig {
+        user: rt.user.filter(|u| !u.is_empty()),
+        exposed_ports: rt.exposed_ports.unwrap_or_default().into_keys().collect(),
+        env: rt.env.unwrap_or_default(),
+        labels: rt.labels.unwrap_or_default(),
+        entrypoint: rt.entrypoint.unwrap_or_default(),
+        cmd: rt.cmd.unwrap_or_default(),
+        workdir: rt.working_dir.filter(|w| !w.is_empty()),
+        created: raw.created,
+        architecture: raw.architecture,
+        os: raw.os,
+        variant: raw.variant,
+        diff_ids: raw.rootfs.unwrap_or_default().diff_ids,
+        history: raw
+            .history
+            .into_iter()
+            .map(|h| History {
+                created_by: h.created_by,
+                comment: h.comment,
+                empty_layer: h.empty_layer,
+            })
+            .collect(),
+    })
+}
+
+/// The `created_by` line of the history entry behind each non-empty layer.
+pub(crate) fn layer_history(config: &ImageConfig) -> Vec<Option<String>> {
+    config
+        .history
+        .iter()
+        .filter(|h| !h.empty_layer)
+        .map(|h| h.created_by.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert_eq!(split_reference("example.com:5000/a/b:1.0"), (Some("example.com:5000/a/b".into()), Some("1.0".into())));
+        assert_eq!(split_reference("1.0"), (None, Some("1.0".into())));
+        assert_eq!(split_reference("example.com:5000/a/b"), (Some("example.com:5000/a/b".into()), None));
+    }
+}
