@@ -52,13 +52,19 @@ fn assert_fails(source: &str, expect_in_message: &[&str]) {
     );
 }
 
-/// The largest blob in an OCI layout: the layer we corrupt.
-fn biggest_blob(oci: &Path) -> std::path::PathBuf {
-    std::fs::read_dir(oci.join("blobs/sha256"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
-        .unwrap()
+/// The blob of the last layer in an OCI layout written by the testkit.
+fn layer_blob(oci: &Path) -> std::path::PathBuf {
+    let read = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let blob = |digest: &str| {
+        oci.join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+    };
+    let index = read(oci.join("index.json"));
+    let manifest = read(blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    let layers = manifest["layers"].as_array().unwrap();
+    blob(layers.last().unwrap()["digest"].as_str().unwrap())
 }
 
 #[test]
@@ -66,7 +72,7 @@ fn truncated_gzip_layer_synthetic() {
     let dir = tmp();
     let oci = dir.path().join("oci");
     small_image().write_oci_dir(&oci);
-    let blob = biggest_blob(&oci);
+    let blob = layer_blob(&oci);
     let bytes = std::fs::read(&blob).unwrap();
     std::fs::write(&blob, &bytes[..bytes.len() / 2]).unwrap();
     let digest = blob.file_name().unwrap().to_string_lossy().to_string();
@@ -81,7 +87,7 @@ fn flipped_byte_is_a_digest_mismatch_synthetic() {
     let dir = tmp();
     let oci = dir.path().join("oci");
     small_image().write_oci_dir(&oci);
-    let blob = biggest_blob(&oci);
+    let blob = layer_blob(&oci);
     let mut bytes = std::fs::read(&blob).unwrap();
     let last = bytes.len() - 1;
     // The gzip trailer's size field: the stream still inflates, only the digest can tell.
@@ -95,7 +101,7 @@ fn missing_blob_synthetic() {
     let dir = tmp();
     let oci = dir.path().join("oci");
     small_image().write_oci_dir(&oci);
-    std::fs::remove_file(biggest_blob(&oci)).unwrap();
+    std::fs::remove_file(layer_blob(&oci)).unwrap();
     assert_fails(&format!("oci-dir:{}", oci.display()), &["sha256:"]);
 }
 

@@ -172,7 +172,7 @@ fn distro_purls_and_image_facts_are_reported() {
     let zlib = find_component(&bom, "zlib1g").expect("zlib1g");
     assert_eq!(
         zlib["purl"].as_str(),
-        Some("pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12")
+        Some("pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64&distro=debian-12&upstream=zlib")
     );
     let meta = &bom["metadata"];
     assert_eq!(meta["component"]["name"], "example.com/ml/trainer");
@@ -240,12 +240,12 @@ fn validate_cyclonedx_1_5(bom: &serde_json::Value) {
     };
     let resources = [
         (
-            "http://cyclonedx.org/schema/spdx.schema.json",
-            load("spdx.schema.json"),
+            "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
+            load("spdx.SNAPSHOT.schema.json"),
         ),
         (
-            "http://cyclonedx.org/schema/jsf-0.82.schema.json",
-            load("jsf-0.82.schema.json"),
+            "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
+            load("jsf-0.82.SNAPSHOT.schema.json"),
         ),
     ];
     let mut options = jsonschema::options();
@@ -253,7 +253,7 @@ fn validate_cyclonedx_1_5(bom: &serde_json::Value) {
         options = options.with_resource(uri, jsonschema::Resource::from_contents(schema).unwrap());
     }
     let validator = options
-        .build(&load("bom-1.5.schema.json"))
+        .build(&load("bom-1.5.SNAPSHOT.schema.json"))
         .expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(bom)

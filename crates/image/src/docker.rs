@@ -29,10 +29,13 @@ pub(crate) struct Docker {
 pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
     let what = format!("manifest.json in {}", store.describe());
     let entries: Vec<Entry> = parse_json(&store.read_json("manifest.json")?, &what)?;
-    let entry = entries.into_iter().next().ok_or_else(|| Error::NotAnImage {
-        path: store.describe(),
-        why: "manifest.json lists no image".into(),
-    })?;
+    let entry = entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::NotAnImage {
+            path: store.describe(),
+            why: "manifest.json lists no image".into(),
+        })?;
     let config_path = crate::path::normalize(&entry.config).unwrap_or_default();
     let config_bytes = store.read_json(&config_path)?;
     let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)));

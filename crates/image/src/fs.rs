@@ -25,7 +25,11 @@ pub(crate) fn walk_dir(
         let mut subdirs = Vec::new();
         for name in names {
             let name = name.to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let rel_path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let full = root.join(&rel_path);
             let meta = fs::symlink_metadata(&full).map_err(|e| Error::io(&full, e))?;
             let kind = if meta.is_symlink() {
@@ -70,7 +74,11 @@ fn visit_path(
     visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
 ) -> Result<(), Error> {
     let entry = Entry {
-        size: if kind == EntryKind::File { meta.len() } else { 0 },
+        size: if kind == EntryKind::File {
+            meta.len()
+        } else {
+            0
+        },
         path,
         kind,
         mode: meta.permissions().mode(),

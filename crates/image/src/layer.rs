@@ -35,12 +35,15 @@ impl<R> Hashing<'_, R> {
     }
 
     fn digest(self) -> (R, String) {
-        (self.inner, format!("sha256:{}", hex::encode(self.hasher.finalize())))
+        (
+            self.inner,
+            format!("sha256:{}", hex::encode(self.hasher.finalize())),
+        )
     }
 }
 
 enum Decoder<R: BufRead> {
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(zstd::stream::read::Decoder<'static, R>),
     Plain(R),
 }
@@ -58,7 +61,7 @@ impl<R: BufRead> Read for Decoder<R> {
 impl<R: BufRead> Decoder<R> {
     fn into_inner(self) -> R {
         match self {
-            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Gzip(d) => (*d).into_inner(),
             Decoder::Zstd(d) => d.finish(),
             Decoder::Plain(r) => r,
         }
@@ -97,7 +100,7 @@ pub(crate) fn walk_tar(
         .fill_buf()
         .map_err(|e| layer_err(format!("cannot read: {e}")))?;
     let decoder = if magic.starts_with(&[0x1f, 0x8b]) {
-        Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(buffered))
+        Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Decoder::Zstd(
             zstd::stream::read::Decoder::with_buffer(buffered)
@@ -107,7 +110,8 @@ pub(crate) fn walk_tar(
         Decoder::Plain(buffered)
     };
     let compression = decoder.compression();
-    let corrupt = |e: io::Error| layer_err(format!("truncated or corrupt {compression} stream: {e}"));
+    let corrupt =
+        |e: io::Error| layer_err(format!("truncated or corrupt {compression} stream: {e}"));
 
     let mut archive = tar::Archive::new(Hashing::new(decoder));
     for entry in archive.entries().map_err(corrupt)? {
@@ -125,7 +129,10 @@ pub(crate) fn walk_tar(
     io::copy(&mut rest, &mut io::sink()).map_err(corrupt)?;
     let (_, digest) = rest.into_inner().digest();
 
-    for (name, expected, actual) in [("blob", expect.digest, &digest), ("diff_id", expect.diff_id, &diff_id)] {
+    for (name, expected, actual) in [
+        ("blob", expect.digest, &digest),
+        ("diff_id", expect.diff_id, &diff_id),
+    ] {
         if let Some(expected) = expected {
             if expected != actual {
                 return Err(layer_err(format!(
@@ -181,7 +188,11 @@ fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     };
     Ok(Some(Entry {
         path,
-        size: if kind == EntryKind::File { entry.size() } else { 0 },
+        size: if kind == EntryKind::File {
+            entry.size()
+        } else {
+            0
+        },
         kind,
         mode: header.mode().unwrap_or(0),
         uid: header.uid().unwrap_or(0),

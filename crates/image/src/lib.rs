@@ -222,14 +222,25 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
             }
         }
         None => match Store::index_tar(path) {
-            Ok(store) if store.contains("manifest.json") => return open_docker(Arc::new(store), location),
-            Ok(store) if store.contains("index.json") => return open_oci(Arc::new(store), SourceKind::OciArchive, location, wanted),
+            Ok(store) if store.contains("manifest.json") => {
+                return open_docker(Arc::new(store), location)
+            }
+            Ok(store) if store.contains("index.json") => {
+                return open_oci(Arc::new(store), SourceKind::OciArchive, location, wanted)
+            }
             _ => SourceKind::File,
         },
     };
     match kind {
-        SourceKind::OciDir => open_oci(Arc::new(Store::Dir(path.to_path_buf())), kind, location, wanted),
-        SourceKind::OciArchive => open_oci(Arc::new(Store::index_tar(path)?), kind, location, wanted),
+        SourceKind::OciDir => open_oci(
+            Arc::new(Store::Dir(path.to_path_buf())),
+            kind,
+            location,
+            wanted,
+        ),
+        SourceKind::OciArchive => {
+            open_oci(Arc::new(Store::index_tar(path)?), kind, location, wanted)
+        }
         SourceKind::DockerArchive => open_docker(Arc::new(Store::index_tar(path)?), location),
         SourceKind::Dir | SourceKind::File => {
             let is_dir = kind == SourceKind::Dir;
@@ -265,7 +276,12 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     }
 }
 
-fn open_oci(store: Arc<Store>, kind: SourceKind, location: &str, wanted: &str) -> Result<Image, Error> {
+fn open_oci(
+    store: Arc<Store>,
+    kind: SourceKind,
+    location: &str,
+    wanted: &str,
+) -> Result<Image, Error> {
     if !store.contains("index.json") {
         return Err(Error::NotAnImage {
             path: store.describe(),
@@ -275,7 +291,7 @@ fn open_oci(store: Arc<Store>, kind: SourceKind, location: &str, wanted: &str) -
     let chosen = oci::choose(&store, wanted)?;
     let config_digest = chosen.manifest.config.digest.clone();
     let config = oci::parse_config(
-        &store.read_json(&blob_path(&config_digest)?)?,
+        &store::read_verified(&store, &config_digest, "config")?,
         &format!("config {config_digest}"),
     )?;
     let (name, tag) = oci::name_and_tag(&chosen.name_annotations);
@@ -300,7 +316,12 @@ fn open_oci(store: Arc<Store>, kind: SourceKind, location: &str, wanted: &str) -
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let platform = chosen.descriptor.platform.as_ref().map(|p| p.to_string()).or_else(|| platform_of(&config));
+    let platform = chosen
+        .descriptor
+        .platform
+        .as_ref()
+        .map(|p| p.to_string())
+        .or_else(|| platform_of(&config));
     Ok(Image {
         kind,
         location: location.to_string(),
@@ -375,7 +396,10 @@ impl Layer {
                 let label = format!(
                     "{} ({})",
                     self.index,
-                    self.digest.as_deref().or(self.diff_id.as_deref()).unwrap_or(member)
+                    self.digest
+                        .as_deref()
+                        .or(self.diff_id.as_deref())
+                        .unwrap_or(member)
                 );
                 let (reader, _) = store.open(member).map_err(|e| Error::Layer {
                     layer: label.clone(),

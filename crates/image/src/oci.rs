@@ -1,7 +1,7 @@
 //! OCI image layouts (and the JSON they share with Docker): index → (nested
 //! indexes) → manifest → config, choosing one platform.
 
-use crate::store::{blob_path, Store};
+use crate::store::{read_verified, Store};
 use crate::{Error, History, ImageConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -63,7 +63,10 @@ pub(crate) struct Chosen {
     pub name_annotations: BTreeMap<String, String>,
 }
 
-pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, Error> {
+pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, Error> {
     serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
         what: what.to_string(),
         why: format!("not valid JSON of the expected shape: {e}"),
@@ -76,7 +79,10 @@ fn is_index(media_type: &str) -> bool {
 
 /// Resolves `index.json` down to one image manifest for `wanted` (`os/arch[/variant]`).
 pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
-    let index: Index = parse_json(&store.read_json("index.json")?, &format!("index.json in {}", store.describe()))?;
+    let index: Index = parse_json(
+        &store.read_json("index.json")?,
+        &format!("index.json in {}", store.describe()),
+    )?;
     let mut candidates = Vec::new();
     collect(store, index.manifests, &BTreeMap::new(), 0, &mut candidates)?;
     if candidates.is_empty() {
@@ -88,9 +94,11 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
     let chosen = if candidates.len() == 1 {
         candidates.remove(0)
     } else {
-        let position = candidates
-            .iter()
-            .position(|(d, _)| d.platform.as_ref().is_some_and(|p| platform_matches(p, wanted)));
+        let position = candidates.iter().position(|(d, _)| {
+            d.platform
+                .as_ref()
+                .is_some_and(|p| platform_matches(p, wanted))
+        });
         match position {
             Some(i) => candidates.remove(i),
             None => {
@@ -109,7 +117,7 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
     };
     let (descriptor, name_annotations) = chosen;
     let manifest: Manifest = parse_json(
-        &store.read_json(&blob_path(&descriptor.digest)?)?,
+        &read_verified(store, &descriptor.digest, "manifest")?,
         &format!("manifest {}", descriptor.digest),
     )?;
     Ok(Chosen {
@@ -137,7 +145,8 @@ fn collect(
         let mut names = inherited.clone();
         names.extend(d.annotations.clone());
         if is_index(&d.media_type) {
-            let nested: Index = parse_json(&store.read_json(&blob_path(&d.digest)?)?, &format!("index {}", d.digest))?;
+            let bytes = read_verified(store, &d.digest, "index")?;
+            let nested: Index = parse_json(&bytes, &format!("index {}", d.digest))?;
             collect(store, nested.manifests, &names, depth + 1, out)?;
         } else {
             let attestation = d.annotations.contains_key("vnd.docker.reference.type")
@@ -170,7 +179,10 @@ pub(crate) fn split_reference(reference: &str) -> (Option<String>, Option<String
             let split = last_slash + i;
             let name = &name_part[..split];
             let tag = &name_part[split + 1..];
-            ((!name.is_empty()).then(|| name.to_string()), Some(tag.to_string()))
+            (
+                (!name.is_empty()).then(|| name.to_string()),
+                Some(tag.to_string()),
+            )
         }
         None if reference.contains('/') => (Some(name_part.to_string()), None),
         None => (None, Some(reference.to_string())),
@@ -178,10 +190,19 @@ pub(crate) fn split_reference(reference: &str) -> (Option<String>, Option<String
 }
 
 /// Name and tag from the annotations containerd, skopeo and buildah write.
-pub(crate) fn name_and_tag(annotations: &BTreeMap<String, String>) -> (Option<String>, Option<String>) {
-    let full = annotations.get("io.containerd.image.name").map(|s| split_reference(s));
-    let oci = annotations.get("org.opencontainers.image.ref.name").map(|s| split_reference(s));
-    let name = full.as_ref().and_then(|f| f.0.clone()).or_else(|| oci.as_ref().and_then(|o| o.0.clone()));
+pub(crate) fn name_and_tag(
+    annotations: &BTreeMap<String, String>,
+) -> (Option<String>, Option<String>) {
+    let full = annotations
+        .get("io.containerd.image.name")
+        .map(|s| split_reference(s));
+    let oci = annotations
+        .get("org.opencontainers.image.ref.name")
+        .map(|s| split_reference(s));
+    let name = full
+        .as_ref()
+        .and_then(|f| f.0.clone())
+        .or_else(|| oci.as_ref().and_then(|o| o.0.clone()));
     let tag = full.and_then(|f| f.1).or_else(|| oci.and_then(|o| o.1));
     (name, tag)
 }
@@ -274,8 +295,14 @@ mod tests {
 
     #[test]
     fn references() {
-        assert_eq!(split_reference("example.com:5000/a/b:1.0"), (Some("example.com:5000/a/b".into()), Some("1.0".into())));
+        assert_eq!(
+            split_reference("example.com:5000/a/b:1.0"),
+            (Some("example.com:5000/a/b".into()), Some("1.0".into()))
+        );
         assert_eq!(split_reference("1.0"), (None, Some("1.0".into())));
-        assert_eq!(split_reference("example.com:5000/a/b"), (Some("example.com:5000/a/b".into()), None));
+        assert_eq!(
+            split_reference("example.com:5000/a/b"),
+            (Some("example.com:5000/a/b".into()), None)
+        );
     }
 }

@@ -25,7 +25,10 @@ impl Store {
     pub fn index_tar(path: &Path) -> Result<Store, Error> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut magic = [0u8; 4];
-        let n = (&file).take(4).read(&mut magic).map_err(|e| Error::io(path, e))?;
+        let n = (&file)
+            .take(4)
+            .read(&mut magic)
+            .map_err(|e| Error::io(path, e))?;
         if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
             return Err(Error::NotAnImage {
                 path: path.display().to_string(),
@@ -78,7 +81,7 @@ impl Store {
     /// Opens a member for streaming, with its size.
     pub fn open(&self, member: &str) -> Result<(Box<dyn Read + Send>, u64), Error> {
         let missing = || Error::MissingBlob {
-            blob: member.to_string(),
+            blob: member_to_digest(member),
             source_path: self.describe(),
         };
         match self {
@@ -94,7 +97,8 @@ impl Store {
             Store::Tar { path, members } => {
                 let &(offset, size) = members.get(member).ok_or_else(missing)?;
                 let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-                file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+                file.seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::io(path, e))?;
                 Ok((Box::new(file.take(size)), size))
             }
         }
@@ -106,7 +110,9 @@ impl Store {
         if size > MAX_JSON {
             return Err(Error::Invalid {
                 what: format!("{member} in {}", self.describe()),
-                why: format!("{size} bytes is more than the {MAX_JSON}-byte limit for a JSON document"),
+                why: format!(
+                    "{size} bytes is more than the {MAX_JSON}-byte limit for a JSON document"
+                ),
             });
         }
         let mut bytes = Vec::with_capacity(size as usize);
@@ -116,6 +122,33 @@ impl Store {
             .map_err(|e| Error::io(Path::new(&self.describe()), e))?;
         Ok(bytes)
     }
+}
+
+/// `blobs/sha256/abc…` → `sha256:abc…` (other members unchanged), for messages.
+fn member_to_digest(member: &str) -> String {
+    match member
+        .strip_prefix("blobs/")
+        .and_then(|r| r.split_once('/'))
+    {
+        Some((alg, hex)) => format!("{alg}:{hex}"),
+        None => member.to_string(),
+    }
+}
+
+/// Reads a JSON blob and checks it against the digest that names it.
+pub(crate) fn read_verified(store: &Store, digest: &str, what: &str) -> Result<Vec<u8>, Error> {
+    let bytes = store.read_json(&blob_path(digest)?)?;
+    let actual = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
+    if digest.starts_with("sha256:") && actual != digest {
+        return Err(Error::Invalid {
+            what: format!("{what} {digest} in {}", store.describe()),
+            why: format!("digest mismatch: the blob is {actual}"),
+        });
+    }
+    Ok(bytes)
 }
 
 /// `sha256:abc…` → `blobs/sha256/abc…`, refusing anything that is not a plain digest.

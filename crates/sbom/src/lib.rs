@@ -1,4 +1,11 @@
-//! CycloneDX for gpubom inventories.
+//! CycloneDX for gpubom inventories, and the table view.
+//!
+//! [`render`] writes an [`Inventory`] as CycloneDX 1.5 JSON or XML (through
+//! the `cyclonedx-bom` crate, with the spec version set explicitly) or as a
+//! table for terminals.
+
+mod cyclonedx;
+mod table;
 
 use gpubom_inventory::Inventory;
 
@@ -12,15 +19,24 @@ pub enum Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Message(String),
+    #[error("cannot write CycloneDX: {0}")]
+    Write(String),
 }
 
 /// Renders an inventory in the given format.
-pub fn render(
-    _inventory: &Inventory,
-    _format: Format,
-    _tool_version: &str,
-) -> Result<Vec<u8>, Error> {
-    todo!()
+pub fn render(inventory: &Inventory, format: Format, tool_version: &str) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    match format {
+        Format::CycloneDxJson => {
+            cyclonedx::to_bom(inventory, tool_version)
+                .output_as_json_v1_5(&mut out)
+                .map_err(|e| Error::Write(e.to_string()))?;
+            out.push(b'\n');
+        }
+        Format::CycloneDxXml => cyclonedx::to_bom(inventory, tool_version)
+            .output_as_xml_v1_5(&mut out)
+            .map_err(|e| Error::Write(e.to_string()))?,
+        Format::Table => out = table::render(inventory).into_bytes(),
+    }
+    Ok(out)
 }

@@ -18,15 +18,9 @@ pub(crate) struct PythonCataloger;
 
 impl Cataloger for PythonCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
-        match classify(path)? {
-            PythonFile::Metadata { .. }
-            | PythonFile::PkgInfo { .. }
-            | PythonFile::EggInfoFile
-            | PythonFile::Record { .. } => Some(Claim::Whole {
-                max_bytes: 32 << 20,
-            }),
-            _ => None,
-        }
+        classify(path).map(|_| Claim::Whole {
+            max_bytes: 32 << 20,
+        })
     }
 
     fn parse(&self, path: &str, bytes: &[u8]) -> Vec<Fact> {

@@ -1,0 +1,174 @@
+//! The table view: what a person at a terminal wants to see first.
+//!
+//! NVIDIA components lead (they are why gpubom exists), then models, then
+//! everything else; each row says how the version was established.
+
+use gpubom_inventory::{props, Component, ComponentKind, Inventory, Technique};
+use std::fmt::Write;
+
+pub fn render(inventory: &Inventory) -> String {
+    let mut out = String::new();
+    header(inventory, &mut out);
+    let nvidia: Vec<&Component> = inventory
+        .components
+        .iter()
+        .filter(|c| c.properties.contains_key(props::NVIDIA_FAMILY))
+        .collect();
+    let models: Vec<&Component> = inventory
+        .components
+        .iter()
+        .filter(|c| c.kind == ComponentKind::Model)
+        .collect();
+    let rest: Vec<&Component> = inventory
+        .components
+        .iter()
+        .filter(|c| {
+            c.kind != ComponentKind::Model && !c.properties.contains_key(props::NVIDIA_FAMILY)
+        })
+        .collect();
+    for (title, rows) in [
+        ("NVIDIA stack", &nvidia),
+        ("Models", &models),
+        ("Packages", &rest),
+    ] {
+        if !rows.is_empty() {
+            let _ = writeln!(out, "\n{title} ({})", rows.len());
+            table(rows, &mut out);
+        }
+    }
+    summary(inventory, &mut out);
+    out
+}
+
+fn header(inventory: &Inventory, out: &mut String) {
+    let s = &inventory.subject;
+    let name = s.name.clone().unwrap_or_else(|| s.location.clone());
+    let reference = match &s.tag {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name,
+    };
+    let _ = writeln!(out, "Subject:   {reference} ({})", s.kind);
+    if let Some(d) = &s.digest {
+        let _ = writeln!(out, "Digest:    {d}");
+    }
+    if let Some(p) = &s.platform {
+        let _ = writeln!(out, "Platform:  {p}");
+    }
+    if let Some(d) = &inventory.distro {
+        let _ = writeln!(
+            out,
+            "OS:        {}",
+            d.pretty_name.clone().unwrap_or_else(|| d.id.clone())
+        );
+    }
+    if let Some(image) = &inventory.image {
+        let user = match image.user.as_deref() {
+            None | Some("") => "root (no USER)".to_string(),
+            Some(u) => u.to_string(),
+        };
+        let _ = writeln!(out, "User:      {user}");
+        let ports = if image.exposed_ports.is_empty() {
+            "none".to_string()
+        } else {
+            image.exposed_ports.join(", ")
+        };
+        let _ = writeln!(out, "Ports:     {ports}");
+    }
+}
+
+fn evidence_label(c: &Component) -> String {
+    let best = c
+        .evidence
+        .iter()
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+    let label = match (c.kind, best.map(|e| e.technique)) {
+        (ComponentKind::Deb, _) => "dpkg",
+        (ComponentKind::Python, _) => "wheel",
+        (_, Some(Technique::HashMatch)) => "sha256",
+        (_, Some(Technique::BinaryAnalysis)) => "elf",
+        (_, Some(Technique::FileName)) => "filename",
+        (_, Some(Technique::PathHint)) => "path",
+        (_, Some(Technique::Declared)) => "declared",
+        (_, Some(Technique::PackageRecord | Technique::FileOwnership)) => "package",
+        (_, None) => "-",
+    };
+    let mut label = label.to_string();
+    if c.properties
+        .get(props::VERSION_CONFLICT)
+        .map(String::as_str)
+        == Some("true")
+    {
+        label.push_str(" (conflict)");
+    }
+    label
+}
+
+fn table(rows: &[&Component], out: &mut String) {
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|c| {
+            let location = c
+                .locations
+                .first()
+                .map(|l| l.path.clone())
+                .unwrap_or_default();
+            let extra = c.locations.len().saturating_sub(1);
+            let location = if extra > 0 {
+                format!("{location} (+{extra})")
+            } else {
+                location
+            };
+            let layer = c
+                .layer
+                .map(|l| l.index.to_string())
+                .unwrap_or_else(|| "-".into());
+            let kind = c
+                .properties
+                .get(props::NVIDIA_FAMILY)
+                .cloned()
+                .unwrap_or_else(|| c.kind.as_str().to_string());
+            [
+                c.name.clone(),
+                c.version.clone().unwrap_or_else(|| "?".into()),
+                kind,
+                evidence_label(c),
+                format!("{location} [layer {layer}]"),
+            ]
+        })
+        .collect();
+    let titles = ["NAME", "VERSION", "TYPE", "EVIDENCE", "LOCATION"];
+    let mut widths = titles.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cols: [&str; 5], out: &mut String| {
+        let mut s = String::new();
+        for (i, (col, w)) in cols.iter().zip(widths).enumerate() {
+            if i == 4 {
+                s.push_str(col);
+            } else {
+                let _ = write!(s, "{col:<w$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", s.trim_end());
+    };
+    line(titles, out);
+    for row in &cells {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]], out);
+    }
+}
+
+fn summary(inventory: &Inventory, out: &mut String) {
+    let count = |k: ComponentKind| inventory.components.iter().filter(|c| c.kind == k).count();
+    let _ = writeln!(
+        out,
+        "\n{} components: {} deb, {} python, {} native, {} models",
+        inventory.components.len(),
+        count(ComponentKind::Deb),
+        count(ComponentKind::Python),
+        count(ComponentKind::NativeLibrary),
+        count(ComponentKind::Model),
+    );
+}
