@@ -7,11 +7,34 @@
 //! [`MergedView::history`], which is how a package gets attributed to the layer
 //! that introduced it rather than the layer that last rewrote the database.
 
+use crate::cataloger::Fact;
 use crate::walk::{FileFact, FileKind, FileRecord, LayerAnalysis};
 use std::collections::{BTreeMap, HashMap};
 
 /// Symlink hops allowed while resolving one path (as Linux's MAXSYMLINKS).
 const MAX_SYMLINK_HOPS: usize = 40;
+
+/// A fact as seen from the merged filesystem: the path it is visible at (a
+/// hard link's own path, not its target's) and the layer that provided it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Visible<'a> {
+    pub layer: usize,
+    pub path: &'a str,
+    pub fact: &'a Fact,
+    /// sha256 hex of the file's content, when it was read.
+    pub sha256: Option<&'a str>,
+}
+
+impl<'a> Visible<'a> {
+    fn new(layer: usize, path: &'a str, file_fact: &'a FileFact) -> Self {
+        Visible {
+            layer,
+            path,
+            fact: &file_fact.fact,
+            sha256: file_fact.sha256.as_deref(),
+        }
+    }
+}
 
 pub(crate) struct MergedView<'a> {
     layers: &'a [LayerAnalysis],
@@ -66,12 +89,11 @@ impl<'a> MergedView<'a> {
         self.files.contains_key(path)
     }
 
-    /// Facts whose file is still visible, with the layer index they come from,
-    /// in path order. A hard link to a file from a lower layer carries that
-    /// file's facts.
-    pub fn surviving(&self) -> Vec<(usize, &'a FileFact)> {
+    /// Facts whose file is still visible, in path order. A hard link to a
+    /// file from a lower layer carries that file's facts.
+    pub fn surviving(&self) -> Vec<Visible<'a>> {
         let mut out = Vec::new();
-        for (path, &(li, fi)) in &self.files {
+        for (&path, &(li, fi)) in &self.files {
             let own: Vec<_> = self
                 .facts
                 .get(path)
@@ -80,18 +102,22 @@ impl<'a> MergedView<'a> {
                 .filter(|(fl, _)| *fl == li)
                 .collect();
             if !own.is_empty() {
-                out.extend(own.into_iter().map(|&(l, f)| (self.layers[l].index, f)));
+                out.extend(
+                    own.into_iter()
+                        .map(|&(l, f)| Visible::new(self.layers[l].index, path, f)),
+                );
             } else if let FileKind::Hardlink(target) = &self.layers[li].files[fi].kind {
-                if let Some(history) = self.facts.get(target.as_str()) {
-                    let below: Vec<_> = history.iter().filter(|(fl, _)| *fl <= li).collect();
-                    if let Some(&&(top, _)) = below.last() {
-                        out.extend(
-                            below
-                                .iter()
-                                .filter(|(fl, _)| *fl == top)
-                                .map(|&&(l, f)| (self.layers[l].index, f)),
-                        );
-                    }
+                let below: Vec<_> = self
+                    .facts
+                    .get(target.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(fl, _)| *fl <= li)
+                    .collect();
+                if let Some(&&(top, _)) = below.last() {
+                    out.extend(below.iter().filter(|(fl, _)| *fl == top).map(|&&(l, f)| {
+                        Visible::new(self.layers[li].index.max(self.layers[l].index), path, f)
+                    }));
                 }
             }
         }
@@ -99,8 +125,8 @@ impl<'a> MergedView<'a> {
     }
 
     /// Surviving facts at exactly `path`.
-    pub fn facts_at(&self, path: &str) -> Vec<(usize, &'a FileFact)> {
-        let Some(&(li, _)) = self.files.get(path) else {
+    pub fn facts_at(&self, path: &str) -> Vec<Visible<'a>> {
+        let Some((&key, &(li, _))) = self.files.get_key_value(path) else {
             return Vec::new();
         };
         self.facts
@@ -108,17 +134,17 @@ impl<'a> MergedView<'a> {
             .into_iter()
             .flatten()
             .filter(|(fl, _)| *fl == li)
-            .map(|&(l, f)| (self.layers[l].index, f))
+            .map(|&(l, f)| Visible::new(self.layers[l].index, key, f))
             .collect()
     }
 
     /// Every fact ever parsed at `path`, in every layer (visible or not), bottom first.
-    pub fn history(&self, path: &str) -> Vec<(usize, &'a FileFact)> {
+    pub fn history(&self, path: &str) -> Vec<Visible<'a>> {
         self.facts
             .get(path)
             .into_iter()
             .flatten()
-            .map(|&(l, f)| (self.layers[l].index, f))
+            .map(|&(l, f)| Visible::new(self.layers[l].index, f.path.as_str(), f))
             .collect()
     }
 

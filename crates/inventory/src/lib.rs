@@ -290,8 +290,9 @@ impl Inventory {
     /// Sorts components (and their locations/evidence) so output is deterministic.
     pub fn normalize(&mut self) {
         for c in &mut self.components {
-            c.locations.sort();
-            c.locations.dedup();
+            // The first location is the primary one: keep the catalogers' order.
+            let mut seen = std::collections::HashSet::new();
+            c.locations.retain(|l| seen.insert(l.clone()));
             c.hashes.sort();
             c.hashes.dedup();
             c.cpes.sort();

@@ -130,7 +130,12 @@ impl Layer {
                     header.set_entry_type(tar::EntryType::Regular);
                     header.set_mode(*mode);
                     header.set_size(bytes.len() as u64);
-                    builder.append_data(&mut header, path, bytes.as_slice())
+                    if path.split('/').any(|p| p == "..") {
+                        // The tar crate refuses to write hostile paths; real attackers don't.
+                        append_raw_path(&mut builder, &mut header, path, bytes)
+                    } else {
+                        builder.append_data(&mut header, path, bytes.as_slice())
+                    }
                 }
                 Item::Dir(path) => {
                     header.set_entry_type(tar::EntryType::Directory);
@@ -174,6 +179,24 @@ impl Layer {
             ),
         }
     }
+}
+
+/// Appends an entry whose name is written into the header verbatim.
+fn append_raw_path(
+    builder: &mut tar::Builder<Vec<u8>>,
+    header: &mut tar::Header,
+    path: &str,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let name = &mut header.as_old_mut().name;
+    assert!(
+        path.len() < name.len(),
+        "raw paths must fit the 100-byte name field"
+    );
+    name.fill(0);
+    name[..path.len()].copy_from_slice(path.as_bytes());
+    header.set_cksum();
+    builder.append(header, bytes)
 }
 
 /// The docker-archive flavours `docker save` has produced.

@@ -47,8 +47,9 @@ impl Cataloger for DpkgCataloger {
             .as_ref()
             .map(|d| (d.id.clone(), d.version_id.clone()));
         let distro = distro.as_ref().map(|(id, v)| (id.as_str(), v.as_deref()));
-        for (layer, file_fact) in view.surviving() {
-            let Fact::DpkgStatus(packages) = &file_fact.fact else {
+        for file_fact in view.surviving() {
+            let layer = file_fact.layer;
+            let Fact::DpkgStatus(packages) = file_fact.fact else {
                 continue;
             };
             let in_main_db = file_fact.path == STATUS;
@@ -58,7 +59,7 @@ impl Cataloger for DpkgCataloger {
                 } else {
                     layer
                 };
-                let component = component(view, pkg, &file_fact.path, introduced, distro);
+                let component = component(view, pkg, file_fact.path, introduced, distro);
                 let index = found.components.len();
                 record_ownership(view, pkg, index, found);
                 found.components.push(component);
@@ -70,11 +71,12 @@ impl Cataloger for DpkgCataloger {
 /// The lowest layer from which every status database up to `top` lists `pkg` at its version.
 fn introducing_layer(view: &MergedView, top: usize, pkg: &DpkgPackage) -> usize {
     let mut introduced = top;
-    for (layer, file_fact) in view.history(STATUS).into_iter().rev() {
+    for file_fact in view.history(STATUS).into_iter().rev() {
+        let layer = file_fact.layer;
         if layer > top {
             continue;
         }
-        let Fact::DpkgStatus(packages) = &file_fact.fact else {
+        let Fact::DpkgStatus(packages) = file_fact.fact else {
             continue;
         };
         let same = packages.iter().any(|p| {
@@ -122,7 +124,7 @@ fn component(
     let licenses = view
         .facts_at(&format!("usr/share/doc/{}/copyright", pkg.name))
         .into_iter()
-        .find_map(|(_, f)| match &f.fact {
+        .find_map(|f| match f.fact {
             Fact::DpkgCopyright(licenses) => Some(licenses.clone()),
             _ => None,
         })
@@ -165,8 +167,8 @@ fn record_ownership(view: &MergedView, pkg: &DpkgPackage, component: usize, foun
     let Some(list) = list_path(view, pkg) else {
         return;
     };
-    for (_, file_fact) in view.facts_at(&list) {
-        let Fact::DpkgList(paths) = &file_fact.fact else {
+    for file_fact in view.facts_at(&list) {
+        let Fact::DpkgList(paths) = file_fact.fact else {
             continue;
         };
         for listed in paths {

@@ -31,8 +31,9 @@ impl Cataloger for OsReleaseCataloger {
             let Some(real) = view.resolve(candidate) else {
                 continue;
             };
-            for (layer, file_fact) in view.facts_at(&real) {
-                if let Fact::OsRelease(os) = &file_fact.fact {
+            for file_fact in view.facts_at(&real) {
+                let layer = file_fact.layer;
+                if let Fact::OsRelease(os) = file_fact.fact {
                     found.distro = Some(Distro {
                         id: os.id.clone(),
                         version_id: os.version_id.clone(),

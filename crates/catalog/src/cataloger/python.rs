@@ -36,15 +36,16 @@ impl Cataloger for PythonCataloger {
     }
 
     fn resolve(&self, view: &MergedView, _context: &Context, found: &mut Found) {
-        for (layer, file_fact) in view.surviving() {
-            let Fact::PythonMetadata(dist) = &file_fact.fact else {
+        for file_fact in view.surviving() {
+            let layer = file_fact.layer;
+            let Fact::PythonMetadata(dist) = file_fact.fact else {
                 continue;
             };
             // The distribution's directory (or, for a bare .egg-info file, the file).
-            let dist_dir = match classify(&file_fact.path) {
+            let dist_dir = match classify(file_fact.path) {
                 Some(PythonFile::Metadata { dist_dir }) => dist_dir.to_string(),
                 Some(PythonFile::PkgInfo { egg_dir }) => egg_dir.to_string(),
-                _ => file_fact.path.clone(),
+                _ => file_fact.path.to_string(),
             };
             let layer_ref = Some(LayerRef { index: layer });
             let mut properties = std::collections::BTreeMap::new();
@@ -71,7 +72,7 @@ impl Cataloger for PythonCataloger {
                 evidence: vec![Evidence {
                     technique: Technique::PackageRecord,
                     confidence: Technique::PackageRecord.default_confidence(),
-                    source: display_path(&file_fact.path),
+                    source: display_path(file_fact.path),
                     version: Some(dist.version.clone()),
                 }],
                 properties,
@@ -83,8 +84,8 @@ impl Cataloger for PythonCataloger {
 }
 
 fn record_ownership(view: &MergedView, dist_dir: &str, component: usize, found: &mut Found) {
-    for (_, file_fact) in view.facts_at(&format!("{dist_dir}/RECORD")) {
-        let Fact::PythonRecord(entries) = &file_fact.fact else {
+    for file_fact in view.facts_at(&format!("{dist_dir}/RECORD")) {
+        let Fact::PythonRecord(entries) = file_fact.fact else {
             continue;
         };
         for entry in entries {

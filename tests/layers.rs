@@ -1,0 +1,183 @@
+//! Layer and source semantics on small images whose contents are labelled
+//! synthetic: platform choice in nested indexes, hard and symbolic links,
+//! paths that try to leave the image, and CycloneDX XML against the XSD.
+
+mod common;
+
+use common::*;
+use gpubom_testkit::image::{write_multiplatform_oci_dir, Compression, ImageSpec, Layer};
+
+fn dist(name: &str, version: &str) -> String {
+    format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+}
+
+fn platform_image(arch: &str, version: &str) -> ImageSpec {
+    ImageSpec::new("synthetic/multi", "1")
+        .platform("linux", arch)
+        .layer(Layer::new().file(
+            &format!("{SITE}/synthetic_pkg-{version}.dist-info/METADATA"),
+            dist("synthetic-pkg", version),
+        ))
+}
+
+#[test]
+fn nested_index_picks_the_requested_platform_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("multi");
+    let amd64 = platform_image("amd64", "1.0");
+    let arm64 = platform_image("arm64", "2.0");
+    write_multiplatform_oci_dir(&oci, &[&amd64, &arm64]);
+    let source = format!("oci-dir:{}", oci.display());
+
+    let default = scan_json(&source);
+    assert_eq!(
+        names_versions(&default, "pkg:pypi/"),
+        vec!["synthetic-pkg@1.0"]
+    );
+
+    let out = run(&[
+        "scan",
+        &source,
+        "--platform",
+        "linux/arm64",
+        "-f",
+        "cyclonedx-json",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arm: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names_versions(&arm, "pkg:pypi/"), vec!["synthetic-pkg@2.0"]);
+
+    let out = run(&["scan", &source, "--platform", "linux/s390x", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("linux/amd64") && err.contains("linux/arm64"),
+        "should list platforms: {err}"
+    );
+}
+
+#[test]
+fn links_resolve_inside_the_image_synthetic() {
+    let spec = ImageSpec::new("synthetic/links", "1")
+        .layer(
+            Layer::new()
+                .file("usr/lib/os-release", "ID=synthetic\nVERSION_ID=1\n")
+                // An absolute symlink is relative to the image root, never the host's.
+                .symlink("etc/os-release", "/usr/lib/os-release")
+                .file(
+                    &format!("{SITE}/real_pkg-1.0.dist-info/METADATA"),
+                    dist("real-pkg", "1.0"),
+                ),
+        )
+        .layer(
+            Layer::new()
+                // A hard link to a file of a lower layer carries that file's content.
+                .hardlink(
+                    "opt/venv/site-packages/real_pkg-1.0.dist-info/METADATA",
+                    &format!("{SITE}/real_pkg-1.0.dist-info/METADATA"),
+                )
+                .compression(Compression::Zstd),
+        );
+    let dir = tmp();
+    let archive = dir.path().join("links.tar");
+    spec.write_oci_archive(&archive);
+    let bom = scan_json(&archive.display().to_string());
+    let os = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "operating-system")
+        .expect("OS component from the symlinked os-release");
+    assert_eq!(os["name"], "synthetic");
+    let paths: Vec<&str> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "real-pkg")
+        .filter_map(|c| c["evidence"]["occurrences"][0]["location"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            "/opt/venv/site-packages/real_pkg-1.0.dist-info",
+            &format!("/{SITE}/real_pkg-1.0.dist-info"),
+        ]
+    );
+}
+
+#[test]
+fn entries_escaping_the_root_are_ignored_synthetic() {
+    let spec = ImageSpec::new("synthetic/escape", "1").layer(
+        Layer::new()
+            .file("../../escape-1.0.dist-info/METADATA", dist("escape", "1.0"))
+            .file("app/kept-1.0.dist-info/METADATA", dist("kept", "1.0")),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["kept@1.0"]);
+}
+
+#[test]
+fn single_file_source_synthetic() {
+    let dir = tmp();
+    let file = dir.path().join("synthetic-1.0.egg-info");
+    std::fs::write(&file, dist("synthetic", "1.0")).unwrap();
+    let bom = scan_json(&format!("file:{}", file.display()));
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["synthetic@1.0"]);
+    assert_eq!(bom["metadata"]["component"]["type"], "file");
+}
+
+#[test]
+fn xml_validates_against_the_cyclonedx_xsd() {
+    if std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        gpubom_testkit::real::skip(
+            "xml_validates_against_the_cyclonedx_xsd",
+            "xmllint not installed (apt-get install libxml2-utils)",
+        );
+        return;
+    }
+    let spec = ImageSpec::new("synthetic/xml", "1")
+        .user("1001")
+        .expose("8000/tcp")
+        .layer(Layer::new().file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n"))
+        .layer(Layer::new().file(
+            &format!("{SITE}/synthetic_pkg-1.0.dist-info/METADATA"),
+            format!(
+                "{}License: MIT\nSummary: a <synthetic> & \"quoted\" package\n",
+                dist("synthetic-pkg", "1.0")
+            ),
+        ));
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let xml = dir.path().join("bom.xml");
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-f",
+        "cyclonedx-xml",
+        "-o",
+        xml.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/bom-1.5.SNAPSHOT.xsd");
+    let check = std::process::Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(&xsd)
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "XML does not validate: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
