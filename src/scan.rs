@@ -2,10 +2,11 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_sbom::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -27,6 +28,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
     pub platform: String,
 
+    /// Extra NVIDIA fingerprints (TSV: sha256, product, version, file, source), added to the built-in table
+    #[arg(long, value_name = "FILE")]
+    pub fingerprints: Option<PathBuf>,
+
     /// No progress display and no warnings on stderr
     #[arg(short, long)]
     pub quiet: bool,
@@ -40,7 +45,12 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let scan = scan_source(&args.source, &args.platform, args.quiet)?;
+    let scan = scan_source(
+        &args.source,
+        &args.platform,
+        args.fingerprints.as_deref(),
+        args.quiet,
+    )?;
     let format = match args.format {
         Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
@@ -55,7 +65,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
 }
 
 /// Opens and catalogs a source, with a progress bar on an interactive stderr.
-pub fn scan_source(source: &str, platform: &str, quiet: bool) -> Result<gpubom_catalog::Scan> {
+pub fn scan_source(
+    source: &str,
+    platform: &str,
+    extra_fingerprints: Option<&Path>,
+    quiet: bool,
+) -> Result<gpubom_catalog::Scan> {
+    let mut fingerprints = FingerprintTable::builtin();
+    if let Some(path) = extra_fingerprints {
+        fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
+    }
     let options = gpubom_image::OpenOptions {
         platform: Some(platform.to_string()),
     };
@@ -67,6 +86,7 @@ pub fn scan_source(source: &str, platform: &str, quiet: bool) -> Result<gpubom_c
         &image,
         &gpubom_catalog::ScanOptions {
             progress: Some(&on_progress),
+            fingerprints: Some(&fingerprints),
         },
     )?;
     bar.finish_and_clear();

@@ -211,3 +211,8 @@ pub fn compressed(layer: Layer, c: Compression) -> Layer {
 pub fn path_buf(s: &str) -> PathBuf {
     PathBuf::from(s)
 }
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

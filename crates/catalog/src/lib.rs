@@ -16,6 +16,7 @@
 mod cataloger;
 pub mod dpkg;
 mod merge;
+pub mod nvidia;
 pub mod os_release;
 pub mod python;
 mod walk;
@@ -34,6 +35,8 @@ pub struct Error(#[from] gpubom_image::Error);
 pub struct ScanOptions<'a> {
     /// Receives the number of stored bytes consumed, from any thread, as layers stream.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// NVIDIA fingerprints; the built-in table when `None`.
+    pub fingerprints: Option<&'a nvidia::FingerprintTable>,
 }
 
 /// The result of a scan: the inventory and what the user should be told about it.
@@ -56,12 +59,21 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
 
     let view = merge::MergedView::build(&analyses);
     let mut found = cataloger::Found::default();
+    let builtin;
+    let fingerprints = match options.fingerprints {
+        Some(table) => table,
+        None => {
+            builtin = nvidia::FingerprintTable::builtin();
+            &builtin
+        }
+    };
     let context = cataloger::Context {
         env: image
             .config
             .as_ref()
             .map(|c| c.env.as_slice())
             .unwrap_or_default(),
+        fingerprints,
     };
     for cataloger in cataloger::CATALOGERS {
         cataloger.resolve(&view, &context, &mut found);

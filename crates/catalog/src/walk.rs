@@ -25,8 +25,6 @@ pub(crate) enum FileKind {
 pub(crate) struct FileRecord {
     pub path: String,
     pub kind: FileKind,
-    pub size: u64,
-    pub mode: u32,
 }
 
 /// A fact some cataloger parsed out of one file of one layer.
@@ -102,8 +100,6 @@ fn visit(
     out.files.push(FileRecord {
         path: entry.path.clone(),
         kind,
-        size: entry.size,
-        mode: entry.mode,
     });
     if !is_file {
         return Ok(());

@@ -8,6 +8,7 @@
 //! purls, file ownership for native libraries).
 
 mod dpkg;
+mod nvidia;
 mod os_release;
 mod python;
 
@@ -19,6 +20,8 @@ pub(crate) static CATALOGERS: &[&dyn Cataloger] = &[
     &os_release::OsReleaseCataloger,
     &dpkg::DpkgCataloger,
     &python::PythonCataloger,
+    // After the package catalogers: it needs their file ownership.
+    &nvidia::NvidiaCataloger,
 ];
 
 /// How much of a claimed file a cataloger needs.
@@ -38,10 +41,10 @@ pub(crate) trait StreamSink {
 }
 
 /// What resolution may consult besides the merged layers.
-#[derive(Default)]
 pub(crate) struct Context<'a> {
     /// Image environment, `KEY=value`, for declared versions.
     pub env: &'a [String],
+    pub fingerprints: &'a crate::nvidia::FingerprintTable,
 }
 
 /// What a cataloger parsed out of one file.
@@ -53,6 +56,7 @@ pub(crate) enum Fact {
     DpkgCopyright(Vec<String>),
     PythonMetadata(crate::python::PythonDist),
     PythonRecord(Vec<crate::python::RecordEntry>),
+    NativeLibrary(nvidia::LibraryFact),
 }
 
 /// Which package owns a file, and the hash its package record gives for it.

@@ -15,7 +15,9 @@
 use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
 use crate::merge::MergedView;
 use crate::nvidia::{classify, min_driver, ElfFacts, ElfScanner, Family, LibraryMatch};
-use gpubom_inventory::{props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique};
+use gpubom_inventory::{
+    props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
+};
 use std::collections::BTreeMap;
 
 pub(crate) struct NvidiaCataloger;
@@ -41,39 +43,51 @@ impl Cataloger for NvidiaCataloger {
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
         let mut bare: BTreeMap<(String, String, String), Component> = BTreeMap::new();
-        for (layer, file_fact) in view.surviving() {
-            let Fact::NativeLibrary(lib) = &file_fact.fact else {
+        for file_fact in view.surviving() {
+            let layer = file_fact.layer;
+            let Fact::NativeLibrary(lib) = file_fact.fact else {
                 continue;
             };
-            let sha256 = file_fact.sha256.as_deref().unwrap_or_default();
+            let sha256 = file_fact.sha256.unwrap_or_default();
             let fingerprint = context.fingerprints.lookup(sha256);
             let matched = lib.matched.clone().or_else(|| {
-                fingerprint.and_then(|fp| classify(&format!("{}/{}", parent(&file_fact.path), fp.file)))
+                fingerprint
+                    .and_then(|fp| classify(&format!("{}/{}", parent(file_fact.path), fp.file)))
             });
             let Some(matched) = matched else { continue };
             let location = Location {
-                path: display_path(&file_fact.path),
+                path: display_path(file_fact.path),
                 layer: Some(LayerRef { index: layer }),
             };
-            if let Some(owner) = found.owners.get(&file_fact.path).cloned() {
+            if let Some(owner) = found.owners.get(file_fact.path).cloned() {
                 let confirmed = owner.sha256.as_deref() == Some(sha256);
                 let component = &mut found.components[owner.component];
                 annotate_owned(component, &matched, lib.elf.as_ref(), location, confirmed);
                 continue;
             }
-            let mut evidence = version_evidence(&file_fact.path, &matched, lib.elf.as_ref(), fingerprint);
+            let mut evidence =
+                version_evidence(file_fact.path, &matched, lib.elf.as_ref(), fingerprint);
             evidence.extend(declared_evidence(matched.family, context.env));
-            let Some(best) = strongest(&evidence) else { continue };
+            let Some(best) = strongest(&evidence) else {
+                continue;
+            };
             let version = best.version.clone().unwrap_or_default();
             let key = (
                 matched.family.product().to_string(),
                 version.clone(),
-                parent(&file_fact.path).to_string(),
+                parent(file_fact.path).to_string(),
             );
             let component = bare
                 .entry(key)
                 .or_insert_with(|| new_component(&matched, &version, layer));
-            add_library(component, &matched, lib.elf.as_ref(), location, sha256, evidence);
+            add_library(
+                component,
+                &matched,
+                lib.elf.as_ref(),
+                location,
+                sha256,
+                evidence,
+            );
         }
         for (_, mut component) in bare {
             finish_bare(&mut component);
@@ -137,7 +151,10 @@ fn version_evidence(
             Some(fp.version.clone()),
         ));
     }
-    for found in elf.map(|e| e.version_strings.as_slice()).unwrap_or_default() {
+    for found in elf
+        .map(|e| e.version_strings.as_slice())
+        .unwrap_or_default()
+    {
         if version_string_applies(matched.family, &found.kind) {
             out.push(evidence(
                 Technique::BinaryAnalysis,
@@ -147,13 +164,25 @@ fn version_evidence(
         }
     }
     if let Some(v) = &matched.file_version {
-        out.push(evidence(Technique::FileName, shown.clone(), Some(v.clone())));
+        out.push(evidence(
+            Technique::FileName,
+            shown.clone(),
+            Some(v.clone()),
+        ));
     }
     if let Some(v) = &matched.path_version {
-        out.push(evidence(Technique::PathHint, shown.clone(), Some(v.clone())));
+        out.push(evidence(
+            Technique::PathHint,
+            shown.clone(),
+            Some(v.clone()),
+        ));
     }
     if let Some(major) = &matched.soname_major {
-        let mut e = evidence(Technique::PathHint, format!("SONAME major of {shown}"), Some(major.clone()));
+        let mut e = evidence(
+            Technique::PathHint,
+            format!("SONAME major of {shown}"),
+            Some(major.clone()),
+        );
         e.confidence = 0.2;
         out.push(e);
     }
@@ -188,7 +217,11 @@ fn declared_evidence(family: Family, env: &[String]) -> Vec<Evidence> {
                 .rev()
                 .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?;
             let version = value.split(['-', '+']).next().unwrap_or(value).to_string();
-            Some(evidence(Technique::Declared, format!("env:{name}"), Some(version)))
+            Some(evidence(
+                Technique::Declared,
+                format!("env:{name}"),
+                Some(version),
+            ))
         })
         .collect()
 }
@@ -207,7 +240,10 @@ fn strongest(evidence: &[Evidence]) -> Option<&Evidence> {
 }
 
 fn specificity(e: &Evidence) -> usize {
-    e.version.as_deref().map(|v| v.split('.').count()).unwrap_or(0)
+    e.version
+        .as_deref()
+        .map(|v| v.split('.').count())
+        .unwrap_or(0)
 }
 
 /// Two versions agree when one is a dotted prefix of the other (12.1 and 12.1.105).
@@ -272,21 +308,27 @@ fn finish_bare(component: &mut Component) {
     let best_confidence = component
         .evidence
         .iter()
-        .filter(|e| e.version.as_deref().is_some_and(|v| compatible(v, &version)))
+        .filter(|e| {
+            e.version
+                .as_deref()
+                .is_some_and(|v| compatible(v, &version))
+        })
         .map(|e| e.confidence)
         .fold(0.0f32, f32::max);
-    component
-        .properties
-        .insert(props::CONFIDENCE.to_string(), format!("{best_confidence:.2}"));
+    component.properties.insert(
+        props::CONFIDENCE.to_string(),
+        format!("{best_confidence:.2}"),
+    );
     let declared = component
         .evidence
         .iter()
         .find(|e| e.technique == Technique::Declared)
         .cloned();
-    let conflicting = component
-        .evidence
-        .iter()
-        .any(|e| e.version.as_deref().is_some_and(|v| !compatible(v, &version)));
+    let conflicting = component.evidence.iter().any(|e| {
+        e.version
+            .as_deref()
+            .is_some_and(|v| !compatible(v, &version))
+    });
     if conflicting {
         component
             .properties
@@ -294,13 +336,20 @@ fn finish_bare(component: &mut Component) {
     }
     if let Some(declared) = declared {
         if let Some(v) = declared.version {
-            component.properties.insert(props::DECLARED_VERSION.to_string(), v);
+            component
+                .properties
+                .insert(props::DECLARED_VERSION.to_string(), v);
         }
         component
             .properties
             .insert(props::DECLARED_SOURCE.to_string(), declared.source);
     }
-    if component.properties.get(props::NVIDIA_FAMILY).map(String::as_str) == Some(Family::CudaRuntime.product()) {
+    if component
+        .properties
+        .get(props::NVIDIA_FAMILY)
+        .map(String::as_str)
+        == Some(Family::CudaRuntime.product())
+    {
         if let Some((floor, _)) = min_driver(&version) {
             component
                 .properties
@@ -326,7 +375,10 @@ fn annotate_owned(
     let (confidence, how) = if hash_confirmed {
         (1.0, "listed in the package's RECORD with a matching sha256")
     } else {
-        (Technique::FileOwnership.default_confidence(), "listed in the package's file list")
+        (
+            Technique::FileOwnership.default_confidence(),
+            "listed in the package's file list",
+        )
     };
     component.evidence.push(Evidence {
         technique: Technique::FileOwnership,
