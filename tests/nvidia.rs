@@ -315,3 +315,38 @@ fn nvrtc_compiler_banner_matches_its_wheel() {
         "{methods:#?}"
     );
 }
+
+#[test]
+fn framework_build_facts_and_tensorrt_bindings_synthetic() {
+    // torch/version.py in the shape PyTorch generates it (type-annotated assignments).
+    let version_py = "from typing import Optional\n__version__ = '2.5.1+cu121'\ndebug = False\ncuda: Optional[str] = '12.1'\nhip: Optional[str] = None\n";
+    let torch = format!("{SITE}/torch-2.5.1.dist-info");
+    let trt = format!("{SITE}/tensorrt_cu12_bindings-10.0.1.dist-info");
+    let spec = ImageSpec::new("synthetic/torch", "1").layer(
+        Layer::new()
+            .file(
+                &format!("{torch}/METADATA"),
+                "Metadata-Version: 2.1\nName: torch\nVersion: 2.5.1+cu121\n",
+            )
+            .file(&format!("{torch}/RECORD"), "torch/version.py,,\n")
+            .file(&format!("{SITE}/torch/version.py"), version_py)
+            .file(
+                &format!("{trt}/METADATA"),
+                "Metadata-Version: 2.1\nName: tensorrt_cu12_bindings\nVersion: 10.0.1\n",
+            ),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&oci.display().to_string());
+    let torch = find_component(&bom, "torch").expect("torch");
+    assert_eq!(
+        property(torch, "gpubom:nvidia:built_with_cuda"),
+        Some("12.1")
+    );
+    let bindings = find_component(&bom, "tensorrt_cu12_bindings").expect("bindings");
+    assert_eq!(
+        property(bindings, "gpubom:nvidia:tensorrt_expected"),
+        Some("10.0.1")
+    );
+}

@@ -57,6 +57,8 @@ pub(crate) enum Fact {
     PythonMetadata(crate::python::PythonDist),
     PythonRecord(Vec<crate::python::RecordEntry>),
     NativeLibrary(nvidia::LibraryFact),
+    /// `key = value` pairs from a framework's generated build-info file.
+    BuildInfo(Vec<(String, String)>),
 }
 
 /// Which package owns a file, and the hash its package record gives for it.

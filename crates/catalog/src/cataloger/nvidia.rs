@@ -29,9 +29,26 @@ pub(crate) struct LibraryFact {
     pub elf: Option<ElfFacts>,
 }
 
+/// Files in which frameworks declare the CUDA stack they were built against.
+const BUILD_INFO: &[&str] = &[
+    "torch/version.py",
+    "onnxruntime/capi/build_and_package_info.py",
+];
+
 impl Cataloger for NvidiaCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
+        if BUILD_INFO.iter().any(|suffix| path.ends_with(suffix)) {
+            return Some(Claim::Whole {
+                max_bytes: 64 << 10,
+            });
+        }
         is_shared_object_name(path).then_some(Claim::Stream)
+    }
+
+    fn parse(&self, _path: &str, bytes: &[u8]) -> Vec<Fact> {
+        vec![Fact::BuildInfo(parse_build_info(&String::from_utf8_lossy(
+            bytes,
+        )))]
     }
 
     fn open_stream(&self, path: &str, _size: u64) -> Option<Box<dyn StreamSink>> {
@@ -92,6 +109,60 @@ impl Cataloger for NvidiaCataloger {
         for (_, mut component) in bare {
             finish_bare(&mut component);
             found.components.push(component);
+        }
+        annotate_frameworks(view, found);
+    }
+}
+
+/// `key = 'value'` assignments of a generated Python version file.
+fn parse_build_info(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            // `cuda: Optional[str] = '12.1'` carries a type annotation.
+            let key = key
+                .split(':')
+                .next()?
+                .trim()
+                .trim_start_matches("__")
+                .trim_end_matches("__");
+            let value = value.trim().trim_matches(|c| c == '\'' || c == '"');
+            let simple =
+                !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            (simple && !value.is_empty() && value != "None")
+                .then(|| (key.to_string(), value.to_string()))
+        })
+        .take(64)
+        .collect()
+}
+
+/// Declared build facts of framework wheels (torch's CUDA, onnxruntime's CUDA
+/// and cuDNN), and the TensorRT version a bindings wheel expects.
+fn annotate_frameworks(view: &MergedView, found: &mut Found) {
+    for file_fact in view.surviving() {
+        let Fact::BuildInfo(pairs) = file_fact.fact else {
+            continue;
+        };
+        let Some(owner) = found.owners.get(file_fact.path) else {
+            continue;
+        };
+        let component = &mut found.components[owner.component];
+        for (key, value) in pairs {
+            let name = match key.as_str() {
+                "cuda" | "cuda_version" => "gpubom:nvidia:built_with_cuda",
+                "cudnn_version" => "gpubom:nvidia:built_with_cudnn",
+                _ => continue,
+            };
+            component.properties.insert(name.to_string(), value.clone());
+        }
+    }
+    for component in &mut found.components {
+        let is_bindings = component.kind == ComponentKind::Python
+            && (component.name.starts_with("tensorrt") && component.name.ends_with("bindings"));
+        if let (true, Some(version)) = (is_bindings, &component.version) {
+            component
+                .properties
+                .insert(props::NVIDIA_TENSORRT_EXPECTED.to_string(), version.clone());
         }
     }
 }
