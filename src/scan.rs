@@ -32,6 +32,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub fingerprints: Option<PathBuf>,
 
+    /// Expected sha256 of model files, in `sha256sum` format; each model gets hash_verified true/false
+    #[arg(long, value_name = "FILE")]
+    pub expect_sha256: Option<PathBuf>,
+
     /// No progress display and no warnings on stderr
     #[arg(short, long)]
     pub quiet: bool,
@@ -45,12 +49,7 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let scan = scan_source(
-        &args.source,
-        &args.platform,
-        args.fingerprints.as_deref(),
-        args.quiet,
-    )?;
+    let scan = scan_source(&args.source, &ScanSettings::from(&args))?;
     let format = match args.format {
         Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
@@ -64,33 +63,59 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `scan` and `check` share about how to scan.
+pub struct ScanSettings<'a> {
+    pub platform: &'a str,
+    pub fingerprints: Option<&'a Path>,
+    pub expect_sha256: Option<&'a Path>,
+    pub quiet: bool,
+}
+
+impl<'a> From<&'a ScanArgs> for ScanSettings<'a> {
+    fn from(args: &'a ScanArgs) -> Self {
+        ScanSettings {
+            platform: &args.platform,
+            fingerprints: args.fingerprints.as_deref(),
+            expect_sha256: args.expect_sha256.as_deref(),
+            quiet: args.quiet,
+        }
+    }
+}
+
 /// Opens and catalogs a source, with a progress bar on an interactive stderr.
-pub fn scan_source(
-    source: &str,
-    platform: &str,
-    extra_fingerprints: Option<&Path>,
-    quiet: bool,
-) -> Result<gpubom_catalog::Scan> {
+pub fn scan_source(source: &str, settings: &ScanSettings) -> Result<gpubom_catalog::Scan> {
     let mut fingerprints = FingerprintTable::builtin();
-    if let Some(path) = extra_fingerprints {
+    if let Some(path) = settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
     }
+    let expected = match settings.expect_sha256 {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(
+                gpubom_catalog::parse_sha256sums(&text, &path.display().to_string())
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        None => None,
+    };
     let options = gpubom_image::OpenOptions {
-        platform: Some(platform.to_string()),
+        platform: Some(settings.platform.to_string()),
     };
     let image = gpubom_image::open(source, &options)?;
     let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
-    let bar = progress_bar(total, quiet);
+    let bar = progress_bar(total, settings.quiet);
     let on_progress = |n: u64| bar.inc(n);
     let scan = gpubom_catalog::scan(
         &image,
         &gpubom_catalog::ScanOptions {
             progress: Some(&on_progress),
             fingerprints: Some(&fingerprints),
+            expected_sha256: expected.as_ref(),
         },
     )?;
     bar.finish_and_clear();
-    if !quiet {
+    if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");
         }

@@ -16,6 +16,7 @@
 mod cataloger;
 pub mod dpkg;
 mod merge;
+pub mod model;
 pub mod nvidia;
 pub mod os_release;
 pub mod python;
@@ -37,6 +38,38 @@ pub struct ScanOptions<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// NVIDIA fingerprints; the built-in table when `None`.
     pub fingerprints: Option<&'a nvidia::FingerprintTable>,
+    /// Expected sha256 of model files, by path or file name (see [`parse_sha256sums`]).
+    pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
+}
+
+/// Parses `sha256sum` output (`<hex>  <path>`, `*` marking binary mode) into
+/// path → hex. Errors name the line.
+pub fn parse_sha256sums(
+    text: &str,
+    origin: &str,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (hex, path) = line
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("{origin}:{}: expected `<sha256>  <path>`", n + 1))?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "{origin}:{}: {hex:?} is not a sha256 in hex",
+                n + 1
+            ));
+        }
+        let path = path
+            .trim_start()
+            .trim_start_matches('*')
+            .trim_start_matches("./");
+        out.insert(path.to_string(), hex.to_ascii_lowercase());
+    }
+    Ok(out)
 }
 
 /// The result of a scan: the inventory and what the user should be told about it.
@@ -74,6 +107,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
             .map(|c| c.env.as_slice())
             .unwrap_or_default(),
         fingerprints,
+        expected_sha256: options.expected_sha256,
     };
     for cataloger in cataloger::CATALOGERS {
         cataloger.resolve(&view, &context, &mut found);

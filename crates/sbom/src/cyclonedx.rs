@@ -37,7 +37,7 @@ pub fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
             Some(unique(&mut seen, format!("os:{}@{version}", distro.id))),
         );
         os.description = distro.pretty_name.as_deref().map(NormalizedString::new);
-        os.evidence = Some(evidence(None, &[], &[distro.path.clone()]));
+        os.evidence = Some(evidence(None, &[], std::slice::from_ref(&distro.path)));
         components.push(os);
     }
     for c in &inventory.components {

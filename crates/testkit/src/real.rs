@@ -166,6 +166,44 @@ pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
     })
 }
 
+/// A `python3` command whose path includes `packages` (pinned `name==version`),
+/// pip-installed once into the fixture cache.
+pub fn python_with(packages: &[&str]) -> Result<Command, String> {
+    let key = packages.join(",").replace(['=', '/', ','], "_");
+    let target = cache_dir().join(format!("pylib-{key}"));
+    if !target.exists() {
+        // Installed beside, then renamed: concurrent tests never see half an install.
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let staging = cache_dir().join(format!("pylib-{key}.{}-{unique}", std::process::id()));
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&staging)
+            .args(packages)
+            .status()
+            .map_err(|e| format!("cannot run pip: {e}"))?;
+        if !status.success() {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(format!("pip could not install {}", packages.join(" ")));
+        }
+        if std::fs::rename(&staging, &target).is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+    }
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", &target);
+    Ok(cmd)
+}
+
 fn find_file(dir: &Path, matches: impl Fn(&str) -> bool) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?

@@ -8,6 +8,7 @@
 //! purls, file ownership for native libraries).
 
 mod dpkg;
+mod model;
 mod nvidia;
 mod os_release;
 mod python;
@@ -22,6 +23,7 @@ pub(crate) static CATALOGERS: &[&dyn Cataloger] = &[
     &python::PythonCataloger,
     // After the package catalogers: it needs their file ownership.
     &nvidia::NvidiaCataloger,
+    &model::ModelCataloger,
 ];
 
 /// How much of a claimed file a cataloger needs.
@@ -45,6 +47,8 @@ pub(crate) struct Context<'a> {
     /// Image environment, `KEY=value`, for declared versions.
     pub env: &'a [String],
     pub fingerprints: &'a crate::nvidia::FingerprintTable,
+    /// Path (or file name) → expected sha256, from `--expect-sha256`.
+    pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
 }
 
 /// What a cataloger parsed out of one file.
@@ -57,6 +61,7 @@ pub(crate) enum Fact {
     PythonMetadata(crate::python::PythonDist),
     PythonRecord(Vec<crate::python::RecordEntry>),
     NativeLibrary(nvidia::LibraryFact),
+    Model(model::ModelFact),
     /// `key = value` pairs from a framework's generated build-info file.
     BuildInfo(Vec<(String, String)>),
 }

@@ -1,0 +1,272 @@
+//! Model files in images and standalone: TensorRT engines, ONNX, PyTorch
+//! checkpoints, pickles, NumPy arrays, safetensors.
+//!
+//! Candidates are files with a model extension or none at all; the first
+//! bytes decide (content before name). A model is buffered in memory up to
+//! [`IN_MEMORY`] and spilled to an anonymous temporary file beyond, because
+//! zips and protobufs need random access; nothing is unpacked or loaded.
+
+use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
+use crate::merge::MergedView;
+use crate::model::{
+    analyze, has_model_extension, sniff, Limits, ModelFormat, ModelReport, Verdict,
+};
+use gpubom_inventory::{
+    props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
+};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Seek, SeekFrom, Write};
+
+const SNIFF_BYTES: usize = 512;
+const IN_MEMORY: usize = 64 << 20;
+
+pub(crate) struct ModelCataloger;
+
+#[derive(Debug, Clone)]
+pub(crate) struct ModelFact {
+    pub report: ModelReport,
+    pub size: u64,
+}
+
+impl Cataloger for ModelCataloger {
+    fn claim(&self, path: &str, size: u64) -> Option<Claim> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let no_extension = !name.contains('.');
+        (size >= 4 && (has_model_extension(path) || no_extension)).then_some(Claim::Stream)
+    }
+
+    fn open_stream(&self, path: &str, size: u64) -> Option<Box<dyn StreamSink>> {
+        Some(Box::new(ModelSink {
+            path: path.to_string(),
+            size,
+            format: None,
+            decided: false,
+            memory: Vec::new(),
+            spill: None,
+            error: None,
+        }))
+    }
+
+    fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
+        for visible in view.surviving() {
+            let Fact::Model(model) = visible.fact else {
+                continue;
+            };
+            let sha256 = visible.sha256.unwrap_or_default();
+            found.components.push(component(
+                visible.path,
+                visible.layer,
+                model,
+                sha256,
+                context,
+            ));
+        }
+    }
+}
+
+struct ModelSink {
+    path: String,
+    size: u64,
+    format: Option<ModelFormat>,
+    decided: bool,
+    memory: Vec<u8>,
+    spill: Option<std::fs::File>,
+    error: Option<String>,
+}
+
+impl StreamSink for ModelSink {
+    fn feed(&mut self, chunk: &[u8]) {
+        if self.decided && self.format.is_none() {
+            return;
+        }
+        if let Some(file) = &mut self.spill {
+            if let Err(e) = file.write_all(chunk) {
+                self.error
+                    .get_or_insert(format!("cannot spill to a temporary file: {e}"));
+            }
+            return;
+        }
+        self.memory.extend_from_slice(chunk);
+        if !self.decided
+            && (self.memory.len() >= SNIFF_BYTES || self.memory.len() as u64 == self.size)
+        {
+            self.decide();
+        }
+        if self.memory.len() > IN_MEMORY && self.format.is_some() {
+            match tempfile::tempfile().and_then(|mut f| f.write_all(&self.memory).map(|()| f)) {
+                Ok(f) => {
+                    self.spill = Some(f);
+                    self.memory = Vec::new();
+                }
+                Err(e) => self.error = Some(format!("cannot spill to a temporary file: {e}")),
+            }
+        }
+    }
+
+    fn finish(mut self: Box<Self>, _sha256: &str) -> Vec<Fact> {
+        if !self.decided {
+            self.decide();
+        }
+        let Some(format) = self.format else {
+            return Vec::new();
+        };
+        let limits = Limits::default();
+        let report = match (self.error.take(), self.spill.take()) {
+            (Some(why), _) => unreadable(format, why),
+            (None, Some(mut file)) => match file.seek(SeekFrom::Start(0)) {
+                Ok(_) => analyze(format, &mut file, self.size, &limits),
+                Err(e) => unreadable(format, e.to_string()),
+            },
+            (None, None) => {
+                let size = self.memory.len() as u64;
+                analyze(format, &mut Cursor::new(&self.memory), size, &limits)
+            }
+        };
+        vec![Fact::Model(ModelFact {
+            report,
+            size: self.size,
+        })]
+    }
+}
+
+impl ModelSink {
+    fn decide(&mut self) {
+        self.decided = true;
+        self.format = sniff(&self.path, &self.memory);
+        // A zip is a model only if it holds a pickle; torch's extension list covers the rest.
+        if self.format.is_none() {
+            self.memory = Vec::new();
+        }
+    }
+}
+
+fn unreadable(format: ModelFormat, why: String) -> ModelReport {
+    let mut report = analyze(format, &mut Cursor::new(&[][..]), 0, &Limits::default());
+    report.verdict = Verdict::Unknown;
+    report.reasons = vec![why];
+    report
+}
+
+fn component(
+    path: &str,
+    layer: usize,
+    model: &ModelFact,
+    sha256: &str,
+    context: &Context,
+) -> Component {
+    let report = &model.report;
+    let name = path.rsplit('/').next().unwrap_or(path).to_string();
+    let mut properties: BTreeMap<String, String> = report.properties.clone();
+    let mut set = |k: &str, v: String| {
+        properties.insert(k.to_string(), v);
+    };
+    set(props::MODEL_FORMAT, report.format.as_str().to_string());
+    set(props::MODEL_VERDICT, report.verdict.as_str().to_string());
+    set(
+        "gpubom:model:framework",
+        report.format.framework().to_string(),
+    );
+    set("gpubom:model:size", model.size.to_string());
+    if !report.reasons.is_empty() {
+        set(props::MODEL_VERDICT_REASON, report.reasons.join("; "));
+    }
+    if !report.globals.is_empty() {
+        set(props::MODEL_GLOBALS, report.globals.join(","));
+    }
+    if !report.unsafe_globals.is_empty() {
+        let unsafe_globals: Vec<String> = report
+            .unsafe_globals
+            .iter()
+            .map(|g| match &g.member {
+                Some(m) => format!("{} ({} in {m})", g.global, g.opcode),
+                None => format!("{} ({})", g.global, g.opcode),
+            })
+            .collect();
+        set(props::MODEL_UNSAFE_GLOBALS, unsafe_globals.join(","));
+    }
+    if let Some(v) = &report.trt_version {
+        set(props::MODEL_TRT_VERSION, v.clone());
+    }
+    if let Some(onnx) = &report.onnx {
+        if let Some(v) = onnx.ir_version {
+            set("gpubom:model:onnx:ir_version", v.to_string());
+        }
+        let opsets: Vec<String> = onnx
+            .opsets
+            .iter()
+            .map(|(d, v)| format!("{}:{v}", if d.is_empty() { "ai.onnx" } else { d }))
+            .collect();
+        if !opsets.is_empty() {
+            set("gpubom:model:onnx:opsets", opsets.join(","));
+        }
+        if let Some(g) = &onnx.graph_name {
+            set("gpubom:model:onnx:graph", g.clone());
+        }
+        for (k, v) in onnx.metadata_props.iter().take(32) {
+            set(&format!("gpubom:model:onnx:metadata:{k}"), v.clone());
+        }
+        if !onnx.external_data.is_empty() {
+            set(
+                "gpubom:model:onnx:external_data",
+                onnx.external_data.join(","),
+            );
+        }
+        set(
+            props::MODEL_EXTERNAL_DATA_TRAVERSAL,
+            (!onnx.traversal.is_empty()).to_string(),
+        );
+    }
+    if let Some(expected) = context.expected_sha256 {
+        let wanted = expected
+            .get(path)
+            .or_else(|| expected.get(&format!("/{path}")))
+            .or_else(|| expected.get(&name));
+        set(
+            props::MODEL_HASH_VERIFIED,
+            wanted.is_some_and(|w| w == sha256).to_string(),
+        );
+        if let Some(w) = wanted.filter(|w| *w != sha256) {
+            set("gpubom:model:expected_sha256", w.clone());
+        }
+    }
+    let producer = match (&report.producer, &report.producer_version) {
+        (Some(p), Some(v)) => Some(format!("{p} {v}")),
+        (Some(p), None) => Some(p.clone()),
+        _ => None,
+    };
+    if let Some(p) = &producer {
+        properties.insert("gpubom:model:producer".into(), p.clone());
+    }
+    let layer = Some(LayerRef { index: layer });
+    Component {
+        kind: ComponentKind::Model,
+        name,
+        version: None,
+        purl: None,
+        description: Some(match &producer {
+            Some(p) => format!("{} model, produced by {p}", report.format.framework()),
+            None => format!("{} model", report.format.framework()),
+        }),
+        hashes: vec![Hash {
+            alg: "SHA-256".into(),
+            hex: sha256.to_string(),
+        }],
+        locations: vec![Location {
+            path: display_path(path),
+            layer,
+        }],
+        layer,
+        evidence: vec![Evidence {
+            technique: Technique::BinaryAnalysis,
+            confidence: if report.verdict == Verdict::Unknown {
+                0.5
+            } else {
+                0.9
+            },
+            source: format!("{}: {} header", display_path(path), report.format.as_str()),
+            version: None,
+        }],
+        properties,
+        ..Default::default()
+    }
+}

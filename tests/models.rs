@@ -1,0 +1,301 @@
+//! Model files inside images and standalone: real pickles written by
+//! Python's pickle module, real ONNX files written by the onnx package,
+//! synthetic TensorRT engine headers (no real engine can be built here).
+
+mod common;
+
+use common::*;
+use gpubom_testkit::image::{ImageSpec, Layer};
+use gpubom_testkit::real;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Runs the fixture script into a fresh directory; `None` (with the reason printed) if it cannot run.
+fn fixtures(test: &str) -> Option<tempfile::TempDir> {
+    let holder = tmp();
+    let dir = holder.path().to_path_buf();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/make_models.py");
+    let mut python = match real::python_with(&["onnx==1.23.2"]) {
+        Ok(cmd) => cmd,
+        Err(why) => {
+            real::skip(
+                test,
+                &format!("{why}; ONNX fixtures unavailable, using plain python3"),
+            );
+            std::process::Command::new("python3")
+        }
+    };
+    let out = python.arg(&script).arg(&dir).output();
+    match out {
+        Ok(o) if o.status.success() => Some(holder),
+        Ok(o) => {
+            real::skip(
+                test,
+                &format!(
+                    "fixture script failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            real::skip(test, &format!("cannot run python3: {e}"));
+            None
+        }
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A synthetic TensorRT plan: `ftrt`, then the reported version bytes at 24/25/26.
+fn synthetic_engine(major: u8, minor: u8, patch: u8) -> Vec<u8> {
+    let mut plan = b"ftrt".to_vec();
+    plan.resize(4096, 0);
+    plan[24..27].copy_from_slice(&[major, minor, patch]);
+    plan
+}
+
+fn models(bom: &serde_json::Value) -> BTreeMap<String, &serde_json::Value> {
+    bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "machine-learning-model")
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c))
+        .collect()
+}
+
+#[test]
+fn one_unsafe_verdict_among_mixed_models() {
+    let test = "one_unsafe_verdict_among_mixed_models";
+    let Some(holder) = fixtures(test) else { return };
+    let dir = holder.path();
+    if !dir.join("tiny_add.onnx").exists() {
+        real::skip(test, "onnx fixtures were not written");
+        return;
+    }
+    let spec = ImageSpec::new("synthetic/models", "1")
+        .layer(
+            Layer::new()
+                .file("models/evil.pt", read(dir, "synthetic_torch_like_evil.pt"))
+                .file(
+                    "models/benign.pt",
+                    read(dir, "synthetic_torch_like_benign.pt"),
+                )
+                .file("models/tiny_add.onnx", read(dir, "tiny_add.onnx"))
+                .file("models/detector.engine", synthetic_engine(8, 6, 1))
+                .file("models/deleted.pkl", read(dir, "evil_popen_p4.pkl")),
+        )
+        .layer(Layer::new().whiteout("models/deleted.pkl"));
+    let tmp = tmp();
+    let archive = tmp.path().join("models.tar");
+    spec.write_oci_archive(&archive);
+    let bom = scan_json(&archive.display().to_string());
+    let models = models(&bom);
+    assert_eq!(
+        models.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["benign.pt", "detector.engine", "evil.pt", "tiny_add.onnx"],
+        "the whited-out pickle must not be reported"
+    );
+    let verdicts: Vec<(&str, &str)> = models
+        .iter()
+        .map(|(n, c)| (n.as_str(), property(c, "gpubom:model:verdict").unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            ("benign.pt", "safe"),
+            ("detector.engine", "safe"),
+            ("evil.pt", "unsafe"),
+            ("tiny_add.onnx", "safe")
+        ]
+    );
+    let evil = models["evil.pt"];
+    assert_eq!(
+        property(evil, "gpubom:model:unsafe_globals"),
+        Some("posix.system (GLOBAL in archive/data.pkl)")
+    );
+    assert_eq!(
+        property(models["detector.engine"], "gpubom:model:trt_version"),
+        Some("8.6.1")
+    );
+    let onnx = models["tiny_add.onnx"];
+    assert_eq!(
+        property(onnx, "gpubom:model:onnx:opsets"),
+        Some("ai.onnx:17")
+    );
+    assert_eq!(
+        property(onnx, "gpubom:model:producer"),
+        Some("gpubom-tests 1.0")
+    );
+    assert_eq!(
+        property(onnx, "gpubom:model:onnx:metadata:license"),
+        Some("Apache-2.0")
+    );
+    assert_eq!(
+        property(onnx, "gpubom:model:onnx:external_data_traversal"),
+        Some("false")
+    );
+    assert!(evil["hashes"][0]["content"]
+        .as_str()
+        .is_some_and(|h| h.len() == 64));
+}
+
+#[test]
+fn standalone_files_scan_the_same_way() {
+    let test = "standalone_files_scan_the_same_way";
+    let Some(holder) = fixtures(test) else { return };
+    let dir = holder.path();
+    let cases = [
+        (
+            "evil_os_system_p0.pkl",
+            "unsafe",
+            Some("posix.system (GLOBAL)"),
+        ),
+        (
+            "evil_popen_p4.pkl",
+            "unsafe",
+            Some("subprocess.Popen (STACK_GLOBAL)"),
+        ),
+        (
+            "evil_eval_p2.pkl",
+            "unsafe",
+            Some("__builtin__.eval (GLOBAL)"),
+        ),
+        ("benign_state_dict.pkl", "safe", None),
+        ("synthetic_torch_like_benign.pt", "safe", None),
+        ("weights.safetensors", "safe", None),
+    ];
+    for (name, verdict, unsafe_globals) in cases {
+        let bom = scan_json(&dir.join(name).display().to_string());
+        let models = models(&bom);
+        let model = models
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not reported: {bom:#}"));
+        assert_eq!(
+            property(model, "gpubom:model:verdict"),
+            Some(verdict),
+            "{name}"
+        );
+        assert_eq!(
+            property(model, "gpubom:model:unsafe_globals"),
+            unsafe_globals,
+            "{name}"
+        );
+    }
+    if dir.join("external_traversal.onnx").exists() {
+        let bom = scan_json(&format!(
+            "file:{}",
+            dir.join("external_traversal.onnx").display()
+        ));
+        let m = models(&bom)["external_traversal.onnx"];
+        assert_eq!(
+            property(m, "gpubom:model:onnx:external_data_traversal"),
+            Some("true")
+        );
+        assert_eq!(
+            property(m, "gpubom:model:onnx:external_data"),
+            Some("../../etc/passwd")
+        );
+    }
+}
+
+#[test]
+fn content_not_extension_decides_synthetic() {
+    let dir = tmp();
+    // A pickle under a neutral name is still a pickle; random bytes named .pt are unknown.
+    let disguised = dir.path().join("checkpoint");
+    std::fs::write(
+        &disguised,
+        b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.",
+    )
+    .unwrap();
+    let bom = scan_json(&disguised.display().to_string());
+    assert_eq!(
+        property(models(&bom)["checkpoint"], "gpubom:model:verdict"),
+        Some("unsafe")
+    );
+
+    let noise = dir.path().join("random.pt");
+    std::fs::write(
+        &noise,
+        (0..5000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 9) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let bom = scan_json(&noise.display().to_string());
+    let m = models(&bom)["random.pt"];
+    assert_eq!(property(m, "gpubom:model:verdict"), Some("unknown"));
+    assert!(property(m, "gpubom:model:verdict_reason").is_some());
+
+    let short = dir.path().join("short.engine");
+    std::fs::write(&short, b"ftrt\x00\x00").unwrap();
+    let bom = scan_json(&short.display().to_string());
+    let m = models(&bom)["short.engine"];
+    assert_eq!(property(m, "gpubom:model:verdict"), Some("unknown"));
+    assert!(property(m, "gpubom:model:verdict_reason")
+        .unwrap()
+        .contains("shorter than its header"));
+}
+
+#[test]
+fn expected_hashes_are_checked_synthetic() {
+    let dir = tmp();
+    let good = synthetic_engine(10, 3, 0);
+    let spec = ImageSpec::new("synthetic/pinned", "1").layer(
+        Layer::new()
+            .file("models/pinned.engine", good.clone())
+            .file("models/tampered.engine", synthetic_engine(10, 3, 1))
+            .file("models/unlisted.engine", synthetic_engine(10, 3, 2)),
+    );
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let manifest = dir.path().join("SHA256SUMS");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{}  models/pinned.engine\n{}  ./models/tampered.engine\n",
+            sha256_hex(&good),
+            sha256_hex(b"what we shipped")
+        ),
+    )
+    .unwrap();
+    let out = run(&[
+        "scan",
+        &oci.display().to_string(),
+        "--expect-sha256",
+        manifest.to_str().unwrap(),
+        "-f",
+        "cyclonedx-json",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bom: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let models = models(&bom);
+    assert_eq!(
+        property(models["pinned.engine"], "gpubom:model:hash_verified"),
+        Some("true")
+    );
+    assert_eq!(
+        property(models["tampered.engine"], "gpubom:model:hash_verified"),
+        Some("false")
+    );
+    assert_eq!(
+        property(models["unlisted.engine"], "gpubom:model:hash_verified"),
+        Some("false")
+    );
+
+    std::fs::write(&manifest, "nothex  models/pinned.engine\n").unwrap();
+    let out = run(&[
+        "scan",
+        &oci.display().to_string(),
+        "--expect-sha256",
+        manifest.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("SHA256SUMS:1:"), "{}", stderr(&out));
+}
