@@ -2,9 +2,12 @@
 //!
 //! The work lives in the crates: `gpubom-image` opens sources,
 //! `gpubom-catalog` finds what is inside, `gpubom-sbom` writes CycloneDX.
+//! `gpubom-policy` evaluates Cedar rules over the inventory.
 //! Exit codes: 0 success, 1 findings (for `check`), 2 could not run.
 
+mod check;
 mod output;
+mod policy_cmd;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +19,7 @@ use std::process::ExitCode;
     version,
     about = "SBOMs for GPU/ML container images and models: CUDA, cuDNN, TensorRT, NCCL, wheels, debs and model files",
     long_about = None,
-    after_help = "Examples:\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom scan dir:./rootfs --format table"
+    after_help = "Examples:\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom policy test ./org-policies/tests"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,12 +30,19 @@ struct Cli {
 enum Command {
     /// Inventory an image, directory or file and write a CycloneDX SBOM
     Scan(scan::ScanArgs),
+    /// Evaluate the rule pack over an image (or an SBOM); exit 1 on findings at or above --fail-on
+    Check(check::CheckArgs),
+    /// Validate and test Cedar policies
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Policy(command) => policy_cmd::run(command),
     };
     match result {
         Ok(code) => code,

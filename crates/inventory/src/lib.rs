@@ -11,6 +11,7 @@
 
 pub mod props;
 pub mod purl;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +28,19 @@ pub struct Inventory {
     pub layers: Vec<LayerInfo>,
     /// Components, sorted by [`Component::sort_key`] for deterministic output.
     pub components: Vec<Component>,
+    /// Signature facts, when a signature was checked; `None` means nobody looked.
+    #[serde(default)]
+    pub signature: Option<Signature>,
+}
+
+/// The outcome of checking an image's signature.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Signature {
+    pub signed: bool,
+    /// Identity or key of the signer, when signed.
+    pub signer: String,
+    /// Whether the signer is one the organisation trusts.
+    pub trusted: bool,
 }
 
 /// What was scanned, as the user named it and as the source resolved it.

@@ -318,31 +318,9 @@ fn timestamp(inventory: &Inventory) -> Option<cyclonedx_bom::external_models::da
     let from_epoch = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.trim().parse::<i64>().ok())
-        .map(rfc3339_from_epoch);
+        .map(gpubom_inventory::time::rfc3339_from_epoch);
     let text = from_epoch.or_else(|| inventory.image.as_ref().and_then(|i| i.created.clone()))?;
     text.try_into().ok()
-}
-
-/// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-fn rfc3339_from_epoch(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -350,8 +328,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn epoch_to_rfc3339() {
-        assert_eq!(rfc3339_from_epoch(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_from_epoch(1_700_000_000), "2023-11-14T22:13:20Z");
+    fn serial_numbers_are_uuids() {
+        let s = serial_number(&Inventory::default()).0;
+        assert_eq!(s.len(), "urn:uuid:".len() + 36);
+        assert_eq!(&s["urn:uuid:".len() + 14..][..1], "5");
     }
 }

@@ -5,7 +5,10 @@
 //! table for terminals.
 
 mod cyclonedx;
+mod read;
 mod table;
+
+pub use read::read_cyclonedx_json;
 
 use gpubom_inventory::Inventory;
 

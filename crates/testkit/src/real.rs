@@ -204,6 +204,37 @@ pub fn python_with(packages: &[&str]) -> Result<Command, String> {
     Ok(cmd)
 }
 
+/// Microsoft's SARIF Multitool (npm `@microsoft/sarif-multitool-linux@5.7.0`), which
+/// validates SARIF against the 2.1.0 schema; returns the executable.
+pub fn sarif_multitool() -> Result<PathBuf, String> {
+    let dir = cache_dir().join("sarif-multitool");
+    let exe = dir.join("package/Sarif.Multitool");
+    if exe.exists() {
+        return Ok(exe);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let out = Command::new("npm")
+        .args(["pack", "--silent", "@microsoft/sarif-multitool-linux@5.7.0"])
+        .current_dir(&dir)
+        .output()
+        .map_err(|e| format!("cannot run npm: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "npm could not fetch the SARIF multitool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let tgz = dir.join(String::from_utf8_lossy(&out.stdout).trim());
+    let file = std::fs::File::open(&tgz).map_err(|e| format!("{}: {e}", tgz.display()))?;
+    tar::Archive::new(flate2::read::GzDecoder::new(file))
+        .unpack(&dir)
+        .map_err(|e| format!("cannot unpack {}: {e}", tgz.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    Ok(exe)
+}
+
 fn find_file(dir: &Path, matches: impl Fn(&str) -> bool) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?

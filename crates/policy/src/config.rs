@@ -1,0 +1,201 @@
+//! Organisation values and waivers, from `.gpubom.toml` — so rules never
+//! need editing when a minimum version or an allowed port changes.
+//!
+//! ```toml
+//! [versions]
+//! cuda_min = "11.8"
+//! pytorch_min = "2.6.0"
+//! tensorrt_denied = ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
+//!
+//! [ports]
+//! allowed = [8000, 8080]        # empty: any port not denied by a rule
+//!
+//! [labels]
+//! required = ["org.opencontainers.image.source", "org.opencontainers.image.revision"]
+//!
+//! [[waivers]]
+//! rule = "model-hash-unverified"
+//! match = "/models/*.onnx"      # glob on the subject's path or name; "*" for all
+//! reason = "pinned upstream by the model registry"
+//! expires = "2027-01-31"
+//! ```
+
+use crate::entities::Version;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub versions: Versions,
+    pub ports: Ports,
+    pub labels: Labels,
+    pub signatures: Signatures,
+    pub waivers: Vec<Waiver>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Versions {
+    pub cuda_min: String,
+    pub pytorch_min: String,
+    /// `major.minor.patch` versions; a TensorRT 8.5.1.7 matches `8.5.1`.
+    pub tensorrt_denied: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    pub allowed: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Labels {
+    pub required: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Signatures {
+    pub trusted: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    pub rule: String,
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`; the waiver stops applying after this day.
+    pub expires: String,
+}
+
+impl Default for Versions {
+    fn default() -> Self {
+        Versions {
+            // CUDA 11.8 is the oldest toolkit current PyTorch and TensorRT releases still build for.
+            cuda_min: "11.8".into(),
+            // CVE-2025-32434: torch.load's weights_only is bypassable before 2.6.0.
+            pytorch_min: "2.6.0".into(),
+            // The deny-list example from the TensorRT advisory article this product came from.
+            tensorrt_denied: ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
+                .map(String::from)
+                .into(),
+        }
+    }
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            required: vec![
+                "org.opencontainers.image.source".into(),
+                "org.opencontainers.image.revision".into(),
+            ],
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            versions: Versions::default(),
+            ports: Ports::default(),
+            labels: Labels::default(),
+            signatures: Signatures::default(),
+            waivers: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
+        for (what, v) in [
+            ("cuda_min", &config.versions.cuda_min),
+            ("pytorch_min", &config.versions.pytorch_min),
+        ] {
+            if Version::parse(v).is_none() {
+                return Err(format!(
+                    "{origin}: [versions] {what} = {v:?} is not a version"
+                ));
+            }
+        }
+        for w in &config.waivers {
+            if !is_date(&w.expires) {
+                return Err(format!(
+                    "{origin}: waiver for {:?} has expires = {:?}; write it as YYYY-MM-DD",
+                    w.rule, w.expires
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    pub fn cuda_min(&self) -> Version {
+        Version::parse(&self.versions.cuda_min).unwrap_or_default()
+    }
+
+    pub fn pytorch_min(&self) -> Version {
+        Version::parse(&self.versions.pytorch_min).unwrap_or_default()
+    }
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// `*` matches any run of characters (including `/`); everything else literally.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("/models/*.onnx", "/models/a/b.onnx"));
+        assert!(!glob_match("/models/*.onnx", "/models/a.pt"));
+        assert!(glob_match("torch", "torch"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxcyyb"));
+    }
+
+    #[test]
+    fn typos_are_errors() {
+        let err = Config::parse("[version]\ncuda_min = \"12.0\"\n", "x.toml").unwrap_err();
+        assert!(err.contains("version"), "{err}");
+        let err = Config::parse(
+            "[[waivers]]\nrule=\"a\"\nmatch=\"*\"\nreason=\"r\"\nexpires=\"soon\"\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(err.contains("YYYY-MM-DD"), "{err}");
+    }
+}

@@ -1,0 +1,254 @@
+//! Loading a rule pack: the default pack embedded in the binary, plus any
+//! files or directories given with `--policy`.
+//!
+//! `PolicySet::from_str` names policies `policy0`, `policy1`…, ignoring
+//! `@id`; every policy is therefore re-keyed by its `@id`, which must be
+//! unique across all files. Each file is validated against the schema on
+//! its own, so an error points at that file's line and column.
+
+use crate::{Error, Severity};
+use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use miette::Diagnostic;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// The schema every policy is validated against.
+pub const SCHEMA: &str = include_str!("../../../schemas/gpubom.cedarschema");
+
+/// The default pack, one rule per file (see policies/README.md).
+pub const DEFAULT_PACK: &[(&str, &str)] = &[
+    (
+        "image-runs-as-root.cedar",
+        include_str!("../../../policies/image-runs-as-root.cedar"),
+    ),
+    (
+        "ssh-port-exposed.cedar",
+        include_str!("../../../policies/ssh-port-exposed.cedar"),
+    ),
+    (
+        "jupyter-port-exposed.cedar",
+        include_str!("../../../policies/jupyter-port-exposed.cedar"),
+    ),
+    (
+        "tensorboard-port-exposed.cedar",
+        include_str!("../../../policies/tensorboard-port-exposed.cedar"),
+    ),
+    (
+        "distributed-training-port-exposed.cedar",
+        include_str!("../../../policies/distributed-training-port-exposed.cedar"),
+    ),
+    (
+        "port-not-allowed.cedar",
+        include_str!("../../../policies/port-not-allowed.cedar"),
+    ),
+    (
+        "image-reference-unpinned.cedar",
+        include_str!("../../../policies/image-reference-unpinned.cedar"),
+    ),
+    (
+        "image-signature-untrusted.cedar",
+        include_str!("../../../policies/image-signature-untrusted.cedar"),
+    ),
+    (
+        "missing-source-labels.cedar",
+        include_str!("../../../policies/missing-source-labels.cedar"),
+    ),
+    (
+        "tensorrt-denied-version.cedar",
+        include_str!("../../../policies/tensorrt-denied-version.cedar"),
+    ),
+    (
+        "engine-built-by-denied-tensorrt.cedar",
+        include_str!("../../../policies/engine-built-by-denied-tensorrt.cedar"),
+    ),
+    (
+        "pytorch-weights-only-bypass.cedar",
+        include_str!("../../../policies/pytorch-weights-only-bypass.cedar"),
+    ),
+    (
+        "unsafe-pickle.cedar",
+        include_str!("../../../policies/unsafe-pickle.cedar"),
+    ),
+    (
+        "onnx-external-data-traversal.cedar",
+        include_str!("../../../policies/onnx-external-data-traversal.cedar"),
+    ),
+    (
+        "model-hash-unverified.cedar",
+        include_str!("../../../policies/model-hash-unverified.cedar"),
+    ),
+    (
+        "cuda-below-minimum.cedar",
+        include_str!("../../../policies/cuda-below-minimum.cedar"),
+    ),
+    (
+        "cuda-version-conflict.cedar",
+        include_str!("../../../policies/cuda-version-conflict.cedar"),
+    ),
+    (
+        "component-known-advisory.cedar",
+        include_str!("../../../policies/component-known-advisory.cedar"),
+    ),
+];
+
+/// Allows by default: findings come only from `forbid` rules.
+const BASELINE: &str = r#"@id("gpubom-baseline-permit") permit (principal, action, resource);"#;
+
+/// What a finding needs to say about the rule that produced it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub severity: Severity,
+    pub message: String,
+    pub remediation: String,
+    /// The file it came from (`policies/<name>` for the default pack).
+    pub file: String,
+    pub line: usize,
+}
+
+pub struct Pack {
+    pub(crate) set: PolicySet,
+    pub rules: BTreeMap<String, Rule>,
+    pub(crate) schema: Schema,
+}
+
+pub fn schema() -> Schema {
+    Schema::from_cedarschema_str(SCHEMA)
+        .expect("the built-in schema is valid (tested)")
+        .0
+}
+
+impl Pack {
+    /// The default pack, plus the policies at `paths` (files, or directories of `*.cedar`).
+    pub fn load(paths: &[PathBuf], include_default: bool) -> Result<Pack, Error> {
+        let mut sources: Vec<(String, String)> = Vec::new();
+        if include_default {
+            sources.extend(
+                DEFAULT_PACK
+                    .iter()
+                    .map(|(name, text)| (format!("policies/{name}"), text.to_string())),
+            );
+        }
+        for path in paths {
+            for file in cedar_files(path)? {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| Error::Load(format!("{}: {e}", file.display())))?;
+                sources.push((file.display().to_string(), text));
+            }
+        }
+        Pack::from_sources(&sources)
+    }
+
+    pub fn from_sources(sources: &[(String, String)]) -> Result<Pack, Error> {
+        let schema = schema();
+        let validator = Validator::new(schema.clone());
+        let mut set = PolicySet::new();
+        let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+        let baseline = PolicySet::from_str(BASELINE).expect("baseline parses");
+        for p in baseline.policies() {
+            set.add(p.new_id(PolicyId::new("gpubom-baseline-permit")))
+                .expect("fresh set");
+        }
+        for (file, text) in sources {
+            let parsed =
+                PolicySet::from_str(text).map_err(|e| located(file, text, &e, "syntax error"))?;
+            let result = validator.validate(&parsed, ValidationMode::Strict);
+            if let Some(first) = result.validation_errors().next() {
+                return Err(located(file, text, first, "does not match the schema"));
+            }
+            for policy in parsed.policies() {
+                let id = policy
+                    .annotation("id")
+                    .ok_or_else(|| {
+                        Error::Load(format!(
+                            "{file}: a policy has no @id(\"…\") annotation; every rule needs one"
+                        ))
+                    })?
+                    .to_string();
+                let line = text
+                    .find(&format!("@id(\"{id}\")"))
+                    .map_or(1, |offset| line_col(text, offset).0);
+                let at = format!("{file}:{line}");
+                if let Some(previous) = rules.get(&id) {
+                    return Err(Error::Load(format!(
+                        "{at}: @id(\"{id}\") is already used at {}:{}",
+                        previous.file, previous.line
+                    )));
+                }
+                let annotation = |key: &str| {
+                    policy.annotation(key).map(str::to_owned).ok_or_else(|| {
+                        Error::Load(format!("{at}: rule {id} has no @{key}(\"…\") annotation"))
+                    })
+                };
+                let is_forbid = policy.effect() == cedar_policy::Effect::Forbid;
+                if is_forbid {
+                    let severity_text = annotation("severity")?;
+                    let severity = Severity::from_str(&severity_text).map_err(|_| {
+                        Error::Load(format!(
+                            "{at}: rule {id} has @severity(\"{severity_text}\"); use low, medium, high or critical"
+                        ))
+                    })?;
+                    rules.insert(
+                        id.clone(),
+                        Rule {
+                            id: id.clone(),
+                            severity,
+                            message: annotation("message")?,
+                            remediation: annotation("remediation")?,
+                            file: file.clone(),
+                            line,
+                        },
+                    );
+                }
+                set.add(policy.new_id(PolicyId::new(&id)))
+                    .map_err(|e| Error::Load(format!("{at}: {e}")))?;
+            }
+        }
+        Ok(Pack { set, rules, schema })
+    }
+}
+
+fn cedar_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Load(format!("{}: {e}", path.display())))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| Error::Load(format!("{}: {e}", path.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "cedar"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Load(format!(
+            "{}: no .cedar files here",
+            path.display()
+        )));
+    }
+    Ok(files)
+}
+
+/// `file:line:col: what: message (hint: …)` from a Cedar diagnostic.
+fn located(file: &str, text: &str, diagnostic: &dyn Diagnostic, what: &str) -> Error {
+    let offset = diagnostic
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|label| label.offset())
+        .unwrap_or(0);
+    let (line, col) = line_col(text, offset);
+    let mut message = format!("{file}:{line}:{col}: {what}: {diagnostic}");
+    if let Some(help) = diagnostic.help() {
+        message.push_str(&format!(" (hint: {help})"));
+    }
+    Error::Policy(message.replace('\n', " "))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,309 @@
+//! Findings for people and machines: text (grouped by severity), JSON,
+//! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries).
+
+use crate::{Finding, Rule, Severity};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text { colour: bool },
+    Json,
+    Sarif,
+    Markdown,
+}
+
+/// What a report is about, and where SARIF results should point.
+pub struct Context<'a> {
+    /// The image reference or SBOM path that was checked.
+    pub target: &'a str,
+    pub rules: &'a BTreeMap<String, Rule>,
+    pub fail_on: Severity,
+    pub tool_version: &'a str,
+    /// A Dockerfile (path as it should appear in SARIF, and its text).
+    pub dockerfile: Option<(&'a str, &'a str)>,
+}
+
+pub fn render(findings: &[Finding], format: Format, ctx: &Context) -> String {
+    match format {
+        Format::Text { colour } => text(findings, ctx, colour),
+        Format::Json => json(findings, ctx),
+        Format::Sarif => sarif(findings, ctx),
+        Format::Markdown => markdown(findings, ctx),
+    }
+}
+
+fn describe(f: &Finding) -> String {
+    let s = &f.subject;
+    let mut out = match (&s.version, s.kind.as_str()) {
+        (Some(v), _) => format!("{} {v}", s.name),
+        (None, _) => s.name.clone(),
+    };
+    if let Some(path) = &s.path {
+        out.push_str(&format!(" at {path}"));
+    }
+    if let Some(layer) = s.layer {
+        out.push_str(&format!(" (layer {layer}"));
+        if let Some(by) = &s.layer_created_by {
+            out.push_str(&format!(": {}", truncate(by, 80)));
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if colour {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.waived.is_none()).collect();
+    for severity in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
+        let group: Vec<&&Finding> = active.iter().filter(|f| f.severity == severity).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let code = match severity {
+            Severity::Critical | Severity::High => "1;31",
+            Severity::Medium => "1;33",
+            Severity::Low => "1;34",
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                code,
+                &format!("{} ({})", severity.as_str().to_uppercase(), group.len())
+            )
+        );
+        for f in group {
+            let _ = writeln!(out, "  [{}] {}: {}", f.rule, f.message, describe(f));
+            let _ = writeln!(out, "      fix: {}", f.remediation);
+        }
+    }
+    let waived = findings.len() - active.len();
+    let failing = crate::failing(findings, ctx.fail_on);
+    let verdict = if failing > 0 {
+        paint(
+            "1;31",
+            &format!(
+                "FAIL: {failing} finding(s) at or above {}",
+                ctx.fail_on.as_str()
+            ),
+        )
+    } else {
+        paint(
+            "1;32",
+            &format!("PASS: nothing at or above {}", ctx.fail_on.as_str()),
+        )
+    };
+    let _ = writeln!(
+        out,
+        "{verdict} — {} finding(s), {waived} waived, {} rule(s) checked on {}",
+        active.len(),
+        ctx.rules.len(),
+        ctx.target
+    );
+    out
+}
+
+/// The JSON report: `{ target, fail_on, failing, findings: [Finding…] }` (shape in policies/README.md).
+fn json(findings: &[Finding], ctx: &Context) -> String {
+    let doc = json!({
+        "target": ctx.target,
+        "fail_on": ctx.fail_on,
+        "failing": crate::failing(findings, ctx.fail_on),
+        "findings": findings,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// GitHub's `security-severity` scale (0–10).
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+    }
+}
+
+/// The Dockerfile line a finding is best shown against.
+fn dockerfile_line(f: &Finding, text: &str) -> usize {
+    let needle = match f.rule.as_str() {
+        r if r.ends_with("-port-exposed") || r == "port-not-allowed" => Some("EXPOSE".to_string()),
+        "image-runs-as-root" => Some("USER".to_string()),
+        "missing-source-labels" => Some("LABEL".to_string()),
+        _ => f.subject.layer_created_by.as_deref().map(|c| {
+            let c = c
+                .trim_start_matches("/bin/sh -c ")
+                .trim_start_matches("#(nop) ")
+                .trim();
+            c.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        }),
+    };
+    let find = |n: &str| {
+        text.lines()
+            .position(|l| !n.is_empty() && l.to_ascii_uppercase().contains(&n.to_ascii_uppercase()))
+            .map(|i| i + 1)
+    };
+    needle
+        .as_deref()
+        .and_then(find)
+        .or_else(|| find("FROM"))
+        .unwrap_or(1)
+}
+
+fn sarif(findings: &[Finding], ctx: &Context) -> String {
+    let rule_ids: Vec<&String> = ctx.rules.keys().collect();
+    let rules: Vec<serde_json::Value> = ctx
+        .rules
+        .values()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": pascal_case(&r.id),
+                "shortDescription": { "text": r.message },
+                "fullDescription": { "text": r.message },
+                "help": { "text": r.remediation, "markdown": format!("**Fix:** {}", r.remediation) },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .filter(|f| f.waived.is_none())
+        .map(|f| {
+            let (uri, line) = match ctx.dockerfile {
+                Some((path, text)) => (artifact_uri(path), dockerfile_line(f, text)),
+                None => (artifact_uri(ctx.target), 1),
+            };
+            let logical = json!({
+                "name": f.subject.name,
+                "fullyQualifiedName": f.subject.path.clone().unwrap_or_else(|| f.subject.name.clone()),
+                "kind": f.subject.kind,
+            });
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": { "text": format!("{}: {}", f.message, describe(f)) },
+                "locations": [{
+                    "physicalLocation": { "artifactLocation": { "uri": uri }, "region": { "startLine": line } },
+                    "logicalLocations": [logical],
+                }],
+                "partialFingerprints": {
+                    "gpubom/v1": format!("{}|{}|{}", f.rule, f.subject.name, f.subject.path.clone().unwrap_or_default()),
+                },
+            });
+            if let Some(i) = rule_ids.iter().position(|id| **id == f.rule) {
+                result["ruleIndex"] = json!(i);
+            }
+            result
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "gpubom",
+                "version": ctx.tool_version,
+                "informationUri": "https://github.com/gpubom/gpubom",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// SARIF wants the rule's `name` readable and different from its `id`.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A relative path stays relative (GitHub resolves it against the repository);
+/// an absolute one becomes a `file://` URI.
+fn artifact_uri(path: &str) -> String {
+    let encoded = path.replace('%', "%25").replace(' ', "%20");
+    if encoded.starts_with('/') {
+        format!("file://{encoded}")
+    } else {
+        encoded
+    }
+}
+
+fn markdown(findings: &[Finding], ctx: &Context) -> String {
+    let failing = crate::failing(findings, ctx.fail_on);
+    let mut out = String::new();
+    let status = if failing > 0 {
+        "❌ **FAIL**"
+    } else {
+        "✅ **PASS**"
+    };
+    let _ = writeln!(out, "### gpubom check: {status}\n");
+    let _ = writeln!(
+        out,
+        "`{}` — {failing} finding(s) at or above **{}**, {} in all.\n",
+        ctx.target,
+        ctx.fail_on.as_str(),
+        findings.len()
+    );
+    if findings.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "| Severity | Rule | Finding | Fix |\n|---|---|---|---|"
+    );
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    for f in findings {
+        let severity = match &f.waived {
+            Some(_) => format!("{} (waived)", f.severity.as_str()),
+            None => f.severity.as_str().to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {severity} | `{}` | {}: {} | {} |",
+            f.rule,
+            cell(&f.message),
+            cell(&describe(f)),
+            cell(&f.remediation)
+        );
+    }
+    out
+}

@@ -1,0 +1,347 @@
+//! The default pack over inventories built in code (all synthetic facts).
+
+use gpubom_inventory::{props, Component, ComponentKind, ImageFacts, Inventory, Subject};
+use gpubom_policy::{evaluate, Config, Error, Pack};
+use std::collections::BTreeMap;
+
+fn image(user: &str, ports: &[&str]) -> Inventory {
+    let labels: BTreeMap<String, String> = [
+        (
+            "org.opencontainers.image.source",
+            "https://example.com/repo",
+        ),
+        ("org.opencontainers.image.revision", "abc123"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Inventory {
+        subject: Subject {
+            kind: "oci-archive".into(),
+            location: "synthetic.tar".into(),
+            name: Some("example.com/synthetic/app".into()),
+            tag: Some("1.0".into()),
+            digest: Some(
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000".into(),
+            ),
+            ..Default::default()
+        },
+        image: Some(ImageFacts {
+            user: Some(user.to_string()),
+            exposed_ports: ports.iter().map(|p| p.to_string()).collect(),
+            labels,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn with(mut inventory: Inventory, components: Vec<Component>) -> Inventory {
+    inventory.components = components;
+    inventory
+}
+
+fn component(
+    kind: ComponentKind,
+    name: &str,
+    version: &str,
+    properties: &[(&str, &str)],
+) -> Component {
+    Component {
+        kind,
+        name: name.into(),
+        version: Some(version.into()),
+        properties: properties
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn rules_fired(inventory: &Inventory, config: &Config) -> Vec<String> {
+    let pack = Pack::load(&[], true).expect("default pack loads");
+    let mut ids: Vec<String> = evaluate(&pack, inventory, config, "2026-06-01")
+        .expect("evaluates")
+        .into_iter()
+        .filter(|f| f.waived.is_none())
+        .map(|f| f.rule)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn root_with_ssh_and_jupyter_is_three_findings() {
+    let fired = rules_fired(&image("", &["22/tcp", "8888/tcp"]), &Config::default());
+    assert_eq!(
+        fired,
+        vec![
+            "image-runs-as-root",
+            "jupyter-port-exposed",
+            "ssh-port-exposed"
+        ]
+    );
+}
+
+#[test]
+fn non_root_with_port_8000_passes() {
+    assert!(rules_fired(&image("1001", &["8000/tcp"]), &Config::default()).is_empty());
+}
+
+#[test]
+fn ports_training_tensorboard_and_allow_list() {
+    let fired = rules_fired(
+        &image("app", &["6006/tcp", "29500/tcp"]),
+        &Config::default(),
+    );
+    assert_eq!(
+        fired,
+        vec![
+            "distributed-training-port-exposed",
+            "tensorboard-port-exposed"
+        ]
+    );
+    let config = Config::parse("[ports]\nallowed = [8000]\n", "t.toml").unwrap();
+    assert_eq!(
+        rules_fired(&image("app", &["8080/tcp"]), &config),
+        vec!["port-not-allowed"]
+    );
+    assert!(rules_fired(&image("app", &["8000/tcp"]), &config).is_empty());
+}
+
+#[test]
+fn unpinned_latest_and_labels() {
+    let mut inv = image("1001", &[]);
+    inv.subject.tag = Some("latest".into());
+    inv.image.as_mut().unwrap().labels.clear();
+    assert_eq!(
+        rules_fired(&inv, &Config::default()),
+        vec!["image-reference-unpinned", "missing-source-labels"]
+    );
+}
+
+#[test]
+fn signatures_fire_only_where_facts_exist() {
+    let mut inv = image("1001", &[]);
+    assert!(rules_fired(&inv, &Config::default()).is_empty());
+    inv.signature = Some(gpubom_inventory::Signature {
+        signed: true,
+        signer: "someone-else".into(),
+        trusted: false,
+    });
+    assert_eq!(
+        rules_fired(&inv, &Config::default()),
+        vec!["image-signature-untrusted"]
+    );
+}
+
+#[test]
+fn pytorch_below_2_6_0() {
+    let torch = |v: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(ComponentKind::Python, "torch", v, &[])],
+        )
+    };
+    assert_eq!(
+        rules_fired(&torch("2.5.1+cu121"), &Config::default()),
+        vec!["pytorch-weights-only-bypass"]
+    );
+    assert!(rules_fired(&torch("2.6.0"), &Config::default()).is_empty());
+}
+
+#[test]
+fn tensorrt_deny_list_and_engines() {
+    let trt = |v: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::NativeLibrary,
+                "tensorrt",
+                v,
+                &[(props::NVIDIA_FAMILY, "tensorrt")],
+            )],
+        )
+    };
+    assert_eq!(
+        rules_fired(&trt("8.5.2.2"), &Config::default()),
+        vec!["tensorrt-denied-version"]
+    );
+    assert!(rules_fired(&trt("8.6.1"), &Config::default()).is_empty());
+    let engine = |v: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::Model,
+                "detector.engine",
+                "",
+                &[
+                    (props::MODEL_FORMAT, "tensorrt-engine"),
+                    (props::MODEL_VERDICT, "safe"),
+                    (props::MODEL_TRT_VERSION, v),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            )],
+        )
+    };
+    assert_eq!(
+        rules_fired(&engine("8.5.1"), &Config::default()),
+        vec!["engine-built-by-denied-tensorrt"]
+    );
+    assert!(rules_fired(&engine("10.3.0"), &Config::default()).is_empty());
+}
+
+#[test]
+fn models_cuda_and_advisories() {
+    let inv = with(
+        image("1001", &[]),
+        vec![
+            component(
+                ComponentKind::Model,
+                "evil.pt",
+                "",
+                &[
+                    (props::MODEL_VERDICT, "unsafe"),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            ),
+            component(
+                ComponentKind::Model,
+                "m.onnx",
+                "",
+                &[
+                    (props::MODEL_VERDICT, "safe"),
+                    (props::MODEL_EXTERNAL_DATA_TRAVERSAL, "true"),
+                ],
+            ),
+            component(
+                ComponentKind::NativeLibrary,
+                "cuda-runtime",
+                "11.7.99",
+                &[
+                    (props::NVIDIA_FAMILY, "cuda-runtime"),
+                    (props::VERSION_CONFLICT, "true"),
+                ],
+            ),
+            component(
+                ComponentKind::Python,
+                "pillow",
+                "9.0.0",
+                &[("gpubom:advisories", "CVE-0000-0000-synthetic")],
+            ),
+        ],
+    );
+    assert_eq!(
+        rules_fired(&inv, &Config::default()),
+        vec![
+            "component-known-advisory",
+            "cuda-below-minimum",
+            "cuda-version-conflict",
+            "model-hash-unverified",
+            "onnx-external-data-traversal",
+            "unsafe-pickle",
+        ]
+    );
+}
+
+#[test]
+fn waivers_suppress_until_they_expire() {
+    let inv = image("", &[]);
+    let live = Config::parse(
+        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/*\"\nreason = \"base image migration\"\nexpires = \"2999-12-31\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(rules_fired(&inv, &live).is_empty());
+    let expired = Config::parse(
+        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        rules_fired(&inv, &expired),
+        vec!["image-runs-as-root", "waiver-expired"]
+    );
+    let unknown = Config::parse(
+        "[[waivers]]\nrule = \"no-such-rule\"\nmatch = \"*\"\nreason = \"r\"\nexpires = \"2999-01-01\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let pack = Pack::load(&[], true).unwrap();
+    let err = evaluate(&pack, &inv, &unknown, "2026-06-01").unwrap_err();
+    assert!(err.to_string().contains("no-such-rule"), "{err}");
+}
+
+fn load_one(text: &str) -> Result<Pack, Error> {
+    Pack::from_sources(&[("org/rule.cedar".to_string(), text.to_string())])
+}
+
+#[test]
+fn a_misspelt_attribute_is_an_error_with_its_location() {
+    let text = "@id(\"x\")\n@severity(\"high\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action == Gpubom::Action::\"ship\", resource)\nwhen { resource.exposed_prots.contains(22) };\n";
+    let err = load_one(text).err().expect("must not load").to_string();
+    assert!(
+        err.starts_with("org/rule.cedar:6:8: does not match the schema"),
+        "{err}"
+    );
+    assert!(
+        err.contains("exposed_ports"),
+        "should suggest the right name: {err}"
+    );
+}
+
+#[test]
+fn rules_need_their_annotations() {
+    let missing = "@id(\"x\")\n@severity(\"high\")\nforbid (principal, action, resource);\n";
+    let err = load_one(missing).err().unwrap().to_string();
+    assert!(err.contains("@message"), "{err}");
+    let bad = "@id(\"x\")\n@severity(\"urgent\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action, resource);\n";
+    assert!(load_one(bad)
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("low, medium, high or critical"));
+    let no_id = "forbid (principal, action, resource);\n";
+    assert!(load_one(no_id).err().unwrap().to_string().contains("@id"));
+    let syntax = "@id(\"x\") forbid (principal, action resource);";
+    assert!(load_one(syntax)
+        .err()
+        .unwrap()
+        .to_string()
+        .starts_with("org/rule.cedar:1:"));
+}
+
+#[test]
+fn duplicate_ids_name_both_places() {
+    let rule = "@id(\"image-runs-as-root\")\n@severity(\"low\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action, resource);\n";
+    let sources = vec![
+        (
+            "policies/image-runs-as-root.cedar".to_string(),
+            gpubom_policy::DEFAULT_PACK[0].1.to_string(),
+        ),
+        ("org/dup.cedar".to_string(), rule.to_string()),
+    ];
+    let err = Pack::from_sources(&sources).err().unwrap().to_string();
+    assert!(
+        err.contains("org/dup.cedar:1") && err.contains("policies/image-runs-as-root.cedar:1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_policy_file_is_in_the_default_pack() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".cedar"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = gpubom_policy::DEFAULT_PACK
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    embedded.sort();
+    assert_eq!(on_disk, embedded);
+}

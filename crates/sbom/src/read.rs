@@ -1,0 +1,206 @@
+//! CycloneDX JSON in, leniently: gpubom's own SBOMs come back whole, and
+//! SBOMs from Syft or Trivy (CycloneDX 1.4–1.6) give the policy engine the
+//! facts they have. Read through `serde_json::Value` rather than a typed
+//! model so that newer spec versions and unknown fields are not errors.
+
+use gpubom_inventory::{
+    Component, ComponentKind, Distro, Hash, ImageFacts, Inventory, LayerInfo, LayerRef, Location,
+    Subject,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if doc["bomFormat"] != "CycloneDX" {
+        return Err("not a CycloneDX SBOM (bomFormat is not \"CycloneDX\")".into());
+    }
+    let meta_props = properties(&doc["metadata"]);
+    let get = |name: &str| {
+        meta_props
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let all = |name: &str| -> Vec<String> {
+        meta_props
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let root = &doc["metadata"]["component"];
+    let mut subject = Subject {
+        kind: get("gpubom:source:kind").unwrap_or_else(|| "sbom".into()),
+        location: str_of(&root["name"]).unwrap_or_default(),
+        name: str_of(&root["name"]),
+        tag: str_of(&root["version"]).filter(|v| !v.starts_with("sha256:")),
+        digest: get("gpubom:image:digest"),
+        config_digest: get("gpubom:image:config_digest"),
+        platform: get("gpubom:image:platform"),
+    };
+    // Syft and Trivy put the digest in the version or the purl.
+    if subject.digest.is_none() {
+        let version = str_of(&root["version"]).unwrap_or_default();
+        let purl = str_of(&root["purl"]).unwrap_or_default();
+        subject.digest = if version.starts_with("sha256:") {
+            Some(version)
+        } else {
+            purl.split_once('@')
+                .map(|(_, rest)| {
+                    rest.split('?')
+                        .next()
+                        .unwrap_or(rest)
+                        .replace("%3A", ":")
+                        .replace("%3a", ":")
+                })
+                .filter(|d| d.starts_with("sha256:"))
+        };
+    }
+    let labels: BTreeMap<String, String> = meta_props
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix("gpubom:image:label:")?.to_string(),
+                v.clone(),
+            ))
+        })
+        .collect();
+    let is_image = str_of(&root["type"]).as_deref() == Some("container");
+    let image = is_image.then(|| ImageFacts {
+        user: get("gpubom:image:user"),
+        exposed_ports: all("gpubom:image:exposed_port"),
+        env: all("gpubom:image:env_name")
+            .into_iter()
+            .map(|n| (n, String::new()))
+            .collect(),
+        labels,
+        workdir: get("gpubom:image:workdir"),
+        ..Default::default()
+    });
+    let mut layers: BTreeMap<usize, LayerInfo> = BTreeMap::new();
+    for (k, v) in &meta_props {
+        let Some(rest) = k.strip_prefix("gpubom:layer:") else {
+            continue;
+        };
+        let Some((index, field)) = rest.split_once(':') else {
+            continue;
+        };
+        let Ok(index) = index.parse::<usize>() else {
+            continue;
+        };
+        let layer = layers.entry(index).or_insert_with(|| LayerInfo {
+            index,
+            ..Default::default()
+        });
+        match field {
+            "diff_id" => layer.diff_id = Some(v.clone()),
+            "created_by" => layer.created_by = Some(v.clone()),
+            _ => {}
+        }
+    }
+    let mut distro = None;
+    let mut components = Vec::new();
+    for c in doc["components"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if c["type"] == "operating-system" {
+            distro = Some(Distro {
+                id: str_of(&c["name"]).unwrap_or_default(),
+                version_id: str_of(&c["version"]),
+                ..Default::default()
+            });
+            continue;
+        }
+        components.push(component(c));
+    }
+    let mut inventory = Inventory {
+        subject,
+        image,
+        distro,
+        layers: layers.into_values().collect(),
+        components,
+        signature: None,
+    };
+    inventory.normalize();
+    Ok(inventory)
+}
+
+fn str_of(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+fn properties(v: &Value) -> Vec<(String, String)> {
+    v["properties"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| Some((str_of(&p["name"])?, str_of(&p["value"]).unwrap_or_default())))
+        .collect()
+}
+
+fn component(c: &Value) -> Component {
+    let props = properties(c);
+    let purl = str_of(&c["purl"]);
+    let kind = props
+        .iter()
+        .find(|(k, _)| k == "gpubom:kind")
+        .and_then(|(_, v)| serde_json::from_value(Value::String(v.clone())).ok())
+        .unwrap_or_else(|| match (purl.as_deref(), c["type"].as_str()) {
+            (_, Some("machine-learning-model")) => ComponentKind::Model,
+            (Some(p), _) if p.starts_with("pkg:deb/") => ComponentKind::Deb,
+            (Some(p), _) if p.starts_with("pkg:pypi/") => ComponentKind::Python,
+            (Some(p), _) if p.starts_with("pkg:generic/nvidia/") => ComponentKind::NativeLibrary,
+            _ => ComponentKind::Other,
+        });
+    let layer = props
+        .iter()
+        .find(|(k, _)| k == "gpubom:layer:index")
+        .and_then(|(_, v)| v.parse().ok())
+        .map(|index| LayerRef { index });
+    let locations: Vec<Location> = c["evidence"]["occurrences"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|o| str_of(&o["location"]))
+        .chain(
+            // Syft records paths as syft:location:N:path properties.
+            props
+                .iter()
+                .filter(|(k, _)| k.starts_with("syft:location:") && k.ends_with(":path"))
+                .map(|(_, v)| v.clone()),
+        )
+        .map(|path| Location { path, layer })
+        .collect();
+    let hashes = c["hashes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| {
+            Some(Hash {
+                alg: str_of(&h["alg"])?,
+                hex: str_of(&h["content"])?,
+            })
+        })
+        .collect();
+    Component {
+        kind,
+        name: str_of(&c["name"]).unwrap_or_default(),
+        version: str_of(&c["version"]),
+        purl,
+        cpes: str_of(&c["cpe"]).into_iter().collect(),
+        hashes,
+        locations,
+        layer,
+        properties: props
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("gpubom:"))
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,164 @@
+//! `gpubom check`: scan (or read an SBOM), evaluate the rule pack, report.
+
+use crate::scan::{scan_source, ScanSettings};
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use gpubom_policy::report::{self, Format};
+use gpubom_policy::{Config, Pack, Severity};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Image, directory or file to scan and check (see `gpubom scan --help`)
+    #[arg(required_unless_present = "sbom", conflicts_with = "sbom")]
+    pub source: Option<String>,
+
+    /// Check a CycloneDX JSON SBOM instead (gpubom's own, or Syft's / Trivy's)
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<PathBuf>,
+
+    /// More policies: a .cedar file or a directory of them (repeatable)
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+
+    /// Leave out the built-in rule pack; use only --policy
+    #[arg(long)]
+    pub no_default_policies: bool,
+
+    /// Organisation values and waivers [default: .gpubom.toml if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Lowest severity that fails the check (exit 1)
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+
+    /// Report format [default: text]
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE instead of stdout (written atomically)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Dockerfile that SARIF results point at [default: ./Dockerfile if present]
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// Platform to pick from a multi-platform image, as os/arch[/variant]
+    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Extra NVIDIA fingerprints (see `gpubom scan --help`)
+    #[arg(long, value_name = "FILE")]
+    pub fingerprints: Option<PathBuf>,
+
+    /// Expected sha256 of model files, in `sha256sum` format
+    #[arg(long, value_name = "FILE")]
+    pub expect_sha256: Option<PathBuf>,
+
+    /// No progress display and no warnings on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let pack = Pack::load(&args.policies, !args.no_default_policies)?;
+    if pack.rules.is_empty() {
+        bail!("no rules to check: --no-default-policies was given without any --policy");
+    }
+    let (inventory, target) = match (&args.source, &args.sbom) {
+        (_, Some(sbom)) => {
+            let bytes =
+                std::fs::read(sbom).with_context(|| format!("cannot read {}", sbom.display()))?;
+            let inventory = gpubom_sbom::read_cyclonedx_json(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", sbom.display()))?;
+            (inventory, sbom.display().to_string())
+        }
+        (Some(source), None) => {
+            let settings = ScanSettings {
+                platform: &args.platform,
+                fingerprints: args.fingerprints.as_deref(),
+                expect_sha256: args.expect_sha256.as_deref(),
+                quiet: args.quiet,
+            };
+            (scan_source(source, &settings)?.inventory, source.clone())
+        }
+        (None, None) => unreachable!("clap requires a source or --sbom"),
+    };
+    let findings =
+        gpubom_policy::evaluate(&pack, &inventory, &config, &gpubom_inventory::time::today())?;
+    let fail_on = match args.fail_on {
+        FailOn::Low => Severity::Low,
+        FailOn::Medium => Severity::Medium,
+        FailOn::High => Severity::High,
+        FailOn::Critical => Severity::Critical,
+    };
+    let dockerfile_path = args.dockerfile.clone().or_else(|| {
+        Path::new("Dockerfile")
+            .is_file()
+            .then(|| PathBuf::from("Dockerfile"))
+    });
+    let dockerfile_text = match &dockerfile_path {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let dockerfile_uri = dockerfile_path.as_ref().map(|p| p.display().to_string());
+    let format = match args.format {
+        ReportFormat::Text => Format::Text {
+            colour: args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none(),
+        },
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Sarif => Format::Sarif,
+        ReportFormat::Markdown => Format::Markdown,
+    };
+    let context = report::Context {
+        target: &target,
+        rules: &pack.rules,
+        fail_on,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        dockerfile: dockerfile_uri.as_deref().zip(dockerfile_text.as_deref()),
+    };
+    let rendered = report::render(&findings, format, &context);
+    crate::output::write(args.output.as_deref(), rendered.as_bytes())?;
+    Ok(if gpubom_policy::failing(&findings, fail_on) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--config FILE`, else `.gpubom.toml` in the current directory, else the defaults.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(".gpubom.toml").is_file() => PathBuf::from(".gpubom.toml"),
+        None => return Ok(Config::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)
+}

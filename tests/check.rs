@@ -1,0 +1,328 @@
+//! End-to-end tests of `gpubom check` and `gpubom policy`.
+
+mod common;
+
+use common::*;
+use gpubom_testkit::image::{ImageSpec, Layer};
+use gpubom_testkit::real;
+
+fn base(user: Option<&str>, ports: &[&str]) -> ImageSpec {
+    let mut spec = ImageSpec::new("example.com/ml/serving", "2.3")
+        .label(
+            "org.opencontainers.image.source",
+            "https://example.com/serving",
+        )
+        .label("org.opencontainers.image.revision", "0123abc")
+        .layer(
+            Layer::new()
+                .file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+                .created_by("ADD rootfs /"),
+        );
+    if let Some(user) = user {
+        spec = spec.user(user);
+    }
+    for port in ports {
+        spec = spec.expose(port);
+    }
+    spec
+}
+
+fn oci(spec: &ImageSpec, dir: &std::path::Path) -> String {
+    let path = dir.join("oci");
+    spec.write_oci_dir(&path);
+    format!("oci-dir:{}", path.display())
+}
+
+#[test]
+fn root_with_ssh_and_jupyter_fails_with_three_findings() {
+    let dir = tmp();
+    let source = oci(&base(None, &["22/tcp", "8888/tcp"]), dir.path());
+    let out = run(&["check", &source, "-f", "json", "-q"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            "image-runs-as-root",
+            "jupyter-port-exposed",
+            "ssh-port-exposed"
+        ]
+    );
+    assert_eq!(report["failing"], 3);
+
+    let text = run(&["check", &source, "-q"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("exposes SSH (22)")
+            && text.contains("exposes Jupyter (8888)")
+            && text.contains("runs as root"),
+        "{text}"
+    );
+    assert!(!text.contains("\x1b["), "no colour when not a terminal");
+}
+
+#[test]
+fn non_root_with_8000_passes() {
+    let dir = tmp();
+    let source = oci(&base(Some("1001"), &["8000/tcp"]), dir.path());
+    let out = run(&["check", &source, "-q"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
+}
+
+#[test]
+fn fail_on_decides_the_exit_code() {
+    let dir = tmp();
+    let source = oci(&base(Some("1001"), &["6006/tcp"]), dir.path());
+    assert_eq!(
+        run(&["check", &source, "-q"]).status.code(),
+        Some(0),
+        "tensorboard is medium; default fails on high"
+    );
+    assert_eq!(
+        run(&["check", &source, "--fail-on", "medium", "-q"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn a_misspelt_policy_exits_2_with_its_location() {
+    let dir = tmp();
+    let source = oci(&base(Some("1001"), &[]), dir.path());
+    let policy = dir.path().join("org.cedar");
+    std::fs::write(
+        &policy,
+        "@id(\"no-jupyter\")\n@severity(\"high\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action == Gpubom::Action::\"ship\", resource)\nwhen { resource.exposed_port.contains(8888) };\n",
+    )
+    .unwrap();
+    let out = run(&["check", &source, "--policy", policy.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("{}:6:8", policy.display())), "{err}");
+    assert!(err.contains("did you mean"), "{err}");
+    let out = run(&["policy", "validate", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn sarif_is_valid_and_points_at_the_dockerfile() {
+    let dir = tmp();
+    let source = oci(&base(None, &["22/tcp"]), dir.path());
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM debian:12\nEXPOSE 22\nCMD [\"serve\"]\n").unwrap();
+    let sarif = dir.path().join("gpubom.sarif");
+    let out = run(&[
+        "check",
+        &source,
+        "-f",
+        "sarif",
+        "-o",
+        sarif.to_str().unwrap(),
+        "--dockerfile",
+        dockerfile.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let ssh = results
+        .iter()
+        .find(|r| r["ruleId"] == "ssh-port-exposed")
+        .unwrap();
+    assert_eq!(
+        ssh["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    assert_eq!(ssh["level"], "error");
+
+    let multitool = match real::sarif_multitool() {
+        Ok(m) => m,
+        Err(why) => {
+            real::skip(
+                "sarif_is_valid_and_points_at_the_dockerfile (schema part)",
+                &why,
+            );
+            return;
+        }
+    };
+    let check = std::process::Command::new(multitool)
+        .arg("validate")
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{report}");
+    assert!(
+        !report.contains(": error "),
+        "SARIF does not validate:\n{report}"
+    );
+}
+
+#[test]
+fn markdown_for_job_summaries() {
+    let dir = tmp();
+    let source = oci(&base(None, &[]), dir.path());
+    let out = run(&["check", &source, "-f", "markdown", "-q"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.starts_with("### gpubom check: ❌ **FAIL**"), "{md}");
+    assert!(md.contains("| high | `image-runs-as-root` |"), "{md}");
+}
+
+#[test]
+fn checks_sboms_from_gpubom_and_from_other_tools() {
+    let dir = tmp();
+    let source = oci(&base(None, &["8888/tcp"]), dir.path());
+    let sbom = dir.path().join("sbom.cdx.json");
+    assert!(run(&["scan", &source, "-o", sbom.to_str().unwrap(), "-q"])
+        .status
+        .success());
+    let out = run(&["check", "--sbom", sbom.to_str().unwrap(), "-f", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, vec!["image-runs-as-root", "jupyter-port-exposed"]);
+
+    // A CycloneDX 1.6 SBOM in the shape Syft writes (synthetic content): no image
+    // config facts, but its packages are checked.
+    let syft = serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "metadata": { "component": { "type": "container", "name": "example.com/app", "version": "sha256:abc" } },
+        "components": [{
+            "type": "library", "name": "torch", "version": "2.1.0", "purl": "pkg:pypi/torch@2.1.0",
+            "properties": [{ "name": "syft:location:0:path", "value": "/usr/lib/python3/dist-packages/torch-2.1.0.dist-info/METADATA" }]
+        }]
+    });
+    let path = dir.path().join("syft.cdx.json");
+    std::fs::write(&path, syft.to_string()).unwrap();
+    let out = run(&["check", "--sbom", path.to_str().unwrap(), "-f", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let torch = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "pytorch-weights-only-bypass");
+    assert!(
+        torch.is_some_and(|f| f["subject"]["path"]
+            .as_str()
+            .unwrap()
+            .contains("torch-2.1.0")),
+        "{report:#}"
+    );
+
+    std::fs::write(&path, "{\"not\": \"an sbom\"}").unwrap();
+    let out = run(&["check", "--sbom", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a CycloneDX SBOM"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn config_values_and_waivers_from_toml() {
+    let dir = tmp();
+    let source = oci(&base(None, &["8080/tcp"]), dir.path());
+    let config = dir.path().join("gpubom.toml");
+    std::fs::write(
+        &config,
+        "[ports]\nallowed = [8000]\n\n[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/*\"\nreason = \"migrating base image\"\nexpires = \"2999-01-01\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "check",
+        &source,
+        "--config",
+        config.to_str().unwrap(),
+        "--fail-on",
+        "low",
+        "-f",
+        "json",
+        "-q",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let root = findings
+        .iter()
+        .find(|f| f["rule"] == "image-runs-as-root")
+        .unwrap();
+    assert_eq!(root["waived"], "migrating base image");
+    assert!(findings
+        .iter()
+        .any(|f| f["rule"] == "port-not-allowed" && f["waived"].is_null()));
+    assert_eq!(out.status.code(), Some(1));
+
+    std::fs::write(&config, "[portz]\nallowed = [1]\n").unwrap();
+    let out = run(&["check", &source, "--config", config.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("gpubom.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn policy_test_runs_fixtures() {
+    let dir = tmp();
+    let fixture = |name: &str, fires: &str, silent: &str| {
+        serde_json::json!({
+            "name": name,
+            "inventory": {
+                "subject": { "kind": "oci-archive", "location": "x", "name": "example.com/x", "tag": "1", "digest": "sha256:00" },
+                "image": { "user": "", "exposed_ports": ["22/tcp"], "env": [], "labels": {}, "entrypoint": [], "cmd": [] },
+                "layers": [], "components": []
+            },
+            "expect": { "fires": [fires], "silent": [silent] }
+        })
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("ok.test.json"),
+        fixture("root ssh", "ssh-port-exposed", "jupyter-port-exposed"),
+    )
+    .unwrap();
+    let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed, 0 failed"));
+
+    std::fs::write(
+        dir.path().join("bad.test.json"),
+        fixture(
+            "wrong expectation",
+            "jupyter-port-exposed",
+            "ssh-port-exposed",
+        ),
+    )
+    .unwrap();
+    let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL wrong expectation")
+            && text.contains("expected jupyter-port-exposed to fire"),
+        "{text}"
+    );
+}
