@@ -2,7 +2,11 @@
 //! assembled from real bytes (Debian packages via `apt-get download`, NVIDIA
 //! wheels from PyPI), written as an oci-archive.
 //!
-//! Usage: gpubom-demo-image OUT.tar
+//! Usage: gpubom-demo-image OUT.tar [MODELS_DIR]
+//!
+//! MODELS_DIR, when given, holds model files (written by
+//! tests/fixtures/models/make_models.py with Python's own pickle module);
+//! they are copied into /models.
 
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use gpubom_testkit::real;
@@ -25,7 +29,8 @@ fn main() -> ExitCode {
         eprintln!("usage: gpubom-demo-image OUT.tar");
         return ExitCode::from(2);
     };
-    match build() {
+    let models = std::env::args().nth(2);
+    match build(models.as_deref()) {
         Ok(spec) => {
             if let Some(parent) = std::path::Path::new(&out).parent() {
                 let _ = std::fs::create_dir_all(parent);
@@ -41,7 +46,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn build() -> Result<ImageSpec, String> {
+fn build(models: Option<&str>) -> Result<ImageSpec, String> {
     let mut base = Layer::new();
     let mut status = String::new();
     for (name, version) in DEBS {
@@ -78,6 +83,15 @@ fn build() -> Result<ImageSpec, String> {
         .file("opt/app/lib/libcudart.so.12", cudart)
         .created_by("COPY vendor/libcudart.so.12 /opt/app/lib/");
 
+    let mut model_layer = Layer::new().created_by("COPY models /models");
+    if let Some(dir) = models {
+        for name in ["synthetic_torch_like_evil.pt", "weights.safetensors", "tiny_add.onnx"] {
+            if let Ok(bytes) = std::fs::read(std::path::Path::new(dir).join(name)) {
+                model_layer = model_layer.file(&format!("models/{name}"), bytes);
+            }
+        }
+    }
+
     Ok(ImageSpec::new("example.com/gpubom/demo", "1.0")
         .expose("8888/tcp")
         .expose("22/tcp")
@@ -90,5 +104,6 @@ fn build() -> Result<ImageSpec, String> {
                 .created_by("RUN pip install nvidia-cuda-runtime-cu12==12.1.105 nvidia-nvtx-cu12==12.1.105 six==1.16.0")
                 .compression(Compression::Zstd),
         )
-        .layer(copied.compression(Compression::Gzip)))
+        .layer(copied.compression(Compression::Gzip))
+        .layer(model_layer.compression(Compression::Gzip)))
 }
