@@ -1,6 +1,6 @@
 //! `gpubom check`: scan (or read an SBOM), evaluate the rule pack, report.
 
-use crate::scan::{scan_source, ScanSettings};
+use crate::scan::{scan_source, ScanFlags};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use gpubom_policy::report::{self, Format};
@@ -35,7 +35,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
 
-    /// Report format [default: text]
+    /// Report format
     #[arg(short, long, value_enum, default_value = "text")]
     pub format: ReportFormat,
 
@@ -47,21 +47,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<PathBuf>,
 
-    /// Platform to pick from a multi-platform image, as os/arch[/variant]
-    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
-    pub platform: String,
-
-    /// Extra NVIDIA fingerprints (see `gpubom scan --help`)
-    #[arg(long, value_name = "FILE")]
-    pub fingerprints: Option<PathBuf>,
-
-    /// Expected sha256 of model files, in `sha256sum` format
-    #[arg(long, value_name = "FILE")]
-    pub expect_sha256: Option<PathBuf>,
-
-    /// No progress display and no warnings on stderr
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub scan: ScanFlags,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -94,15 +81,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", sbom.display()))?;
             (inventory, sbom.display().to_string())
         }
-        (Some(source), None) => {
-            let settings = ScanSettings {
-                platform: &args.platform,
-                fingerprints: args.fingerprints.as_deref(),
-                expect_sha256: args.expect_sha256.as_deref(),
-                quiet: args.quiet,
-            };
-            (scan_source(source, &settings)?.inventory, source.clone())
-        }
+        (Some(source), None) => (scan_source(source, &args.scan)?.inventory, source.clone()),
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };
     let findings =

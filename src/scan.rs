@@ -6,7 +6,7 @@ use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_sbom::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -24,6 +24,13 @@ pub struct ScanArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub flags: ScanFlags,
+}
+
+/// How to scan: shared by `scan` and `check`.
+#[derive(Args)]
+pub struct ScanFlags {
     /// Platform to pick from a multi-platform image, as os/arch[/variant]
     #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
     pub platform: String,
@@ -49,7 +56,7 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let scan = scan_source(&args.source, &ScanSettings::from(&args))?;
+    let scan = scan_source(&args.source, &args.flags)?;
     let format = match args.format {
         Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
@@ -63,32 +70,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `scan` and `check` share about how to scan.
-pub struct ScanSettings<'a> {
-    pub platform: &'a str,
-    pub fingerprints: Option<&'a Path>,
-    pub expect_sha256: Option<&'a Path>,
-    pub quiet: bool,
-}
-
-impl<'a> From<&'a ScanArgs> for ScanSettings<'a> {
-    fn from(args: &'a ScanArgs) -> Self {
-        ScanSettings {
-            platform: &args.platform,
-            fingerprints: args.fingerprints.as_deref(),
-            expect_sha256: args.expect_sha256.as_deref(),
-            quiet: args.quiet,
-        }
-    }
-}
-
 /// Opens and catalogs a source, with a progress bar on an interactive stderr.
-pub fn scan_source(source: &str, settings: &ScanSettings) -> Result<gpubom_catalog::Scan> {
+pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog::Scan> {
     let mut fingerprints = FingerprintTable::builtin();
-    if let Some(path) = settings.fingerprints {
+    if let Some(path) = &settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
     }
-    let expected = match settings.expect_sha256 {
+    let expected = match &settings.expect_sha256 {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -100,7 +88,7 @@ pub fn scan_source(source: &str, settings: &ScanSettings) -> Result<gpubom_catal
         None => None,
     };
     let options = gpubom_image::OpenOptions {
-        platform: Some(settings.platform.to_string()),
+        platform: Some(settings.platform.clone()),
     };
     let image = gpubom_image::open(source, &options)?;
     let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();

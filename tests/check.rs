@@ -27,6 +27,16 @@ fn base(user: Option<&str>, ports: &[&str]) -> ImageSpec {
     spec
 }
 
+/// The rule ids of a JSON report's findings, in report order.
+fn rules_of(report: &serde_json::Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
+}
+
 fn oci(spec: &ImageSpec, dir: &std::path::Path) -> String {
     let path = dir.join("oci");
     spec.write_oci_dir(&path);
@@ -40,12 +50,7 @@ fn root_with_ssh_and_jupyter_fails_with_three_findings() {
     let out = run(&["check", &source, "-f", "json", "-q"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(&report);
     assert_eq!(
         rules,
         vec![
@@ -194,12 +199,7 @@ fn checks_sboms_from_gpubom_and_from_other_tools() {
     let out = run(&["check", "--sbom", sbom.to_str().unwrap(), "-f", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = rules_of(&report);
     assert_eq!(rules, vec!["image-runs-as-root", "jupyter-port-exposed"]);
 
     // A CycloneDX 1.6 SBOM in the shape Syft writes (synthetic content): no image

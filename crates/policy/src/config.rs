@@ -23,7 +23,7 @@
 use crate::entities::Version;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub versions: Versions,
@@ -93,18 +93,6 @@ impl Default for Labels {
                 "org.opencontainers.image.source".into(),
                 "org.opencontainers.image.revision".into(),
             ],
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            versions: Versions::default(),
-            ports: Ports::default(),
-            labels: Labels::default(),
-            signatures: Signatures::default(),
-            waivers: Vec::new(),
         }
     }
 }

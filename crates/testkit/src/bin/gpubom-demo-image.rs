@@ -85,7 +85,11 @@ fn build(models: Option<&str>) -> Result<ImageSpec, String> {
 
     let mut model_layer = Layer::new().created_by("COPY models /models");
     if let Some(dir) = models {
-        for name in ["synthetic_torch_like_evil.pt", "weights.safetensors", "tiny_add.onnx"] {
+        for name in [
+            "synthetic_torch_like_evil.pt",
+            "weights.safetensors",
+            "tiny_add.onnx",
+        ] {
             if let Ok(bytes) = std::fs::read(std::path::Path::new(dir).join(name)) {
                 model_layer = model_layer.file(&format!("models/{name}"), bytes);
             }
