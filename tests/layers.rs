@@ -181,3 +181,35 @@ fn xml_validates_against_the_cyclonedx_xsd() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn distroless_status_d_synthetic() {
+    // Distroless images have no status file: one paragraph per package in status.d/,
+    // beside an .md5sums file that is not a package.
+    let spec = ImageSpec::new("synthetic/distroless", "1").layer(
+        Layer::new()
+            .file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+            .file(
+                "var/lib/dpkg/status.d/tzdata",
+                "Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\nMaintainer: synthetic\n",
+            )
+            .file("var/lib/dpkg/status.d/tzdata.md5sums", "0123  usr/share/zoneinfo/UTC\n")
+            .file(
+                "var/lib/dpkg/status.d/libssl3",
+                "Package: libssl3\nVersion: 3.0.11-1~deb12u2\nArchitecture: amd64\nSource: openssl\n",
+            ),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&oci.display().to_string());
+    assert_eq!(
+        names_versions(&bom, "pkg:deb/"),
+        vec!["libssl3@3.0.11-1~deb12u2", "tzdata@2024a-0+deb12u1"]
+    );
+    let ssl = find_component(&bom, "libssl3").unwrap();
+    assert_eq!(
+        ssl["purl"],
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
+    );
+}

@@ -185,6 +185,20 @@ fn standalone_files_scan_the_same_way() {
             "{name}"
         );
     }
+    if dir.join("evil_object_array.npy").exists() {
+        let bom = scan_json(&dir.join("evil_object_array.npy").display().to_string());
+        let m = models(&bom)["evil_object_array.npy"];
+        assert_eq!(property(m, "gpubom:model:verdict"), Some("unsafe"));
+        assert_eq!(property(m, "gpubom:model:numpy_object_array"), Some("true"));
+        assert!(property(m, "gpubom:model:unsafe_globals")
+            .unwrap()
+            .contains("posix.system"));
+        let bom = scan_json(&dir.join("plain_floats.npy").display().to_string());
+        assert_eq!(
+            property(models(&bom)["plain_floats.npy"], "gpubom:model:verdict"),
+            Some("safe")
+        );
+    }
     if dir.join("external_traversal.onnx").exists() {
         let bom = scan_json(&format!(
             "file:{}",

@@ -108,7 +108,9 @@ pub struct Rule {
 }
 
 pub struct Pack {
-    pub(crate) set: PolicySet,
+    /// Per action id (`ship`, `include`, `include_model`): only the policies
+    /// that can apply to it, so a request never evaluates the others.
+    pub(crate) sets: BTreeMap<String, PolicySet>,
     pub rules: BTreeMap<String, Rule>,
     pub(crate) schema: Schema,
 }
@@ -205,8 +207,37 @@ impl Pack {
                     .map_err(|e| Error::Load(format!("{at}: {e}")))?;
             }
         }
-        Ok(Pack { set, rules, schema })
+        Ok(Pack {
+            sets: partition(&set),
+            rules,
+            schema,
+        })
     }
+}
+
+const ACTIONS: &[&str] = &["ship", "include", "include_model"];
+
+fn partition(all: &PolicySet) -> BTreeMap<String, PolicySet> {
+    ACTIONS
+        .iter()
+        .map(|action| {
+            let mut set = PolicySet::new();
+            for policy in all.policies() {
+                let applies = match policy.action_constraint() {
+                    cedar_policy::ActionConstraint::Eq(uid) => uid.id().unescaped() == *action,
+                    cedar_policy::ActionConstraint::In(uids) => {
+                        uids.iter().any(|u| u.id().unescaped() == *action)
+                    }
+                    _ => true,
+                };
+                if applies {
+                    set.add(policy.clone())
+                        .expect("ids are unique in the full set");
+                }
+            }
+            (action.to_string(), set)
+        })
+        .collect()
 }
 
 fn cedar_files(path: &Path) -> Result<Vec<PathBuf>, Error> {

@@ -77,6 +77,14 @@ fn header(inventory: &Inventory, out: &mut String) {
 }
 
 fn evidence_label(c: &Component) -> String {
+    if c.kind == ComponentKind::Model {
+        // For a model the question is whether loading it runs code.
+        return match c.properties.get(props::MODEL_VERDICT).map(String::as_str) {
+            Some("unsafe") => "UNSAFE".to_string(),
+            Some(other) => other.to_string(),
+            None => "-".to_string(),
+        };
+    }
     let best = c
         .evidence
         .iter()
@@ -127,9 +135,18 @@ fn table(rows: &[&Component], out: &mut String) {
                 .get(props::NVIDIA_FAMILY)
                 .cloned()
                 .unwrap_or_else(|| c.kind.as_str().to_string());
+            let version = match (c.kind, &c.version) {
+                (_, Some(v)) => v.clone(),
+                (ComponentKind::Model, None) => c
+                    .properties
+                    .get(props::MODEL_FORMAT)
+                    .cloned()
+                    .unwrap_or_default(),
+                (_, None) => "?".into(),
+            };
             [
                 c.name.clone(),
-                c.version.clone().unwrap_or_else(|| "?".into()),
+                version,
                 kind,
                 evidence_label(c),
                 format!("{location} [layer {layer}]"),
