@@ -77,13 +77,7 @@ fn non_root_with_8000_passes() {
     let dir = tmp();
     let source = oci(&base(Some("1001"), &["8000/tcp"]), dir.path());
     let out = run(&["check", &source, "-q"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
 }
 
@@ -299,13 +293,7 @@ fn policy_test_runs_fixtures() {
     )
     .unwrap();
     let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed, 0 failed"));
 
     std::fs::write(
