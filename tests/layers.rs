@@ -147,6 +147,12 @@ fn xml_validates_against_the_cyclonedx_xsd() {
         .user("1001")
         .expose("8000/tcp")
         .layer(Layer::new().file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n"))
+        .layer(Layer::new().file("models/synthetic.engine", {
+            let mut plan = b"ftrt".to_vec();
+            plan.resize(64, 0);
+            plan[24..27].copy_from_slice(&[10, 3, 0]);
+            plan
+        }))
         .layer(Layer::new().file(
             &format!("{SITE}/synthetic_pkg-1.0.dist-info/METADATA"),
             format!(

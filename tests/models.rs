@@ -93,6 +93,7 @@ fn one_unsafe_verdict_among_mixed_models() {
     let archive = tmp.path().join("models.tar");
     spec.write_oci_archive(&archive);
     let bom = scan_json(&archive.display().to_string());
+    validate_cyclonedx_1_5(&bom);
     let models = models(&bom);
     assert_eq!(
         models.keys().map(String::as_str).collect::<Vec<_>>(),

@@ -227,3 +227,38 @@ pub fn assert_exit(out: &Output, code: i32) {
         stderr(out)
     );
 }
+
+/// Validates against the official CycloneDX 1.5 JSON schema shipped in `schemas/`.
+pub fn validate_cyclonedx_1_5(bom: &serde_json::Value) {
+    let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let load = |name: &str| -> serde_json::Value {
+        let bytes = std::fs::read(schemas.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let resources = [
+        (
+            "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
+            load("spdx.SNAPSHOT.schema.json"),
+        ),
+        (
+            "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
+            load("jsf-0.82.SNAPSHOT.schema.json"),
+        ),
+    ];
+    let mut options = jsonschema::options();
+    for (uri, schema) in resources {
+        options = options.with_resource(uri, jsonschema::Resource::from_contents(schema).unwrap());
+    }
+    let validator = options
+        .build(&load("bom-1.5.SNAPSHOT.schema.json"))
+        .expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(bom)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "SBOM does not validate:\n{}",
+        errors.join("\n")
+    );
+}

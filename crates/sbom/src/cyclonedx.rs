@@ -15,6 +15,7 @@ use cyclonedx_bom::models::component::{
 use cyclonedx_bom::models::hash::{Hash as CdxHash, HashAlgorithm, HashValue, Hashes};
 use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
 use cyclonedx_bom::models::metadata::Metadata;
+use cyclonedx_bom::models::modelcard::ModelCard;
 use cyclonedx_bom::models::organization::OrganizationalEntity;
 use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::{Tool, Tools};
@@ -118,7 +119,30 @@ fn component(inventory: &Inventory, c: &Component, bom_ref: String) -> CdxCompon
     out.properties = Some(Properties(properties));
     let paths: Vec<String> = c.locations.iter().map(|l| l.path.clone()).collect();
     out.evidence = Some(evidence(Some(c), &c.evidence, &paths));
+    if c.kind == ComponentKind::Model {
+        out.model_card = Some(model_card(c));
+    }
     out
+}
+
+/// The model card fields gpubom knows: format, framework, producer, and the load verdict.
+fn model_card(c: &Component) -> ModelCard {
+    let card: Vec<Property> = [
+        ("gpubom:model:format", props::MODEL_FORMAT),
+        ("gpubom:model:framework", "gpubom:model:framework"),
+        ("gpubom:model:producer", "gpubom:model:producer"),
+        ("gpubom:model:verdict", props::MODEL_VERDICT),
+    ]
+    .iter()
+    .filter_map(|(name, key)| c.properties.get(*key).map(|v| Property::new(*name, v)))
+    .collect();
+    ModelCard {
+        bom_ref: None,
+        model_parameters: None,
+        quantitative_analysis: None,
+        considerations: None,
+        properties: Some(Properties(card)),
+    }
 }
 
 fn licenses(names: &[String]) -> Option<Licenses> {
