@@ -42,6 +42,8 @@ pub(crate) struct MergedView<'a> {
     files: BTreeMap<&'a str, (usize, usize)>,
     /// Path → every fact parsed at that path, bottom layer first.
     facts: HashMap<&'a str, Vec<(usize, &'a FileFact)>>,
+    /// Facts still visible at the top, computed once: every resolver asks for them.
+    surviving: Vec<Visible<'a>>,
 }
 
 impl<'a> MergedView<'a> {
@@ -72,11 +74,14 @@ impl<'a> MergedView<'a> {
                     .push((li, fact));
             }
         }
-        MergedView {
+        let mut view = MergedView {
             layers,
             files,
             facts,
-        }
+            surviving: Vec::new(),
+        };
+        view.surviving = view.collect_surviving();
+        view
     }
 
     /// The visible record at `path` and the index of the layer it comes from.
@@ -91,7 +96,11 @@ impl<'a> MergedView<'a> {
 
     /// Facts whose file is still visible, in path order. A hard link to a
     /// file from a lower layer carries that file's facts.
-    pub fn surviving(&self) -> Vec<Visible<'a>> {
+    pub fn surviving(&self) -> &[Visible<'a>] {
+        &self.surviving
+    }
+
+    fn collect_surviving(&self) -> Vec<Visible<'a>> {
         let mut out = Vec::new();
         for (&path, &(li, fi)) in &self.files {
             let own: Vec<_> = self

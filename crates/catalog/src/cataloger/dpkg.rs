@@ -59,9 +59,18 @@ impl Cataloger for DpkgCataloger {
                 } else {
                     layer
                 };
-                let component = component(view, pkg, file_fact.path, introduced, distro);
-                let index = found.components.len();
-                record_ownership(view, pkg, index, found);
+                let list = list_path(view, pkg);
+                let component = component(
+                    view,
+                    pkg,
+                    list.as_deref(),
+                    file_fact.path,
+                    introduced,
+                    distro,
+                );
+                if let Some(list) = &list {
+                    record_ownership(view, list, found.components.len(), found);
+                }
                 found.components.push(component);
             }
         }
@@ -105,6 +114,7 @@ fn list_path(view: &MergedView, pkg: &DpkgPackage) -> Option<String> {
 fn component(
     view: &MergedView,
     pkg: &DpkgPackage,
+    list: Option<&str>,
     db_path: &str,
     layer: usize,
     distro: Option<(&str, Option<&str>)>,
@@ -114,10 +124,10 @@ fn component(
         path: display_path(db_path),
         layer,
     }];
-    if let Some(list) = list_path(view, pkg) {
-        let list_layer = view.get(&list).map(|(l, _)| LayerRef { index: l });
+    if let Some(list) = list {
+        let list_layer = view.get(list).map(|(l, _)| LayerRef { index: l });
         locations.push(Location {
-            path: display_path(&list),
+            path: display_path(list),
             layer: list_layer,
         });
     }
@@ -163,11 +173,8 @@ fn component(
 /// Marks every visible file listed in the package's `.list` as owned by it.
 /// Listed paths are as shipped in the `.deb` (`/lib/…`), which on merged-/usr
 /// systems reach the real file through a symlink, so they are resolved.
-fn record_ownership(view: &MergedView, pkg: &DpkgPackage, component: usize, found: &mut Found) {
-    let Some(list) = list_path(view, pkg) else {
-        return;
-    };
-    for file_fact in view.facts_at(&list) {
+fn record_ownership(view: &MergedView, list: &str, component: usize, found: &mut Found) {
+    for file_fact in view.facts_at(list) {
         let Fact::DpkgList(paths) = file_fact.fact else {
             continue;
         };

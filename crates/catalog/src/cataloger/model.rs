@@ -112,10 +112,10 @@ impl StreamSink for ModelSink {
         };
         let limits = Limits::default();
         let report = match (self.error.take(), self.spill.take()) {
-            (Some(why), _) => unreadable(format, why),
+            (Some(why), _) => ModelReport::unreadable(format, why),
             (None, Some(mut file)) => match file.seek(SeekFrom::Start(0)) {
                 Ok(_) => analyze(format, &mut file, self.size, &limits),
-                Err(e) => unreadable(format, e.to_string()),
+                Err(e) => ModelReport::unreadable(format, e.to_string()),
             },
             (None, None) => {
                 let size = self.memory.len() as u64;
@@ -138,13 +138,6 @@ impl ModelSink {
             self.memory = Vec::new();
         }
     }
-}
-
-fn unreadable(format: ModelFormat, why: String) -> ModelReport {
-    let mut report = analyze(format, &mut Cursor::new(&[][..]), 0, &Limits::default());
-    report.verdict = Verdict::Unknown;
-    report.reasons = vec![why];
-    report
 }
 
 fn component(

@@ -97,14 +97,7 @@ impl Cataloger for NvidiaCataloger {
             let component = bare
                 .entry(key)
                 .or_insert_with(|| new_component(&matched, &version, layer));
-            add_library(
-                component,
-                &matched,
-                lib.elf.as_ref(),
-                location,
-                sha256,
-                evidence,
-            );
+            add_library(component, lib.elf.as_ref(), location, sha256, evidence);
         }
         for (_, mut component) in bare {
             finish_bare(&mut component);
@@ -350,7 +343,6 @@ fn new_component(matched: &LibraryMatch, version: &str, layer: usize) -> Compone
 
 fn add_library(
     component: &mut Component,
-    matched: &LibraryMatch,
     elf: Option<&ElfFacts>,
     location: Location,
     sha256: &str,
@@ -370,7 +362,6 @@ fn add_library(
     }
     component.locations.push(location);
     component.evidence.extend(evidence);
-    let _ = matched;
 }
 
 /// Marks disagreements and derived facts once all of a component's evidence is in.

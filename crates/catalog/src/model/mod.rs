@@ -139,6 +139,14 @@ impl ModelReport {
         }
     }
 
+    /// A report for a file whose bytes could not be read at all.
+    pub fn unreadable(format: ModelFormat, why: String) -> Self {
+        let mut report = ModelReport::new(format);
+        report.verdict = Verdict::Unknown;
+        report.reasons.push(why);
+        report
+    }
+
     fn unknown(&mut self, why: impl Into<String>) {
         if self.verdict != Verdict::Unsafe {
             self.verdict = Verdict::Unknown;
