@@ -82,18 +82,126 @@ fn truncated_gzip_layer_synthetic() {
     );
 }
 
+/// Reads and parses a JSON blob of an OCI layout written by the testkit.
+fn json_blob(oci: &Path, digest: &str) -> (std::path::PathBuf, serde_json::Value) {
+    let path = oci
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    (path, value)
+}
+
+/// (manifest blob path, config blob path) of the single image in an OCI layout.
+fn manifest_and_config(oci: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let (manifest_path, manifest) =
+        json_blob(oci, index["manifests"][0]["digest"].as_str().unwrap());
+    let (config_path, _) = json_blob(oci, manifest["config"]["digest"].as_str().unwrap());
+    (manifest_path, config_path)
+}
+
+/// Rewrites a blob in place, keeping the name that claims the old digest.
+fn rewrite_blob(blob: &Path, change: impl FnOnce(Vec<u8>) -> Vec<u8>) {
+    let before = std::fs::read(blob).unwrap();
+    let after = change(before.clone());
+    assert_ne!(before, after, "the test must change the blob");
+    std::fs::write(blob, after).unwrap();
+}
+
+/// Bytes that still parse cleanly (so only a digest can tell) but differ from the
+/// original. Every case must fail with a digest mismatch, not with a parse error.
+fn assert_digest_mismatch(oci: &Path, what: &str) {
+    let dir = tmp();
+    let out_file = dir.path().join("sbom.json");
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-o",
+        out_file.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("digest mismatch"), "{what}: {err}");
+    assert!(err.contains(what), "error should name the {what}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!out_file.exists(), "a partial SBOM was left behind");
+}
+
 #[test]
-fn flipped_byte_is_a_digest_mismatch_synthetic() {
+fn changed_content_byte_in_an_uncompressed_layer_is_a_digest_mismatch_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    let image = ImageSpec::new("synthetic/plain", "1").layer(
+        Layer::new()
+            .file(
+                "app/synthetic_pkg-1.0.dist-info/METADATA",
+                "Name: synthetic-pkg\nVersion: 1.0\n",
+            )
+            .compression(Compression::None),
+    );
+    image.write_oci_dir(&oci);
+    rewrite_blob(&layer_blob(&oci), |mut bytes| {
+        let at = bytes
+            .windows(7)
+            .position(|w| w == b"Version")
+            .expect("file content in the plain layer");
+        // A content byte, not a header byte: the tar still reads cleanly.
+        bytes[at] = b'v';
+        bytes
+    });
+    // Uncompressed, the blob is the tar: its digest is checked first.
+    assert_digest_mismatch(&oci, "blob");
+}
+
+#[test]
+fn recompressed_gzip_layer_is_a_digest_mismatch_synthetic() {
+    use std::io::{Read, Write};
     let dir = tmp();
     let oci = dir.path().join("oci");
     small_image().write_oci_dir(&oci);
-    let blob = layer_blob(&oci);
-    let mut bytes = std::fs::read(&blob).unwrap();
-    let last = bytes.len() - 1;
-    // The gzip trailer's size field: the stream still inflates, only the digest can tell.
-    bytes[last] ^= 0x01;
-    std::fs::write(&blob, &bytes).unwrap();
-    assert_fails(&format!("oci-dir:{}", oci.display()), &["layer"]);
+    rewrite_blob(&layer_blob(&oci), |bytes| {
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        // Same uncompressed bytes, so the diff_id still matches; only the blob digest differs.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&tar).unwrap();
+        let out = gz.finish().unwrap();
+        assert_ne!(out, bytes);
+        out
+    });
+    assert_digest_mismatch(&oci, "blob");
+}
+
+#[test]
+fn changed_manifest_is_a_digest_mismatch_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let (manifest, _) = manifest_and_config(&oci);
+    // Still valid JSON describing the same image: only its digest can tell.
+    rewrite_blob(&manifest, |mut bytes| {
+        bytes.push(b'\n');
+        bytes
+    });
+    assert_digest_mismatch(&oci, "manifest");
+}
+
+#[test]
+fn changed_config_is_a_digest_mismatch_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let (_, config) = manifest_and_config(&oci);
+    rewrite_blob(&config, |bytes| {
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        value["config"]["User"] = serde_json::json!("1001");
+        serde_json::to_vec(&value).unwrap()
+    });
+    assert_digest_mismatch(&oci, "config");
 }
 
 #[test]

@@ -6,11 +6,12 @@ mod common;
 use common::*;
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 
-const BASE_FILES: (&str, &str) = ("base-files", "12.4+deb12u14");
+// Vendored in tests/fixtures/debs: Debian's mirror drops superseded versions within days.
+const BASE_FILES: (&str, &str) = ("base-files", "12.4+deb12u15");
 const ZLIB: (&str, &str) = ("zlib1g", "1:1.2.13.dfsg-1");
 const BZIP2: (&str, &str) = ("libbz2-1.0", "1.0.8-5+b1");
-const EXPAT_OLD: (&str, &str) = ("libexpat1", "2.5.0-1+deb12u1");
-const EXPAT_NEW: (&str, &str) = ("libexpat1", "2.5.0-1+deb12u2");
+const EXPAT_OLD: (&str, &str) = ("libexpat1", "2.5.0-1+deb12u2");
+const EXPAT_NEW: (&str, &str) = ("libexpat1", "2.5.0-1+deb12u5");
 const SIX_OLD: (&str, &str) = ("six", "1.15.0");
 const SIX_NEW: (&str, &str) = ("six", "1.16.0");
 
@@ -20,7 +21,7 @@ const SIX_NEW: (&str, &str) = ("six", "1.16.0");
 /// 2. apt: libbz2-1.0 removed (status rewritten, files whited out), libexpat1 upgraded — plain
 /// 3. pip: six upgraded to 1.16.0 (old dist-info whited out) — gzip
 fn debian_python_image(test: &str) -> Option<ImageSpec> {
-    let debs = or_skip(test, debs(&[BASE_FILES, ZLIB, BZIP2, EXPAT_OLD, EXPAT_NEW]))?;
+    let debs = debs(&[BASE_FILES, ZLIB, BZIP2, EXPAT_OLD, EXPAT_NEW]);
     let [base, zlib, bzip2, expat_old, expat_new] =
         [&debs[0], &debs[1], &debs[2], &debs[3], &debs[4]];
     let six_old = or_skip(test, wheel_layer(SITE, &SIX_OLD))?;

@@ -1,5 +1,5 @@
 //! Shared fixtures for the end-to-end tests: images assembled in code from real
-//! files (Debian packages via `apt-get download`, wheels from PyPI), and a runner
+//! files (Debian packages vendored in tests/fixtures/debs, wheels from PyPI), and a runner
 //! for the `gpubom` binary.
 
 #![allow(dead_code)]
@@ -112,19 +112,21 @@ pub struct Deb {
     pub symlinks: Vec<(String, String)>,
 }
 
-/// Fetches real Debian packages, or returns the reason they cannot be had.
-pub fn debs(names: &[(&str, &str)]) -> Result<Vec<Deb>, String> {
+/// Real Debian packages from `tests/fixtures/debs/`. They are in the repository, so a
+/// missing one is a broken checkout and fails the test everywhere.
+pub fn debs(names: &[(&str, &str)]) -> Vec<Deb> {
     names
         .iter()
         .map(|(name, version)| {
-            let path = real::debian_package(name, version)?;
-            let contents = real::deb_contents(&path)?;
-            Ok(Deb {
+            let contents = real::debian_package(name, version)
+                .and_then(|path| real::deb_contents(&path))
+                .unwrap_or_else(|why| panic!("vendored Debian package: {why}"));
+            Deb {
                 name: name.to_string(),
                 control: contents.control,
                 files: contents.files,
                 symlinks: contents.symlinks,
-            })
+            }
         })
         .collect()
 }

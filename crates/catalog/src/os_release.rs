@@ -72,28 +72,6 @@ fn unquote(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Debian 12's /usr/lib/os-release as shipped by base-files 12.4+deb12u*.
-    const DEBIAN_12: &str = r#"PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-NAME="Debian GNU/Linux"
-VERSION_ID="12"
-VERSION="12 (bookworm)"
-VERSION_CODENAME=bookworm
-ID=debian
-HOME_URL="https://www.debian.org/"
-"#;
-
-    #[test]
-    fn debian() {
-        let os = parse(DEBIAN_12).unwrap();
-        assert_eq!(os.id, "debian");
-        assert_eq!(os.version_id.as_deref(), Some("12"));
-        assert_eq!(os.version_codename.as_deref(), Some("bookworm"));
-        assert_eq!(
-            os.pretty_name.as_deref(),
-            Some("Debian GNU/Linux 12 (bookworm)")
-        );
-    }
-
     #[test]
     fn quoting_and_id_like_synthetic() {
         let os = parse(
@@ -110,10 +88,17 @@ HOME_URL="https://www.debian.org/"
         assert_eq!(parse("NAME=x\n\u{0}\u{ff}garbage"), None);
     }
 
+    /// `usr/lib/os-release` as Debian's base-files package ships it (see testdata/README.md).
     #[test]
-    fn this_machine_if_present() {
-        if let Ok(text) = std::fs::read_to_string("/usr/lib/os-release") {
-            assert!(parse(&text).is_some_and(|os| !os.id.is_empty()));
-        }
+    fn real_debian_base_files() {
+        let os = parse(include_str!("../testdata/os-release.debian-12")).unwrap();
+        assert_eq!(os.id, "debian");
+        assert_eq!(os.version_id.as_deref(), Some("12"));
+        assert_eq!(os.version_codename.as_deref(), Some("bookworm"));
+        assert!(os.id_like.is_empty());
+        assert_eq!(
+            os.pretty_name.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
     }
 }

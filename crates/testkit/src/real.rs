@@ -1,12 +1,17 @@
-//! Real files from package registries, cached under `.fixtures/` at the workspace root
-//! (or `$GPUBOM_FIXTURES`).
+//! Real files for the tests: Debian packages vendored in `tests/fixtures/debs/`, and
+//! files from immutable registries (PyPI, npm) cached under `.fixtures/` at the workspace
+//! root (or `$GPUBOM_FIXTURES`).
 //!
-//! Tests call these to get real bytes. When a file cannot be fetched (no network, no
-//! `pip` or `apt-get`), the functions return `Err` with the reason, and the test prints
-//! it and skips: see [`skip`]. Downloads are pinned to exact versions so the bytes, and
-//! therefore the hashes the tests assert, never drift.
+//! Debian's mirror serves only the current point release, so a pinned `.deb` vanishes
+//! within days: those are vendored, never downloaded. PyPI and npm files never change
+//! once published, so they are fetched by exact version and cached.
+//!
+//! When a file cannot be had, the functions return `Err` with the reason. Under
+//! `CI=true` the test then fails ([`skip`] panics); locally it is skipped, the reason
+//! is printed where `cargo test` does not hide it, and the skip is counted in
+//! `skipped.log` in the cache so `scripts/test.sh` can say how many were skipped.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,14 +19,42 @@ use std::process::Command;
 pub fn cache_dir() -> PathBuf {
     let dir = std::env::var_os("GPUBOM_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.fixtures"));
+        .unwrap_or_else(|| workspace_root().join(".fixtures"));
     std::fs::create_dir_all(&dir).expect("create fixture cache");
     dir
 }
 
-/// Prints why a test is skipped, in a form that shows in `cargo test` output.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Where the vendored real Debian packages live (see the README there).
+pub fn vendored_debs_dir() -> PathBuf {
+    workspace_root().join("tests/fixtures/debs")
+}
+
+/// True when running under CI, where a missing fixture is a failure, never a skip.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Gives up on a test whose real input cannot be had: under CI this fails the test,
+/// naming the reason; locally it prints `SKIPPED` (past `cargo test`'s output capture)
+/// and records the skip in `skipped.log` so the run can report how many were skipped.
 pub fn skip(test: &str, reason: &str) {
-    eprintln!("SKIPPED {test}: {reason}");
+    if in_ci() {
+        panic!("{test}: a real fixture cannot be had under CI=true, so this test fails instead of skipping: {reason}");
+    }
+    let line = format!("SKIPPED {test}: {reason}\n");
+    // Written to the stderr handle, not through eprintln!, which the test harness captures.
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(cache_dir().join("skipped.log"))
+    {
+        let _ = log.write_all(line.as_bytes());
+    }
 }
 
 /// A pinned x86_64 manylinux wheel from PyPI, e.g. `pypi_wheel("nvidia-cuda-runtime-cu12", "12.1.105")`.
@@ -71,27 +104,17 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
     })
 }
 
-/// A pinned Debian package (`apt-get download name=version`), as a `.deb` path.
+/// A real Debian package vendored in `tests/fixtures/debs/`, as a `.deb` path.
 pub fn debian_package(name: &str, version: &str) -> Result<PathBuf, String> {
-    let dir = cache_dir().join("debs");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = vendored_debs_dir();
     // apt-get names files name_version_arch.deb with the epoch's ':' as "%3a".
     let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
-    let matches = |f: &str| f.starts_with(&prefix) && f.ends_with(".deb");
-    if let Some(found) = find_file(&dir, matches) {
-        return Ok(found);
-    }
-    let status = Command::new("apt-get")
-        .args(["download", "-q", &format!("{name}={version}")])
-        .current_dir(&dir)
-        .status()
-        .map_err(|e| format!("cannot run apt-get to fetch {name}: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "apt-get could not download {name}={version} (run `apt-get update` first?)"
-        ));
-    }
-    find_file(&dir, matches).ok_or_else(|| format!("no {name} .deb in {}", dir.display()))
+    find_file(&dir, |f| f.starts_with(&prefix) && f.ends_with(".deb")).ok_or_else(|| {
+        format!(
+            "{name} {version} is not vendored in {}: add it as that folder's README says",
+            dir.display()
+        )
+    })
 }
 
 /// Every file of a wheel (a zip), as (path inside the wheel, bytes).

@@ -1,12 +1,12 @@
 //! Builds the demo image the README scans: a small Debian + Python + CUDA image
-//! assembled from real bytes (Debian packages via `apt-get download`, NVIDIA
-//! wheels from PyPI), written as an oci-archive.
+//! assembled from real bytes (Debian packages vendored in tests/fixtures/debs,
+//! NVIDIA wheels from PyPI), written as an oci-archive.
 //!
 //! Usage: gpubom-demo-image OUT.tar [MODELS_DIR]
 //!
-//! MODELS_DIR, when given, holds model files (written by
-//! tests/fixtures/models/make_models.py with Python's own pickle module);
-//! they are copied into /models.
+//! MODELS_DIR, when given, holds model files written by the real libraries
+//! (tests/fixtures/real-models: torch, torch.onnx); three of them are copied into
+//! /models, one of them a malicious checkpoint.
 
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use gpubom_testkit::real;
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 const SITE: &str = "usr/local/lib/python3.11/site-packages";
 const DEBS: &[(&str, &str)] = &[
-    ("base-files", "12.4+deb12u14"),
+    ("base-files", "12.4+deb12u15"),
     ("zlib1g", "1:1.2.13.dfsg-1"),
     ("libexpat1", "2.5.0-1+deb12u2"),
 ];
@@ -85,14 +85,10 @@ fn build(models: Option<&str>) -> Result<ImageSpec, String> {
 
     let mut model_layer = Layer::new().created_by("COPY models /models");
     if let Some(dir) = models {
-        for name in [
-            "synthetic_torch_like_evil.pt",
-            "weights.safetensors",
-            "tiny_add.onnx",
-        ] {
-            if let Ok(bytes) = std::fs::read(std::path::Path::new(dir).join(name)) {
-                model_layer = model_layer.file(&format!("models/{name}"), bytes);
-            }
+        for name in ["malicious_checkpoint.pt", "state_dict.pt", "model.onnx"] {
+            let path = std::path::Path::new(dir).join(name);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            model_layer = model_layer.file(&format!("models/{name}"), bytes);
         }
     }
 
