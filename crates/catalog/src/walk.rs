@@ -165,10 +165,14 @@ fn read_claimed(
             Err(e) => return Err(e),
         };
         let data = &chunk[..n];
-        hasher.update(data);
         for sink in &mut sinks {
             sink.feed(data);
         }
+        sinks.retain(|s| s.wants_more());
+        if sinks.is_empty() && !keep_whole {
+            return Ok(());
+        }
+        hasher.update(data);
         if keep_whole {
             whole.extend_from_slice(data);
         }

@@ -142,6 +142,8 @@ pub enum ComponentKind {
     NativeLibrary,
     /// A machine-learning model file.
     Model,
+    /// A data file that may still run code when loaded (NumPy arrays: object arrays hold pickles).
+    Data,
     /// The operating system itself.
     OperatingSystem,
     /// A component read back from a foreign SBOM whose kind is unknown.
@@ -156,9 +158,15 @@ impl ComponentKind {
             ComponentKind::Python => "python",
             ComponentKind::NativeLibrary => "native-library",
             ComponentKind::Model => "model",
+            ComponentKind::Data => "data",
             ComponentKind::OperatingSystem => "operating-system",
             ComponentKind::Other => "other",
         }
+    }
+
+    /// Models and data files: both are judged by what loading them would run.
+    pub fn is_model_like(self) -> bool {
+        matches!(self, ComponentKind::Model | ComponentKind::Data)
     }
 }
 
@@ -279,8 +287,7 @@ impl Component {
             Some(purl) => match self.locations.first() {
                 // The same purl may legitimately occur at several paths (vendored copies).
                 Some(loc)
-                    if self.kind == ComponentKind::NativeLibrary
-                        || self.kind == ComponentKind::Model =>
+                    if self.kind == ComponentKind::NativeLibrary || self.kind.is_model_like() =>
                 {
                     format!("{purl}#{}", loc.path)
                 }

@@ -43,6 +43,13 @@ pub const MODEL_TRT_VERSION: &str = "gpubom:model:trt_version";
 pub const MODEL_EXTERNAL_DATA_TRAVERSAL: &str = "gpubom:model:onnx:external_data_traversal";
 /// `true`/`false` when `--expect-sha256` named the file; absent when nothing was expected.
 pub const MODEL_HASH_VERIFIED: &str = "gpubom:model:hash_verified";
+/// Globals outside the allowlist that are not known code-execution primitives
+/// (a `suspicious` verdict), described as `module.name (OPCODE in member)`, comma-separated.
+pub const MODEL_UNTRUSTED_GLOBALS: &str = "gpubom:model:untrusted_globals";
+/// `name@version` of the installed package that owns a reported model file.
+pub const MODEL_OWNER: &str = "gpubom:model:owner";
+/// On a package: how many model or array files it owns (its own content, not the image's models).
+pub const PACKAGE_MODEL_FILES: &str = "gpubom:package:model_files";
 
 /// Layer attribution, written by the SBOM writer from [`crate::Component::layer`].
 pub const LAYER_INDEX: &str = "gpubom:layer:index";

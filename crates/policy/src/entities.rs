@@ -2,7 +2,7 @@
 //! values), one `Image`, and a `Component` or `Model` per component.
 
 use crate::config::Config;
-use gpubom_inventory::{props, Component, ComponentKind, Inventory};
+use gpubom_inventory::{props, Component, Inventory};
 use serde_json::{json, Value};
 
 /// A version as Cedar sees it: four Longs and an ordering key.
@@ -106,7 +106,7 @@ pub fn org(config: &Config) -> Value {
 pub fn build(inventory: &Inventory) -> Vec<Built> {
     let mut out = vec![image(inventory)];
     for (i, c) in inventory.components.iter().enumerate() {
-        out.push(if c.kind == ComponentKind::Model {
+        out.push(if c.kind.is_model_like() {
             model(inventory, i, c)
         } else {
             component(inventory, i, c)

@@ -68,6 +68,7 @@ fn unique(seen: &mut HashSet<String>, base: String) -> String {
 fn classification(kind: ComponentKind) -> Classification {
     match kind {
         ComponentKind::Model => Classification::MachineLearningModel,
+        ComponentKind::Data => Classification::Data,
         ComponentKind::OperatingSystem => Classification::OperatingSystem,
         _ => Classification::Library,
     }

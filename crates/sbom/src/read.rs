@@ -151,6 +151,7 @@ fn component(c: &Value) -> Component {
         .and_then(|(_, v)| serde_json::from_value(Value::String(v.clone())).ok())
         .unwrap_or_else(|| match (purl.as_deref(), c["type"].as_str()) {
             (_, Some("machine-learning-model")) => ComponentKind::Model,
+            (_, Some("data")) => ComponentKind::Data,
             (Some(p), _) if p.starts_with("pkg:deb/") => ComponentKind::Deb,
             (Some(p), _) if p.starts_with("pkg:pypi/") => ComponentKind::Python,
             (Some(p), _) if p.starts_with("pkg:generic/nvidia/") => ComponentKind::NativeLibrary,

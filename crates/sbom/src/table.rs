@@ -17,14 +17,12 @@ pub fn render(inventory: &Inventory) -> String {
     let models: Vec<&Component> = inventory
         .components
         .iter()
-        .filter(|c| c.kind == ComponentKind::Model)
+        .filter(|c| c.kind.is_model_like())
         .collect();
     let rest: Vec<&Component> = inventory
         .components
         .iter()
-        .filter(|c| {
-            c.kind != ComponentKind::Model && !c.properties.contains_key(props::NVIDIA_FAMILY)
-        })
+        .filter(|c| !c.kind.is_model_like() && !c.properties.contains_key(props::NVIDIA_FAMILY))
         .collect();
     for (title, rows) in [
         ("NVIDIA stack", &nvidia),
@@ -77,7 +75,7 @@ fn header(inventory: &Inventory, out: &mut String) {
 }
 
 fn evidence_label(c: &Component) -> String {
-    if c.kind == ComponentKind::Model {
+    if c.kind.is_model_like() {
         // For a model the question is whether loading it runs code.
         return match c.properties.get(props::MODEL_VERDICT).map(String::as_str) {
             Some("unsafe") => "UNSAFE".to_string(),
@@ -137,7 +135,7 @@ fn table(rows: &[&Component], out: &mut String) {
                 .unwrap_or_else(|| c.kind.as_str().to_string());
             let version = match (c.kind, &c.version) {
                 (_, Some(v)) => v.clone(),
-                (ComponentKind::Model, None) => c
+                (ComponentKind::Model | ComponentKind::Data, None) => c
                     .properties
                     .get(props::MODEL_FORMAT)
                     .cloned()
@@ -186,6 +184,6 @@ fn summary(inventory: &Inventory, out: &mut String) {
         count(ComponentKind::Deb),
         count(ComponentKind::Python),
         count(ComponentKind::NativeLibrary),
-        count(ComponentKind::Model),
+        count(ComponentKind::Model) + count(ComponentKind::Data),
     );
 }

@@ -38,6 +38,11 @@ pub(crate) enum Claim {
 /// Receives a claimed file chunk by chunk, so large files are never held whole.
 pub(crate) trait StreamSink {
     fn feed(&mut self, chunk: &[u8]);
+    /// False once the sink has seen enough to know the file is not for it;
+    /// a file no sink wants is neither read further nor hashed.
+    fn wants_more(&self) -> bool {
+        true
+    }
     /// Called after the last chunk with the file's sha256 (hex).
     fn finish(self: Box<Self>, sha256: &str) -> Vec<Fact>;
 }
@@ -61,7 +66,7 @@ pub(crate) enum Fact {
     PythonMetadata(crate::python::PythonDist),
     PythonRecord(Vec<crate::python::RecordEntry>),
     NativeLibrary(nvidia::LibraryFact),
-    Model(model::ModelFact),
+    Model(Box<model::ModelFact>),
     /// `key = value` pairs from a framework's generated build-info file.
     BuildInfo(Vec<(String, String)>),
 }

@@ -1,23 +1,28 @@
 //! Model files in images and standalone: TensorRT engines, ONNX, PyTorch
-//! checkpoints, pickles, NumPy arrays, safetensors.
+//! checkpoints and archives, pickles, NumPy arrays, safetensors.
 //!
-//! Candidates are files with a model extension or none at all; the first
-//! bytes decide (content before name). A model is buffered in memory up to
-//! [`IN_MEMORY`] and spilled to an anonymous temporary file beyond, because
-//! zips and protobufs need random access; nothing is unpacked or loaded.
+//! Every regular file is a candidate, whatever its name: the first bytes
+//! decide (content before name), and a file whose first bytes say "not a
+//! model" is dropped without being read further or hashed. A model is
+//! buffered in memory up to [`IN_MEMORY`] and spilled to an anonymous
+//! temporary file beyond, because zips and protobufs need random access;
+//! nothing is unpacked or loaded.
+//!
+//! A model file that an installed package owns (its RECORD or dpkg `.list`
+//! lists it) is that package's content — onnx's and numpy's test data, for
+//! instance — not the image's model inventory: it is counted on the package
+//! and reported on its own only when its verdict is not `safe`.
 
 use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
 use crate::merge::MergedView;
-use crate::model::{
-    analyze, has_model_extension, sniff, Limits, ModelFormat, ModelReport, Verdict,
-};
+use crate::model::globals::Risk;
+use crate::model::{analyze, sniff, Limits, ModelReport, Sniffed, Verdict, SNIFF_BYTES};
 use gpubom_inventory::{
     props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
 };
 use std::collections::BTreeMap;
 use std::io::{Cursor, Seek, SeekFrom, Write};
 
-const SNIFF_BYTES: usize = 512;
 const IN_MEMORY: usize = 64 << 20;
 
 pub(crate) struct ModelCataloger;
@@ -29,17 +34,15 @@ pub(crate) struct ModelFact {
 }
 
 impl Cataloger for ModelCataloger {
-    fn claim(&self, path: &str, size: u64) -> Option<Claim> {
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let no_extension = !name.contains('.');
-        (size >= 4 && (has_model_extension(path) || no_extension)).then_some(Claim::Stream)
+    fn claim(&self, _path: &str, size: u64) -> Option<Claim> {
+        (size >= 4).then_some(Claim::Stream)
     }
 
     fn open_stream(&self, path: &str, size: u64) -> Option<Box<dyn StreamSink>> {
         Some(Box::new(ModelSink {
             path: path.to_string(),
             size,
-            format: None,
+            sniffed: None,
             decided: false,
             memory: Vec::new(),
             spill: None,
@@ -48,18 +51,35 @@ impl Cataloger for ModelCataloger {
     }
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
+        let mut owned_counts: BTreeMap<usize, usize> = BTreeMap::new();
         for visible in view.surviving() {
             let Fact::Model(model) = visible.fact else {
                 continue;
             };
+            let owner = found.owners.get(visible.path).map(|o| o.component);
+            if let Some(owner) = owner {
+                *owned_counts.entry(owner).or_default() += 1;
+                if model.report.verdict == Verdict::Safe {
+                    continue;
+                }
+            }
             let sha256 = visible.sha256.unwrap_or_default();
-            found.components.push(component(
-                visible.path,
-                visible.layer,
-                model,
-                sha256,
-                context,
-            ));
+            let mut c = component(visible.path, visible.layer, model, sha256, context);
+            if let Some(package) = owner.and_then(|i| found.components.get(i)) {
+                let id = match &package.version {
+                    Some(v) => format!("{}@{v}", package.name),
+                    None => package.name.clone(),
+                };
+                c.properties.insert(props::MODEL_OWNER.into(), id);
+            }
+            found.components.push(c);
+        }
+        for (owner, count) in owned_counts {
+            if let Some(package) = found.components.get_mut(owner) {
+                package
+                    .properties
+                    .insert(props::PACKAGE_MODEL_FILES.into(), count.to_string());
+            }
         }
     }
 }
@@ -67,7 +87,7 @@ impl Cataloger for ModelCataloger {
 struct ModelSink {
     path: String,
     size: u64,
-    format: Option<ModelFormat>,
+    sniffed: Option<Sniffed>,
     decided: bool,
     memory: Vec<u8>,
     spill: Option<std::fs::File>,
@@ -76,7 +96,7 @@ struct ModelSink {
 
 impl StreamSink for ModelSink {
     fn feed(&mut self, chunk: &[u8]) {
-        if self.decided && self.format.is_none() {
+        if self.decided && self.sniffed.is_none() {
             return;
         }
         if let Some(file) = &mut self.spill {
@@ -88,11 +108,11 @@ impl StreamSink for ModelSink {
         }
         self.memory.extend_from_slice(chunk);
         if !self.decided
-            && (self.memory.len() >= SNIFF_BYTES || self.memory.len() as u64 == self.size)
+            && (self.memory.len() >= SNIFF_BYTES || self.memory.len() as u64 >= self.size)
         {
             self.decide();
         }
-        if self.memory.len() > IN_MEMORY && self.format.is_some() {
+        if self.memory.len() > IN_MEMORY && self.sniffed.is_some() {
             match tempfile::tempfile().and_then(|mut f| f.write_all(&self.memory).map(|()| f)) {
                 Ok(f) => {
                     self.spill = Some(f);
@@ -103,38 +123,54 @@ impl StreamSink for ModelSink {
         }
     }
 
+    fn wants_more(&self) -> bool {
+        !self.decided || self.sniffed.is_some()
+    }
+
     fn finish(mut self: Box<Self>, _sha256: &str) -> Vec<Fact> {
         if !self.decided {
             self.decide();
         }
-        let Some(format) = self.format else {
+        let Some(sniffed) = self.sniffed else {
             return Vec::new();
         };
         let limits = Limits::default();
+        let unreadable = |why: String| {
+            let format = match sniffed {
+                Sniffed::Format(f) => f,
+                Sniffed::Zip => crate::model::ModelFormat::PyTorchZip,
+            };
+            Some(ModelReport::unreadable(format, why))
+        };
         let report = match (self.error.take(), self.spill.take()) {
-            (Some(why), _) => ModelReport::unreadable(format, why),
+            (Some(why), _) => unreadable(why),
             (None, Some(mut file)) => match file.seek(SeekFrom::Start(0)) {
-                Ok(_) => analyze(format, &mut file, self.size, &limits),
-                Err(e) => ModelReport::unreadable(format, e.to_string()),
+                Ok(_) => analyze(sniffed, &mut file, self.size, &limits),
+                Err(e) => unreadable(e.to_string()),
             },
             (None, None) => {
                 let size = self.memory.len() as u64;
-                analyze(format, &mut Cursor::new(&self.memory), size, &limits)
+                analyze(sniffed, &mut Cursor::new(&self.memory), size, &limits)
             }
         };
-        vec![Fact::Model(ModelFact {
-            report,
-            size: self.size,
-        })]
+        report
+            .map(|report| {
+                Fact::Model(Box::new(ModelFact {
+                    report,
+                    size: self.size,
+                }))
+            })
+            .into_iter()
+            .collect()
     }
 }
 
 impl ModelSink {
     fn decide(&mut self) {
         self.decided = true;
-        self.format = sniff(&self.path, &self.memory);
-        // A zip is a model only if it holds a pickle; torch's extension list covers the rest.
-        if self.format.is_none() {
+        let whole = self.memory.len() as u64 >= self.size;
+        self.sniffed = sniff(&self.path, &self.memory, whole);
+        if self.sniffed.is_none() {
             self.memory = Vec::new();
         }
     }
@@ -166,16 +202,14 @@ fn component(
     if !report.globals.is_empty() {
         set(props::MODEL_GLOBALS, report.globals.join(","));
     }
-    if !report.unsafe_globals.is_empty() {
-        let unsafe_globals: Vec<String> = report
-            .unsafe_globals
-            .iter()
-            .map(|g| match &g.member {
-                Some(m) => format!("{} ({} in {m})", g.global, g.opcode),
-                None => format!("{} ({})", g.global, g.opcode),
-            })
-            .collect();
-        set(props::MODEL_UNSAFE_GLOBALS, unsafe_globals.join(","));
+    let primitives = report.flagged_of(Risk::Primitive);
+    if !primitives.is_empty() {
+        set(props::MODEL_UNSAFE_GLOBALS, primitives.join(","));
+    }
+    let mut untrusted = report.flagged_of(Risk::Unlisted);
+    untrusted.extend(report.flagged_of(Risk::ArchiveCode));
+    if !untrusted.is_empty() {
+        set(props::MODEL_UNTRUSTED_GLOBALS, untrusted.join(","));
     }
     if let Some(v) = &report.trt_version {
         set(props::MODEL_TRT_VERSION, v.clone());
@@ -232,7 +266,11 @@ fn component(
     }
     let layer = Some(LayerRef { index: layer });
     Component {
-        kind: ComponentKind::Model,
+        kind: if report.format.is_data() {
+            ComponentKind::Data
+        } else {
+            ComponentKind::Model
+        },
         name,
         version: None,
         purl: None,

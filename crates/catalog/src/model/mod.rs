@@ -1,22 +1,30 @@
 //! Model files: what format, what produced it, and whether loading it can
 //! run code — decided from the bytes with bounds, never by loading them.
 //!
-//! [`sniff`] recognises a format by content first and extension second;
-//! [`analyze`] reads the file through `Read + Seek` (zips keep their
-//! directory at the end; ONNX tensors are skipped, not read).
+//! [`sniff`] recognises a format by content, the way the loaders do (torch
+//! checks the first bytes for a zip and otherwise unpickles from offset 0),
+//! and falls back on the extension only for binary files. [`analyze`] reads
+//! the file through `Read + Seek`: zips keep their directory at the end,
+//! ONNX tensors are skipped, not read.
 //!
-//! The verdict speaks only about code execution on load: pickles (PyTorch
-//! checkpoints, joblib, NumPy object arrays) are safe only if every global
-//! they import is on the allowlist; formats that cannot run code (ONNX,
-//! safetensors, TensorRT engines) are safe when well-formed; anything that
-//! could not be read to the end is unknown, with the reason.
+//! The verdict speaks only about code execution on load, in four levels as
+//! the established pickle scanners grade: `unsafe` (imports a known
+//! code-execution primitive, named), `suspicious` (imports code outside the
+//! allowlist — `torch.load(weights_only=True)` would refuse it), `unknown`
+//! (could not be read to the end, with the reason) and `safe`. Formats that
+//! cannot run code (ONNX, safetensors, TensorRT engines) are safe when
+//! well-formed. A file that is both partly unreadable and imports code
+//! outside the allowlist is graded by what was seen, with both reasons.
 
+mod archive;
 mod formats;
+pub mod globals;
 pub mod onnx;
 pub mod pickle;
 pub mod zip;
 
 pub use formats::{engine_header, EngineHeader};
+use globals::Risk;
 use onnx::OnnxFacts;
 use pickle::{ImportedGlobal, PickleLimits};
 use std::collections::BTreeMap;
@@ -26,8 +34,17 @@ use std::io::{Read, Seek, SeekFrom};
 pub enum ModelFormat {
     TensorRtEngine,
     Onnx,
+    /// `torch.save` zip checkpoint (`*/data.pkl`).
     PyTorchZip,
+    /// `torch.save(..., _use_new_zipfile_serialization=False)`: consecutive pickles, then raw storages.
+    PyTorchLegacy,
+    /// `torch.jit.save` archive: `code/`, `constants.pkl`, `data.pkl`.
+    TorchScript,
+    /// `torch.export.save` archive (`.pt2`).
+    TorchExport,
     Pickle,
+    /// A pickle inside a zlib or gzip stream, as `joblib.dump(..., compress=…)` writes.
+    CompressedPickle,
     NumpyNpy,
     NumpyNpz,
     Safetensors,
@@ -39,7 +56,11 @@ impl ModelFormat {
             ModelFormat::TensorRtEngine => "tensorrt-engine",
             ModelFormat::Onnx => "onnx",
             ModelFormat::PyTorchZip => "pytorch",
+            ModelFormat::PyTorchLegacy => "pytorch-legacy",
+            ModelFormat::TorchScript => "torchscript",
+            ModelFormat::TorchExport => "pytorch-export",
             ModelFormat::Pickle => "pickle",
+            ModelFormat::CompressedPickle => "pickle-compressed",
             ModelFormat::NumpyNpy => "numpy",
             ModelFormat::NumpyNpz => "numpy-npz",
             ModelFormat::Safetensors => "safetensors",
@@ -50,25 +71,43 @@ impl ModelFormat {
         match self {
             ModelFormat::TensorRtEngine => "TensorRT",
             ModelFormat::Onnx => "ONNX",
-            ModelFormat::PyTorchZip => "PyTorch",
-            ModelFormat::Pickle => "Python pickle",
+            ModelFormat::PyTorchZip
+            | ModelFormat::PyTorchLegacy
+            | ModelFormat::TorchScript
+            | ModelFormat::TorchExport => "PyTorch",
+            ModelFormat::Pickle | ModelFormat::CompressedPickle => "Python pickle",
             ModelFormat::NumpyNpy | ModelFormat::NumpyNpz => "NumPy",
             ModelFormat::Safetensors => "safetensors",
         }
     }
+
+    /// NumPy arrays are data, not models (CycloneDX `data`).
+    pub fn is_data(self) -> bool {
+        matches!(self, ModelFormat::NumpyNpy | ModelFormat::NumpyNpz)
+    }
 }
 
+/// What the first bytes say a file is; zips are classified once their directory is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Format(ModelFormat),
+    /// A zip: a model only if it holds a pickle, a TorchScript/export archive or NumPy arrays.
+    Zip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
     Safe,
-    Unsafe,
     Unknown,
+    Suspicious,
+    Unsafe,
 }
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Safe => "safe",
+            Verdict::Suspicious => "suspicious",
             Verdict::Unsafe => "unsafe",
             Verdict::Unknown => "unknown",
         }
@@ -83,8 +122,10 @@ pub struct Limits {
     /// Most bytes inflated from one zip member.
     pub max_member_bytes: u64,
     pub max_inflate_ratio: u64,
-    /// Most pickles scanned in one file (legacy torch files hold several, zips one per member).
+    /// Most pickles scanned in one file or archive; more makes the verdict unknown.
     pub max_pickles: usize,
+    /// Largest archive member examined as a nested archive (held in memory).
+    pub max_nested_bytes: u64,
 }
 
 impl Default for Limits {
@@ -95,28 +136,43 @@ impl Default for Limits {
             max_member_bytes: 1 << 30,
             max_inflate_ratio: 1_000,
             max_pickles: 64,
+            max_nested_bytes: 64 << 20,
         }
     }
 }
 
+/// A global outside the allowlist, where it was found, and how it was judged.
 #[derive(Debug, Clone)]
-pub struct UnsafeGlobal {
+pub struct FlaggedGlobal {
     pub global: String,
     pub opcode: String,
-    /// The zip member it was found in, e.g. `archive/data.pkl`.
+    /// The archive member it was found in, e.g. `archive/data.pkl`.
     pub member: Option<String>,
+    pub risk: Risk,
+}
+
+impl FlaggedGlobal {
+    /// `posix.system (GLOBAL in archive/data.pkl)`.
+    pub fn describe(&self) -> String {
+        match &self.member {
+            Some(m) => format!("{} ({} in {m})", self.global, self.opcode),
+            None => format!("{} ({})", self.global, self.opcode),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct ModelReport {
     pub format: ModelFormat,
     pub verdict: Verdict,
-    /// Why the verdict is unsafe or unknown.
+    /// Why the verdict is what it is, when it is not plainly safe.
     pub reasons: Vec<String>,
+    /// Why parts of the file could not be examined.
+    pub incomplete: Vec<String>,
     pub producer: Option<String>,
     pub producer_version: Option<String>,
     pub globals: Vec<String>,
-    pub unsafe_globals: Vec<UnsafeGlobal>,
+    pub flagged: Vec<FlaggedGlobal>,
     pub trt_version: Option<String>,
     pub onnx: Option<OnnxFacts>,
     /// Format-specific facts, as `gpubom:model:*` properties.
@@ -129,10 +185,11 @@ impl ModelReport {
             format,
             verdict: Verdict::Safe,
             reasons: Vec::new(),
+            incomplete: Vec::new(),
             producer: None,
             producer_version: None,
             globals: Vec::new(),
-            unsafe_globals: Vec::new(),
+            flagged: Vec::new(),
             trt_version: None,
             onnx: None,
             properties: BTreeMap::new(),
@@ -142,27 +199,36 @@ impl ModelReport {
     /// A report for a file whose bytes could not be read at all.
     pub fn unreadable(format: ModelFormat, why: String) -> Self {
         let mut report = ModelReport::new(format);
-        report.verdict = Verdict::Unknown;
-        report.reasons.push(why);
+        report.unknown(why);
+        finish(&mut report);
         report
     }
 
+    /// Records that part of the file could not be examined.
     fn unknown(&mut self, why: impl Into<String>) {
-        if self.verdict != Verdict::Unsafe {
-            self.verdict = Verdict::Unknown;
-        }
-        self.reasons.push(why.into());
+        self.incomplete.push(why.into());
+    }
+
+    /// Globals of the given risk, described.
+    pub fn flagged_of(&self, risk: Risk) -> Vec<String> {
+        self.flagged
+            .iter()
+            .filter(|g| g.risk == risk)
+            .map(FlaggedGlobal::describe)
+            .collect()
     }
 }
 
 const MODEL_EXTENSIONS: &[&str] = &[
     "pt",
     "pth",
+    "pt2",
     "bin",
     "ckpt",
     "pkl",
     "pickle",
     "joblib",
+    "model",
     "npy",
     "npz",
     "onnx",
@@ -172,299 +238,325 @@ const MODEL_EXTENSIONS: &[&str] = &[
     "safetensors",
 ];
 
-/// Whether a path's extension suggests a model (used to decide what to read).
+/// Whether a path's extension suggests a model.
 pub fn has_model_extension(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.rsplit_once('.')
-        .is_some_and(|(_, ext)| MODEL_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+    MODEL_EXTENSIONS.contains(&extension(path).as_str())
 }
 
-/// Recognises a model by its first bytes (at least 64, ideally 512), then by extension.
-pub fn sniff(path: &str, head: &[u8]) -> Option<ModelFormat> {
-    let ext = path
-        .rsplit('/')
+fn extension(path: &str) -> String {
+    path.rsplit('/')
         .next()
         .and_then(|n| n.rsplit_once('.'))
         .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if head.starts_with(b"ftrt") || formats::ultralytics_plan_offset(head).is_some() {
-        return Some(ModelFormat::TensorRtEngine);
-    }
-    if head.starts_with(b"\x93NUMPY") {
-        return Some(ModelFormat::NumpyNpy);
-    }
-    if zip::is_zip(head) {
-        return match ext.as_str() {
-            "npz" => Some(ModelFormat::NumpyNpz),
-            "pt" | "pth" | "bin" | "ckpt" | "tar" => Some(ModelFormat::PyTorchZip),
-            // Any other zip counts only if it carries a pickle; decided in `analyze`.
-            _ => None,
-        };
-    }
-    // Pickle protocol 2+ starts with PROTO; protocol 0/1 checkpoints start with a GLOBAL or MARK.
-    if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| (2..=5).contains(p)) {
-        return Some(ModelFormat::Pickle);
-    }
-    if formats::looks_like_safetensors(head) {
-        return Some(ModelFormat::Safetensors);
-    }
-    match ext.as_str() {
-        "onnx" => Some(ModelFormat::Onnx),
-        // Named as a model but not shaped like one: analysed, and found unknown.
-        "pt" | "pth" | "ckpt" => Some(ModelFormat::PyTorchZip),
-        "npy" => Some(ModelFormat::NumpyNpy),
-        "npz" => Some(ModelFormat::NumpyNpz),
-        "pkl" | "pickle" | "joblib" => Some(ModelFormat::Pickle),
-        "engine" | "plan" | "trt" => Some(ModelFormat::TensorRtEngine),
-        "safetensors" => Some(ModelFormat::Safetensors),
-        _ => None,
-    }
+        .unwrap_or_default()
 }
 
-/// Analyses a whole file. Never panics; time and memory are bounded by `limits`.
+/// Bytes [`sniff`] wants to see before deciding (fewer when the file is shorter).
+pub const SNIFF_BYTES: usize = 4096;
+
+/// Recognises a model by its first bytes (`head`: [`SNIFF_BYTES`], or the whole
+/// file if shorter; `whole` says which), then, for binary files only, by extension.
+pub fn sniff(path: &str, head: &[u8], whole: bool) -> Option<Sniffed> {
+    use ModelFormat as F;
+    if head.starts_with(b"ftrt") || formats::ultralytics_plan_offset(head).is_some() {
+        return Some(Sniffed::Format(F::TensorRtEngine));
+    }
+    if head.starts_with(b"\x93NUMPY") {
+        return Some(Sniffed::Format(F::NumpyNpy));
+    }
+    // torch.load, np.load and zipfile all decide "zip" from the first four bytes.
+    if zip::is_zip(head) {
+        return Some(Sniffed::Zip);
+    }
+    if looks_like_pickle(head, whole) {
+        return Some(Sniffed::Format(F::Pickle));
+    }
+    if compressed_pickle(head).is_some() {
+        return Some(Sniffed::Format(F::CompressedPickle));
+    }
+    if formats::looks_like_safetensors(head) {
+        return Some(Sniffed::Format(F::Safetensors));
+    }
+    // A text file is never a model, whatever its name: `*.pth` path files in site-packages.
+    if !is_binary(head) {
+        return None;
+    }
+    let by_extension = match extension(path).as_str() {
+        "onnx" => F::Onnx,
+        "pt" | "pth" | "ckpt" | "pt2" => F::PyTorchZip,
+        "npy" => F::NumpyNpy,
+        "npz" => F::NumpyNpz,
+        "pkl" | "pickle" | "joblib" => F::Pickle,
+        "engine" | "plan" | "trt" => F::TensorRtEngine,
+        "safetensors" => F::Safetensors,
+        _ => return None,
+    };
+    Some(Sniffed::Format(by_extension))
+}
+
+fn is_binary(head: &[u8]) -> bool {
+    head.contains(&0) || std::str::from_utf8(head).is_err()
+}
+
+/// A pickle starts with PROTO 2–5; protocols 0 and 1 have no header, so the
+/// head must parse as a pickle stream that imports something or stops.
+fn looks_like_pickle(head: &[u8], whole: bool) -> bool {
+    if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| (2..=5).contains(p)) {
+        return true;
+    }
+    let starts_like_pickle = matches!(
+        head.first(),
+        Some(
+            b'(' | b'c'
+                | b'}'
+                | b']'
+                | b')'
+                | b'N'
+                | b'I'
+                | b'L'
+                | b'S'
+                | b'V'
+                | b'X'
+                | b'K'
+                | b'J'
+                | b'M'
+                | b'U'
+                | b'T'
+                | b'G'
+                | b'F'
+        )
+    );
+    if !starts_like_pickle {
+        return false;
+    }
+    let trial = pickle::scan(&mut &head[..], &PickleLimits::default(), false);
+    let ran_out = trial
+        .incomplete
+        .as_deref()
+        .is_some_and(|why| why == "truncated pickle" && !whole);
+    trial.stopped || (ran_out && !trial.globals.is_empty())
+}
+
+/// zlib (joblib's default compressor) or gzip around a pickle.
+fn compressed_pickle(head: &[u8]) -> Option<()> {
+    let mut inflated = [0u8; 2];
+    let zlib = head.len() >= 2
+        && head[0] & 0x0f == 8
+        && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
+    let n = if zlib {
+        flate2::read::ZlibDecoder::new(head)
+            .read(&mut inflated)
+            .ok()?
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(head)
+            .read(&mut inflated)
+            .ok()?
+    } else {
+        return None;
+    };
+    (n == 2 && inflated[0] == 0x80 && (2..=5).contains(&inflated[1])).then_some(())
+}
+
+/// Analyses a whole file; `None` when it turns out not to be a model (a zip
+/// with no pickle or array in it). Never panics; time and memory are bounded.
 pub fn analyze<R: Read + Seek>(
+    sniffed: Sniffed,
+    reader: &mut R,
+    size: u64,
+    limits: &Limits,
+) -> Option<ModelReport> {
+    let mut report = match sniffed {
+        Sniffed::Zip => archive::analyze(reader, size, limits, 0)?,
+        Sniffed::Format(format) => {
+            let mut report = ModelReport::new(format);
+            if let Err(why) = analyze_format(format, reader, size, limits, &mut report) {
+                report.unknown(why);
+            }
+            report
+        }
+    };
+    finish(&mut report);
+    Some(report)
+}
+
+fn analyze_format<R: Read + Seek>(
     format: ModelFormat,
     reader: &mut R,
     size: u64,
     limits: &Limits,
-) -> ModelReport {
-    let mut report = ModelReport::new(format);
-    let result = match format {
-        ModelFormat::TensorRtEngine => formats::engine(reader, size, &mut report),
+    report: &mut ModelReport,
+) -> Result<(), String> {
+    match format {
+        ModelFormat::TensorRtEngine => formats::engine(reader, size, report),
         ModelFormat::Onnx => onnx::parse(reader, size).map(|facts| {
             report.producer = facts.producer_name.clone();
             report.producer_version = facts.producer_version.clone();
             report.onnx = Some(facts);
         }),
-        ModelFormat::PyTorchZip | ModelFormat::NumpyNpz => {
-            zipped_pickles(reader, size, limits, &mut report)
+        ModelFormat::PyTorchZip
+        | ModelFormat::TorchScript
+        | ModelFormat::TorchExport
+        | ModelFormat::NumpyNpz => {
+            // Named like an archive but not one: say so.
+            Err(format!(
+                "named as a {} file but is not a zip",
+                format.framework()
+            ))
         }
-        ModelFormat::Pickle => pickles_from(reader, 0, None, limits, &mut report),
-        ModelFormat::NumpyNpy => formats::npy(reader, limits, &mut report),
-        ModelFormat::Safetensors => formats::safetensors(reader, size, &mut report),
-    };
-    if let Err(why) = result {
-        report.unknown(why);
+        ModelFormat::Pickle | ModelFormat::PyTorchLegacy => {
+            reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+            let mut stream = std::io::BufReader::new(reader);
+            pickle_file(&mut stream, limits, report)
+        }
+        ModelFormat::CompressedPickle => {
+            reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+            let mut head = [0u8; 2];
+            reader.read_exact(&mut head).map_err(|e| e.to_string())?;
+            reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+            let buffered = std::io::BufReader::new(reader);
+            let cap = limits.max_member_bytes;
+            let mut stream: Box<dyn Read> = if head == [0x1f, 0x8b] {
+                Box::new(flate2::bufread::MultiGzDecoder::new(buffered).take(cap))
+            } else {
+                Box::new(flate2::bufread::ZlibDecoder::new(buffered).take(cap))
+            };
+            pickle_file(&mut stream, limits, report)
+        }
+        ModelFormat::NumpyNpy => formats::npy(reader, limits, report),
+        ModelFormat::Safetensors => formats::safetensors(reader, size, report),
     }
-    finish(&mut report);
-    report
 }
 
-/// Scans consecutive pickles from `offset` (legacy torch files hold four in a row).
-fn pickles_from<R: Read + Seek>(
-    reader: &mut R,
-    offset: u64,
-    member: Option<&str>,
+/// A file that starts with a pickle, read the way its loaders read it: the
+/// first pickle always runs; legacy torch files are five pickles then raw
+/// storage bytes; other files may hold more pickles back to back, all scanned
+/// up to [`Limits::max_pickles`].
+fn pickle_file(
+    stream: &mut dyn Read,
     limits: &Limits,
     report: &mut ModelReport,
 ) -> Result<(), String> {
-    reader
-        .seek(SeekFrom::Start(offset))
-        .map_err(|e| e.to_string())?;
-    let mut stream = std::io::BufReader::new(reader);
-    scan_stream(&mut stream, member, limits, report, true)
+    // The magic number, protocol, sys_info, the object and the storage keys.
+    const LEGACY_PICKLES: usize = 5;
+    let first = pickle::scan(stream, &limits.pickle, true);
+    record(report, &first, None);
+    if let Some(why) = first.incomplete {
+        return Err(why);
+    }
+    if first.legacy_torch_magic {
+        report.format = ModelFormat::PyTorchLegacy;
+        for _ in 1..LEGACY_PICKLES {
+            let next = pickle::scan(stream, &limits.pickle, false);
+            record(report, &next, None);
+            if let Some(why) = next.incomplete {
+                return Err(format!("legacy torch file: {why}"));
+            }
+        }
+        return Ok(());
+    }
+    for _ in 1..limits.max_pickles {
+        let next = pickle::scan(stream, &limits.pickle, true);
+        record(report, &next, None);
+        match next.incomplete {
+            None => continue,
+            // The end of the file, or bytes after the pickle that are not one:
+            // loaders stop at the first STOP, so what follows cannot run.
+            Some(_) if next.consumed == 0 || next.flagged.is_empty() => return Ok(()),
+            Some(why) => return Err(why),
+        }
+    }
+    let mut probe = [0u8; 1];
+    if stream.read(&mut probe).map_err(|e| e.to_string())? == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "more than {} pickles back to back; the rest were not scanned",
+        limits.max_pickles
+    ))
 }
 
+/// Scans one pickle from `stream` (an archive member or the pickle after a
+/// `.npy` header), as `pickle.load` reads it.
 fn scan_stream<R: Read>(
     stream: &mut R,
     member: Option<&str>,
     limits: &Limits,
     report: &mut ModelReport,
-    consecutive: bool,
+    _consecutive: bool,
 ) -> Result<(), String> {
-    for index in 0..limits.max_pickles {
-        let scan = pickle::scan(stream, &limits.pickle);
-        record(report, &scan, member);
-        if let Some(why) = scan.incomplete {
-            // Running out of bytes after at least one complete pickle is the normal end.
-            if index > 0 && scan.consumed == 0 {
-                return Ok(());
-            }
-            let place = member.map(|m| format!("{m}: ")).unwrap_or_default();
-            return Err(format!("{place}{why}"));
-        }
-        if !consecutive {
-            return Ok(());
-        }
+    let scan = pickle::scan(stream, &limits.pickle, false);
+    record(report, &scan, member);
+    match scan.incomplete {
+        Some(why) => Err(match member {
+            Some(m) => format!("{m}: {why}"),
+            None => why,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn record(report: &mut ModelReport, scan: &pickle::PickleScan, member: Option<&str>) {
     report.globals.extend(scan.globals.iter().cloned());
-    for ImportedGlobal { global, opcode } in &scan.unsafe_globals {
-        report.unsafe_globals.push(UnsafeGlobal {
+    for ImportedGlobal {
+        global,
+        opcode,
+        risk,
+    } in &scan.flagged
+    {
+        report.flagged.push(FlaggedGlobal {
             global: global.clone(),
             opcode: opcode.to_string(),
             member: member.map(str::to_owned),
+            risk: *risk,
         });
     }
 }
 
-/// PyTorch zips and `.npz`: every pickle member (and object arrays in `.npy` members).
-fn zipped_pickles<R: Read + Seek>(
-    reader: &mut R,
-    size: u64,
-    limits: &Limits,
-    report: &mut ModelReport,
-) -> Result<(), String> {
-    let members = zip::members(reader, size, limits.max_zip_members)?;
-    let mut scanned = 0;
-    for m in members
-        .iter()
-        .filter(|m| m.name.ends_with(".pkl") || m.name.ends_with(".npy"))
-    {
-        if scanned >= limits.max_pickles {
-            report.unknown(format!(
-                "more than {} pickles in the archive",
-                limits.max_pickles
-            ));
-            break;
-        }
-        scanned += 1;
-        let mut stream = zip::open(reader, m, limits.max_member_bytes, limits.max_inflate_ratio)?;
-        let result = if m.name.ends_with(".npy") {
-            formats::npy_stream(&mut stream, Some(&m.name), limits, report)
-        } else {
-            scan_stream(&mut stream, Some(&m.name), limits, report, false)
-        };
-        if let Err(why) = result {
-            let bomb = m.uncompressed > limits.max_member_bytes
-                || m.uncompressed > m.compressed.saturating_mul(limits.max_inflate_ratio);
-            let why = if bomb {
-                format!(
-                    "{}: inflates beyond the allowed size or ratio (zip bomb?)",
-                    m.name
-                )
-            } else {
-                why
-            };
-            report.unknown(why);
-        }
-    }
-    if scanned == 0 && report.format == ModelFormat::PyTorchZip {
-        report.unknown("zip holds no pickle (no */data.pkl)");
-    }
-    Ok(())
-}
-
+/// Grades the report from what was found, and says why.
 fn finish(report: &mut ModelReport) {
     report.globals.sort();
     report.globals.dedup();
-    if !report.unsafe_globals.is_empty() {
-        report.verdict = Verdict::Unsafe;
-        let names: Vec<String> = report
-            .unsafe_globals
-            .iter()
-            .map(|g| format!("{} ({})", g.global, g.opcode))
-            .collect();
-        report.reasons.insert(
-            0,
-            format!("imports {} outside the allowlist", names.join(", ")),
-        );
+    let primitives = report.flagged_of(Risk::Primitive);
+    let unlisted = report.flagged_of(Risk::Unlisted);
+    let archive_code = report.flagged_of(Risk::ArchiveCode);
+    let mut reasons = Vec::new();
+    if !primitives.is_empty() {
+        reasons.push(format!(
+            "imports {}: code-execution primitive(s) that run when the file is loaded",
+            primitives.join(", ")
+        ));
     }
+    if !unlisted.is_empty() {
+        reasons.push(format!(
+            "imports {} outside the allowlist (not known code-execution primitives); torch.load(weights_only=True) would refuse it, so loading it means trusting that code",
+            unlisted.join(", ")
+        ));
+    }
+    if !archive_code.is_empty() {
+        reasons.push(format!(
+            "TorchScript archive: torch.jit.load runs the code it ships in code/ ({} class(es): {})",
+            archive_code.len(),
+            archive_code.join(", ")
+        ));
+    }
+    reasons.extend(
+        report
+            .incomplete
+            .iter()
+            .map(|why| format!("not fully examined: {why}")),
+    );
+    reasons.append(&mut report.reasons);
+    report.reasons = reasons;
+    report.verdict = if !primitives.is_empty() {
+        Verdict::Unsafe
+    } else if !unlisted.is_empty() || !archive_code.is_empty() {
+        Verdict::Suspicious
+    } else if !report.incomplete.is_empty() {
+        Verdict::Unknown
+    } else {
+        Verdict::Safe
+    };
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniffs_by_content_before_extension() {
-        assert_eq!(
-            sniff("x/model.bin", b"\x80\x02}q\x00."),
-            Some(ModelFormat::Pickle)
-        );
-        assert_eq!(
-            sniff("x/weights.dat", b"ftrt\0\0\0\0"),
-            Some(ModelFormat::TensorRtEngine)
-        );
-        assert_eq!(
-            sniff("x/a.npy", b"\x93NUMPY\x01\x00"),
-            Some(ModelFormat::NumpyNpy)
-        );
-        assert_eq!(sniff("x/notes.txt", b"hello"), None);
-        assert_eq!(sniff("x/model.onnx", b"\x08\x07"), Some(ModelFormat::Onnx));
-    }
-
-    /// A one-member zip whose `archive/data.pkl` is deflated from `inflated` zero bytes.
-    fn synthetic_zip_bomb(inflated: usize) -> Vec<u8> {
-        use std::io::Write;
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&vec![0u8; inflated]).unwrap();
-        let data = enc.finish().unwrap();
-        let name = b"archive/data.pkl";
-        let (csize, usize_) = (data.len() as u32, inflated as u32);
-        let mut z = Vec::new();
-        z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        z.extend_from_slice(&[20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        z.extend_from_slice(&csize.to_le_bytes());
-        z.extend_from_slice(&usize_.to_le_bytes());
-        z.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        z.extend_from_slice(&0u16.to_le_bytes());
-        z.extend_from_slice(name);
-        z.extend_from_slice(&data);
-        let cd_offset = z.len() as u32;
-        z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        z.extend_from_slice(&[20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        z.extend_from_slice(&csize.to_le_bytes());
-        z.extend_from_slice(&usize_.to_le_bytes());
-        z.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        z.extend_from_slice(&[0; 12]);
-        z.extend_from_slice(&0u32.to_le_bytes());
-        z.extend_from_slice(name);
-        let cd_size = z.len() as u32 - cd_offset;
-        z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        z.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
-        z.extend_from_slice(&cd_size.to_le_bytes());
-        z.extend_from_slice(&cd_offset.to_le_bytes());
-        z.extend_from_slice(&0u16.to_le_bytes());
-        z
-    }
-
-    #[test]
-    fn zip_bomb_is_unknown_synthetic() {
-        let bomb = synthetic_zip_bomb(8 << 20);
-        let limits = Limits {
-            max_member_bytes: 1 << 20,
-            max_inflate_ratio: 100,
-            ..Limits::default()
-        };
-        let r = analyze(
-            ModelFormat::PyTorchZip,
-            &mut std::io::Cursor::new(&bomb),
-            bomb.len() as u64,
-            &limits,
-        );
-        assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
-        assert!(
-            r.reasons.iter().any(|why| why.contains("zip bomb")),
-            "{:?}",
-            r.reasons
-        );
-    }
-
-    #[test]
-    fn random_bytes_with_model_extensions_are_unknown_synthetic() {
-        let noise: Vec<u8> = (0..8192u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
-            .collect();
-        for name in [
-            "m.pt",
-            "m.pkl",
-            "m.onnx",
-            "m.engine",
-            "m.safetensors",
-            "m.npz",
-        ] {
-            let format = sniff(name, &noise).unwrap_or(ModelFormat::Pickle);
-            let r = analyze(
-                format,
-                &mut std::io::Cursor::new(&noise),
-                noise.len() as u64,
-                &Limits::default(),
-            );
-            assert_ne!(r.verdict, Verdict::Safe, "{name}: {r:?}");
-        }
-    }
-}
+mod tests;

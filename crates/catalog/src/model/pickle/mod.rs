@@ -1,0 +1,668 @@
+//! Pickle opcode scanning, without unpickling.
+//!
+//! Walks the opcode stream of protocols 0–5 the way CPython's unpickler
+//! would, tracking the stack and memo as small values in an arena: enough to
+//! name what `STACK_GLOBAL` imports (operands can come from the memo), and to
+//! follow joblib, whose loader reads raw array bytes from the middle of the
+//! stream. Every imported global is judged by [`super::globals`]. Whatever
+//! the scanner cannot follow exactly — an unknown opcode, a memo key Python
+//! would reject, a limit reached — ends the scan with a reason, which makes
+//! the verdict `unknown`, never `safe`.
+
+mod joblib;
+pub mod text;
+
+use super::globals::{self, Risk};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ImportedGlobal {
+    pub global: String,
+    pub opcode: &'static str,
+    pub risk: Risk,
+}
+
+/// What one pickle stream imports, and why scanning stopped early if it did.
+#[derive(Debug, Clone, Default)]
+pub struct PickleScan {
+    /// Every global imported, allowlisted or not.
+    pub globals: BTreeSet<String>,
+    /// The globals that are not on the allowlist, with how they were judged.
+    pub flagged: BTreeSet<ImportedGlobal>,
+    /// Set when the stream could not be fully scanned.
+    pub incomplete: Option<String>,
+    /// Bytes consumed, up to and including STOP.
+    pub consumed: u64,
+    pub stopped: bool,
+    /// The pickled value was the magic number legacy `torch.save` writes first.
+    pub legacy_torch_magic: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PickleLimits {
+    pub max_ops: u64,
+    pub max_stack: usize,
+    pub max_memo: usize,
+    /// Longest single string/bytes argument read into memory; longer ones are skipped.
+    pub max_string: u64,
+    /// Most values (strings, tuples, dicts, objects) tracked for one pickle.
+    pub max_values: usize,
+    /// Pickles nested inside joblib object arrays.
+    pub max_nesting: u8,
+}
+
+impl Default for PickleLimits {
+    fn default() -> Self {
+        PickleLimits {
+            max_ops: 20_000_000,
+            max_stack: 100_000,
+            max_memo: 1_000_000,
+            max_string: 1 << 20,
+            max_values: 2_000_000,
+            max_nesting: 4,
+        }
+    }
+}
+
+/// A stack or memo slot. Containers live in the arena, so a memo entry and
+/// the stack share one object, as they do in Python.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value {
+    Mark,
+    None,
+    Bool(bool),
+    Int(i64),
+    Node(u32),
+    /// Anything whose content the scan does not need.
+    Other,
+}
+
+#[derive(Debug)]
+enum Node {
+    Str(String),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    Dict(Entries),
+    Global(String),
+    /// `cls(*args)` or `callable(*args)`, with what BUILD later set on it.
+    Object {
+        class: Option<String>,
+        args: Value,
+        state: Entries,
+        /// The last BUILD state that was not a dict (`__setstate__` input, e.g. a dtype's tuple).
+        setstate: Value,
+    },
+}
+
+/// Key-value pairs in the order they were set; a later pair for the same key
+/// wins, as in Python. Past [`MAX_ENTRIES`] nothing more is kept and lookups
+/// fail, so a value set late can never be mistaken for an earlier one.
+#[derive(Debug, Clone, Default)]
+struct Entries {
+    pairs: Vec<(Value, Value)>,
+    overflowed: bool,
+}
+
+impl Entries {
+    fn push(&mut self, key: Value, value: Value) {
+        if self.pairs.len() < MAX_ENTRIES {
+            self.pairs.push((key, value));
+        } else {
+            self.overflowed = true;
+        }
+    }
+}
+
+/// Containers keep this many entries; the scan only looks inside small ones.
+const MAX_ENTRIES: usize = 4096;
+
+struct Arena {
+    nodes: Vec<Node>,
+    max: usize,
+}
+
+impl Arena {
+    fn add(&mut self, node: Node) -> Result<Value, String> {
+        if self.nodes.len() >= self.max {
+            return Err(format!("pickle builds more than {} values", self.max));
+        }
+        self.nodes.push(node);
+        Ok(Value::Node((self.nodes.len() - 1) as u32))
+    }
+
+    fn get(&self, v: Value) -> Option<&Node> {
+        match v {
+            Value::Node(i) => self.nodes.get(i as usize),
+            _ => None,
+        }
+    }
+
+    fn str(&self, v: Value) -> Option<&str> {
+        match self.get(v) {
+            Some(Node::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn class_of(&self, v: Value) -> Option<&str> {
+        match self.get(v) {
+            Some(Node::Global(g)) => Some(g),
+            _ => None,
+        }
+    }
+}
+
+/// Counts what is read, so the caller knows where a pickle ended.
+pub(crate) struct Reader<'r> {
+    inner: &'r mut dyn Read,
+    consumed: u64,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, String> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b)?;
+        Ok(b[0])
+    }
+
+    fn exact(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        self.inner
+            .read_exact(buf)
+            .map_err(|_| "truncated pickle".to_string())?;
+        self.consumed += buf.len() as u64;
+        Ok(())
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, String> {
+        let mut buf = [0u8; 8];
+        self.exact(&mut buf[..n])?;
+        Ok(u64::from_le_bytes(buf))
+    }
+
+    fn skip(&mut self, len: u64) -> Result<(), String> {
+        let skipped = std::io::copy(&mut (&mut self.inner).take(len), &mut std::io::sink())
+            .map_err(|e| e.to_string())?;
+        self.consumed += skipped;
+        if skipped == len {
+            Ok(())
+        } else {
+            Err("truncated pickle".into())
+        }
+    }
+
+    /// A newline-terminated argument (protocol 0), without its newline, bounded.
+    fn line(&mut self) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        loop {
+            let b = self.byte()?;
+            if b == b'\n' {
+                return Ok(out);
+            }
+            if out.len() >= 64 << 10 {
+                return Err("unterminated text argument".into());
+            }
+            out.push(b);
+        }
+    }
+
+    /// A length-prefixed argument: kept if short, skipped otherwise.
+    fn counted(&mut self, len: u64, limit: u64) -> Result<Option<Vec<u8>>, String> {
+        if len > limit {
+            self.skip(len)?;
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; len as usize];
+        self.exact(&mut buf)?;
+        Ok(Some(buf))
+    }
+}
+
+/// Scans one pickle stream up to its STOP opcode, as joblib's loader reads it
+/// when `joblib` is set (raw array bytes follow each `NumpyArrayWrapper`).
+pub fn scan(input: &mut dyn Read, limits: &PickleLimits, joblib: bool) -> PickleScan {
+    let mut out = PickleScan::default();
+    let mut reader = Reader {
+        inner: input,
+        consumed: 0,
+    };
+    let mut machine = Machine {
+        limits,
+        out: &mut out,
+        joblib,
+        nesting: 0,
+    };
+    if let Err(why) = machine.run(&mut reader) {
+        out.incomplete = Some(why);
+    }
+    out.consumed = reader.consumed;
+    out
+}
+
+/// Torch's legacy magic number, 0x1950a86a20f9469cfc6c, as LONG1's little-endian bytes.
+const LEGACY_TORCH_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19];
+
+struct Machine<'a> {
+    limits: &'a PickleLimits,
+    out: &'a mut PickleScan,
+    joblib: bool,
+    nesting: u8,
+}
+
+impl Machine<'_> {
+    fn import(&mut self, module: &str, name: &str, opcode: &'static str) {
+        let global = globals::canonical(module, name);
+        let risk = globals::judge(module, name);
+        if risk != Risk::Allowed {
+            self.out.flagged.insert(ImportedGlobal {
+                global: global.clone(),
+                opcode,
+                risk,
+            });
+        }
+        self.out.globals.insert(global);
+    }
+
+    fn run(&mut self, r: &mut Reader) -> Result<(), String> {
+        let limits = *self.limits;
+        let mut arena = Arena {
+            nodes: Vec::new(),
+            max: limits.max_values,
+        };
+        let mut stack: Vec<Value> = Vec::new();
+        let mut memo: HashMap<u64, Value> = HashMap::new();
+        let mut first_value = true;
+        for _ in 0..limits.max_ops {
+            if stack.len() > limits.max_stack {
+                return Err(format!("pickle stack deeper than {}", limits.max_stack));
+            }
+            let op = r.byte()?;
+            match op {
+                b'.' => {
+                    self.out.stopped = true;
+                    return Ok(());
+                }
+                0x80 => {
+                    let protocol = r.byte()?;
+                    if protocol > 5 {
+                        return Err(format!("unsupported pickle protocol {protocol}"));
+                    }
+                }
+                0x95 => {
+                    r.uint(8)?;
+                }
+                // Protocol-0 numbers and persistent ids: text the scan does not need.
+                b'F' | b'L' | b'P' => {
+                    r.line()?;
+                    stack.push(Value::Other);
+                }
+                b'I' => {
+                    let line = r.line()?;
+                    stack.push(match line.as_slice() {
+                        b"00" => Value::Bool(false),
+                        b"01" => Value::Bool(true),
+                        l => text::python_int(l).map_or(Value::Other, Value::Int),
+                    });
+                }
+                b'S' => {
+                    let s = text::quoted_string(&r.line()?)?;
+                    stack.push(arena.add(Node::Str(s))?);
+                }
+                b'V' => {
+                    let s = text::raw_unicode_escape(&r.line()?)?;
+                    stack.push(arena.add(Node::Str(s))?);
+                }
+                b'c' | b'i' => {
+                    let module = text::utf8_line(&r.line()?)?;
+                    let name = text::utf8_line(&r.line()?)?;
+                    let opcode = if op == b'c' { "GLOBAL" } else { "INST" };
+                    self.import(&module, &name, opcode);
+                    let class = arena.add(Node::Global(globals::canonical(&module, &name)))?;
+                    if op == b'i' {
+                        let args = pop_to_mark(&mut stack)?;
+                        let args = arena.add(Node::Tuple(args))?;
+                        stack.push(instantiate(&mut arena, class, args)?);
+                    } else {
+                        stack.push(class);
+                    }
+                }
+                b'g' | b'h' | b'j' => {
+                    let key = match op {
+                        b'g' => memo_key(&r.line()?)?,
+                        b'h' => r.uint(1)?,
+                        _ => r.uint(4)?,
+                    };
+                    let v = memo
+                        .get(&key)
+                        .copied()
+                        .ok_or_else(|| format!("memo key {key} is read before it is written"))?;
+                    stack.push(v);
+                }
+                b'p' | b'q' | b'r' | 0x94 => {
+                    let key = match op {
+                        b'p' => memo_key(&r.line()?)?,
+                        b'q' => r.uint(1)?,
+                        b'r' => r.uint(4)?,
+                        _ => memo.len() as u64,
+                    };
+                    if memo.len() >= limits.max_memo {
+                        return Err(format!("pickle memo larger than {}", limits.max_memo));
+                    }
+                    let top = *stack.last().ok_or("memo write from an empty stack")?;
+                    memo.insert(key, top);
+                }
+                b'J' => stack.push(Value::Int(r.uint(4)? as u32 as i32 as i64)),
+                b'K' => stack.push(Value::Int(r.uint(1)? as i64)),
+                b'M' => stack.push(Value::Int(r.uint(2)? as i64)),
+                b'G' => {
+                    r.uint(8)?;
+                    stack.push(Value::Other);
+                }
+                0x82..=0x84 => {
+                    let code = r.uint(1 << (op - 0x82))?;
+                    return Err(format!(
+                        "imports through copyreg extension code {code}, which the scan cannot resolve"
+                    ));
+                }
+                0x8a | 0x8b => {
+                    let len = r.uint(if op == 0x8a { 1 } else { 4 })?;
+                    let bytes = r.counted(len, limits.max_string)?;
+                    if first_value && bytes.as_deref() == Some(&LEGACY_TORCH_MAGIC[..]) {
+                        self.out.legacy_torch_magic = true;
+                    }
+                    stack.push(match bytes {
+                        Some(b) if b.len() <= 8 => Value::Int(signed_le(&b)),
+                        _ => Value::Other,
+                    });
+                }
+                b'X' | 0x8c | 0x8d => {
+                    let len = r.uint(match op {
+                        0x8c => 1,
+                        0x8d => 8,
+                        _ => 4,
+                    })?;
+                    stack.push(match r.counted(len, limits.max_string)? {
+                        Some(b) => {
+                            let s = String::from_utf8(b)
+                                .map_err(|_| "unicode argument is not UTF-8".to_string())?;
+                            arena.add(Node::Str(s))?
+                        }
+                        None => Value::Other,
+                    });
+                }
+                // Python 2 strings are decoded as text by Python 3's loaders.
+                b'T' | b'U' => {
+                    let len = r.uint(if op == b'U' { 1 } else { 4 })?;
+                    stack.push(match r.counted(len, limits.max_string)? {
+                        Some(b) => match String::from_utf8(b) {
+                            Ok(s) => arena.add(Node::Str(s))?,
+                            Err(_) => Value::Other,
+                        },
+                        None => Value::Other,
+                    });
+                }
+                b'B' | b'C' | 0x8e | 0x96 => {
+                    let len = r.uint(match op {
+                        b'C' => 1,
+                        b'B' => 4,
+                        _ => 8,
+                    })?;
+                    r.counted(len, 0)?;
+                    stack.push(Value::Other);
+                }
+                0x93 => {
+                    let name = stack.pop();
+                    let module = stack.pop();
+                    let (Some(m), Some(n)) = (
+                        module.and_then(|v| arena.str(v)),
+                        name.and_then(|v| arena.str(v)),
+                    ) else {
+                        return Err(
+                            "STACK_GLOBAL operands are not strings the scan can name".into()
+                        );
+                    };
+                    let (m, n) = (m.to_string(), n.to_string());
+                    self.import(&m, &n, "STACK_GLOBAL");
+                    stack.push(arena.add(Node::Global(globals::canonical(&m, &n)))?);
+                }
+                b'(' => stack.push(Value::Mark),
+                b'N' => stack.push(Value::None),
+                0x88 => stack.push(Value::Bool(true)),
+                0x89 => stack.push(Value::Bool(false)),
+                b')' => stack.push(arena.add(Node::Tuple(Vec::new()))?),
+                b']' => stack.push(arena.add(Node::List(Vec::new()))?),
+                b'}' => stack.push(arena.add(Node::Dict(Entries::default()))?),
+                0x8f | 0x97 => stack.push(Value::Other),
+                b'Q' => {
+                    pop(&mut stack)?;
+                    stack.push(Value::Other);
+                }
+                0x98 => {}
+                b'0' => {
+                    pop(&mut stack)?;
+                }
+                b'1' => {
+                    pop_to_mark(&mut stack)?;
+                }
+                b'2' => stack.push(*stack.last().ok_or("DUP on an empty stack")?),
+                b't' => {
+                    let items = pop_to_mark(&mut stack)?;
+                    stack.push(arena.add(Node::Tuple(items))?);
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    if stack.len() < n {
+                        return Err("TUPLE on a short stack".into());
+                    }
+                    let items = stack.split_off(stack.len() - n);
+                    stack.push(arena.add(Node::Tuple(items))?);
+                }
+                b'l' => {
+                    let items = pop_to_mark(&mut stack)?;
+                    stack.push(arena.add(Node::List(items))?);
+                }
+                b'd' => {
+                    let items = pop_to_mark(&mut stack)?;
+                    let mut entries = Entries::default();
+                    for pair in items.chunks_exact(2) {
+                        entries.push(pair[0], pair[1]);
+                    }
+                    stack.push(arena.add(Node::Dict(entries))?);
+                }
+                0x91 => {
+                    pop_to_mark(&mut stack)?;
+                    stack.push(Value::Other);
+                }
+                0x90 => {
+                    pop_to_mark(&mut stack)?;
+                }
+                b'a' | b'e' => {
+                    let items = if op == b'a' {
+                        vec![pop(&mut stack)?]
+                    } else {
+                        pop_to_mark(&mut stack)?
+                    };
+                    let target = *stack.last().ok_or("APPEND without a list")?;
+                    if let Some(Node::List(list)) = arena_mut(&mut arena, target) {
+                        let room = MAX_ENTRIES.saturating_sub(list.len());
+                        list.extend(items.into_iter().take(room));
+                    }
+                }
+                b's' | b'u' => {
+                    let items = if op == b's' {
+                        let v = pop(&mut stack)?;
+                        let k = pop(&mut stack)?;
+                        vec![k, v]
+                    } else {
+                        pop_to_mark(&mut stack)?
+                    };
+                    let target = *stack.last().ok_or("SETITEM without a dict")?;
+                    if let Some(Node::Dict(dict)) = arena_mut(&mut arena, target) {
+                        for pair in items.chunks_exact(2) {
+                            dict.push(pair[0], pair[1]);
+                        }
+                    }
+                }
+                b'R' | 0x81 => {
+                    let args = pop(&mut stack)?;
+                    let callable = pop(&mut stack)?;
+                    stack.push(instantiate(&mut arena, callable, args)?);
+                }
+                0x92 => {
+                    pop(&mut stack)?;
+                    let args = pop(&mut stack)?;
+                    let class = pop(&mut stack)?;
+                    stack.push(instantiate(&mut arena, class, args)?);
+                }
+                b'o' => {
+                    let mut items = pop_to_mark(&mut stack)?;
+                    if items.is_empty() {
+                        return Err("OBJ without a class".into());
+                    }
+                    let class = items.remove(0);
+                    let args = arena.add(Node::Tuple(items))?;
+                    stack.push(instantiate(&mut arena, class, args)?);
+                }
+                b'b' => {
+                    let state = pop(&mut stack)?;
+                    let target = *stack.last().ok_or("BUILD without an object")?;
+                    self.build(r, &mut arena, &mut stack, target, state)?;
+                }
+                other => return Err(format!("unknown pickle opcode 0x{other:02x}")),
+            }
+            // PROTO and FRAME come before the first value.
+            first_value &= matches!(op, 0x80 | 0x95);
+        }
+        Err(format!("more than {} pickle opcodes", limits.max_ops))
+    }
+
+    /// BUILD sets state on an object; joblib's loader then reads the array that follows.
+    fn build(
+        &mut self,
+        r: &mut Reader,
+        arena: &mut Arena,
+        stack: &mut [Value],
+        target: Value,
+        state: Value,
+    ) -> Result<(), String> {
+        // The default BUILD updates the instance __dict__ with a dict state.
+        let update = match arena.get(state) {
+            Some(Node::Dict(d)) => Some(d.clone()),
+            _ => None,
+        };
+        let built = state;
+        let Some(Node::Object {
+            class,
+            state,
+            setstate,
+            ..
+        }) = arena_mut(arena, target)
+        else {
+            return Ok(());
+        };
+        let Some(update) = update else {
+            *setstate = built;
+            return Ok(());
+        };
+        state.overflowed |= update.overflowed;
+        for (k, v) in update.pairs {
+            state.push(k, v);
+        }
+        let is_wrapper = class.as_deref() == Some("joblib.numpy_pickle.NumpyArrayWrapper");
+        if !(self.joblib && is_wrapper) {
+            return Ok(());
+        }
+        let array = joblib::ArrayLayout::of(arena, target)?;
+        if array.has_objects {
+            // joblib unpickles object arrays with a fresh pickle.load from the same stream.
+            if self.nesting >= self.limits.max_nesting {
+                return Err("joblib object arrays nested too deep".into());
+            }
+            let mut inner = Machine {
+                limits: self.limits,
+                out: &mut *self.out,
+                joblib: false,
+                nesting: self.nesting + 1,
+            };
+            let mut nested = Reader {
+                inner: &mut *r.inner,
+                consumed: 0,
+            };
+            let result = inner.run(&mut nested);
+            r.consumed += nested.consumed;
+            result?;
+            self.out.stopped = false;
+        } else {
+            if array.aligned {
+                let padding = r.byte()?;
+                r.skip(u64::from(padding))?;
+            }
+            r.skip(array.bytes)?;
+        }
+        if let Some(top) = stack.last_mut() {
+            *top = Value::Other;
+        }
+        Ok(())
+    }
+}
+
+fn arena_mut(arena: &mut Arena, v: Value) -> Option<&mut Node> {
+    match v {
+        Value::Node(i) => arena.nodes.get_mut(i as usize),
+        _ => None,
+    }
+}
+
+fn instantiate(arena: &mut Arena, callable: Value, args: Value) -> Result<Value, String> {
+    let class = arena.class_of(callable).map(str::to_owned);
+    arena.add(Node::Object {
+        class,
+        args,
+        state: Entries::default(),
+        setstate: Value::None,
+    })
+}
+
+fn memo_key(line: &[u8]) -> Result<u64, String> {
+    match text::python_int(line) {
+        Some(k) if k >= 0 => Ok(k as u64),
+        _ => Err(format!(
+            "memo key {:?} is not one Python accepts",
+            String::from_utf8_lossy(line)
+        )),
+    }
+}
+
+fn signed_le(bytes: &[u8]) -> i64 {
+    if bytes.is_empty() {
+        return 0;
+    }
+    let fill = if bytes[bytes.len() - 1] & 0x80 != 0 {
+        0xff
+    } else {
+        0
+    };
+    let mut buf = [fill; 8];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    i64::from_le_bytes(buf)
+}
+
+fn pop(stack: &mut Vec<Value>) -> Result<Value, String> {
+    match stack.pop() {
+        Some(Value::Mark) | None => Err("pickle pops past its stack".into()),
+        Some(v) => Ok(v),
+    }
+}
+
+fn pop_to_mark(stack: &mut Vec<Value>) -> Result<Vec<Value>, String> {
+    let mark = stack
+        .iter()
+        .rposition(|v| *v == Value::Mark)
+        .ok_or("pickle has no MARK to pop to")?;
+    let items = stack.split_off(mark + 1);
+    stack.pop();
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests;

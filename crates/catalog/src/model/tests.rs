@@ -1,0 +1,289 @@
+//! Whole files: sniffing by content, archives, consecutive pickles and the
+//! four verdicts. Hostile shapes are built here; the real files written by
+//! torch, numpy and joblib are checked end to end in `tests/models.rs`.
+
+use super::*;
+
+fn verdict_of(name: &str, bytes: &[u8]) -> Option<ModelReport> {
+    let sniffed = sniff(
+        name,
+        &bytes[..bytes.len().min(SNIFF_BYTES)],
+        bytes.len() <= SNIFF_BYTES,
+    )?;
+    analyze(
+        sniffed,
+        &mut std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+        &Limits::default(),
+    )
+}
+
+/// A stored (uncompressed) zip of `members`, as torch.save and np.savez write them.
+fn synthetic_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut z = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in members {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let offset = z.len() as u32;
+        let header = |sig: u32, z: &mut Vec<u8>, central: bool| {
+            z.extend_from_slice(&sig.to_le_bytes());
+            if central {
+                z.extend_from_slice(&20u16.to_le_bytes());
+            }
+            z.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            z.extend_from_slice(&crc.sum().to_le_bytes());
+            z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            z.extend_from_slice(&0u16.to_le_bytes());
+            if central {
+                z.extend_from_slice(&[0; 10]);
+                z.extend_from_slice(&offset.to_le_bytes());
+            }
+            z.extend_from_slice(name.as_bytes());
+        };
+        header(0x0403_4b50, &mut z, false);
+        z.extend_from_slice(data);
+        header(0x0201_4b50, &mut central, true);
+    }
+    let cd_offset = z.len() as u32;
+    z.extend_from_slice(&central);
+    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[0, 0, 0, 0]);
+    let n = members.len() as u16;
+    z.extend_from_slice(&n.to_le_bytes());
+    z.extend_from_slice(&n.to_le_bytes());
+    z.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    z.extend_from_slice(&cd_offset.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z
+}
+
+const BENIGN: &[u8] = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01.";
+const EVIL_P0: &[u8] = b"cposix\nsystem\n(S'echo hi'\ntR.";
+const EVIL_P2: &[u8] =
+    b"\x80\x02cposix\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03.";
+
+fn object_npy(pickle: &[u8]) -> Vec<u8> {
+    let header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }";
+    let mut header = header.to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    npy.extend_from_slice(pickle);
+    npy
+}
+
+#[test]
+fn content_decides_not_the_name_synthetic() {
+    let zip = synthetic_zip(&[("archive/data.pkl", EVIL_P2), ("archive/version", b"3\n")]);
+    for name in [
+        "weights.pkl",
+        "pytorch_model.bin",
+        "model",
+        "model.safetensors",
+        "x.model",
+    ] {
+        let r = verdict_of(name, &zip).unwrap_or_else(|| panic!("{name} not examined"));
+        assert_eq!(r.verdict, Verdict::Unsafe, "{name}: {r:?}");
+    }
+    for name in ["pytorch_model.bin", "model.ckpt", "noext"] {
+        let r = verdict_of(name, EVIL_P0).unwrap_or_else(|| panic!("{name} not examined"));
+        assert_eq!(r.verdict, Verdict::Unsafe, "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn text_files_are_not_models_synthetic() {
+    assert!(verdict_of(
+        "site-packages/distutils-precedence.pth",
+        b"import _virtualenv\n"
+    )
+    .is_none());
+    assert!(verdict_of("site-packages/x.pth", b"/opt/lib/python3/dist-packages\n").is_none());
+    assert!(verdict_of("README", b"I love pickles\nand more\n").is_none());
+    let readme = b"Just some notes about (models) and stuff\n".repeat(200);
+    assert!(verdict_of("notes.pkl", &readme).is_none());
+}
+
+#[test]
+fn a_zip_with_no_pickle_or_array_is_not_a_model_synthetic() {
+    let zip = synthetic_zip(&[("a/README.txt", b"hello"), ("a/b.json", b"{}")]);
+    assert!(verdict_of("bundle.zip", &zip).is_none());
+    assert!(verdict_of("weights.pt", &zip).is_none());
+}
+
+#[test]
+fn member_names_match_as_the_loader_matches_them_synthetic() {
+    let zip = synthetic_zip(&[("archive/extra.pkl", BENIGN), ("archive/data.PKL", EVIL_P2)]);
+    assert_eq!(verdict_of("m.pt", &zip).unwrap().verdict, Verdict::Unsafe);
+}
+
+#[test]
+fn npz_members_are_arrays_by_content_synthetic() {
+    let evil = object_npy(EVIL_P2);
+    let zip = synthetic_zip(&[("weights", evil.as_slice())]);
+    let r = verdict_of("arrays.npz", &zip).unwrap();
+    assert_eq!(
+        (r.format, r.verdict),
+        (ModelFormat::NumpyNpz, Verdict::Unsafe)
+    );
+    let benign = object_npy(b"\x80\x02]q\x00.");
+    let zip = synthetic_zip(&[("a.npy", benign.as_slice())]);
+    assert_eq!(
+        verdict_of("arrays.npz", &zip).unwrap().verdict,
+        Verdict::Safe
+    );
+}
+
+#[test]
+fn a_pickle_before_a_zip_is_read_as_the_pickle_synthetic() {
+    let mut polyglot = EVIL_P0.to_vec();
+    polyglot.extend_from_slice(&synthetic_zip(&[("archive/data.pkl", BENIGN)]));
+    let r = verdict_of("model.pt", &polyglot).unwrap();
+    assert_eq!(r.verdict, Verdict::Unsafe, "{r:?}");
+}
+
+#[test]
+fn every_back_to_back_pickle_is_scanned_or_the_verdict_is_unknown_synthetic() {
+    let mut few = BENIGN.repeat(10);
+    few.extend_from_slice(EVIL_P2);
+    assert_eq!(verdict_of("x.pkl", &few).unwrap().verdict, Verdict::Unsafe);
+    let mut many = BENIGN.repeat(64);
+    many.extend_from_slice(EVIL_P2);
+    let r = verdict_of("x.pkl", &many).unwrap();
+    assert_ne!(r.verdict, Verdict::Safe, "{r:?}");
+    assert_eq!(
+        verdict_of("x.pkl", &BENIGN.repeat(3)).unwrap().verdict,
+        Verdict::Safe
+    );
+}
+
+#[test]
+fn verdict_levels_synthetic() {
+    let module = b"\x80\x02ctorch.nn.modules.linear\nLinear\nq\x00)\x81q\x01.";
+    let r = verdict_of("full.pkl", module).unwrap();
+    assert_eq!(r.verdict, Verdict::Suspicious);
+    assert!(r.reasons[0].contains("weights_only"), "{:?}", r.reasons);
+    let truncated = &BENIGN[..BENIGN.len() - 3];
+    assert_eq!(
+        verdict_of("t.pkl", truncated).unwrap().verdict,
+        Verdict::Unknown
+    );
+}
+
+#[test]
+fn compressed_joblib_is_opened_synthetic() {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(EVIL_P2).unwrap();
+    let bytes = z.finish().unwrap();
+    let r = verdict_of("model.joblib", &bytes).unwrap();
+    assert_eq!(
+        (r.format, r.verdict),
+        (ModelFormat::CompressedPickle, Verdict::Unsafe)
+    );
+}
+
+#[test]
+fn sniffs_by_content_before_extension() {
+    assert_eq!(
+        sniff("x/model.bin", b"\x80\x02}q\x00.", true),
+        Some(Sniffed::Format(ModelFormat::Pickle))
+    );
+    assert_eq!(
+        sniff("x/weights.dat", b"ftrt\0\0\0\0", true),
+        Some(Sniffed::Format(ModelFormat::TensorRtEngine))
+    );
+    assert_eq!(
+        sniff("x/a.npy", b"\x93NUMPY\x01\x00", true),
+        Some(Sniffed::Format(ModelFormat::NumpyNpy))
+    );
+    assert_eq!(sniff("x/notes.txt", b"hello", true), None);
+    assert_eq!(
+        sniff("x/model.onnx", b"\x08\x07\x12\x00", true),
+        Some(Sniffed::Format(ModelFormat::Onnx))
+    );
+}
+
+/// A one-member zip whose `archive/data.pkl` is deflated from `inflated` zero bytes.
+fn synthetic_zip_bomb(inflated: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&vec![0u8; inflated]).unwrap();
+    let data = enc.finish().unwrap();
+    let name = b"archive/data.pkl";
+    let (csize, usize_) = (data.len() as u32, inflated as u32);
+    let mut z = Vec::new();
+    z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    z.extend_from_slice(&csize.to_le_bytes());
+    z.extend_from_slice(&usize_.to_le_bytes());
+    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(name);
+    z.extend_from_slice(&data);
+    let cd_offset = z.len() as u32;
+    z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[20, 0, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    z.extend_from_slice(&csize.to_le_bytes());
+    z.extend_from_slice(&usize_.to_le_bytes());
+    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&[0; 12]);
+    z.extend_from_slice(&0u32.to_le_bytes());
+    z.extend_from_slice(name);
+    let cd_size = z.len() as u32 - cd_offset;
+    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    z.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+    z.extend_from_slice(&cd_size.to_le_bytes());
+    z.extend_from_slice(&cd_offset.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z
+}
+
+#[test]
+fn zip_bomb_is_unknown_synthetic() {
+    let bomb = synthetic_zip_bomb(8 << 20);
+    let limits = Limits {
+        max_member_bytes: 1 << 20,
+        max_inflate_ratio: 100,
+        ..Limits::default()
+    };
+    let r = analyze(
+        Sniffed::Zip,
+        &mut std::io::Cursor::new(&bomb),
+        bomb.len() as u64,
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(r.verdict, Verdict::Unknown, "{r:?}");
+    assert!(
+        r.reasons.iter().any(|why| why.contains("zip bomb")),
+        "{:?}",
+        r.reasons
+    );
+}
+
+#[test]
+fn random_bytes_with_model_extensions_are_never_safe_synthetic() {
+    let noise: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    for name in [
+        "m.pt",
+        "m.pkl",
+        "m.onnx",
+        "m.engine",
+        "m.safetensors",
+        "m.npz",
+    ] {
+        if let Some(r) = verdict_of(name, &noise) {
+            assert_ne!(r.verdict, Verdict::Safe, "{name}: {r:?}");
+        }
+    }
+}
