@@ -156,7 +156,8 @@ fn read_claimed(
 
     let mut whole = Vec::with_capacity(if keep_whole { entry.size as usize } else { 0 });
     let mut hasher = Sha256::new();
-    let mut chunk = vec![0u8; CHUNK];
+    // Most files are small: a buffer the size of the file, not of the largest chunk.
+    let mut chunk = vec![0u8; CHUNK.min(entry.size.max(1) as usize)];
     loop {
         let n = match reader.read(&mut chunk) {
             Ok(0) => break,

@@ -11,6 +11,7 @@
 
 pub mod props;
 pub mod purl;
+pub mod text;
 pub mod time;
 
 use serde::{Deserialize, Serialize};

@@ -36,9 +36,15 @@ pub fn render(inventory: &Inventory, format: Format, tool_version: &str) -> Resu
                 .map_err(|e| Error::Write(e.to_string()))?;
             out.push(b'\n');
         }
-        Format::CycloneDxXml => cyclonedx::to_bom(inventory, tool_version)
-            .output_as_xml_v1_5(&mut out)
-            .map_err(|e| Error::Write(e.to_string()))?,
+        Format::CycloneDxXml => {
+            cyclonedx::to_bom(inventory, tool_version)
+                .output_as_xml_v1_5(&mut out)
+                .map_err(|e| Error::Write(e.to_string()))?;
+            let xml = String::from_utf8(out).map_err(|e| Error::Write(e.to_string()))?;
+            out = gpubom_inventory::text::for_xml(&xml)
+                .into_owned()
+                .into_bytes();
+        }
         Format::Table => out = table::render(inventory).into_bytes(),
     }
     Ok(out)

@@ -3,6 +3,7 @@
 //! NVIDIA components lead (they are why gpubom exists), then models, then
 //! everything else; each row says how the version was established.
 
+use gpubom_inventory::text::for_terminal;
 use gpubom_inventory::{props, Component, ComponentKind, Inventory, Technique};
 use std::fmt::Write;
 
@@ -45,18 +46,19 @@ fn header(inventory: &Inventory, out: &mut String) {
         Some(tag) => format!("{name}:{tag}"),
         None => name,
     };
+    let reference = for_terminal(&reference);
     let _ = writeln!(out, "Subject:   {reference} ({})", s.kind);
     if let Some(d) = &s.digest {
         let _ = writeln!(out, "Digest:    {d}");
     }
     if let Some(p) = &s.platform {
-        let _ = writeln!(out, "Platform:  {p}");
+        let _ = writeln!(out, "Platform:  {}", for_terminal(p));
     }
     if let Some(d) = &inventory.distro {
         let _ = writeln!(
             out,
             "OS:        {}",
-            d.pretty_name.clone().unwrap_or_else(|| d.id.clone())
+            for_terminal(d.pretty_name.as_deref().unwrap_or(&d.id))
         );
     }
     if let Some(image) = &inventory.image {
@@ -64,13 +66,13 @@ fn header(inventory: &Inventory, out: &mut String) {
             None | Some("") => "root (no USER)".to_string(),
             Some(u) => u.to_string(),
         };
-        let _ = writeln!(out, "User:      {user}");
+        let _ = writeln!(out, "User:      {}", for_terminal(&user));
         let ports = if image.exposed_ports.is_empty() {
             "none".to_string()
         } else {
             image.exposed_ports.join(", ")
         };
-        let _ = writeln!(out, "Ports:     {ports}");
+        let _ = writeln!(out, "Ports:     {}", for_terminal(&ports));
     }
 }
 
@@ -142,6 +144,7 @@ fn table(rows: &[&Component], out: &mut String) {
                     .unwrap_or_default(),
                 (_, None) => "?".into(),
             };
+            // Every cell comes from the image: shown with its control characters escaped.
             [
                 c.name.clone(),
                 version,
@@ -149,6 +152,7 @@ fn table(rows: &[&Component], out: &mut String) {
                 evidence_label(c),
                 format!("{location} [layer {layer}]"),
             ]
+            .map(|cell| for_terminal(&cell).into_owned())
         })
         .collect();
     let titles = ["NAME", "VERSION", "TYPE", "EVIDENCE", "LOCATION"];
