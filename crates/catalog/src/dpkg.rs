@@ -108,13 +108,20 @@ pub fn parse_status(text: &str) -> Vec<DpkgPackage> {
 }
 
 /// Paths a `.list` file says the package owns, without the leading `/`.
+///
+/// At most [`MAX_LIST_ENTRIES`] paths are kept, and none longer than a path
+/// can be, so memory stays proportional to what a real package lists.
 pub fn parse_list(text: &str) -> Vec<String> {
     text.lines()
         .map(|l| l.trim().trim_start_matches('/'))
-        .filter(|l| !l.is_empty() && *l != ".")
+        .filter(|l| !l.is_empty() && *l != "." && l.len() <= 4096)
+        .take(MAX_LIST_ENTRIES)
         .map(str::to_owned)
         .collect()
 }
+
+/// More files than any real Debian package installs (the largest list tens of thousands).
+pub const MAX_LIST_ENTRIES: usize = 500_000;
 
 /// `usr/share/doc/<pkg>/copyright` → `<pkg>`.
 pub fn copyright_path_package(path: &str) -> Option<&str> {

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 
 /// Symlink hops allowed while resolving one path (as Linux's MAXSYMLINKS).
 const MAX_SYMLINK_HOPS: usize = 40;
+/// Linux's PATH_MAX: no path the kernel resolves is longer.
+const PATH_MAX: usize = 4096;
 
 /// A fact as seen from the merged filesystem: the path it is visible at (a
 /// hard link's own path, not its target's) and the layer that provided it.
@@ -160,40 +162,56 @@ impl<'a> MergedView<'a> {
     /// Resolves symlinks in every component of `path`, staying inside the image:
     /// absolute targets start at the image root and `..` never climbs above it.
     /// `None` on a symlink loop.
+    ///
+    /// The resolved path is built in place (one string, the length of each
+    /// component kept to pop it), so the work grows with the number of
+    /// components, not its square; paths and targets longer than the kernel's
+    /// `PATH_MAX` could never be resolved by it either, and give `None`.
     pub fn resolve(&self, path: &str) -> Option<String> {
-        let mut pending: Vec<String> = split_reversed(path);
-        let mut resolved: Vec<String> = Vec::new();
+        if path.len() > PATH_MAX {
+            return None;
+        }
+        let mut pending: Vec<&str> = path.split('/').rev().collect();
+        let mut current = String::new();
+        let mut ends: Vec<usize> = Vec::new();
         let mut hops = 0;
         while let Some(part) = pending.pop() {
-            match part.as_str() {
+            match part {
                 "" | "." => continue,
                 ".." => {
-                    resolved.pop();
+                    ends.pop();
+                    current.truncate(ends.last().copied().unwrap_or(0));
                     continue;
                 }
-                _ => resolved.push(part),
+                _ => {
+                    if !current.is_empty() {
+                        current.push('/');
+                    }
+                    current.push_str(part);
+                    ends.push(current.len());
+                }
             }
-            let current = resolved.join("/");
+            if current.len() > PATH_MAX {
+                return None;
+            }
             if let Some((_, record)) = self.get(&current) {
                 if let FileKind::Symlink(target) = &record.kind {
                     hops += 1;
-                    if hops > MAX_SYMLINK_HOPS {
+                    if hops > MAX_SYMLINK_HOPS || target.len() > PATH_MAX {
                         return None;
                     }
-                    resolved.pop();
+                    ends.pop();
+                    current.truncate(ends.last().copied().unwrap_or(0));
                     if target.starts_with('/') {
-                        resolved.clear();
+                        current.clear();
+                        ends.clear();
                     }
-                    pending.extend(split_reversed(target));
+                    pending.extend(target.split('/').rev());
                 }
             }
         }
-        Some(resolved.join("/"))
+        Some(current)
     }
-}
-
-fn split_reversed(path: &str) -> Vec<String> {
-    path.split('/').rev().map(str::to_owned).collect()
 }
 
 fn remove_descendants(files: &mut BTreeMap<&str, (usize, usize)>, dir: &str) {

@@ -107,8 +107,13 @@ pub fn parse_metadata(text: &str) -> Option<PythonDist> {
 }
 
 /// Parses a wheel `RECORD` (CSV: path, `sha256=<urlsafe base64>`, size).
+///
+/// At most [`MAX_RECORD_ENTRIES`] rows are kept, none with a path longer than
+/// a path can be, so memory stays proportional to what a real wheel lists.
 pub fn parse_record(text: &str) -> Vec<RecordEntry> {
     text.lines()
+        .filter(|line| line.len() <= 8192)
+        .take(MAX_RECORD_ENTRIES)
         .filter_map(|line| {
             let cols = csv_row(line);
             let path = cols.first()?.clone();
@@ -128,6 +133,9 @@ pub fn parse_record(text: &str) -> Vec<RecordEntry> {
         })
         .collect()
 }
+
+/// More files than any real wheel installs (torch lists about 15,000).
+pub const MAX_RECORD_ENTRIES: usize = 200_000;
 
 /// Resolves a RECORD path (relative to the directory holding `dist_dir`, may
 /// climb with `..` to reach `bin/`) to an image path; `None` if it would leave the image.

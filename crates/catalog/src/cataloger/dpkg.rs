@@ -23,8 +23,9 @@ impl Cataloger for DpkgCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
         match classify(path) {
             Some(DpkgFile::Status | DpkgFile::StatusD | DpkgFile::List { .. }) => {
+                // The largest real status databases and lists are a few MiB.
                 Some(Claim::Whole {
-                    max_bytes: 64 << 20,
+                    max_bytes: 16 << 20,
                 })
             }
             _ => copyright_path_package(path).map(|_| Claim::Whole { max_bytes: 1 << 20 }),

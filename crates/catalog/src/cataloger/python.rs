@@ -19,7 +19,7 @@ pub(crate) struct PythonCataloger;
 impl Cataloger for PythonCataloger {
     fn claim(&self, path: &str, _size: u64) -> Option<Claim> {
         classify(path).map(|_| Claim::Whole {
-            max_bytes: 32 << 20,
+            max_bytes: 16 << 20,
         })
     }
 
