@@ -388,7 +388,11 @@ fn analyze_format<R: Read + Seek>(
 ) -> Result<(), String> {
     match format {
         ModelFormat::TensorRtEngine => formats::engine(reader, size, report),
-        ModelFormat::Onnx => onnx::parse(reader, size).map(|facts| {
+        ModelFormat::Onnx => onnx::parse_partial(reader, size).map(|facts| {
+            // Traversal found before the walk stopped still reaches the gate.
+            if let Some(why) = facts.incomplete {
+                report.unknown(why.to_string());
+            }
             report.producer = facts.producer_name.clone();
             report.producer_version = facts.producer_version.clone();
             report.onnx = Some(facts);
