@@ -8,7 +8,7 @@
 //! starts with the NumPy magic as an array, so members are recognised by
 //! their first bytes too. A zip with none of these is not a model.
 
-use super::{formats, scan_stream, zip, Limits, ModelFormat, ModelReport};
+use super::{npy, scan_stream, zip, Limits, ModelFormat, ModelReport};
 use std::io::{Cursor, Read, Seek};
 
 /// Most levels of archives inside archives that are opened.
@@ -119,7 +119,7 @@ fn examine_member<R: Read + Seek>(
     let head = &head[..n];
     let mut whole = head.chain(stream);
     if head.starts_with(b"\x93NUMPY") {
-        formats::npy_stream(&mut whole, Some(&m.name), limits, report)?;
+        npy::npy_stream(&mut whole, Some(&m.name), limits, report)?;
         return Ok(Examined::Array);
     }
     // torch.export keeps torch.save blobs (zips) inside its archive.

@@ -19,6 +19,7 @@
 mod archive;
 mod formats;
 pub mod globals;
+mod npy;
 pub mod onnx;
 pub mod pickle;
 pub mod zip;
@@ -426,7 +427,7 @@ fn analyze_format<R: Read + Seek>(
             };
             pickle_file(&mut stream, limits, report)
         }
-        ModelFormat::NumpyNpy => formats::npy(reader, limits, report),
+        ModelFormat::NumpyNpy => npy::npy(reader, limits, report),
         ModelFormat::Safetensors => formats::safetensors(reader, size, report),
     }
 }

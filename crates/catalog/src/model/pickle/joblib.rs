@@ -8,7 +8,7 @@
 //! from the wrapper's own state (shape and dtype) the way joblib does, and
 //! gives up (an `unknown` verdict) whenever it cannot.
 
-use super::{Arena, Entries, Node, Value};
+use super::values::{Arena, Entries, Node, Value};
 
 pub(super) struct ArrayLayout {
     /// Raw bytes of the array data.

@@ -11,10 +11,12 @@
 
 mod joblib;
 pub mod text;
+mod values;
 
 use super::globals::{self, Risk};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
+use values::{arena_mut, instantiate, pop, pop_to_mark, Arena, Entries, Node, Value, MAX_ENTRIES};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ImportedGlobal {
@@ -61,94 +63,6 @@ impl Default for PickleLimits {
             max_string: 1 << 20,
             max_values: 2_000_000,
             max_nesting: 4,
-        }
-    }
-}
-
-/// A stack or memo slot. Containers live in the arena, so a memo entry and
-/// the stack share one object, as they do in Python.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Value {
-    Mark,
-    None,
-    Bool(bool),
-    Int(i64),
-    Node(u32),
-    /// Anything whose content the scan does not need.
-    Other,
-}
-
-#[derive(Debug)]
-enum Node {
-    Str(String),
-    Tuple(Vec<Value>),
-    List(Vec<Value>),
-    Dict(Entries),
-    Global(String),
-    /// `cls(*args)` or `callable(*args)`, with what BUILD later set on it.
-    Object {
-        class: Option<String>,
-        args: Value,
-        state: Entries,
-        /// The last BUILD state that was not a dict (`__setstate__` input, e.g. a dtype's tuple).
-        setstate: Value,
-    },
-}
-
-/// Key-value pairs in the order they were set; a later pair for the same key
-/// wins, as in Python. Past [`MAX_ENTRIES`] nothing more is kept and lookups
-/// fail, so a value set late can never be mistaken for an earlier one.
-#[derive(Debug, Clone, Default)]
-struct Entries {
-    pairs: Vec<(Value, Value)>,
-    overflowed: bool,
-}
-
-impl Entries {
-    fn push(&mut self, key: Value, value: Value) {
-        if self.pairs.len() < MAX_ENTRIES {
-            self.pairs.push((key, value));
-        } else {
-            self.overflowed = true;
-        }
-    }
-}
-
-/// Containers keep this many entries; the scan only looks inside small ones.
-const MAX_ENTRIES: usize = 4096;
-
-struct Arena {
-    nodes: Vec<Node>,
-    max: usize,
-}
-
-impl Arena {
-    fn add(&mut self, node: Node) -> Result<Value, String> {
-        if self.nodes.len() >= self.max {
-            return Err(format!("pickle builds more than {} values", self.max));
-        }
-        self.nodes.push(node);
-        Ok(Value::Node((self.nodes.len() - 1) as u32))
-    }
-
-    fn get(&self, v: Value) -> Option<&Node> {
-        match v {
-            Value::Node(i) => self.nodes.get(i as usize),
-            _ => None,
-        }
-    }
-
-    fn str(&self, v: Value) -> Option<&str> {
-        match self.get(v) {
-            Some(Node::Str(s)) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn class_of(&self, v: Value) -> Option<&str> {
-        match self.get(v) {
-            Some(Node::Global(g)) => Some(g),
-            _ => None,
         }
     }
 }
@@ -606,23 +520,6 @@ impl Machine<'_> {
     }
 }
 
-fn arena_mut(arena: &mut Arena, v: Value) -> Option<&mut Node> {
-    match v {
-        Value::Node(i) => arena.nodes.get_mut(i as usize),
-        _ => None,
-    }
-}
-
-fn instantiate(arena: &mut Arena, callable: Value, args: Value) -> Result<Value, String> {
-    let class = arena.class_of(callable).map(str::to_owned);
-    arena.add(Node::Object {
-        class,
-        args,
-        state: Entries::default(),
-        setstate: Value::None,
-    })
-}
-
 fn memo_key(line: &[u8]) -> Result<u64, String> {
     match text::python_int(line) {
         Some(k) if k >= 0 => Ok(k as u64),
@@ -645,23 +542,6 @@ fn signed_le(bytes: &[u8]) -> i64 {
     let mut buf = [fill; 8];
     buf[..bytes.len()].copy_from_slice(bytes);
     i64::from_le_bytes(buf)
-}
-
-fn pop(stack: &mut Vec<Value>) -> Result<Value, String> {
-    match stack.pop() {
-        Some(Value::Mark) | None => Err("pickle pops past its stack".into()),
-        Some(v) => Ok(v),
-    }
-}
-
-fn pop_to_mark(stack: &mut Vec<Value>) -> Result<Vec<Value>, String> {
-    let mark = stack
-        .iter()
-        .rposition(|v| *v == Value::Mark)
-        .ok_or("pickle has no MARK to pop to")?;
-    let items = stack.split_off(mark + 1);
-    stack.pop();
-    Ok(items)
 }
 
 #[cfg(test)]
