@@ -8,10 +8,13 @@
 //!
 //! Every version claim carries [`Evidence`]: which technique produced it and
 //! how confident that technique is, so a guess is always labelled as a guess.
+//! Versions are kept as text; [`version`] parses and orders them by their
+//! ecosystem's rules (PEP 440, dpkg, dotted numbers).
 
 pub mod props;
 pub mod purl;
 pub mod time;
+pub mod version;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
