@@ -25,6 +25,8 @@ pub const DECLARED_VERSION: &str = "gpubom:declared:version";
 pub const DECLARED_SOURCE: &str = "gpubom:declared:source";
 /// `true` when version evidence disagrees (the gate can act on it).
 pub const VERSION_CONFLICT: &str = "gpubom:version:conflict";
+/// Comma-separated advisory ids a component carries (fed by advisory data).
+pub const ADVISORIES: &str = "gpubom:advisories";
 /// Highest confidence among the component's evidence, `0.0`–`1.0`.
 pub const CONFIDENCE: &str = "gpubom:evidence:confidence";
 
@@ -50,3 +52,4 @@ pub const LAYER_DIFF_ID: &str = "gpubom:layer:diff_id";
 pub const LAYER_CREATED_BY: &str = "gpubom:layer:created_by";
 /// The component kind as written by gpubom (`deb`, `python`, `native-library`, `model`, …).
 pub const KIND: &str = "gpubom:kind";
+

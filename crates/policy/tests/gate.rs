@@ -152,6 +152,89 @@ fn pytorch_below_2_6_0() {
 }
 
 #[test]
+fn pytorch_prereleases_of_2_6_0_are_below_it() {
+    let torch = |v: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(ComponentKind::Python, "torch", v, &[])],
+        )
+    };
+    // A release candidate, and the NGC PyTorch form (an alpha with a local label).
+    for below in [
+        "2.6.0rc1",
+        "2.6.0a0+ecf3bae40a.nv25.01",
+        "2.6.0.dev20241112",
+    ] {
+        assert_eq!(
+            rules_fired(&torch(below), &Config::default()),
+            vec!["pytorch-weights-only-bypass"],
+            "{below}"
+        );
+    }
+    // Local labels do not lower a version; a post release is above it.
+    for at_or_above in ["2.6.0", "2.6.0+cu124", "2.6.0.post1", "2.7.0"] {
+        assert!(
+            rules_fired(&torch(at_or_above), &Config::default()).is_empty(),
+            "{at_or_above}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_version_matches_no_threshold() {
+    let unknown = |kind, name: &str, version: Option<&str>, properties: &[(&str, &str)]| {
+        let mut c = component(kind, name, "", properties);
+        c.version = version.map(str::to_owned);
+        c
+    };
+    let cuda = [(props::NVIDIA_FAMILY, "cuda-runtime")];
+    let trt = [(props::NVIDIA_FAMILY, "tensorrt")];
+    let inv = with(
+        image("1001", &[]),
+        vec![
+            unknown(ComponentKind::NativeLibrary, "cuda-runtime", None, &cuda),
+            unknown(
+                ComponentKind::NativeLibrary,
+                "cuda-runtime",
+                Some(""),
+                &cuda,
+            ),
+            unknown(ComponentKind::Other, "cuda-runtime", Some("unknown"), &cuda),
+            unknown(ComponentKind::NativeLibrary, "tensorrt", None, &trt),
+            unknown(ComponentKind::Python, "torch", None, &[]),
+            unknown(ComponentKind::Python, "torch", Some("unknown"), &[]),
+            unknown(
+                ComponentKind::Model,
+                "detector.engine",
+                None,
+                &[
+                    (props::MODEL_FORMAT, "tensorrt-engine"),
+                    (props::MODEL_VERDICT, "safe"),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            ),
+        ],
+    );
+    // A minimum so high that every known version would be below it.
+    let config = Config::parse(
+        "[versions]\ncuda_min = \"99.0\"\npytorch_min = \"99.0\"\ntensorrt_denied = [\"0.0.0\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(rules_fired(&inv, &config).is_empty());
+
+    // A rule that reads a version without asking whether there is one does not load.
+    let careless = "@id(\"x\")\n@severity(\"high\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action == Gpubom::Action::\"include\", resource)\nwhen { resource.has_version && resource.version.key < principal.cuda_min.key };\n";
+    let err = load_one(careless).err().expect("must not load").to_string();
+    assert!(
+        err.contains("does not match the schema") && err.contains("has version"),
+        "{err}"
+    );
+    let careful = careless.replace("resource.has_version", "resource has version");
+    assert!(load_one(&careful).is_ok());
+}
+
+#[test]
 fn tensorrt_deny_list_and_engines() {
     let trt = |v: &str| {
         with(
