@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Inventory {
     pub subject: Subject,
-    /// Facts from the image configuration; `None` for directories and files.
+    /// Facts from the image configuration; `None` when there is no config to
+    /// read: directories and files, and SBOMs that do not record one (Syft's,
+    /// Trivy's). `None` means the user, ports and labels are unknown, not empty.
     pub image: Option<ImageFacts>,
     /// The operating system release, from `os-release`.
     pub distro: Option<Distro>,
@@ -68,7 +70,8 @@ pub struct Subject {
 /// Facts from the image configuration that policies care about.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ImageFacts {
-    /// `User` as written in the config; empty or absent means root.
+    /// `User` as written in the config; empty or absent means the config names
+    /// none, so the container runs as root (a known fact, unlike a missing config).
     pub user: Option<String>,
     /// Exposed ports as written, e.g. `8888/tcp`.
     pub exposed_ports: Vec<String>,

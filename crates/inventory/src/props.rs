@@ -53,3 +53,23 @@ pub const LAYER_CREATED_BY: &str = "gpubom:layer:created_by";
 /// The component kind as written by gpubom (`deb`, `python`, `native-library`, `model`, …).
 pub const KIND: &str = "gpubom:kind";
 
+/// SBOM metadata: the source kind (`oci-dir`, `dir`, …, see [`crate::Subject::kind`]).
+pub const SOURCE_KIND: &str = "gpubom:source:kind";
+/// SBOM metadata: the manifest digest, config digest and platform of the image.
+pub const IMAGE_DIGEST: &str = "gpubom:image:digest";
+pub const IMAGE_CONFIG_DIGEST: &str = "gpubom:image:config_digest";
+pub const IMAGE_PLATFORM: &str = "gpubom:image:platform";
+/// SBOM metadata: the config's `User`, written (empty when the config sets none)
+/// whenever the scan had an image config. Its absence means there was no config,
+/// or the SBOM was not written by gpubom: the user is then unknown, not root.
+pub const IMAGE_USER: &str = "gpubom:image:user";
+/// SBOM metadata, one property per value.
+pub const IMAGE_EXPOSED_PORT: &str = "gpubom:image:exposed_port";
+pub const IMAGE_ENV_NAME: &str = "gpubom:image:env_name";
+/// SBOM metadata: `gpubom:image:label:<key>` = value.
+pub const IMAGE_LABEL_PREFIX: &str = "gpubom:image:label:";
+pub const IMAGE_ENTRYPOINT: &str = "gpubom:image:entrypoint";
+pub const IMAGE_CMD: &str = "gpubom:image:cmd";
+pub const IMAGE_WORKDIR: &str = "gpubom:image:workdir";
+/// SBOM metadata: `gpubom:layer:<index>:diff_id` and `gpubom:layer:<index>:created_by`.
+pub const LAYER_PREFIX: &str = "gpubom:layer:";

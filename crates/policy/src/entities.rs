@@ -136,10 +136,12 @@ fn reference(inventory: &Inventory) -> String {
 }
 
 fn image(inventory: &Inventory) -> Built {
+    // The config's facts: `None` for a directory or a file, and for a foreign
+    // SBOM that does not record them. Then the user is unknown, not root.
+    let has_config = inventory.image.is_some();
     let facts = inventory.image.clone().unwrap_or_default();
     let user = facts.user.clone().unwrap_or_default();
-    // Without a config (a directory or file) there is no user to judge.
-    let runs_as_root = inventory.image.is_some() && is_root(&user);
+    let runs_as_root = has_config && is_root(&user);
     let ports: Vec<i64> = facts
         .exposed_ports
         .iter()
@@ -151,6 +153,7 @@ fn image(inventory: &Inventory) -> Built {
         "tag": inventory.subject.tag.clone().unwrap_or_default(),
         "digest": inventory.subject.digest.clone().unwrap_or_default(),
         "has_digest": inventory.subject.digest.is_some(),
+        "has_config": has_config,
         "user": user,
         "runs_as_root": runs_as_root,
         "exposed_ports": ports,

@@ -235,6 +235,38 @@ fn an_unknown_version_matches_no_threshold() {
 }
 
 #[test]
+fn image_rules_need_an_image_config() {
+    // A directory or a file: no config, so no user, labels or reference to judge.
+    for kind in ["dir", "file", "sbom"] {
+        let inv = Inventory {
+            subject: Subject {
+                kind: kind.into(),
+                location: "/rootfs".into(),
+                ..Default::default()
+            },
+            image: None,
+            ..Default::default()
+        };
+        assert!(rules_fired(&inv, &Config::default()).is_empty(), "{kind}");
+    }
+    // The same facts with a config: a known root user, no labels, no digest.
+    let mut inv = image("", &[]);
+    inv.subject.digest = None;
+    inv.image.as_mut().unwrap().labels.clear();
+    assert_eq!(
+        rules_fired(&inv, &Config::default()),
+        vec![
+            "image-reference-unpinned",
+            "image-runs-as-root",
+            "missing-source-labels"
+        ]
+    );
+    // A config that names no USER runs as root.
+    inv.image.as_mut().unwrap().user = None;
+    assert!(rules_fired(&inv, &Config::default()).contains(&"image-runs-as-root".to_string()));
+}
+
+#[test]
 fn tensorrt_deny_list_and_engines() {
     let trt = |v: &str| {
         with(
