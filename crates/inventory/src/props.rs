@@ -32,7 +32,11 @@ pub const CONFIDENCE: &str = "gpubom:evidence:confidence";
 
 /// Model format: `tensorrt-engine`, `onnx`, `pytorch`, `pickle`, `numpy`, `safetensors`, …
 pub const MODEL_FORMAT: &str = "gpubom:model:format";
-/// `safe`, `unsafe` or `unknown`: whether loading the file can run code.
+/// Whether loading the file can run code, one of four values:
+/// `safe` (only allowlisted imports), `suspicious` (imports code outside the
+/// allowlist but no known code-execution primitive: `torch.load(weights_only=True)`
+/// would refuse it), `unsafe` (imports a known code-execution primitive) and
+/// `unknown` (the file could not be fully parsed).
 pub const MODEL_VERDICT: &str = "gpubom:model:verdict";
 pub const MODEL_VERDICT_REASON: &str = "gpubom:model:verdict_reason";
 /// Comma-separated globals a pickle imports.

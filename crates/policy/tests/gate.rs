@@ -1,7 +1,7 @@
 //! The default pack over inventories built in code (all synthetic facts).
 
 use gpubom_inventory::{props, Component, ComponentKind, ImageFacts, Inventory, Subject};
-use gpubom_policy::{evaluate, Config, Error, Pack};
+use gpubom_policy::{evaluate, Config, Error, Pack, Severity};
 use std::collections::BTreeMap;
 
 fn image(user: &str, ports: &[&str]) -> Inventory {
@@ -264,6 +264,39 @@ fn image_rules_need_an_image_config() {
     // A config that names no USER runs as root.
     inv.image.as_mut().unwrap().user = None;
     assert!(rules_fired(&inv, &Config::default()).contains(&"image-runs-as-root".to_string()));
+}
+
+#[test]
+fn model_verdicts_in_four_levels() {
+    let model = |verdict: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::Model,
+                "checkpoint.pt",
+                "",
+                &[
+                    (props::MODEL_FORMAT, "pytorch"),
+                    (props::MODEL_VERDICT, verdict),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            )],
+        )
+    };
+    let fired = |verdict| rules_fired(&model(verdict), &Config::default());
+    assert!(fired("safe").is_empty());
+    assert_eq!(fired("suspicious"), vec!["model-requires-trusted-code"]);
+    assert_eq!(fired("unsafe"), vec!["unsafe-pickle"]);
+    assert_eq!(fired("unknown"), vec!["model-unverifiable"]);
+
+    let pack = Pack::load(&[], true).unwrap();
+    let severity = |id: &str| pack.rules[id].severity;
+    assert_eq!(severity("unsafe-pickle"), Severity::Critical);
+    assert_eq!(severity("model-requires-trusted-code"), Severity::Medium);
+    assert_eq!(severity("model-unverifiable"), Severity::Low);
+    assert!(pack.rules["unsafe-pickle"]
+        .message
+        .contains("imports a code-execution primitive"));
 }
 
 #[test]
