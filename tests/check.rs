@@ -233,6 +233,138 @@ fn checks_sboms_from_gpubom_and_from_other_tools() {
     );
 }
 
+/// A CycloneDX 1.6 SBOM in the shape Syft 1.x writes for an image (synthetic
+/// content, real field names): a container root, Debian and PyPI packages, the
+/// distro, Syft's own properties, and no gpubom facts at all.
+fn syft_sbom_of_a_non_root_image() -> serde_json::Value {
+    let layer = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+    let deb = |name: &str, version: &str, source: &str, path: &str| {
+        let purl = format!("pkg:deb/debian/{name}@{version}?arch=amd64&distro=debian-12");
+        serde_json::json!({
+            "bom-ref": format!("{purl}&package-id=0f3c2a9b1d7e4c65"),
+            "type": "library", "publisher": "GNU Libc Maintainers <debian-glibc@lists.debian.org>",
+            "name": name, "version": version,
+            "cpe": format!("cpe:2.3:a:{name}:{name}:{version}:*:*:*:*:*:*:*"),
+            "purl": purl,
+            "properties": [
+                { "name": "syft:package:foundBy", "value": "dpkg-db-cataloger" },
+                { "name": "syft:package:type", "value": "deb" },
+                { "name": "syft:package:metadataType", "value": "dpkg-db-entry" },
+                { "name": "syft:location:0:layerID", "value": layer },
+                { "name": "syft:location:0:path", "value": "/var/lib/dpkg/status" },
+                { "name": "syft:location:1:layerID", "value": layer },
+                { "name": "syft:location:1:path", "value": path },
+                { "name": "syft:metadata:source", "value": source }
+            ]
+        })
+    };
+    let wheel = |name: &str, version: &str| {
+        let site = "/usr/local/lib/python3.11/site-packages";
+        serde_json::json!({
+            "bom-ref": format!("pkg:pypi/{name}@{version}?package-id=8e1d5c7a2b3f9064"),
+            "type": "library", "name": name, "version": version,
+            "licenses": [{ "license": { "id": "BSD-3-Clause" } }],
+            "cpe": format!("cpe:2.3:a:python-{name}:python-{name}:{version}:*:*:*:*:*:*:*"),
+            "purl": format!("pkg:pypi/{name}@{version}"),
+            "properties": [
+                { "name": "syft:package:foundBy", "value": "python-installed-package-cataloger" },
+                { "name": "syft:package:language", "value": "python" },
+                { "name": "syft:package:type", "value": "python" },
+                { "name": "syft:package:metadataType", "value": "python-package" },
+                { "name": "syft:location:0:layerID", "value": layer },
+                { "name": "syft:location:0:path", "value": format!("{site}/{name}-{version}.dist-info/METADATA") },
+                { "name": "syft:location:1:layerID", "value": layer },
+                { "name": "syft:location:1:path", "value": format!("{site}/{name}-{version}.dist-info/RECORD") }
+            ]
+        })
+    };
+    serde_json::json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX", "specVersion": "1.6",
+        "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", "version": 1,
+        "metadata": {
+            "timestamp": "2025-06-01T12:00:00Z",
+            "tools": { "components": [{ "type": "application", "author": "anchore", "name": "syft", "version": "1.26.1" }] },
+            "component": {
+                "bom-ref": "2b8b2f6a9c1d4e07", "type": "container",
+                "name": "registry.example.com/ml/serving",
+                "version": "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+            }
+        },
+        "components": [
+            deb("bash", "5.2.15-2+b7", "", "/usr/share/doc/bash/copyright"),
+            deb("libc6", "2.36-9+deb12u10", "glibc", "/usr/share/doc/libc6/copyright"),
+            deb("tzdata", "2025b-0+deb12u1", "", "/usr/share/doc/tzdata/copyright"),
+            wheel("numpy", "1.26.4"),
+            wheel("torch", "2.6.0+cu124"),
+            {
+                "bom-ref": "os:debian@12", "type": "operating-system", "name": "debian", "version": "12",
+                "description": "Debian GNU/Linux 12 (bookworm)",
+                "swid": { "tagId": "debian", "name": "debian", "version": "12" },
+                "properties": [
+                    { "name": "syft:distro:id", "value": "debian" },
+                    { "name": "syft:distro:prettyName", "value": "Debian GNU/Linux 12 (bookworm)" },
+                    { "name": "syft:distro:versionCodename", "value": "bookworm" },
+                    { "name": "syft:distro:versionID", "value": "12" }
+                ]
+            }
+        ],
+        "dependencies": [{ "ref": "2b8b2f6a9c1d4e07", "dependsOn": [] }]
+    })
+}
+
+#[test]
+fn a_foreign_sbom_without_a_user_is_not_judged_root() {
+    // Syft records no image config: the user is unknown, not root, and the rules
+    // about the config (user, labels, reference) have nothing to judge.
+    let dir = tmp();
+    let path = dir.path().join("syft.cdx.json");
+    std::fs::write(&path, syft_sbom_of_a_non_root_image().to_string()).unwrap();
+    let out = run(&["check", "--sbom", path.to_str().unwrap(), "-f", "json"]);
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rules_of(&report), Vec::<&str>::new(), "{report:#}");
+    // torch 2.6.0+cu124 is 2.6.0 with a local label: at the minimum, not below it.
+    let out = run(&[
+        "check",
+        "--sbom",
+        path.to_str().unwrap(),
+        "--fail-on",
+        "low",
+        "-q",
+    ]);
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn a_directory_has_no_image_config_to_judge() {
+    let dir = tmp();
+    let rootfs = dir.path().join("rootfs");
+    let dist = rootfs.join("usr/local/lib/python3.11/site-packages/requests-2.32.3.dist-info");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("METADATA"),
+        "Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\n",
+    )
+    .unwrap();
+    let source = format!("dir:{}", rootfs.display());
+    let out = run(&["check", &source, "--fail-on", "low", "-f", "json", "-q"]);
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = rules_of(&report);
+    for image_rule in [
+        "image-runs-as-root",
+        "image-reference-unpinned",
+        "missing-source-labels",
+    ] {
+        assert!(!rules.contains(&image_rule), "{image_rule}: {report:#}");
+    }
+    assert!(rules.is_empty(), "{report:#}");
+    // The package was found, so the check did look inside.
+    let bom = scan_json(&source);
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["requests@2.32.3"]);
+}
+
 #[test]
 fn config_values_and_waivers_from_toml() {
     let dir = tmp();

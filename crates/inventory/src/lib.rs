@@ -8,11 +8,14 @@
 //!
 //! Every version claim carries [`Evidence`]: which technique produced it and
 //! how confident that technique is, so a guess is always labelled as a guess.
+//! Versions are kept as text; [`version`] parses and orders them by their
+//! ecosystem's rules (PEP 440, dpkg, dotted numbers).
 
 pub mod props;
 pub mod purl;
 pub mod text;
 pub mod time;
+pub mod version;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,7 +24,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Inventory {
     pub subject: Subject,
-    /// Facts from the image configuration; `None` for directories and files.
+    /// Facts from the image configuration; `None` when there is no config to
+    /// read: directories and files, and SBOMs that do not record one (Syft's,
+    /// Trivy's). `None` means the user, ports and labels are unknown, not empty.
     pub image: Option<ImageFacts>,
     /// The operating system release, from `os-release`.
     pub distro: Option<Distro>,
@@ -66,7 +71,8 @@ pub struct Subject {
 /// Facts from the image configuration that policies care about.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ImageFacts {
-    /// `User` as written in the config; empty or absent means root.
+    /// `User` as written in the config; empty or absent means the config names
+    /// none, so the container runs as root (a known fact, unlike a missing config).
     pub user: Option<String>,
     /// Exposed ports as written, e.g. `8888/tcp`.
     pub exposed_ports: Vec<String>,

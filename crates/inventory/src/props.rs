@@ -25,12 +25,18 @@ pub const DECLARED_VERSION: &str = "gpubom:declared:version";
 pub const DECLARED_SOURCE: &str = "gpubom:declared:source";
 /// `true` when version evidence disagrees (the gate can act on it).
 pub const VERSION_CONFLICT: &str = "gpubom:version:conflict";
+/// Comma-separated advisory ids a component carries (fed by advisory data).
+pub const ADVISORIES: &str = "gpubom:advisories";
 /// Highest confidence among the component's evidence, `0.0`–`1.0`.
 pub const CONFIDENCE: &str = "gpubom:evidence:confidence";
 
 /// Model format: `tensorrt-engine`, `onnx`, `pytorch`, `pickle`, `numpy`, `safetensors`, …
 pub const MODEL_FORMAT: &str = "gpubom:model:format";
-/// `safe`, `unsafe` or `unknown`: whether loading the file can run code.
+/// Whether loading the file can run code, one of four values:
+/// `safe` (only allowlisted imports), `suspicious` (imports code outside the
+/// allowlist but no known code-execution primitive: `torch.load(weights_only=True)`
+/// would refuse it), `unsafe` (imports a known code-execution primitive) and
+/// `unknown` (the file could not be fully parsed).
 pub const MODEL_VERDICT: &str = "gpubom:model:verdict";
 pub const MODEL_VERDICT_REASON: &str = "gpubom:model:verdict_reason";
 /// Comma-separated globals a pickle imports.
@@ -57,3 +63,24 @@ pub const LAYER_DIFF_ID: &str = "gpubom:layer:diff_id";
 pub const LAYER_CREATED_BY: &str = "gpubom:layer:created_by";
 /// The component kind as written by gpubom (`deb`, `python`, `native-library`, `model`, …).
 pub const KIND: &str = "gpubom:kind";
+
+/// SBOM metadata: the source kind (`oci-dir`, `dir`, …, see [`crate::Subject::kind`]).
+pub const SOURCE_KIND: &str = "gpubom:source:kind";
+/// SBOM metadata: the manifest digest, config digest and platform of the image.
+pub const IMAGE_DIGEST: &str = "gpubom:image:digest";
+pub const IMAGE_CONFIG_DIGEST: &str = "gpubom:image:config_digest";
+pub const IMAGE_PLATFORM: &str = "gpubom:image:platform";
+/// SBOM metadata: the config's `User`, written (empty when the config sets none)
+/// whenever the scan had an image config. Its absence means there was no config,
+/// or the SBOM was not written by gpubom: the user is then unknown, not root.
+pub const IMAGE_USER: &str = "gpubom:image:user";
+/// SBOM metadata, one property per value.
+pub const IMAGE_EXPOSED_PORT: &str = "gpubom:image:exposed_port";
+pub const IMAGE_ENV_NAME: &str = "gpubom:image:env_name";
+/// SBOM metadata: `gpubom:image:label:<key>` = value.
+pub const IMAGE_LABEL_PREFIX: &str = "gpubom:image:label:";
+pub const IMAGE_ENTRYPOINT: &str = "gpubom:image:entrypoint";
+pub const IMAGE_CMD: &str = "gpubom:image:cmd";
+pub const IMAGE_WORKDIR: &str = "gpubom:image:workdir";
+/// SBOM metadata: `gpubom:layer:<index>:diff_id` and `gpubom:layer:<index>:created_by`.
+pub const LAYER_PREFIX: &str = "gpubom:layer:";

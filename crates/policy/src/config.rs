@@ -21,6 +21,7 @@
 //! ```
 
 use crate::entities::Version;
+use gpubom_inventory::version::Ecosystem;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -101,11 +102,11 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
         let config: Config =
             toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
-        for (what, v) in [
-            ("cuda_min", &config.versions.cuda_min),
-            ("pytorch_min", &config.versions.pytorch_min),
+        for (what, ecosystem, v) in [
+            ("cuda_min", Ecosystem::Generic, &config.versions.cuda_min),
+            ("pytorch_min", Ecosystem::Pypi, &config.versions.pytorch_min),
         ] {
-            if Version::parse(v).is_none() {
+            if Version::parse(ecosystem, v).is_none() {
                 return Err(format!(
                     "{origin}: [versions] {what} = {v:?} is not a version"
                 ));
@@ -122,12 +123,14 @@ impl Config {
         Ok(config)
     }
 
+    /// CUDA versions are dotted numbers (generic ordering).
     pub fn cuda_min(&self) -> Version {
-        Version::parse(&self.versions.cuda_min).unwrap_or_default()
+        Version::parse(Ecosystem::Generic, &self.versions.cuda_min).unwrap_or_default()
     }
 
+    /// PyTorch versions are PyPI's: PEP 440.
     pub fn pytorch_min(&self) -> Version {
-        Version::parse(&self.versions.pytorch_min).unwrap_or_default()
+        Version::parse(Ecosystem::Pypi, &self.versions.pytorch_min).unwrap_or_default()
     }
 }
 

@@ -2,57 +2,65 @@
 //! values), one `Image`, and a `Component` or `Model` per component.
 
 use crate::config::Config;
+use gpubom_inventory::version::{self as known, Ecosystem};
 use gpubom_inventory::{props, Component, Inventory};
 use serde_json::{json, Value};
 
-/// A version as Cedar sees it: four Longs and an ordering key.
+/// A version as Cedar sees it: the release numbers as four Longs, whether it
+/// is a pre-release, and one ordering key.
+///
+/// The precise order lives in [`gpubom_inventory::version`] (PEP 440, dpkg,
+/// dotted numbers); Cedar has no version type, so rules get this projection.
+/// Epochs and Debian revisions are left out: rules compare upstream releases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Version {
     pub major: i64,
     pub minor: i64,
     pub patch: i64,
     pub build: i64,
+    /// Sorts below its release: `2.6.0rc1`, `2.6.0a0+ecf3bae40a.nv25.01`, `1.0~rc1`.
+    pub prerelease: bool,
 }
 
 impl Version {
-    /// Parses the leading numbers of a version: `2.6.0+cu124` → 2.6.0.0,
-    /// `8.9.2.26` → 8.9.2.26, Debian `1:2.36-9+deb12u4` → 2.36.0.0 (epoch and
-    /// revision dropped). `None` when it does not start with a number.
-    pub fn parse(text: &str) -> Option<Version> {
-        let upstream = text.split_once(':').map(|(_, rest)| rest).unwrap_or(text);
-        let upstream = upstream.trim_start_matches(['v', 'V']);
-        let mut parts = [0i64; 4];
-        let mut count = 0;
-        for piece in upstream.split('.') {
-            let digits: String = piece.chars().take_while(char::is_ascii_digit).collect();
-            if digits.is_empty() || count == 4 {
-                break;
-            }
-            parts[count] = digits.parse().unwrap_or(i64::MAX);
-            count += 1;
-            if digits.len() != piece.len() {
-                break;
-            }
+    /// The record of a parsed version; `None` when it has no release numbers.
+    pub fn of(version: &known::Version) -> Option<Version> {
+        let release = version.release();
+        if release.is_empty() {
+            return None;
         }
-        (count > 0).then(|| Version {
-            major: parts[0],
-            minor: parts[1],
-            patch: parts[2],
-            build: parts[3],
+        let part = |i: usize| release.get(i).map_or(0, |&n| n.min(i64::MAX as u64) as i64);
+        Some(Version {
+            major: part(0),
+            minor: part(1),
+            patch: part(2),
+            build: part(3),
+            prerelease: version.is_prerelease(),
         })
     }
 
-    /// One Long that orders versions: each part clamped so it cannot overflow.
+    /// Parses `text` by `ecosystem`'s rules: `2.6.0+cu124` (PyPI) → 2.6.0.0,
+    /// `2.6.0rc1` → 2.6.0.0 pre-release, `8.9.2.26` → 8.9.2.26, Debian
+    /// `1:2.36-9+deb12u4` → 2.36.0.0. `None` when there is no version there.
+    pub fn parse(ecosystem: Ecosystem, text: &str) -> Option<Version> {
+        Version::of(&known::Version::parse(ecosystem, text)?)
+    }
+
+    /// One Long that orders versions: major·10⁹ + minor·10⁶ + patch·10³ + build,
+    /// each part clamped so it cannot overflow, minus one for a pre-release. So
+    /// `key < X.key` holds for every pre-release of X (they share that key).
     pub fn key(&self) -> i64 {
         self.major.min(9_000_000) * 1_000_000_000
             + self.minor.min(999) * 1_000_000
             + self.patch.min(999) * 1_000
             + self.build.min(999)
+            - i64::from(self.prerelease)
     }
 
     pub fn to_json(self) -> Value {
         json!({
             "major": self.major, "minor": self.minor, "patch": self.patch, "build": self.build,
+            "prerelease": self.prerelease,
             "key": self.key(),
             "mmp": format!("{}.{}.{}", self.major, self.minor, self.patch),
         })
@@ -128,10 +136,12 @@ fn reference(inventory: &Inventory) -> String {
 }
 
 fn image(inventory: &Inventory) -> Built {
+    // The config's facts: `None` for a directory or a file, and for a foreign
+    // SBOM that does not record them. Then the user is unknown, not root.
+    let has_config = inventory.image.is_some();
     let facts = inventory.image.clone().unwrap_or_default();
     let user = facts.user.clone().unwrap_or_default();
-    // Without a config (a directory or file) there is no user to judge.
-    let runs_as_root = inventory.image.is_some() && is_root(&user);
+    let runs_as_root = has_config && is_root(&user);
     let ports: Vec<i64> = facts
         .exposed_ports
         .iter()
@@ -143,6 +153,7 @@ fn image(inventory: &Inventory) -> Built {
         "tag": inventory.subject.tag.clone().unwrap_or_default(),
         "digest": inventory.subject.digest.clone().unwrap_or_default(),
         "has_digest": inventory.subject.digest.is_some(),
+        "has_config": has_config,
         "user": user,
         "runs_as_root": runs_as_root,
         "exposed_ports": ports,
@@ -201,7 +212,10 @@ fn layer_long(c: &Component) -> i64 {
 }
 
 fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
-    let version = c.version.as_deref().and_then(Version::parse);
+    let version = c
+        .version
+        .as_deref()
+        .and_then(|v| Version::parse(Ecosystem::of(c.kind), v));
     let confidence = c
         .evidence
         .iter()
@@ -212,18 +226,16 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
         .map(|c| (c * 100.0).round() as i64)
         .unwrap_or(100);
     let prop = |k: &str| c.properties.get(k).cloned().unwrap_or_default();
-    let advisories: Vec<String> = prop("gpubom:advisories")
+    let advisories: Vec<String> = prop(props::ADVISORIES)
         .split(',')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
     let id = uid("Component", &index.to_string());
-    Built {
-        json: json!({
+    let mut json = json!({
             "uid": id,
             "attrs": {
                 "name": c.name,
-                "version": version.unwrap_or_default().to_json(),
                 "version_string": c.version.clone().unwrap_or_default(),
                 "has_version": version.is_some(),
                 "kind": c.kind.as_str(),
@@ -238,7 +250,15 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "advisories": advisories,
             },
             "parents": [],
-        }),
+    });
+    // An unknown version has no record at all: `version` is optional in the
+    // schema, so a rule must test `resource has version` before comparing it
+    // and cannot fire on a version nobody knows.
+    if let Some(v) = version {
+        json["attrs"]["version"] = v.to_json();
+    }
+    Built {
+        json,
         uid: id,
         action: "include",
         subject: subject(inventory, "component", c),
@@ -255,15 +275,14 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
             .collect()
     };
     let builder = prop(props::MODEL_TRT_VERSION);
-    let builder_version = Version::parse(&builder);
+    let builder_version = Version::parse(Ecosystem::Generic, &builder);
     let hash_verified = c
         .properties
         .get(props::MODEL_HASH_VERIFIED)
         .cloned()
         .unwrap_or_else(|| "unknown".into());
     let id = uid("Model", &index.to_string());
-    Built {
-        json: json!({
+    let mut json = json!({
             "uid": id,
             "attrs": {
                 "name": c.name,
@@ -271,7 +290,8 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "verdict": prop(props::MODEL_VERDICT),
                 "globals": list(props::MODEL_GLOBALS),
                 "unsafe_globals": list(props::MODEL_UNSAFE_GLOBALS),
-                "builder_version": builder_version.unwrap_or_default().to_json(),
+                "untrusted_globals": list(props::MODEL_UNTRUSTED_GLOBALS),
+                "owner": prop(props::MODEL_OWNER),
                 "builder_version_string": builder,
                 "has_builder_version": builder_version.is_some(),
                 "hash_verified": hash_verified,
@@ -280,7 +300,12 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "layer": layer_long(c),
             },
             "parents": [],
-        }),
+    });
+    if let Some(v) = builder_version {
+        json["attrs"]["builder_version"] = v.to_json();
+    }
+    Built {
+        json,
         uid: id,
         action: "include_model",
         subject: subject(inventory, "model", c),
@@ -290,41 +315,88 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gpubom_inventory::ComponentKind;
+
+    fn release(major: i64, minor: i64, patch: i64, build: i64) -> Version {
+        Version {
+            major,
+            minor,
+            patch,
+            build,
+            prerelease: false,
+        }
+    }
 
     #[test]
     fn versions() {
-        let v = |s| Version::parse(s).unwrap();
-        assert_eq!(
-            v("2.6.0+cu124"),
-            Version {
-                major: 2,
-                minor: 6,
-                patch: 0,
-                build: 0
-            }
-        );
-        assert_eq!(
-            v("8.9.2.26"),
-            Version {
-                major: 8,
-                minor: 9,
-                patch: 2,
-                build: 26
-            }
-        );
-        assert_eq!(
-            v("1:2.36-9+deb12u4"),
-            Version {
-                major: 2,
-                minor: 36,
-                patch: 0,
-                build: 0
-            }
-        );
-        assert_eq!(v("12.1.105").key(), 12_001_105_000);
-        assert!(v("2.5.1").key() < v("2.6.0").key());
-        assert!(v("10.16.1").key() > v("10.9.0").key());
-        assert_eq!(Version::parse("abc"), None);
+        let v = |e, s| Version::parse(e, s).unwrap();
+        let (pypi, deb, generic) = (Ecosystem::Pypi, Ecosystem::Debian, Ecosystem::Generic);
+        assert_eq!(v(pypi, "2.6.0+cu124"), release(2, 6, 0, 0));
+        assert_eq!(v(generic, "8.9.2.26"), release(8, 9, 2, 26));
+        assert_eq!(v(deb, "1:2.36-9+deb12u4"), release(2, 36, 0, 0));
+        assert_eq!(v(generic, "12.1.105").key(), 12_001_105_000);
+        assert!(v(pypi, "2.5.1").key() < v(pypi, "2.6.0").key());
+        assert!(v(generic, "10.16.1").key() > v(generic, "10.9.0").key());
+        assert_eq!(Version::parse(generic, "abc"), None);
+        assert_eq!(Version::parse(pypi, ""), None);
+    }
+
+    #[test]
+    fn prereleases_key_below_their_release() {
+        let v = |e, s| Version::parse(e, s).unwrap();
+        let pypi = Ecosystem::Pypi;
+        let bar = v(pypi, "2.6.0").key();
+        for pre in [
+            "2.6.0rc1",
+            "2.6.0a0+ecf3bae40a.nv25.01",
+            "2.6.0.dev20241112",
+        ] {
+            let pre = v(pypi, pre);
+            assert!(pre.prerelease && pre.key() < bar, "{pre:?}");
+            assert!(pre.key() > v(pypi, "2.5.1").key(), "{pre:?}");
+            assert_eq!(pre.to_json()["mmp"], "2.6.0");
+        }
+        for not in ["2.6.0", "2.6.0+cu124", "2.6.0.post1"] {
+            let not = v(pypi, not);
+            assert!(!not.prerelease && not.key() == bar, "{not:?}");
+        }
+        assert!(v(Ecosystem::Debian, "11.8.0~rc1-1").key() < v(Ecosystem::Generic, "11.8").key());
+        assert_eq!(v(pypi, "2.6.0rc1").to_json()["prerelease"], true);
+    }
+
+    #[test]
+    fn an_unknown_version_has_no_record() {
+        let inventory = Inventory {
+            components: vec![
+                Component {
+                    kind: ComponentKind::NativeLibrary,
+                    name: "cuda-runtime".into(),
+                    version: None,
+                    ..Default::default()
+                },
+                Component {
+                    kind: ComponentKind::Deb,
+                    name: "odd".into(),
+                    version: Some("unknown".into()),
+                    ..Default::default()
+                },
+                Component {
+                    kind: ComponentKind::Model,
+                    name: "m.engine".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let built = build(&inventory);
+        for b in &built[1..] {
+            let attrs = &b.json["attrs"];
+            assert!(attrs.get("version").is_none(), "{attrs}");
+            assert!(attrs.get("builder_version").is_none(), "{attrs}");
+        }
+        assert_eq!(built[1].json["attrs"]["has_version"], false);
+        assert_eq!(built[2].json["attrs"]["has_version"], false);
+        assert_eq!(built[3].json["attrs"]["has_builder_version"], false);
     }
 
     #[test]

@@ -71,6 +71,14 @@ pub const DEFAULT_PACK: &[(&str, &str)] = &[
         include_str!("../../../policies/unsafe-pickle.cedar"),
     ),
     (
+        "model-requires-trusted-code.cedar",
+        include_str!("../../../policies/model-requires-trusted-code.cedar"),
+    ),
+    (
+        "model-unverifiable.cedar",
+        include_str!("../../../policies/model-unverifiable.cedar"),
+    ),
+    (
         "onnx-external-data-traversal.cedar",
         include_str!("../../../policies/onnx-external-data-traversal.cedar"),
     ),

@@ -1,7 +1,7 @@
 //! The default pack over inventories built in code (all synthetic facts).
 
 use gpubom_inventory::{props, Component, ComponentKind, ImageFacts, Inventory, Subject};
-use gpubom_policy::{evaluate, Config, Error, Pack};
+use gpubom_policy::{evaluate, Config, Error, Pack, Severity};
 use std::collections::BTreeMap;
 
 fn image(user: &str, ports: &[&str]) -> Inventory {
@@ -149,6 +149,178 @@ fn pytorch_below_2_6_0() {
         vec!["pytorch-weights-only-bypass"]
     );
     assert!(rules_fired(&torch("2.6.0"), &Config::default()).is_empty());
+}
+
+#[test]
+fn pytorch_prereleases_of_2_6_0_are_below_it() {
+    let torch = |v: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(ComponentKind::Python, "torch", v, &[])],
+        )
+    };
+    // A release candidate, and the NGC PyTorch form (an alpha with a local label).
+    for below in [
+        "2.6.0rc1",
+        "2.6.0a0+ecf3bae40a.nv25.01",
+        "2.6.0.dev20241112",
+    ] {
+        assert_eq!(
+            rules_fired(&torch(below), &Config::default()),
+            vec!["pytorch-weights-only-bypass"],
+            "{below}"
+        );
+    }
+    // Local labels do not lower a version; a post release is above it.
+    for at_or_above in ["2.6.0", "2.6.0+cu124", "2.6.0.post1", "2.7.0"] {
+        assert!(
+            rules_fired(&torch(at_or_above), &Config::default()).is_empty(),
+            "{at_or_above}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_version_matches_no_threshold() {
+    let unknown = |kind, name: &str, version: Option<&str>, properties: &[(&str, &str)]| {
+        let mut c = component(kind, name, "", properties);
+        c.version = version.map(str::to_owned);
+        c
+    };
+    let cuda = [(props::NVIDIA_FAMILY, "cuda-runtime")];
+    let trt = [(props::NVIDIA_FAMILY, "tensorrt")];
+    let inv = with(
+        image("1001", &[]),
+        vec![
+            unknown(ComponentKind::NativeLibrary, "cuda-runtime", None, &cuda),
+            unknown(
+                ComponentKind::NativeLibrary,
+                "cuda-runtime",
+                Some(""),
+                &cuda,
+            ),
+            unknown(ComponentKind::Other, "cuda-runtime", Some("unknown"), &cuda),
+            unknown(ComponentKind::NativeLibrary, "tensorrt", None, &trt),
+            unknown(ComponentKind::Python, "torch", None, &[]),
+            unknown(ComponentKind::Python, "torch", Some("unknown"), &[]),
+            unknown(
+                ComponentKind::Model,
+                "detector.engine",
+                None,
+                &[
+                    (props::MODEL_FORMAT, "tensorrt-engine"),
+                    (props::MODEL_VERDICT, "safe"),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            ),
+        ],
+    );
+    // A minimum so high that every known version would be below it.
+    let config = Config::parse(
+        "[versions]\ncuda_min = \"99.0\"\npytorch_min = \"99.0\"\ntensorrt_denied = [\"0.0.0\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(rules_fired(&inv, &config).is_empty());
+
+    // A rule that reads a version without asking whether there is one does not load.
+    let careless = "@id(\"x\")\n@severity(\"high\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action == Gpubom::Action::\"include\", resource)\nwhen { resource.has_version && resource.version.key < principal.cuda_min.key };\n";
+    let err = load_one(careless).err().expect("must not load").to_string();
+    assert!(
+        err.contains("does not match the schema") && err.contains("has version"),
+        "{err}"
+    );
+    let careful = careless.replace("resource.has_version", "resource has version");
+    assert!(load_one(&careful).is_ok());
+}
+
+#[test]
+fn image_rules_need_an_image_config() {
+    // A directory or a file: no config, so no user, labels or reference to judge.
+    for kind in ["dir", "file", "sbom"] {
+        let inv = Inventory {
+            subject: Subject {
+                kind: kind.into(),
+                location: "/rootfs".into(),
+                ..Default::default()
+            },
+            image: None,
+            ..Default::default()
+        };
+        assert!(rules_fired(&inv, &Config::default()).is_empty(), "{kind}");
+    }
+    // The same facts with a config: a known root user, no labels, no digest.
+    let mut inv = image("", &[]);
+    inv.subject.digest = None;
+    inv.image.as_mut().unwrap().labels.clear();
+    assert_eq!(
+        rules_fired(&inv, &Config::default()),
+        vec![
+            "image-reference-unpinned",
+            "image-runs-as-root",
+            "missing-source-labels"
+        ]
+    );
+    // A config that names no USER runs as root.
+    inv.image.as_mut().unwrap().user = None;
+    assert!(rules_fired(&inv, &Config::default()).contains(&"image-runs-as-root".to_string()));
+}
+
+#[test]
+fn model_verdicts_in_four_levels() {
+    let model = |verdict: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::Model,
+                "checkpoint.pt",
+                "",
+                &[
+                    (props::MODEL_FORMAT, "pytorch"),
+                    (props::MODEL_VERDICT, verdict),
+                    (props::MODEL_HASH_VERIFIED, "true"),
+                ],
+            )],
+        )
+    };
+    let fired = |verdict| rules_fired(&model(verdict), &Config::default());
+    assert!(fired("safe").is_empty());
+    assert_eq!(fired("suspicious"), vec!["model-requires-trusted-code"]);
+    assert_eq!(fired("unsafe"), vec!["unsafe-pickle"]);
+    assert_eq!(fired("unknown"), vec!["model-unverifiable"]);
+
+    let pack = Pack::load(&[], true).unwrap();
+    let severity = |id: &str| pack.rules[id].severity;
+    assert_eq!(severity("unsafe-pickle"), Severity::Critical);
+    assert_eq!(severity("model-requires-trusted-code"), Severity::Medium);
+    assert_eq!(severity("model-unverifiable"), Severity::Low);
+    assert!(pack.rules["unsafe-pickle"]
+        .message
+        .contains("imports a code-execution primitive"));
+}
+
+/// A package's own files are as trusted as the package: only a primitive fires there.
+#[test]
+fn package_owned_model_files_fire_only_when_unsafe() {
+    let owned = |verdict: &str| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::Model,
+                "generator_pcg64.pkl.gz",
+                "",
+                &[
+                    (props::MODEL_FORMAT, "pickle-compressed"),
+                    (props::MODEL_VERDICT, verdict),
+                    (props::MODEL_OWNER, "numpy@2.4.6"),
+                ],
+            )],
+        )
+    };
+    let fired = |verdict| rules_fired(&owned(verdict), &Config::default());
+    assert!(fired("suspicious").is_empty());
+    assert!(fired("unknown").is_empty());
+    assert_eq!(fired("unsafe"), vec!["unsafe-pickle"]);
 }
 
 #[test]

@@ -2,10 +2,15 @@
 //! SBOMs from Syft or Trivy (CycloneDX 1.4–1.6) give the policy engine the
 //! facts they have. Read through `serde_json::Value` rather than a typed
 //! model so that newer spec versions and unknown fields are not errors.
+//!
+//! What an SBOM does not say stays unknown: image config facts (user, ports,
+//! labels) are read only where gpubom recorded them, marked by
+//! [`props::IMAGE_USER`]. A Syft or Trivy SBOM has none, so its inventory has no
+//! [`ImageFacts`] and the gate does not judge it as running as root.
 
 use gpubom_inventory::{
-    Component, ComponentKind, Distro, Hash, ImageFacts, Inventory, LayerInfo, LayerRef, Location,
-    Subject,
+    props, Component, ComponentKind, Distro, Hash, ImageFacts, Inventory, LayerInfo, LayerRef,
+    Location, Subject,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,13 +36,13 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
     };
     let root = &doc["metadata"]["component"];
     let mut subject = Subject {
-        kind: get("gpubom:source:kind").unwrap_or_else(|| "sbom".into()),
+        kind: get(props::SOURCE_KIND).unwrap_or_else(|| "sbom".into()),
         location: str_of(&root["name"]).unwrap_or_default(),
         name: str_of(&root["name"]),
         tag: str_of(&root["version"]).filter(|v| !v.starts_with("sha256:")),
-        digest: get("gpubom:image:digest"),
-        config_digest: get("gpubom:image:config_digest"),
-        platform: get("gpubom:image:platform"),
+        digest: get(props::IMAGE_DIGEST),
+        config_digest: get(props::IMAGE_CONFIG_DIGEST),
+        platform: get(props::IMAGE_PLATFORM),
     };
     // Syft and Trivy put the digest in the version or the purl.
     if subject.digest.is_none() {
@@ -61,26 +66,29 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         .iter()
         .filter_map(|(k, v)| {
             Some((
-                k.strip_prefix("gpubom:image:label:")?.to_string(),
+                k.strip_prefix(props::IMAGE_LABEL_PREFIX)?.to_string(),
                 v.clone(),
             ))
         })
         .collect();
-    let is_image = str_of(&root["type"]).as_deref() == Some("container");
-    let image = is_image.then(|| ImageFacts {
-        user: get("gpubom:image:user"),
-        exposed_ports: all("gpubom:image:exposed_port"),
-        env: all("gpubom:image:env_name")
+    // gpubom writes the user (empty for none) whenever the scan had an image
+    // config; without it there are no config facts to read, and an empty user
+    // would wrongly read as root.
+    let user = get(props::IMAGE_USER);
+    let image = user.is_some().then(|| ImageFacts {
+        user,
+        exposed_ports: all(props::IMAGE_EXPOSED_PORT),
+        env: all(props::IMAGE_ENV_NAME)
             .into_iter()
             .map(|n| (n, String::new()))
             .collect(),
         labels,
-        workdir: get("gpubom:image:workdir"),
+        workdir: get(props::IMAGE_WORKDIR),
         ..Default::default()
     });
     let mut layers: BTreeMap<usize, LayerInfo> = BTreeMap::new();
     for (k, v) in &meta_props {
-        let Some(rest) = k.strip_prefix("gpubom:layer:") else {
+        let Some(rest) = k.strip_prefix(props::LAYER_PREFIX) else {
             continue;
         };
         let Some((index, field)) = rest.split_once(':') else {
@@ -147,7 +155,7 @@ fn component(c: &Value) -> Component {
     let purl = str_of(&c["purl"]);
     let kind = props
         .iter()
-        .find(|(k, _)| k == "gpubom:kind")
+        .find(|(k, _)| k == props::KIND)
         .and_then(|(_, v)| serde_json::from_value(Value::String(v.clone())).ok())
         .unwrap_or_else(|| match (purl.as_deref(), c["type"].as_str()) {
             (_, Some("machine-learning-model")) => ComponentKind::Model,
@@ -159,7 +167,7 @@ fn component(c: &Value) -> Component {
         });
     let layer = props
         .iter()
-        .find(|(k, _)| k == "gpubom:layer:index")
+        .find(|(k, _)| k == props::LAYER_INDEX)
         .and_then(|(_, v)| v.parse().ok())
         .map(|index| LayerRef { index });
     let locations: Vec<Location> = c["evidence"]["occurrences"]
