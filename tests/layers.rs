@@ -1,6 +1,7 @@
 //! Layer and source semantics on small images whose contents are labelled
 //! synthetic: platform choice in nested indexes, hard and symbolic links,
-//! paths that try to leave the image, and CycloneDX XML against the XSD.
+//! paths that try to leave the image, a path written twice in one layer, and
+//! CycloneDX XML against the XSD.
 
 mod common;
 
@@ -118,6 +119,31 @@ fn entries_escaping_the_root_are_ignored_synthetic() {
     spec.write_oci_dir(&oci);
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
     assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["kept@1.0"]);
+}
+
+#[test]
+fn duplicate_entries_in_a_layer_the_last_wins_synthetic() {
+    let metadata = "app/pkg-1.0.dist-info/METADATA";
+    let spec = ImageSpec::new("synthetic/duplicates", "1")
+        .layer(
+            Layer::new()
+                .file(metadata, dist("pkg", "1.0"))
+                .file(metadata, dist("pkg", "2.0"))
+                // Whited out by the same layer after it was written: extraction deletes it.
+                .file("app/gone-1.0.dist-info/METADATA", dist("gone", "1.0"))
+                .whiteout("app/gone-1.0.dist-info"),
+        )
+        .layer(
+            Layer::new()
+                // Replaced by a symlink later in the same layer.
+                .file("app/other-1.0.dist-info/METADATA", dist("other", "1.0"))
+                .symlink("app/other-1.0.dist-info/METADATA", "/dev/null"),
+        );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["pkg@2.0"]);
 }
 
 #[test]
