@@ -249,3 +249,36 @@ fn unreadable_output_directory() {
         stderr(&out)
     );
 }
+
+#[test]
+fn docker_archive_paths_outside_the_archive_are_refused_synthetic() {
+    use gpubom_testkit::image::{rewrite_archive, DockerForm};
+    for (field, path) in [
+        ("Layers", "../x/layer.tar"),
+        ("Config", "/etc/passwd"),
+        ("Layers", "a/../../x"),
+    ] {
+        let dir = tmp();
+        let archive = dir.path().join("docker.tar");
+        small_image().write_docker_archive(&archive, DockerForm::Legacy);
+        rewrite_archive(&archive, |name, bytes| {
+            if name != "manifest.json" {
+                return Some(bytes);
+            }
+            let mut manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            match field {
+                "Layers" => manifest[0]["Layers"][1] = path.into(),
+                _ => manifest[0]["Config"] = path.into(),
+            }
+            Some(serde_json::to_vec(&manifest).unwrap())
+        });
+        let expected = match field {
+            "Layers" => format!("Layers[1] refers to {path} outside the archive"),
+            _ => format!("Config refers to {path} outside the archive"),
+        };
+        assert_fails(
+            &format!("docker-archive:{}", archive.display()),
+            &["manifest.json", &expected],
+        );
+    }
+}

@@ -36,7 +36,13 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
             path: store.describe(),
             why: "manifest.json lists no image".into(),
         })?;
-    let config_path = crate::path::normalize(&entry.config).unwrap_or_default();
+    let member = |field: &str, raw: &str| {
+        crate::path::inside(raw).map_err(|why| Error::Invalid {
+            what: what.clone(),
+            why: format!("{field} refers to {raw} {why}"),
+        })
+    };
+    let config_path = member("Config", &entry.config)?;
     let config_bytes = store.read_json(&config_path)?;
     let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)));
     let config = parse_config(&config_bytes, &format!("config {config_path}"))?;
@@ -48,14 +54,15 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
     let layers = entry
         .layers
         .iter()
-        .map(|l| {
-            let path = crate::path::normalize(l).unwrap_or_default();
+        .enumerate()
+        .map(|(i, l)| {
+            let path = member(&format!("Layers[{i}]"), l)?;
             let digest = path
                 .strip_prefix("blobs/sha256/")
                 .map(|hex| format!("sha256:{hex}"));
-            (path, digest)
+            Ok((path, digest))
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     Ok(Docker {
         name,
         tag,

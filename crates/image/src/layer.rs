@@ -145,7 +145,7 @@ pub(crate) fn walk_tar(
 }
 
 /// Turns a tar header into an [`Entry`]; `None` for entries to ignore
-/// (paths escaping the root, PAX/GNU metadata records).
+/// (the root itself, PAX/GNU metadata records).
 fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     let header = entry.header();
     let raw = entry.path()?;

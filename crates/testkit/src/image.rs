@@ -555,3 +555,22 @@ fn apply(root: &Path, item: &Item) {
         }
     }
 }
+
+/// Rewrites an archive written by [`ImageSpec`] member by member: `change`
+/// gets each member's name and bytes and returns the new bytes, or `None` to
+/// drop the member.
+pub fn rewrite_archive(path: &Path, mut change: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>) {
+    let bytes = std::fs::read(path).expect("read archive");
+    let mut files = Vec::new();
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("tar entry");
+        let name = entry.path().expect("member name").display().to_string();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).expect("member");
+        if let Some(content) = change(&name, content) {
+            files.push((name, content));
+        }
+    }
+    write_tar(path, &files);
+}
