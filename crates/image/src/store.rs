@@ -2,6 +2,7 @@
 //! place. Archives are never extracted: each member is read by seeking to its
 //! offset, so an image of any size costs one pass to index and no disk space.
 
+use crate::digest::Algorithm;
 use crate::Error;
 use std::collections::HashMap;
 use std::fs::File;
@@ -137,16 +138,16 @@ fn member_to_digest(member: &str) -> String {
 
 /// Reads a JSON blob and checks it against the digest that names it.
 pub(crate) fn read_verified(store: &Store, digest: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let bytes = store.read_json(&blob_path(digest)?)?;
-    let actual = format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
-    );
-    if digest.starts_with("sha256:") && actual != digest {
-        return Err(Error::Invalid {
-            what: format!("{what} {digest} in {}", store.describe()),
-            why: format!("digest mismatch: the blob is {actual}"),
-        });
+    let member = blob_path(digest)?;
+    let invalid = |why: String| Error::Invalid {
+        what: format!("{what} {digest} in {}", store.describe()),
+        why,
+    };
+    let algorithm = Algorithm::of(digest).map_err(invalid)?;
+    let bytes = store.read_json(&member)?;
+    let actual = algorithm.digest(&bytes);
+    if actual != digest {
+        return Err(invalid(format!("digest mismatch: the blob is {actual}")));
     }
     Ok(bytes)
 }
