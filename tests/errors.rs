@@ -414,3 +414,45 @@ fn unsupported_digest_algorithm_is_refused_synthetic() {
         &["layer 1", md5, "unsupported digest algorithm"],
     );
 }
+
+#[test]
+fn oversized_tar_metadata_is_refused_synthetic() {
+    use gpubom_testkit::image::raw_tar_header;
+    const GIB: u64 = 1 << 30;
+    for (flag, what) in [(b'L', "GNU long name"), (b'x', "PAX header")] {
+        // Declares a gigabyte and holds 64 KiB: the refusal must come from the
+        // header, before the tar reader tries to read the record whole.
+        let mut raw = raw_tar_header(flag, "././@LongLink", GIB);
+        raw.extend_from_slice(&[b'a'; 64 << 10]);
+        let image = ImageSpec::new("synthetic/metadata", "1").layer(
+            Layer::new()
+                .file("app/ok-1.0.dist-info/METADATA", "Name: ok\nVersion: 1.0\n")
+                .raw(raw),
+        );
+        let dir = tmp();
+        let oci = dir.path().join("oci");
+        image.write_oci_dir(&oci);
+        assert_fails(
+            &format!("oci-dir:{}", oci.display()),
+            &[
+                "layer 0",
+                &format!("a {what} of {GIB} bytes exceeds the 1 MiB limit"),
+            ],
+        );
+    }
+
+    // The same in the archive that holds the image.
+    let dir = tmp();
+    let archive = dir.path().join("image.tar");
+    small_image().write_oci_archive(&archive);
+    let mut bytes = raw_tar_header(b'L', "././@LongLink", GIB);
+    bytes.extend(std::fs::read(&archive).unwrap());
+    std::fs::write(&archive, bytes).unwrap();
+    assert_fails(
+        &format!("oci-archive:{}", archive.display()),
+        &[
+            "image.tar",
+            "a GNU long name of 1073741824 bytes exceeds the 1 MiB limit",
+        ],
+    );
+}

@@ -1,8 +1,11 @@
 //! Streaming one layer: decompress (by magic, not media type), walk the tar,
 //! and verify both digests — the stored blob's and the uncompressed diff_id —
-//! after draining whatever the tar reader left unread.
+//! after draining whatever the tar reader left unread. The tar reader runs
+//! behind a [`Guard`] so that a hostile layer cannot make it allocate without
+//! bound.
 
 use crate::digest::{Algorithm, Hasher};
+use crate::guard::{self, Guard};
 use crate::path::{join, normalize, split};
 use crate::{Entry, EntryKind, Error};
 use std::io::{self, BufRead, BufReader, Read};
@@ -118,12 +121,14 @@ pub(crate) fn walk_tar(
         Decoder::Plain(buffered)
     };
     let compression = decoder.compression();
-    let corrupt =
-        |e: io::Error| layer_err(format!("truncated or corrupt {compression} stream: {e}"));
+    let corrupt = |e: io::Error| match guard::refusal(&e) {
+        Some(why) => layer_err(why),
+        None => layer_err(format!("truncated or corrupt {compression} stream: {e}")),
+    };
 
     let uncompressed = Hashing::new(decoder, expect.diff_id)
         .map_err(|why| unverifiable("diff_id", expect.diff_id, why))?;
-    let mut archive = tar::Archive::new(uncompressed);
+    let mut archive = tar::Archive::new(Guard::new(uncompressed));
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         let Some(described) = describe(&entry).map_err(corrupt)? else {
@@ -132,7 +137,7 @@ pub(crate) fn walk_tar(
         visit(&described, &mut entry).map_err(corrupt)?;
     }
     // The tar reader stops at the end-of-archive marker; the digests cover everything.
-    let mut uncompressed = archive.into_inner();
+    let mut uncompressed = archive.into_inner().into_inner();
     io::copy(&mut uncompressed, &mut io::sink()).map_err(corrupt)?;
     let (decoder, diff_id) = uncompressed.digest();
     let mut rest = decoder.into_inner();

@@ -14,6 +14,7 @@
 mod digest;
 mod docker;
 mod fs;
+mod guard;
 mod layer;
 mod oci;
 mod path;

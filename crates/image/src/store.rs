@@ -3,6 +3,7 @@
 //! offset, so an image of any size costs one pass to index and no disk space.
 
 use crate::digest::Algorithm;
+use crate::guard::{self, Guard};
 use crate::Error;
 use std::collections::HashMap;
 use std::fs::File;
@@ -37,11 +38,11 @@ impl Store {
             });
         }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut archive = tar::Archive::new(file);
+        let mut archive = tar::Archive::new(Guard::new(file));
         let mut members = HashMap::new();
         let not_tar = |e: std::io::Error| Error::NotAnImage {
             path: path.display().to_string(),
-            why: format!("not a tar archive ({e})"),
+            why: guard::refusal(&e).unwrap_or_else(|| format!("not a tar archive ({e})")),
         };
         for entry in archive.entries().map_err(not_tar)? {
             let entry = entry.map_err(not_tar)?;

@@ -36,6 +36,7 @@ enum Item {
         path: String,
         target: String,
     },
+    Raw(Vec<u8>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +82,14 @@ impl Layer {
             path: path.to_string(),
             target: target.to_string(),
         });
+        self
+    }
+
+    /// Bytes appended to the tar verbatim, for what the tar crate will not
+    /// write: oversized metadata records, a body cut short. Whole 512-byte
+    /// blocks keep the entries after it readable.
+    pub fn raw(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.items.push(Item::Raw(bytes.into()));
         self
     }
 
@@ -154,6 +163,10 @@ impl Layer {
                     header.set_mode(0o644);
                     header.set_size(0);
                     builder.append_link(&mut header, path, target)
+                }
+                Item::Raw(bytes) => {
+                    builder.get_mut().extend_from_slice(bytes);
+                    Ok(())
                 }
             };
             result.expect("in-memory tar");
@@ -553,7 +566,23 @@ fn apply(root: &Path, item: &Item) {
             remove(&full);
             std::fs::hard_link(root.join(target), full).expect("hard link");
         }
+        Item::Raw(_) => panic!("raw tar bytes have no root filesystem equivalent"),
     }
+}
+
+/// One 512-byte GNU tar header written as given, for records the tar crate
+/// will not write itself (a long name or PAX header of any declared size).
+pub fn raw_tar_header(type_flag: u8, name: &str, size: u64) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::new(type_flag));
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_size(size);
+    let slot = &mut header.as_old_mut().name;
+    assert!(name.len() < slot.len(), "raw names must fit the name field");
+    slot[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_cksum();
+    header.as_bytes().to_vec()
 }
 
 /// Rewrites an archive written by [`ImageSpec`] member by member: `change`
