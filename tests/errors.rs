@@ -416,6 +416,34 @@ fn unsupported_digest_algorithm_is_refused_synthetic() {
 }
 
 #[test]
+fn truncated_archive_without_a_scheme_is_an_error_synthetic() {
+    use gpubom_testkit::image::DockerForm;
+    let dir = tmp();
+    for name in ["oci.tar", "docker.tar", "legacy.tar"] {
+        let whole = dir.path().join(name);
+        match name {
+            "oci.tar" => small_image().write_oci_archive(&whole),
+            "docker.tar" => small_image().write_docker_archive(&whole, DockerForm::Blobs),
+            _ => small_image().write_docker_archive(&whole, DockerForm::Legacy),
+        }
+        let bytes = std::fs::read(&whole).unwrap();
+        let half = dir.path().join(format!("half-{name}"));
+        std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+        let half = half.display().to_string();
+        assert_fails(&half, &[&half, "truncated"]);
+    }
+
+    // Whole, but without the index that would make it an image.
+    let archive = dir.path().join("no-index.tar");
+    small_image().write_oci_archive(&archive);
+    gpubom_testkit::image::rewrite_archive(&archive, |name, bytes| {
+        (name != "index.json").then_some(bytes)
+    });
+    let archive = archive.display().to_string();
+    assert_fails(&archive, &[&archive, "no index.json or manifest.json"]);
+}
+
+#[test]
 fn oversized_tar_metadata_is_refused_synthetic() {
     use gpubom_testkit::image::raw_tar_header;
     const GIB: u64 = 1 << 30;

@@ -63,6 +63,8 @@ pub(crate) struct Guard<R> {
     pending_pax: Option<Vec<u8>>,
     /// End of archive reached, or framing lost: pass bytes through unexamined.
     done: bool,
+    /// The end-of-archive marker was seen: anything missing after it is no truncation.
+    terminated: bool,
     refused: Option<String>,
 }
 
@@ -78,12 +80,18 @@ impl<R> Guard<R> {
             pax: None,
             pending_pax: None,
             done: false,
+            terminated: false,
             refused: None,
         }
     }
 
     pub fn into_inner(self) -> R {
         self.inner
+    }
+
+    /// Whether the stream so far held a tar's end-of-archive marker.
+    pub fn terminated(&self) -> bool {
+        self.terminated
     }
 
     fn observe(&mut self, mut data: &[u8]) -> Result<(), String> {
@@ -122,6 +130,7 @@ impl<R> Guard<R> {
         }
         if self.block.iter().all(|&b| b == 0) {
             self.done = true;
+            self.terminated = true;
             return Ok(());
         }
         let header = tar::Header::from_byte_slice(&self.block);

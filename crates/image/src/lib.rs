@@ -223,14 +223,14 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
                 SourceKind::Dir
             }
         }
-        None => match Store::index_tar(path) {
-            Ok(store) if store.contains("manifest.json") => {
+        None => match Store::detect(path)? {
+            Some(store) if store.contains("manifest.json") => {
                 return open_docker(Arc::new(store), location)
             }
-            Ok(store) if store.contains("index.json") => {
+            Some(store) => {
                 return open_oci(Arc::new(store), SourceKind::OciArchive, location, wanted)
             }
-            _ => SourceKind::File,
+            None => SourceKind::File,
         },
     };
     match kind {
