@@ -249,3 +249,238 @@ fn unreadable_output_directory() {
         stderr(&out)
     );
 }
+
+#[test]
+fn docker_archive_paths_outside_the_archive_are_refused_synthetic() {
+    use gpubom_testkit::image::{rewrite_archive, DockerForm};
+    for (field, path) in [
+        ("Layers", "../x/layer.tar"),
+        ("Config", "/etc/passwd"),
+        ("Layers", "a/../../x"),
+    ] {
+        let dir = tmp();
+        let archive = dir.path().join("docker.tar");
+        small_image().write_docker_archive(&archive, DockerForm::Legacy);
+        rewrite_archive(&archive, |name, bytes| {
+            if name != "manifest.json" {
+                return Some(bytes);
+            }
+            let mut manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            match field {
+                "Layers" => manifest[0]["Layers"][1] = path.into(),
+                _ => manifest[0]["Config"] = path.into(),
+            }
+            Some(serde_json::to_vec(&manifest).unwrap())
+        });
+        let expected = match field {
+            "Layers" => format!("Layers[1] refers to {path} outside the archive"),
+            _ => format!("Config refers to {path} outside the archive"),
+        };
+        assert_fails(
+            &format!("docker-archive:{}", archive.display()),
+            &["manifest.json", &expected],
+        );
+    }
+}
+
+/// Renames the blob behind `digest` to its sha512 name; returns the new digest.
+fn rename_to_sha512(oci: &Path, digest: &str, bytes: Vec<u8>) -> String {
+    use sha2::{Digest, Sha512};
+    let old = oci
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    std::fs::remove_file(old).unwrap();
+    let hex = hex::encode(Sha512::digest(&bytes));
+    std::fs::create_dir_all(oci.join("blobs/sha512")).unwrap();
+    std::fs::write(oci.join("blobs/sha512").join(&hex), bytes).unwrap();
+    format!("sha512:{hex}")
+}
+
+/// Rewrites an OCI layout of `small_image` so that every digest — layers, their
+/// diff_ids, config, manifest — is sha512. Returns the manifest's blob path.
+fn sha512_layout(oci: &Path) -> std::path::PathBuf {
+    use sha2::{Digest, Sha512};
+    use std::io::Read;
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let (_, mut manifest) = json_blob(oci, index["manifests"][0]["digest"].as_str().unwrap());
+    let (_, mut config) = json_blob(oci, manifest["config"]["digest"].as_str().unwrap());
+    let mut diff_ids = Vec::new();
+    for layer in manifest["layers"].as_array_mut().unwrap() {
+        let digest = layer["digest"].as_str().unwrap().to_string();
+        let blob = std::fs::read(oci.join("blobs/sha256").join(&digest[7..])).unwrap();
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&blob[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        diff_ids.push(format!("sha512:{}", hex::encode(Sha512::digest(&tar))));
+        layer["digest"] = rename_to_sha512(oci, &digest, blob).into();
+    }
+    config["rootfs"]["diff_ids"] = diff_ids.into();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    manifest["config"]["size"] = config_bytes.len().into();
+    let old = manifest["config"]["digest"].as_str().unwrap().to_string();
+    manifest["config"]["digest"] = rename_to_sha512(oci, &old, config_bytes).into();
+    let manifest_bytes = serde_json::to_vec(&manifest).unwrap();
+    index["manifests"][0]["size"] = manifest_bytes.len().into();
+    let old = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let digest = rename_to_sha512(oci, &old, manifest_bytes);
+    index["manifests"][0]["digest"] = digest.clone().into();
+    std::fs::write(oci.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    oci.join("blobs/sha512").join(&digest[7..])
+}
+
+#[test]
+fn sha512_digests_are_verified_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    sha512_layout(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["synthetic-pkg@1.0"]);
+}
+
+#[test]
+fn changed_sha512_manifest_is_a_digest_mismatch_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let manifest = sha512_layout(&oci);
+    // One byte, and the manifest still parses: only the digest can tell.
+    rewrite_blob(&manifest, |bytes| {
+        String::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"schemaVersion\":2", "\"schemaVersion\":3", 1)
+            .into_bytes()
+    });
+    assert_digest_mismatch(&oci, "manifest");
+}
+
+#[test]
+fn changed_sha512_layer_is_a_digest_mismatch_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let manifest = sha512_layout(&oci);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest).unwrap()).unwrap();
+    let digest = manifest["layers"][1]["digest"].as_str().unwrap();
+    // The gzip header's mtime: the layer still decompresses to the same tar.
+    rewrite_blob(&oci.join("blobs/sha512").join(&digest[7..]), |mut bytes| {
+        bytes[4] ^= 1;
+        bytes
+    });
+    assert_digest_mismatch(&oci, "blob");
+}
+
+#[test]
+fn unsupported_digest_algorithm_is_refused_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let (manifest, _) = manifest_and_config(&oci);
+    let md5 = "md5:0123456789abcdef0123456789abcdef";
+    // The blob is where the digest says, so only the algorithm can be refused.
+    std::fs::create_dir_all(oci.join("blobs/md5")).unwrap();
+    std::fs::copy(&manifest, oci.join("blobs/md5").join(&md5[4..])).unwrap();
+    let index = std::fs::read_to_string(oci.join("index.json")).unwrap();
+    let digest = format!("sha256:{}", manifest.file_name().unwrap().to_string_lossy());
+    std::fs::write(oci.join("index.json"), index.replace(&digest, md5)).unwrap();
+    assert_fails(
+        &format!("oci-dir:{}", oci.display()),
+        &[md5, "unsupported digest algorithm \"md5\""],
+    );
+
+    // A layer named by md5 is refused before any layer is read.
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image().write_oci_dir(&oci);
+    let (manifest, _) = manifest_and_config(&oci);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let layer = layer_blob(&oci);
+    let layer_digest = format!("sha256:{}", layer.file_name().unwrap().to_string_lossy());
+    let text = text.replace(&layer_digest, md5);
+    use sha2::Digest;
+    let new_hex = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    std::fs::write(oci.join("blobs/sha256").join(&new_hex), &text).unwrap();
+    let index = std::fs::read_to_string(oci.join("index.json")).unwrap();
+    let old_hex = manifest.file_name().unwrap().to_string_lossy().to_string();
+    std::fs::write(oci.join("index.json"), index.replace(&old_hex, &new_hex)).unwrap();
+    assert_fails(
+        &format!("oci-dir:{}", oci.display()),
+        &["layer 1", md5, "unsupported digest algorithm"],
+    );
+}
+
+#[test]
+fn truncated_archive_without_a_scheme_is_an_error_synthetic() {
+    use gpubom_testkit::image::DockerForm;
+    let dir = tmp();
+    for name in ["oci.tar", "docker.tar", "legacy.tar"] {
+        let whole = dir.path().join(name);
+        match name {
+            "oci.tar" => small_image().write_oci_archive(&whole),
+            "docker.tar" => small_image().write_docker_archive(&whole, DockerForm::Blobs),
+            _ => small_image().write_docker_archive(&whole, DockerForm::Legacy),
+        }
+        let bytes = std::fs::read(&whole).unwrap();
+        let half = dir.path().join(format!("half-{name}"));
+        std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+        let half = half.display().to_string();
+        assert_fails(&half, &[&half, "truncated"]);
+    }
+
+    // Whole, but without the index that would make it an image.
+    let archive = dir.path().join("no-index.tar");
+    small_image().write_oci_archive(&archive);
+    gpubom_testkit::image::rewrite_archive(&archive, |name, bytes| {
+        (name != "index.json").then_some(bytes)
+    });
+    let archive = archive.display().to_string();
+    assert_fails(&archive, &[&archive, "no index.json or manifest.json"]);
+}
+
+#[test]
+fn oversized_tar_metadata_is_refused_synthetic() {
+    use gpubom_testkit::image::raw_tar_header;
+    const GIB: u64 = 1 << 30;
+    for (flag, what) in [(b'L', "GNU long name"), (b'x', "PAX header")] {
+        // Declares a gigabyte and holds 64 KiB: the refusal must come from the
+        // header, before the tar reader tries to read the record whole.
+        let mut raw = raw_tar_header(flag, "././@LongLink", GIB);
+        raw.extend_from_slice(&[b'a'; 64 << 10]);
+        let image = ImageSpec::new("synthetic/metadata", "1").layer(
+            Layer::new()
+                .file("app/ok-1.0.dist-info/METADATA", "Name: ok\nVersion: 1.0\n")
+                .raw(raw),
+        );
+        let dir = tmp();
+        let oci = dir.path().join("oci");
+        image.write_oci_dir(&oci);
+        assert_fails(
+            &format!("oci-dir:{}", oci.display()),
+            &[
+                "layer 0",
+                &format!("a {what} of {GIB} bytes exceeds the 1 MiB limit"),
+            ],
+        );
+    }
+
+    // The same in the archive that holds the image.
+    let dir = tmp();
+    let archive = dir.path().join("image.tar");
+    small_image().write_oci_archive(&archive);
+    let mut bytes = raw_tar_header(b'L', "././@LongLink", GIB);
+    bytes.extend(std::fs::read(&archive).unwrap());
+    std::fs::write(&archive, bytes).unwrap();
+    assert_fails(
+        &format!("oci-archive:{}", archive.display()),
+        &[
+            "image.tar",
+            "a GNU long name of 1073741824 bytes exceeds the 1 MiB limit",
+        ],
+    );
+}

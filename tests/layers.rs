@@ -1,6 +1,7 @@
 //! Layer and source semantics on small images whose contents are labelled
 //! synthetic: platform choice in nested indexes, hard and symbolic links,
-//! paths that try to leave the image, and CycloneDX XML against the XSD.
+//! paths that try to leave the image, a path written twice in one layer, and
+//! CycloneDX XML against the XSD.
 
 mod common;
 
@@ -107,7 +108,8 @@ fn links_resolve_inside_the_image_synthetic() {
 }
 
 #[test]
-fn entries_escaping_the_root_are_ignored_synthetic() {
+fn entries_climbing_above_the_root_are_clamped_synthetic() {
+    // Extraction clamps `..` at the root, so this file lands at /escape-1.0.dist-info.
     let spec = ImageSpec::new("synthetic/escape", "1").layer(
         Layer::new()
             .file("../../escape-1.0.dist-info/METADATA", dist("escape", "1.0"))
@@ -117,7 +119,82 @@ fn entries_escaping_the_root_are_ignored_synthetic() {
     let oci = dir.path().join("oci");
     spec.write_oci_dir(&oci);
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
-    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["kept@1.0"]);
+    assert_eq!(
+        component_set(&bom),
+        vec![
+            (
+                "pkg:pypi/escape@1.0".to_string(),
+                "/escape-1.0.dist-info".to_string()
+            ),
+            (
+                "pkg:pypi/kept@1.0".to_string(),
+                "/app/kept-1.0.dist-info".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn dot_dot_in_entry_names_is_resolved_as_extraction_does_synthetic() {
+    let pickle = b"cposix\nsystem\n(S'echo hi'\ntR.".to_vec();
+    let spec = ImageSpec::new("synthetic/dotdot", "1").layer(
+        Layer::new()
+            .file("x/../models/evil.pkl", pickle)
+            .file(
+                "app/x/../pkg-1.0.dist-info/METADATA",
+                dist("synthetic-pkg", "1.0"),
+            )
+            // A hard link whose target climbs: it is the file at app/pkg-1.0.dist-info.
+            .hardlink(
+                "opt/link-1.0.dist-info/METADATA",
+                "../../app/pkg-1.0.dist-info/METADATA",
+            ),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    let at = |location: &str| {
+        bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["evidence"]["occurrences"][0]["location"] == location)
+            .cloned()
+    };
+    let evil = at("/models/evil.pkl").expect("the pickle, at the path extraction gives it");
+    assert_eq!(property(&evil, "gpubom:model:verdict"), Some("unsafe"));
+    let pkg = at("/app/pkg-1.0.dist-info").expect("the package under the cleaned path");
+    assert_eq!(pkg["name"], "synthetic-pkg");
+    assert!(
+        at("/opt/link-1.0.dist-info").is_some(),
+        "the hard link's cleaned target: {bom}"
+    );
+}
+
+#[test]
+fn duplicate_entries_in_a_layer_the_last_wins_synthetic() {
+    let metadata = "app/pkg-1.0.dist-info/METADATA";
+    let spec = ImageSpec::new("synthetic/duplicates", "1")
+        .layer(
+            Layer::new()
+                .file(metadata, dist("pkg", "1.0"))
+                .file(metadata, dist("pkg", "2.0"))
+                // Whited out by the same layer after it was written: extraction deletes it.
+                .file("app/gone-1.0.dist-info/METADATA", dist("gone", "1.0"))
+                .whiteout("app/gone-1.0.dist-info"),
+        )
+        .layer(
+            Layer::new()
+                // Replaced by a symlink later in the same layer.
+                .file("app/other-1.0.dist-info/METADATA", dist("other", "1.0"))
+                .symlink("app/other-1.0.dist-info/METADATA", "/dev/null"),
+        );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(names_versions(&bom, "pkg:pypi/"), vec!["pkg@2.0"]);
 }
 
 #[test]

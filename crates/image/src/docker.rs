@@ -1,11 +1,11 @@
 //! `docker save` archives: `manifest.json` naming a config and layer tars,
 //! in the legacy `<id>/layer.tar` form or the newer `blobs/sha256/…` form.
 
+use crate::digest::Algorithm;
 use crate::oci::{parse_config, parse_json, split_reference};
 use crate::store::Store;
 use crate::{Error, ImageConfig};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -36,9 +36,15 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
             path: store.describe(),
             why: "manifest.json lists no image".into(),
         })?;
-    let config_path = crate::path::normalize(&entry.config).unwrap_or_default();
+    let member = |field: &str, raw: &str| {
+        crate::path::inside(raw).map_err(|why| Error::Invalid {
+            what: what.clone(),
+            why: format!("{field} refers to {raw} {why}"),
+        })
+    };
+    let config_path = member("Config", &entry.config)?;
     let config_bytes = store.read_json(&config_path)?;
-    let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config_bytes)));
+    let config_digest = Algorithm::Sha256.digest(&config_bytes);
     let config = parse_config(&config_bytes, &format!("config {config_path}"))?;
     let (name, tag) = entry
         .repo_tags
@@ -48,14 +54,18 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
     let layers = entry
         .layers
         .iter()
-        .map(|l| {
-            let path = crate::path::normalize(l).unwrap_or_default();
+        .enumerate()
+        .map(|(i, l)| {
+            let path = member(&format!("Layers[{i}]"), l)?;
+            // Docker 25+ stores layers by digest; older forms name them otherwise.
             let digest = path
-                .strip_prefix("blobs/sha256/")
-                .map(|hex| format!("sha256:{hex}"));
-            (path, digest)
+                .strip_prefix("blobs/")
+                .and_then(|rest| rest.split_once('/'))
+                .map(|(alg, hex)| format!("{alg}:{hex}"))
+                .filter(|digest| Algorithm::of(digest).is_ok());
+            Ok((path, digest))
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     Ok(Docker {
         name,
         tag,

@@ -1,23 +1,29 @@
 //! Streaming one layer: decompress (by magic, not media type), walk the tar,
 //! and verify both digests — the stored blob's and the uncompressed diff_id —
-//! after draining whatever the tar reader left unread.
+//! after draining whatever the tar reader left unread. The tar reader runs
+//! behind a [`Guard`] so that a hostile layer cannot make it allocate without
+//! bound.
 
+use crate::digest::{Algorithm, Hasher};
+use crate::guard::{self, Guard};
 use crate::path::{join, normalize, split};
 use crate::{Entry, EntryKind, Error};
-use sha2::{Digest, Sha256};
 use std::io::{self, BufRead, BufReader, Read};
 
-/// Hashes (and counts) every byte that passes through.
+/// Hashes (and counts) every byte that passes through, in the algorithm of the
+/// digest it will be checked against; bytes nobody will check are not hashed.
 struct Hashing<'p, R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Hasher>,
     progress: Option<&'p (dyn Fn(u64) + Sync)>,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
         if let Some(progress) = self.progress {
             progress(n as u64);
         }
@@ -26,19 +32,20 @@ impl<R: Read> Read for Hashing<'_, R> {
 }
 
 impl<R> Hashing<'_, R> {
-    fn new(inner: R) -> Self {
-        Hashing {
+    fn new(inner: R, expected: Option<&str>) -> Result<Self, String> {
+        let hasher = match expected {
+            Some(digest) => Some(Algorithm::of(digest)?.hasher()),
+            None => None,
+        };
+        Ok(Hashing {
             inner,
-            hasher: Sha256::new(),
+            hasher,
             progress: None,
-        }
+        })
     }
 
-    fn digest(self) -> (R, String) {
-        (
-            self.inner,
-            format!("sha256:{}", hex::encode(self.hasher.finalize())),
-        )
+    fn digest(self) -> (R, Option<String>) {
+        (self.inner, self.hasher.map(Hasher::finish))
     }
 }
 
@@ -93,7 +100,11 @@ pub(crate) fn walk_tar(
         layer: expect.label.clone(),
         why,
     };
-    let mut stored = Hashing::new(blob);
+    let unverifiable = |name: &str, digest: Option<&str>, why: String| {
+        layer_err(format!("{name} {}: {why}", digest.unwrap_or_default()))
+    };
+    let mut stored = Hashing::new(blob, expect.digest)
+        .map_err(|why| unverifiable("digest", expect.digest, why))?;
     stored.progress = Some(progress);
     let mut buffered = BufReader::with_capacity(256 << 10, stored);
     let magic = buffered
@@ -110,10 +121,14 @@ pub(crate) fn walk_tar(
         Decoder::Plain(buffered)
     };
     let compression = decoder.compression();
-    let corrupt =
-        |e: io::Error| layer_err(format!("truncated or corrupt {compression} stream: {e}"));
+    let corrupt = |e: io::Error| match guard::refusal(&e) {
+        Some(why) => layer_err(why),
+        None => layer_err(format!("truncated or corrupt {compression} stream: {e}")),
+    };
 
-    let mut archive = tar::Archive::new(Hashing::new(decoder));
+    let uncompressed = Hashing::new(decoder, expect.diff_id)
+        .map_err(|why| unverifiable("diff_id", expect.diff_id, why))?;
+    let mut archive = tar::Archive::new(Guard::new(uncompressed));
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
         let Some(described) = describe(&entry).map_err(corrupt)? else {
@@ -122,7 +137,7 @@ pub(crate) fn walk_tar(
         visit(&described, &mut entry).map_err(corrupt)?;
     }
     // The tar reader stops at the end-of-archive marker; the digests cover everything.
-    let mut uncompressed = archive.into_inner();
+    let mut uncompressed = archive.into_inner().into_inner();
     io::copy(&mut uncompressed, &mut io::sink()).map_err(corrupt)?;
     let (decoder, diff_id) = uncompressed.digest();
     let mut rest = decoder.into_inner();
@@ -130,10 +145,10 @@ pub(crate) fn walk_tar(
     let (_, digest) = rest.into_inner().digest();
 
     for (name, expected, actual) in [
-        ("blob", expect.digest, &digest),
-        ("diff_id", expect.diff_id, &diff_id),
+        ("blob", expect.digest, digest),
+        ("diff_id", expect.diff_id, diff_id),
     ] {
-        if let Some(expected) = expected {
+        if let (Some(expected), Some(actual)) = (expected, actual) {
             if expected != actual {
                 return Err(layer_err(format!(
                     "digest mismatch: the {name} is {actual}, the image says {expected}"
@@ -145,7 +160,7 @@ pub(crate) fn walk_tar(
 }
 
 /// Turns a tar header into an [`Entry`]; `None` for entries to ignore
-/// (paths escaping the root, PAX/GNU metadata records).
+/// (the root itself, PAX/GNU metadata records).
 fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     let header = entry.header();
     let raw = entry.path()?;

@@ -11,8 +11,10 @@
 //! This crate knows nothing of catalogers: it reports whiteouts and opaque
 //! directories as entry kinds and leaves their meaning to the caller.
 
+mod digest;
 mod docker;
 mod fs;
+mod guard;
 mod layer;
 mod oci;
 mod path;
@@ -221,14 +223,14 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
                 SourceKind::Dir
             }
         }
-        None => match Store::index_tar(path) {
-            Ok(store) if store.contains("manifest.json") => {
+        None => match Store::detect(path)? {
+            Some(store) if store.contains("manifest.json") => {
                 return open_docker(Arc::new(store), location)
             }
-            Ok(store) if store.contains("index.json") => {
+            Some(store) => {
                 return open_oci(Arc::new(store), SourceKind::OciArchive, location, wanted)
             }
-            _ => SourceKind::File,
+            None => SourceKind::File,
         },
     };
     match kind {
@@ -302,10 +304,12 @@ fn open_oci(
         .iter()
         .enumerate()
         .map(|(index, d)| {
+            let diff_id = config.diff_ids.get(index).cloned();
+            verifiable(index, Some(&d.digest), diff_id.as_deref())?;
             Ok(Layer {
                 index,
                 digest: Some(d.digest.clone()),
-                diff_id: config.diff_ids.get(index).cloned(),
+                diff_id,
                 media_type: Some(d.media_type.clone()),
                 size: d.size,
                 created_by: history.get(index).cloned().flatten(),
@@ -342,22 +346,26 @@ fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
         .layers
         .iter()
         .enumerate()
-        .map(|(index, (member, digest))| Layer {
-            index,
-            digest: digest.clone(),
-            diff_id: docker.config.diff_ids.get(index).cloned(),
-            media_type: None,
-            size: match store.as_ref() {
-                Store::Tar { members, .. } => members.get(member).map(|m| m.1),
-                Store::Dir(_) => None,
-            },
-            created_by: history.get(index).cloned().flatten(),
-            bytes: LayerBytes::Blob {
-                store: store.clone(),
-                member: member.clone(),
-            },
+        .map(|(index, (member, digest))| {
+            let diff_id = docker.config.diff_ids.get(index).cloned();
+            verifiable(index, digest.as_deref(), diff_id.as_deref())?;
+            Ok(Layer {
+                index,
+                digest: digest.clone(),
+                diff_id,
+                media_type: None,
+                size: match store.as_ref() {
+                    Store::Tar { members, .. } => members.get(member).map(|m| m.1),
+                    Store::Dir(_) => None,
+                },
+                created_by: history.get(index).cloned().flatten(),
+                bytes: LayerBytes::Blob {
+                    store: store.clone(),
+                    member: member.clone(),
+                },
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(Image {
         kind: SourceKind::DockerArchive,
         location: location.to_string(),
@@ -369,6 +377,20 @@ fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
         config: Some(docker.config),
         layers,
     })
+}
+
+/// Refuses a layer whose digests cannot be checked, before any layer is read
+/// rather than midway through the scan.
+fn verifiable(index: usize, digest: Option<&str>, diff_id: Option<&str>) -> Result<(), Error> {
+    for (name, digest) in [("digest", digest), ("diff_id", diff_id)] {
+        if let Some(digest) = digest {
+            digest::Algorithm::of(digest).map_err(|why| Error::Layer {
+                layer: index.to_string(),
+                why: format!("{name} {digest}: {why}"),
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn platform_of(config: &ImageConfig) -> Option<String> {

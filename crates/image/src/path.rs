@@ -1,16 +1,43 @@
 //! Normalising paths from tar headers so they can never escape the image.
 
-/// `./usr//lib/` → `usr/lib`; `None` for paths that climb with `..` or are empty.
+/// `./usr//lib/` → `usr/lib`; `None` for the root itself.
+///
+/// `..` is resolved lexically and clamped at the root, as moby and containerd
+/// do when they extract a layer: `x/../models/a.pt` lands at `models/a.pt` and
+/// `../../etc/x` at `etc/x`. Dropping such entries instead would hide files a
+/// container really gets.
 pub(crate) fn normalize(raw: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in raw.split('/') {
         match part {
             "" | "." => {}
-            ".." => return None,
+            ".." => {
+                parts.pop();
+            }
             p => parts.push(p),
         }
     }
     (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// A member named by an archive's own metadata: relative, and never climbing
+/// above the archive's root. Unlike layer entries these are refused rather than
+/// clamped, since a manifest pointing outside its archive is broken or hostile.
+/// `Err` completes "refers to PATH …".
+pub(crate) fn inside(raw: &str) -> Result<String, &'static str> {
+    if raw.starts_with('/') {
+        return Err("outside the archive (an absolute path)");
+    }
+    let mut depth = 0usize;
+    for part in raw.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if depth == 0 => return Err("outside the archive"),
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    normalize(raw).ok_or("which is not a file")
 }
 
 /// Splits `dir/name` into (`dir`, `name`); the directory is empty at the root.
@@ -34,7 +61,23 @@ mod tests {
     fn normalizes() {
         assert_eq!(normalize("./usr//lib/").as_deref(), Some("usr/lib"));
         assert_eq!(normalize("/etc/passwd").as_deref(), Some("etc/passwd"));
-        assert_eq!(normalize("a/../../etc"), None);
+        assert_eq!(normalize("a/../../etc").as_deref(), Some("etc"));
+        assert_eq!(
+            normalize("x/../models/evil.pt").as_deref(),
+            Some("models/evil.pt")
+        );
+        assert_eq!(normalize("../../etc/x").as_deref(), Some("etc/x"));
+        assert_eq!(normalize("a/.."), None);
         assert_eq!(normalize("./"), None);
+    }
+
+    #[test]
+    fn inside_the_archive() {
+        assert_eq!(inside("a/../b/layer.tar"), Ok("b/layer.tar".into()));
+        assert_eq!(inside("../x"), Err("outside the archive"));
+        assert_eq!(inside("a/../../x"), Err("outside the archive"));
+        assert!(inside("/etc/passwd").is_err());
+        assert!(inside("").is_err());
+        assert!(inside("a/..").is_err());
     }
 }

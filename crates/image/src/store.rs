@@ -2,6 +2,8 @@
 //! place. Archives are never extracted: each member is read by seeking to its
 //! offset, so an image of any size costs one pass to index and no disk space.
 
+use crate::digest::Algorithm;
+use crate::guard::{self, Guard};
 use crate::Error;
 use std::collections::HashMap;
 use std::fs::File;
@@ -20,47 +22,82 @@ pub(crate) enum Store {
     },
 }
 
+/// What one pass over a tar's headers found.
+struct Scan {
+    members: HashMap<String, (u64, u64)>,
+    /// The first member that only an image archive would have.
+    image_member: Option<String>,
+    /// Why the pass stopped early, if it did.
+    failure: Option<String>,
+    /// Whether it stopped at the cap on tar metadata, which is no sign of truncation.
+    refused: bool,
+    /// Whether the end-of-archive marker was there: without it, a tar cut at
+    /// a member boundary reads cleanly, only shorter.
+    terminated: bool,
+}
+
 impl Store {
     /// Indexes a tar archive's members. Fails if it is not an uncompressed tar.
     pub fn index_tar(path: &Path) -> Result<Store, Error> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut magic = [0u8; 4];
-        let n = (&file)
-            .take(4)
-            .read(&mut magic)
-            .map_err(|e| Error::io(path, e))?;
-        if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-            return Err(Error::NotAnImage {
-                path: path.display().to_string(),
-                why: "the archive is compressed; decompress it first (gunzip / unzstd)".into(),
-            });
-        }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut archive = tar::Archive::new(file);
-        let mut members = HashMap::new();
-        let not_tar = |e: std::io::Error| Error::NotAnImage {
+        let scan = scan_tar(path)?;
+        let not_an_image = |why: String| Error::NotAnImage {
             path: path.display().to_string(),
-            why: format!("not a tar archive ({e})"),
+            why,
         };
-        for entry in archive.entries().map_err(not_tar)? {
-            let entry = entry.map_err(not_tar)?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            let name = entry.path().map_err(not_tar)?;
-            if let Some(name) = crate::path::normalize(&name.to_string_lossy()) {
-                members.insert(name, (entry.raw_file_position(), entry.size()));
-            }
+        if let Some(why) = scan.failure {
+            return Err(not_an_image(if scan.refused {
+                why
+            } else if scan.members.is_empty() {
+                format!("not a tar archive ({why})")
+            } else {
+                format!("truncated or corrupt tar archive ({why})")
+            }));
         }
-        if members.is_empty() {
-            return Err(Error::NotAnImage {
-                path: path.display().to_string(),
-                why: "not a tar archive, or an empty one".into(),
-            });
+        if scan.members.is_empty() {
+            return Err(not_an_image("not a tar archive, or an empty one".into()));
         }
         Ok(Store::Tar {
             path: path.to_path_buf(),
-            members,
+            members: scan.members,
+        })
+    }
+
+    /// For a path given without a scheme: the archive if it is an image one,
+    /// `None` if it is no image archive at all (so a single file to scan), and
+    /// an error if it begins like one but cannot be read as one — a truncated
+    /// download must not pass as a file with nothing in it.
+    pub fn detect(path: &Path) -> Result<Option<Store>, Error> {
+        let Ok(scan) = scan_tar(path) else {
+            return Ok(None);
+        };
+        let is_image = ["manifest.json", "index.json"]
+            .iter()
+            .any(|m| scan.members.contains_key(*m));
+        let why = match (scan.failure, scan.image_member) {
+            (None, _) if is_image => {
+                return Ok(Some(Store::Tar {
+                    path: path.to_path_buf(),
+                    members: scan.members,
+                }))
+            }
+            (_, None) => return Ok(None),
+            (Some(failure), Some(member)) => format!(
+                "it looks like an image archive (it holds {member}) \
+                 but is truncated or corrupt ({failure})"
+            ),
+            (None, Some(member)) if !scan.terminated => format!(
+                "it looks like an image archive (it holds {member}) but is truncated: \
+                 it stops without the tar end-of-archive marker, before any index.json \
+                 or manifest.json"
+            ),
+            (None, Some(member)) => format!(
+                "it looks like an image archive (it holds {member}) \
+                 but has no index.json or manifest.json"
+            ),
+        };
+        Err(Error::NotAnImage {
+            path: path.display().to_string(),
+            why,
         })
     }
 
@@ -124,6 +161,69 @@ impl Store {
     }
 }
 
+/// Reads every header of an uncompressed tar, stopping at the first error.
+/// `Err` only when the file cannot be read at all or is compressed.
+fn scan_tar(path: &Path) -> Result<Scan, Error> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 4];
+    let n = (&file)
+        .take(4)
+        .read(&mut magic)
+        .map_err(|e| Error::io(path, e))?;
+    if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+        return Err(Error::NotAnImage {
+            path: path.display().to_string(),
+            why: "the archive is compressed; decompress it first (gunzip / unzstd)".into(),
+        });
+    }
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = tar::Archive::new(Guard::new(file));
+    let mut scan = Scan {
+        members: HashMap::new(),
+        image_member: None,
+        failure: None,
+        refused: false,
+        terminated: false,
+    };
+    let mut read_headers = || -> std::io::Result<()> {
+        for entry in archive.entries()? {
+            let entry = entry?;
+            let Some(name) = crate::path::normalize(&entry.path()?.to_string_lossy()) else {
+                continue;
+            };
+            if scan.image_member.is_none() && only_in_images(&name) {
+                scan.image_member = Some(name.clone());
+            }
+            if entry.header().entry_type().is_file() {
+                scan.members
+                    .insert(name, (entry.raw_file_position(), entry.size()));
+            }
+        }
+        Ok(())
+    };
+    let result = read_headers();
+    scan.terminated = archive.into_inner().terminated();
+    if let Err(e) = result {
+        let refusal = guard::refusal(&e);
+        scan.refused = refusal.is_some();
+        scan.failure = Some(refusal.unwrap_or_else(|| e.to_string()));
+    }
+    Ok(scan)
+}
+
+/// Members that mark a tar as an OCI layout or a `docker save` archive.
+fn only_in_images(name: &str) -> bool {
+    let (top, rest) = name.split_once('/').unwrap_or((name, ""));
+    let legacy_layer = top.len() == 64
+        && top.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && matches!(rest, "layer.tar" | "json" | "VERSION");
+    match top {
+        "oci-layout" | "index.json" | "manifest.json" | "repositories" => rest.is_empty(),
+        "blobs" => true,
+        _ => legacy_layer,
+    }
+}
+
 /// `blobs/sha256/abc…` → `sha256:abc…` (other members unchanged), for messages.
 fn member_to_digest(member: &str) -> String {
     match member
@@ -137,16 +237,16 @@ fn member_to_digest(member: &str) -> String {
 
 /// Reads a JSON blob and checks it against the digest that names it.
 pub(crate) fn read_verified(store: &Store, digest: &str, what: &str) -> Result<Vec<u8>, Error> {
-    let bytes = store.read_json(&blob_path(digest)?)?;
-    let actual = format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
-    );
-    if digest.starts_with("sha256:") && actual != digest {
-        return Err(Error::Invalid {
-            what: format!("{what} {digest} in {}", store.describe()),
-            why: format!("digest mismatch: the blob is {actual}"),
-        });
+    let member = blob_path(digest)?;
+    let invalid = |why: String| Error::Invalid {
+        what: format!("{what} {digest} in {}", store.describe()),
+        why,
+    };
+    let algorithm = Algorithm::of(digest).map_err(invalid)?;
+    let bytes = store.read_json(&member)?;
+    let actual = algorithm.digest(&bytes);
+    if actual != digest {
+        return Err(invalid(format!("digest mismatch: the blob is {actual}")));
     }
     Ok(bytes)
 }

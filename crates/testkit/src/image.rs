@@ -36,6 +36,7 @@ enum Item {
         path: String,
         target: String,
     },
+    Raw(Vec<u8>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +82,14 @@ impl Layer {
             path: path.to_string(),
             target: target.to_string(),
         });
+        self
+    }
+
+    /// Bytes appended to the tar verbatim, for what the tar crate will not
+    /// write: oversized metadata records, a body cut short. Whole 512-byte
+    /// blocks keep the entries after it readable.
+    pub fn raw(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.items.push(Item::Raw(bytes.into()));
         self
     }
 
@@ -154,6 +163,10 @@ impl Layer {
                     header.set_mode(0o644);
                     header.set_size(0);
                     builder.append_link(&mut header, path, target)
+                }
+                Item::Raw(bytes) => {
+                    builder.get_mut().extend_from_slice(bytes);
+                    Ok(())
                 }
             };
             result.expect("in-memory tar");
@@ -553,5 +566,40 @@ fn apply(root: &Path, item: &Item) {
             remove(&full);
             std::fs::hard_link(root.join(target), full).expect("hard link");
         }
+        Item::Raw(_) => panic!("raw tar bytes have no root filesystem equivalent"),
     }
+}
+
+/// One 512-byte GNU tar header written as given, for records the tar crate
+/// will not write itself (a long name or PAX header of any declared size).
+pub fn raw_tar_header(type_flag: u8, name: &str, size: u64) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::new(type_flag));
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_size(size);
+    let slot = &mut header.as_old_mut().name;
+    assert!(name.len() < slot.len(), "raw names must fit the name field");
+    slot[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_cksum();
+    header.as_bytes().to_vec()
+}
+
+/// Rewrites an archive written by [`ImageSpec`] member by member: `change`
+/// gets each member's name and bytes and returns the new bytes, or `None` to
+/// drop the member.
+pub fn rewrite_archive(path: &Path, mut change: impl FnMut(&str, Vec<u8>) -> Option<Vec<u8>>) {
+    let bytes = std::fs::read(path).expect("read archive");
+    let mut files = Vec::new();
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("tar entry");
+        let name = entry.path().expect("member name").display().to_string();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).expect("member");
+        if let Some(content) = change(&name, content) {
+            files.push((name, content));
+        }
+    }
+    write_tar(path, &files);
 }
