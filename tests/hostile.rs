@@ -93,3 +93,77 @@ fn xml_output_is_well_formed_whatever_the_names_synthetic() {
         ),
     }
 }
+
+/// A tar entry whose name is the given bytes, which need not be UTF-8.
+fn raw_file(name: &[u8], content: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_size(content.len() as u64);
+    header.as_old_mut().name[..name.len()].copy_from_slice(name);
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    out.extend_from_slice(content);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+fn unsafe_model_paths(bom: &serde_json::Value) -> Vec<String> {
+    let mut paths: Vec<String> = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| property(c, "gpubom:model:verdict") == Some("unsafe"))
+        .map(|c| {
+            c["evidence"]["occurrences"][0]["location"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Runtimes compare names as bytes: names that differ only in bytes that are
+/// not UTF-8 are different files, for whiteouts and for replacement alike.
+#[test]
+fn names_that_are_not_utf8_stay_distinct_synthetic() {
+    let image = ImageSpec::new("synthetic/bytes", "1")
+        .layer(
+            Layer::new()
+                .raw(raw_file(b"models/model\xff.pkl", EVIL_PICKLE))
+                .raw(raw_file(b"models/w\xff.pkl", EVIL_PICKLE)),
+        )
+        .layer(
+            Layer::new()
+                .raw(raw_file(b"models/.wh.model\xfe.pkl", b""))
+                .raw(raw_file(b"models/w\xfe.pkl", b"\x80\x02}q\x00.")),
+        );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    image.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(
+        unsafe_model_paths(&bom),
+        vec!["/models/model\\xff.pkl", "/models/w\\xff.pkl"]
+    );
+}
+
+/// One name that is not UTF-8 in a directory does not stop the scan.
+#[test]
+fn a_directory_with_a_non_utf8_name_is_scanned_synthetic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tmp();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"evil\xff.pkl");
+    std::fs::write(models.join(name), EVIL_PICKLE).unwrap();
+    std::fs::write(models.join("back\\slash.pkl"), EVIL_PICKLE).unwrap();
+    let bom = scan_json(&format!("dir:{}", dir.path().display()));
+    assert_eq!(
+        unsafe_model_paths(&bom),
+        vec!["/models/back\\\\slash.pkl", "/models/evil\\xff.pkl"]
+    );
+}

@@ -1,9 +1,11 @@
 //! Plain directories (an unpacked root filesystem) and single files, walked
 //! as one layer without following symlinks.
 
+use crate::path::exact;
 use crate::{Entry, EntryKind, Error};
 use std::fs;
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
@@ -12,9 +14,10 @@ pub(crate) fn walk_dir(
     progress: &(dyn Fn(u64) + Sync),
     visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
 ) -> Result<(), Error> {
-    let mut stack = vec![String::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
+    // (image path as shown, real path on disk): names that are not UTF-8 are
+    // shown escaped but opened by their real bytes.
+    let mut stack = vec![(String::new(), root.to_path_buf())];
+    while let Some((rel, dir)) = stack.pop() {
         let mut names: Vec<_> = fs::read_dir(&dir)
             .map_err(|e| Error::io(&dir, e))?
             .map(|e| e.map(|e| e.file_name()))
@@ -24,21 +27,21 @@ pub(crate) fn walk_dir(
         // Pushed in reverse so the walk is in sorted, depth-first order.
         let mut subdirs = Vec::new();
         for name in names {
-            let name = name.to_string_lossy().into_owned();
+            let shown = exact(name.as_bytes());
             let rel_path = if rel.is_empty() {
-                name
+                shown
             } else {
-                format!("{rel}/{name}")
+                format!("{rel}/{shown}")
             };
-            let full = root.join(&rel_path);
+            let full = dir.join(&name);
             let meta = fs::symlink_metadata(&full).map_err(|e| Error::io(&full, e))?;
             let kind = if meta.is_symlink() {
                 let target = fs::read_link(&full).map_err(|e| Error::io(&full, e))?;
                 EntryKind::Symlink {
-                    target: target.to_string_lossy().into_owned(),
+                    target: exact(target.as_os_str().as_bytes()),
                 }
             } else if meta.is_dir() {
-                subdirs.push(rel_path.clone());
+                subdirs.push((rel_path.clone(), full.clone()));
                 EntryKind::Dir
             } else if meta.is_file() {
                 EntryKind::File
@@ -60,7 +63,7 @@ pub(crate) fn walk_file(
     let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| exact(n.as_bytes()))
         .unwrap_or_else(|| "file".into());
     visit_path(path, name, EntryKind::File, &meta, progress, visit)
 }

@@ -6,7 +6,7 @@
 
 use crate::digest::{Algorithm, Hasher};
 use crate::guard::{self, Guard};
-use crate::path::{join, normalize, split};
+use crate::path::{exact, join, normalize, split};
 use crate::{Entry, EntryKind, Error};
 use std::io::{self, BufRead, BufReader, Read};
 
@@ -163,15 +163,15 @@ pub(crate) fn walk_tar(
 /// (the root itself, PAX/GNU metadata records).
 fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     let header = entry.header();
-    let raw = entry.path()?;
-    let Some(path) = normalize(&raw.to_string_lossy()) else {
+    let raw = entry.path_bytes();
+    let Some(path) = normalize(&exact(&raw)) else {
         return Ok(None);
     };
     let (dir, name) = split(&path);
     let link = || -> io::Result<String> {
         Ok(entry
-            .link_name()?
-            .map(|l| l.to_string_lossy().into_owned())
+            .link_name_bytes()
+            .map(|l| exact(&l))
             .unwrap_or_default())
     };
     let kind = if name == ".wh..wh..opq" {

@@ -18,6 +18,7 @@ mod guard;
 mod layer;
 mod oci;
 mod path;
+pub use path::exact as exact_path;
 mod store;
 
 use std::collections::BTreeMap;

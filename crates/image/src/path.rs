@@ -40,6 +40,28 @@ pub(crate) fn inside(raw: &str) -> Result<String, &'static str> {
     normalize(raw).ok_or("which is not a file")
 }
 
+/// A path as the bytes it is, in a string: valid UTF-8 is kept, a byte that
+/// is not is written `\xHH`, and a backslash is doubled so that no name can
+/// pass for another. Container runtimes compare names as bytes; a lossy
+/// conversion would let `.wh.model\xfe.pkl` white out `model\xff.pkl`, or a
+/// benign file replace an evil one with a different name.
+pub fn exact(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// Splits `dir/name` into (`dir`, `name`); the directory is empty at the root.
 pub(crate) fn split(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))

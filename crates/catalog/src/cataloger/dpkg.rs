@@ -36,7 +36,14 @@ impl Cataloger for DpkgCataloger {
         let text = String::from_utf8_lossy(bytes);
         let fact = match classify(path) {
             Some(DpkgFile::Status | DpkgFile::StatusD) => Fact::DpkgStatus(parse_status(&text)),
-            Some(DpkgFile::List { .. }) => Fact::DpkgList(parse_list(&text)),
+            // Listed paths are bytes, spelled as the layer walk spells names.
+            Some(DpkgFile::List { .. }) => {
+                let lines: Vec<String> = bytes
+                    .split(|b| *b == b'\n')
+                    .map(gpubom_image::exact_path)
+                    .collect();
+                Fact::DpkgList(parse_list(&lines.join("\n")))
+            }
             _ => Fact::DpkgCopyright(crate::dpkg::licenses_from_copyright(&text)),
         };
         vec![fact]
