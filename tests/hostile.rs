@@ -167,3 +167,65 @@ fn a_directory_with_a_non_utf8_name_is_scanned_synthetic() {
         vec!["/models/back\\\\slash.pkl", "/models/evil\\xff.pkl"]
     );
 }
+
+/// A GNU sparse entry: `data` at the end of a file of `real_size` bytes, all hole before it.
+fn sparse_file(name: &str, real_size: u64, data: &[u8]) -> Vec<u8> {
+    assert_eq!(data.len() % 512, 0);
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::GNUSparse);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_size(data.len() as u64);
+    header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    let gnu = header.as_gnu_mut().unwrap();
+    // GNU numeric fields: octal, or base-256 (high bit set) when too large.
+    let octal = |field: &mut [u8], v: u64| {
+        let s = format!("{v:0width$o}", width = field.len() - 1);
+        if s.len() < field.len() {
+            field[..s.len()].copy_from_slice(s.as_bytes());
+        } else {
+            field.fill(0);
+            let n = field.len();
+            field[n - 8..].copy_from_slice(&v.to_be_bytes());
+            field[0] = 0x80;
+        }
+    };
+    octal(&mut gnu.realsize, real_size);
+    octal(&mut gnu.sparse[0].offset, real_size - data.len() as u64);
+    octal(&mut gnu.sparse[0].numbytes, data.len() as u64);
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    out.extend_from_slice(data);
+    out
+}
+
+/// A terabyte of holes in a kilobyte of tar is listed, not read zero by zero.
+#[test]
+fn a_sparse_file_with_a_terabyte_of_holes_is_not_read_synthetic() {
+    let image = ImageSpec::new("synthetic/sparse", "1").layer(
+        Layer::new()
+            .raw(sparse_file(
+                "usr/lib/libcudart.so.12",
+                1 << 40,
+                &[0x7f; 512],
+            ))
+            .file("etc/after-the-sparse-file", "still read"),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    image.write_oci_dir(&oci);
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-q",
+        "-f",
+        "cyclonedx-json",
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -159,6 +159,11 @@ pub(crate) fn walk_tar(
     Ok(())
 }
 
+/// Most bytes of holes a sparse file may have and still be read: beyond it the
+/// file is listed but its content is not examined (real images' sparse files
+/// are logs and databases, not models or libraries).
+pub const MAX_SPARSE_HOLES: u64 = 1 << 30;
+
 /// Turns a tar header into an [`Entry`]; `None` for entries to ignore
 /// (the root itself, PAX/GNU metadata records).
 fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
@@ -190,7 +195,15 @@ fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     } else {
         use tar::EntryType as T;
         match header.entry_type() {
-            T::Regular | T::Continuous | T::GNUSparse => EntryKind::File,
+            T::Regular | T::Continuous => EntryKind::File,
+            // A sparse file reads back its holes as zeros: one declaring a
+            // terabyte in a kilobyte of tar would be hashed for hours.
+            T::GNUSparse
+                if entry.size().saturating_sub(header.entry_size()?) > MAX_SPARSE_HOLES =>
+            {
+                EntryKind::Other
+            }
+            T::GNUSparse => EntryKind::File,
             T::Directory => EntryKind::Dir,
             T::Symlink => EntryKind::Symlink { target: link()? },
             T::Link => match normalize(&link()?) {
