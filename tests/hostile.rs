@@ -229,3 +229,50 @@ fn a_sparse_file_with_a_terabyte_of_holes_is_not_read_synthetic() {
         started.elapsed()
     );
 }
+
+/// Four valid indexes, each listing the next 300 times: 27 million paths
+/// through the DAG, a few thousand distinct descriptors.
+#[test]
+fn index_fan_out_costs_what_its_distinct_nodes_cost_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    ImageSpec::new("synthetic/fanout", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_dir(&oci);
+    let index_path = oci.join("index.json");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let mut next = index["manifests"][0].clone();
+    for _ in 0..4 {
+        let nested = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": vec![next.clone(); 300],
+        });
+        let bytes = serde_json::to_vec(&nested).unwrap();
+        let digest = sha256_hex(&bytes);
+        std::fs::write(oci.join("blobs/sha256").join(&digest), &bytes).unwrap();
+        next = serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": format!("sha256:{digest}"),
+            "size": bytes.len(),
+        });
+    }
+    let top = serde_json::json!({"schemaVersion": 2, "manifests": [next]});
+    std::fs::write(&index_path, serde_json::to_vec(&top).unwrap()).unwrap();
+    let started = std::time::Instant::now();
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-q",
+        "-f",
+        "cyclonedx-json",
+    ]);
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+    // 1,200 copies of one manifest are one candidate, not a platform choice.
+    assert_exit(&out, 0);
+}

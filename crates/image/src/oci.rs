@@ -84,7 +84,15 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
         &format!("index.json in {}", store.describe()),
     )?;
     let mut candidates = Vec::new();
-    collect(store, index.manifests, &BTreeMap::new(), 0, &mut candidates)?;
+    let mut walk = IndexWalk::default();
+    collect(
+        store,
+        index.manifests,
+        &BTreeMap::new(),
+        0,
+        &mut walk,
+        &mut candidates,
+    )?;
     if candidates.is_empty() {
         return Err(Error::NotAnImage {
             path: store.describe(),
@@ -127,12 +135,26 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
     })
 }
 
+/// Most descriptors read across all nested indexes: far more than any real
+/// multi-platform image lists, far fewer than a fan-out attack would make us visit.
+pub const MAX_INDEX_VISITS: usize = 10_000;
+
+/// What has been walked so far: each nested index is expanded once, and the
+/// number of descriptors visited is capped, so a DAG of indexes that list each
+/// other many times costs what its distinct nodes cost.
+#[derive(Default)]
+struct IndexWalk {
+    expanded: std::collections::HashSet<String>,
+    visits: usize,
+}
+
 /// Flattens nested indexes into image manifests, skipping attestations.
 fn collect(
     store: &Store,
     descriptors: Vec<Descriptor>,
     inherited: &BTreeMap<String, String>,
     depth: usize,
+    walk: &mut IndexWalk,
     out: &mut Vec<(Descriptor, BTreeMap<String, String>)>,
 ) -> Result<(), Error> {
     if depth > MAX_INDEX_DEPTH {
@@ -142,16 +164,26 @@ fn collect(
         });
     }
     for d in descriptors {
+        walk.visits += 1;
+        if walk.visits > MAX_INDEX_VISITS {
+            return Err(Error::Invalid {
+                what: format!("index in {}", store.describe()),
+                why: format!("indexes list more than {MAX_INDEX_VISITS} descriptors"),
+            });
+        }
         let mut names = inherited.clone();
         names.extend(d.annotations.clone());
         if is_index(&d.media_type) {
+            if !walk.expanded.insert(d.digest.clone()) {
+                continue;
+            }
             let bytes = read_verified(store, &d.digest, "index")?;
             let nested: Index = parse_json(&bytes, &format!("index {}", d.digest))?;
-            collect(store, nested.manifests, &names, depth + 1, out)?;
+            collect(store, nested.manifests, &names, depth + 1, walk, out)?;
         } else {
             let attestation = d.annotations.contains_key("vnd.docker.reference.type")
                 || d.platform.as_ref().is_some_and(|p| p.os == "unknown");
-            if !attestation {
+            if !attestation && walk.expanded.insert(d.digest.clone()) {
                 out.push((d, names));
             }
         }
