@@ -276,3 +276,98 @@ fn index_fan_out_costs_what_its_distinct_nodes_cost_synthetic() {
     // 1,200 copies of one manifest are one candidate, not a platform choice.
     assert_exit(&out, 0);
 }
+
+/// Runs gpubom under a 500 MB address-space limit (RLIMIT_AS, via the shell's
+/// ulimit) and a wall-clock limit, so a regression fails instead of exhausting CI.
+fn run_limited(args: &[&str], seconds: u64) -> std::process::Output {
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -v 512000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gpubom"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gpubom under limits");
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed().as_secs() > seconds {
+            let _ = child.kill();
+            panic!("gpubom {args:?} ran past {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// 60 hard links to an 8 MiB dpkg list (a few KB compressed) share one parse.
+#[test]
+fn hard_links_share_what_their_target_parsed_synthetic() {
+    let list: String = "/a\n".repeat(8 << 20 >> 2);
+    let mut layer = Layer::new()
+        .file(
+            "var/lib/dpkg/status",
+            "Package: p\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n",
+        )
+        .file("var/lib/dpkg/info/p.list", list);
+    for i in 0..60 {
+        layer = layer.hardlink(
+            &format!("var/lib/dpkg/info/p{i}.list"),
+            "var/lib/dpkg/info/p.list",
+        );
+    }
+    let image = ImageSpec::new("synthetic/links", "1")
+        .layer(layer.compression(gpubom_testkit::image::Compression::Gzip));
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    image.write_oci_dir(&oci);
+    let out = run_limited(
+        &[
+            "scan",
+            &format!("oci-dir:{}", oci.display()),
+            "-q",
+            "-f",
+            "cyclonedx-json",
+        ],
+        60,
+    );
+    assert_exit(&out, 0);
+}
+
+/// A symlink target of 300,000 `x/` and `../` segments, and a dpkg list line
+/// of a million components, in a few KB.
+#[test]
+fn long_symlink_targets_resolve_in_bounded_time_synthetic() {
+    let target = "x/../".repeat(150_000) + "etc/os-release-real";
+    let image = ImageSpec::new("synthetic/symlink", "1").layer(
+        Layer::new()
+            .file("etc/os-release-real", "ID=debian\nVERSION_ID=\"12\"\n")
+            .dir("x")
+            .symlink("etc/os-release", &target)
+            .file(
+                "var/lib/dpkg/status",
+                "Package: p\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n",
+            )
+            .file(
+                "var/lib/dpkg/info/p.list",
+                format!("/{}\n", "a/".repeat(1_000_000)),
+            )
+            .compression(gpubom_testkit::image::Compression::Gzip),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    image.write_oci_dir(&oci);
+    let out = run_limited(
+        &[
+            "scan",
+            &format!("oci-dir:{}", oci.display()),
+            "-q",
+            "-f",
+            "cyclonedx-json",
+        ],
+        60,
+    );
+    assert_exit(&out, 0);
+}

@@ -33,7 +33,8 @@ pub(crate) struct FileFact {
     pub path: String,
     /// sha256 of the whole file, hex; present for every claimed regular file.
     pub sha256: Option<String>,
-    pub fact: Fact,
+    /// Shared, so the hard links to a file (which carry no content of their own) cost a pointer each.
+    pub fact: std::sync::Arc<Fact>,
 }
 
 /// Everything one layer contributes, before layers are merged.
@@ -312,7 +313,7 @@ fn read_claimed(
         let fact = FileFact {
             path: entry.path.clone(),
             sha256: Some(sha256.clone()),
-            fact,
+            fact: std::sync::Arc::new(fact),
         };
         pass.add_fact(fact, record);
     }
