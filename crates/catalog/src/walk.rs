@@ -352,7 +352,7 @@ mod tests {
     fn dists(out: &LayerAnalysis) -> Vec<(String, String)> {
         out.facts
             .iter()
-            .filter_map(|f| match &f.fact {
+            .filter_map(|f| match &*f.fact {
                 Fact::PythonMetadata(d) => Some((f.path.clone(), d.version.clone())),
                 _ => None,
             })
