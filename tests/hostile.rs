@@ -280,7 +280,12 @@ fn index_fan_out_costs_what_its_distinct_nodes_cost_synthetic() {
 /// Runs gpubom under a 500 MB address-space limit (RLIMIT_AS, via the shell's
 /// ulimit) and a wall-clock limit, so a regression fails instead of exhausting CI.
 fn run_limited(args: &[&str], seconds: u64) -> std::process::Output {
+    run_limited_with(args, &[], seconds)
+}
+
+fn run_limited_with(args: &[&str], env: &[(&str, &str)], seconds: u64) -> std::process::Output {
     let mut child = std::process::Command::new("bash")
+        .envs(env.iter().copied())
         .arg("-c")
         .arg("ulimit -v 512000 && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_gpubom"))
@@ -370,4 +375,68 @@ fn long_symlink_targets_resolve_in_bounded_time_synthetic() {
         60,
     );
     assert_exit(&out, 0);
+}
+
+/// A gzip layer that inflates about a thousand times (the same gzip member of
+/// 16 MiB of zeros, repeated) is stopped once it passes the inflation limit,
+/// instead of being drained to the end. The floor below which any ratio is
+/// allowed (1 GiB) is lowered here so the test runs fast in a debug build.
+#[test]
+fn a_layer_that_inflates_beyond_the_limit_is_stopped_synthetic() {
+    use std::io::Write;
+    let gz = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let mut header = tar::Header::new_gnu();
+    header.set_path("zeros.bin").unwrap();
+    header.set_size(512 << 20);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let zeros = gz(&vec![0u8; 16 << 20]);
+    let mut bomb = gz(header.as_bytes());
+    for _ in 0..32 {
+        bomb.extend_from_slice(&zeros);
+    }
+    bomb.extend_from_slice(&gz(&[0u8; 1024]));
+
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    ImageSpec::new("synthetic/bomb", "1")
+        .layer(
+            Layer::new()
+                .file("x", "x")
+                .compression(gpubom_testkit::image::Compression::Gzip),
+        )
+        .write_oci_dir(&oci);
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &serde_json::Value| {
+        oci.join("blobs/sha256")
+            .join(d.as_str().unwrap().trim_start_matches("sha256:"))
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blob(&index["manifests"][0]["digest"])).unwrap())
+            .unwrap();
+    std::fs::write(blob(&manifest["layers"][0]["digest"]), &bomb).unwrap();
+
+    let floor = (32u64 << 20).to_string();
+    let out = run_limited_with(
+        &[
+            "scan",
+            &format!("oci-dir:{}", oci.display()),
+            "-q",
+            "-f",
+            "cyclonedx-json",
+        ],
+        &[("GPUBOM_INFLATE_FLOOR_BYTES", &floor)],
+        120,
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("inflates past 64 times"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -33,6 +33,12 @@ impl fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
+impl TooLarge {
+    pub(crate) fn new(why: String) -> Self {
+        TooLarge(why)
+    }
+}
+
 /// The limit's message, if `e` is the guard's refusal.
 pub(crate) fn refusal(e: &io::Error) -> Option<String> {
     e.get_ref()

@@ -9,6 +9,8 @@ use crate::guard::{self, Guard};
 use crate::path::{exact, join, normalize, split};
 use crate::{Entry, EntryKind, Error};
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Hashes (and counts) every byte that passes through, in the algorithm of the
 /// digest it will be checked against; bytes nobody will check are not hashed.
@@ -16,11 +18,45 @@ struct Hashing<'p, R> {
     inner: R,
     hasher: Option<Hasher>,
     progress: Option<&'p (dyn Fn(u64) + Sync)>,
+    /// Bytes read so far, shared with the reader that caps inflation.
+    read: Arc<AtomicU64>,
+    /// On the decompressed side: the compressed bytes it may grow from.
+    inflate_cap: Option<Arc<AtomicU64>>,
+}
+
+/// How many times its compressed size a layer may inflate to, past
+/// [`DEFAULT_INFLATE_FLOOR`]. Real layers compress 2–10×; a zip-bomb layer that
+/// would take minutes to drain is stopped early. `GPUBOM_MAX_INFLATE_RATIO`
+/// raises it for an image that really is that compressible.
+pub const DEFAULT_MAX_INFLATE_RATIO: u64 = 64;
+/// Any layer may inflate to this much, whatever its ratio
+/// (`GPUBOM_INFLATE_FLOOR_BYTES` changes it).
+pub const DEFAULT_INFLATE_FLOOR: u64 = 1 << 30;
+
+fn limit_from_env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let total = self.read.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if let Some(compressed) = &self.inflate_cap {
+            let compressed = compressed.load(Ordering::Relaxed);
+            let ratio = limit_from_env("GPUBOM_MAX_INFLATE_RATIO", DEFAULT_MAX_INFLATE_RATIO);
+            let floor = limit_from_env("GPUBOM_INFLATE_FLOOR_BYTES", DEFAULT_INFLATE_FLOOR);
+            if total > floor && total / ratio.max(1) > compressed {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    guard::TooLarge::new(format!(
+                        "inflates past {ratio} times its compressed size ({total} bytes from {compressed}); set GPUBOM_MAX_INFLATE_RATIO to allow more"
+                    )),
+                ));
+            }
+        }
         if let Some(hasher) = &mut self.hasher {
             hasher.update(&buf[..n]);
         }
@@ -41,6 +77,8 @@ impl<R> Hashing<'_, R> {
             inner,
             hasher,
             progress: None,
+            read: Arc::new(AtomicU64::new(0)),
+            inflate_cap: None,
         })
     }
 
@@ -106,6 +144,7 @@ pub(crate) fn walk_tar(
     let mut stored = Hashing::new(blob, expect.digest)
         .map_err(|why| unverifiable("digest", expect.digest, why))?;
     stored.progress = Some(progress);
+    let compressed_read = stored.read.clone();
     let mut buffered = BufReader::with_capacity(256 << 10, stored);
     let magic = buffered
         .fill_buf()
@@ -126,8 +165,12 @@ pub(crate) fn walk_tar(
         None => layer_err(format!("truncated or corrupt {compression} stream: {e}")),
     };
 
-    let uncompressed = Hashing::new(decoder, expect.diff_id)
+    let plain = matches!(decoder, Decoder::Plain(_));
+    let mut uncompressed = Hashing::new(decoder, expect.diff_id)
         .map_err(|why| unverifiable("diff_id", expect.diff_id, why))?;
+    if !plain {
+        uncompressed.inflate_cap = Some(compressed_read);
+    }
     let mut archive = tar::Archive::new(Guard::new(uncompressed));
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
