@@ -440,3 +440,31 @@ fn a_layer_that_inflates_beyond_the_limit_is_stopped_synthetic() {
         stderr(&out)
     );
 }
+
+/// An entry whose path is longer than PATH_MAX cannot exist in a container
+/// (ENAMETOOLONG), so it is not listed; thousands of 256 KiB names would
+/// otherwise cost a gigabyte to hold.
+#[test]
+fn paths_longer_than_path_max_are_not_listed_synthetic() {
+    let long = format!("{}/evil.pkl", "d".repeat(8192));
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_ustar();
+    header.set_size(EVIL_PICKLE.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    builder
+        .append_data(&mut header, &long, EVIL_PICKLE)
+        .unwrap();
+    let mut bytes = builder.into_inner().unwrap();
+    bytes.truncate(bytes.len() - 1024);
+    let image = ImageSpec::new("synthetic/names", "1").layer(
+        Layer::new()
+            .raw(bytes)
+            .file("models/short.pkl", EVIL_PICKLE),
+    );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    image.write_oci_dir(&oci);
+    let bom = scan_json(&format!("oci-dir:{}", oci.display()));
+    assert_eq!(unsafe_model_paths(&bom), vec!["/models/short.pkl"]);
+}

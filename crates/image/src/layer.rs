@@ -202,6 +202,9 @@ pub(crate) fn walk_tar(
     Ok(())
 }
 
+/// Linux's PATH_MAX.
+const PATH_MAX: usize = 4096;
+
 /// Most bytes of holes a sparse file may have and still be read: beyond it the
 /// file is listed but its content is not examined (real images' sparse files
 /// are logs and databases, not models or libraries).
@@ -212,6 +215,12 @@ pub const MAX_SPARSE_HOLES: u64 = 1 << 30;
 fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
     let header = entry.header();
     let raw = entry.path_bytes();
+    // No runtime can create a path longer than PATH_MAX (ENAMETOOLONG), so
+    // such an entry is not in the container's filesystem; keeping thousands
+    // of them would only cost memory.
+    if raw.len() > PATH_MAX {
+        return Ok(None);
+    }
     let Some(path) = normalize(&exact(&raw)) else {
         return Ok(None);
     };
