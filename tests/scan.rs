@@ -56,7 +56,7 @@ fn debian_python_image(test: &str) -> Option<ImageSpec> {
             .expose("8888/tcp")
             .expose("22/tcp")
             .env("PATH=/usr/local/bin:/usr/bin")
-            .env("CUDA_VERSION=12.1.105")
+            .env("CUDA_VERSION=12.1.1")
             .label(
                 "org.opencontainers.image.source",
                 "https://example.com/trainer",

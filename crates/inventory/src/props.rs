@@ -10,6 +10,12 @@ pub const NVIDIA_FAMILY: &str = "gpubom:nvidia:family";
 /// The library file name(s) behind a native component, e.g. `libcudart.so.12`.
 pub const NVIDIA_LIBRARY: &str = "gpubom:nvidia:library";
 pub const NVIDIA_SONAME: &str = "gpubom:nvidia:soname";
+/// The SONAME major(s) of the library, e.g. `11` for `libcudart.so.11.0`: an ABI number,
+/// not a release, so it is kept here and never used as the component's version.
+pub const NVIDIA_SONAME_MAJOR: &str = "gpubom:nvidia:soname_major";
+/// The package (purl) that ships this library inside it, e.g. `pkg:pypi/triton@3.6.0`
+/// for the CUPTI triton vendors: the library is its own component, not the package.
+pub const BUNDLED_BY: &str = "gpubom:bundled_by";
 /// Comma-separated GPU architectures in the library's fatbin, e.g. `sm_80,sm_90`.
 pub const NVIDIA_SM_ARCHS: &str = "gpubom:nvidia:sm_archs";
 /// `true` for driver stubs (`stubs/libcuda.so`): the real driver comes from the host.

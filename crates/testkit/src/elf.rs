@@ -5,10 +5,17 @@
 
 /// A synthetic x86_64 shared object with `soname` and the NUL-terminated `strings`.
 pub fn synthetic_shared_object(soname: &str, strings: &[&str]) -> Vec<u8> {
+    synthetic_shared_object_padded(soname, strings, 0)
+}
+
+/// The same with `padding` zero bytes between the program headers and the dynamic
+/// section, as libraries that keep their dynamic section near the end of the file
+/// (CUDA 11's `libnvrtc.so.11.2`) are laid out.
+pub fn synthetic_shared_object_padded(soname: &str, strings: &[&str], padding: usize) -> Vec<u8> {
     const EHDR: u64 = 64;
     const PHDR: u64 = 56;
     let phoff = EHDR;
-    let dyn_off = phoff + 2 * PHDR;
+    let dyn_off = phoff + 2 * PHDR + padding as u64;
     let dyn_len = 4 * 16;
     let strtab_off = dyn_off + dyn_len;
     let mut strtab = vec![0u8];
@@ -43,6 +50,7 @@ pub fn synthetic_shared_object(soname: &str, strings: &[&str]) -> Vec<u8> {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
+    out.resize(out.len() + padding, 0);
     // DT_SONAME (offset 1 in strtab), DT_STRTAB, DT_STRSZ, DT_NULL.
     for (tag, val) in [
         (14u64, 1u64),

@@ -9,12 +9,23 @@
 //! the strongest decides the version, and any disagreement is recorded as a
 //! property the gate can act on.
 //!
-//! A library owned by a dpkg package or a wheel is not reported again: the
-//! package component gains the NVIDIA facts and the library as an occurrence.
+//! A SONAME is not a version: `libcudart.so.11.0` names CUDA 11's ABI, so a
+//! library dated by nothing else has no version (its SONAME major is kept as a
+//! property). Libraries of one product in one directory whose versions agree
+//! are one component, at the most precise version, with all their evidence.
+//!
+//! A library owned by one of NVIDIA's own packages (a dpkg package or a wheel)
+//! is not reported again: the package component gains the NVIDIA facts and the
+//! library as an occurrence. A library that another project's package bundles
+//! (triton's CUPTI) is its own component, naming that package in
+//! `gpubom:bundled_by`; the package keeps its identity.
 
 use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
 use crate::merge::MergedView;
-use crate::nvidia::{classify, min_driver, ElfFacts, ElfScanner, Family, LibraryMatch};
+use crate::nvidia::{
+    classify, is_nvidia_package, min_driver, package_family, ElfFacts, ElfScanner, Family,
+    LibraryMatch,
+};
 use gpubom_inventory::{
     props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
 };
@@ -59,7 +70,8 @@ impl Cataloger for NvidiaCataloger {
     }
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
-        let mut bare: BTreeMap<(String, String, String), Component> = BTreeMap::new();
+        name_packages(found);
+        let mut libraries = Vec::new();
         for file_fact in view.surviving() {
             let layer = file_fact.layer;
             let Fact::NativeLibrary(lib) = file_fact.fact else {
@@ -76,34 +88,190 @@ impl Cataloger for NvidiaCataloger {
                 path: display_path(file_fact.path),
                 layer: Some(LayerRef { index: layer }),
             };
+            let mut evidence =
+                version_evidence(file_fact.path, &matched, lib.elf.as_ref(), fingerprint);
+            let mut bundled_by = None;
             if let Some(owner) = found.owners.get(file_fact.path).cloned() {
                 let confirmed = owner.sha256.as_deref() == Some(sha256);
                 let component = &mut found.components[owner.component];
-                annotate_owned(component, &matched, lib.elf.as_ref(), location, confirmed);
-                continue;
+                if matched.family.is_framework() || is_nvidia_package(&component.name) {
+                    annotate_owned(component, &matched, lib.elf.as_ref(), location, confirmed);
+                    continue;
+                }
+                // Another project's package ships a copy (triton vendors CUPTI): the
+                // package stays itself, the library is reported on its own.
+                evidence.push(bundled_evidence(component, &location.path, confirmed));
+                bundled_by = Some(owner.component);
+            } else {
+                // The image env declares the system's stack, not a package's private copy.
+                evidence.extend(declared_evidence(matched.family, context.env));
             }
-            let mut evidence =
-                version_evidence(file_fact.path, &matched, lib.elf.as_ref(), fingerprint);
-            evidence.extend(declared_evidence(matched.family, context.env));
-            let Some(best) = strongest(&evidence) else {
-                continue;
-            };
-            let version = best.version.clone().unwrap_or_default();
-            let key = (
-                matched.family.product().to_string(),
-                version.clone(),
-                parent(file_fact.path).to_string(),
-            );
-            let component = bare
-                .entry(key)
-                .or_insert_with(|| new_component(&matched, &version, layer));
-            add_library(component, lib.elf.as_ref(), location, sha256, evidence);
+            libraries.push(Library {
+                version: strongest(&evidence).and_then(|e| e.version.clone()),
+                soname_major: soname_major(&matched, lib.elf.as_ref()),
+                dir: parent(file_fact.path).to_string(),
+                matched,
+                elf: lib.elf.clone(),
+                sha256: sha256.to_string(),
+                location,
+                evidence,
+                bundled_by,
+            });
         }
-        for (_, mut component) in bare {
-            finish_bare(&mut component);
+        for group in one_component_each(libraries) {
+            let component = library_component(group, found);
             found.components.push(component);
         }
         annotate_frameworks(view, found);
+    }
+}
+
+/// One NVIDIA shared object outside any NVIDIA package, with everything it says about itself.
+struct Library {
+    matched: LibraryMatch,
+    dir: String,
+    /// Decided by this library's own strongest evidence; `None` when only a SONAME speaks.
+    version: Option<String>,
+    soname_major: Option<String>,
+    elf: Option<ElfFacts>,
+    sha256: String,
+    location: Location,
+    evidence: Vec<Evidence>,
+    /// The (non-NVIDIA) package that ships this copy, as an index into `Found::components`.
+    bundled_by: Option<usize>,
+}
+
+/// Groups libraries into components: one product in one directory (shipped by the same
+/// package, if any) whose versions agree — one a prefix of the other, 9.14.0 and
+/// 9.14.0.64 — is one component at the most precise version. A library with no version
+/// joins the group holding the same bytes, else one its SONAME major agrees with.
+fn one_component_each(mut libraries: Vec<Library>) -> Vec<Vec<Library>> {
+    // Most precise first, so each group's first library carries its version.
+    libraries.sort_by(|a, b| {
+        let key = |l: &Library| {
+            (
+                l.matched.family.product(),
+                l.dir.clone(),
+                l.bundled_by,
+                std::cmp::Reverse(l.version.as_deref().map_or(0, |v| v.split('.').count())),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.version.cmp(&b.version))
+            .then_with(|| a.location.path.cmp(&b.location.path))
+    });
+    let mut groups: Vec<Vec<Library>> = Vec::new();
+    let mut open = 0; // groups[open..] share the current product, directory and owner
+    for library in libraries {
+        let same_place = |g: &Vec<Library>| {
+            let head = &g[0];
+            head.matched.family.product() == library.matched.family.product()
+                && head.dir == library.dir
+                && head.bundled_by == library.bundled_by
+        };
+        if groups.last().is_some_and(|g| !same_place(g)) {
+            open = groups.len();
+        }
+        let candidates = &mut groups[open..];
+        let head_version = |g: &Vec<Library>| g[0].version.clone();
+        let joins = match &library.version {
+            Some(v) => candidates
+                .iter()
+                .position(|g| head_version(g).is_some_and(|h| compatible(v, &h))),
+            None => candidates
+                .iter()
+                .position(|g| g.iter().any(|l| l.sha256 == library.sha256))
+                .or_else(|| match &library.soname_major {
+                    Some(major) => candidates.iter().position(|g| match head_version(g) {
+                        Some(h) => compatible(major, &h),
+                        None => g[0].soname_major.as_ref() == Some(major),
+                    }),
+                    None => (!candidates.is_empty()).then_some(0),
+                }),
+        };
+        match joins {
+            Some(i) => candidates[i].push(library),
+            None => groups.push(vec![library]),
+        }
+    }
+    groups
+}
+
+fn library_component(group: Vec<Library>, found: &Found) -> Component {
+    let head = &group[0];
+    let version = head.version.clone().unwrap_or_default();
+    let layer = head.location.layer.map_or(0, |l| l.index);
+    let mut component = new_component(&head.matched, &version, layer);
+    if let Some(owner) = head.bundled_by.map(|i| &found.components[i]) {
+        component
+            .properties
+            .insert(props::BUNDLED_BY.to_string(), package_ref(owner));
+    }
+    for library in group {
+        if let Some(major) = &library.soname_major {
+            append_list(&mut component, props::NVIDIA_SONAME_MAJOR, major);
+        }
+        add_library(
+            &mut component,
+            library.elf.as_ref(),
+            library.location,
+            &library.sha256,
+            library.evidence,
+        );
+    }
+    finish_bare(&mut component);
+    component
+}
+
+/// NVIDIA's own packages are named for their product: `nvidia-nvtx` is NVTX even when
+/// it installs no library gpubom recognises.
+fn name_packages(found: &mut Found) {
+    for component in &mut found.components {
+        if !matches!(component.kind, ComponentKind::Python | ComponentKind::Deb) {
+            continue;
+        }
+        if let Some(family) = package_family(&component.name) {
+            component
+                .properties
+                .entry(props::NVIDIA_FAMILY.to_string())
+                .or_insert_with(|| family.product().to_string());
+        }
+    }
+}
+
+/// How a package is named in `gpubom:bundled_by`: its purl, else name@version.
+fn package_ref(component: &Component) -> String {
+    component.purl.clone().unwrap_or_else(|| {
+        format!(
+            "{}@{}",
+            component.name,
+            component.version.as_deref().unwrap_or("")
+        )
+    })
+}
+
+/// The package that ships a bundled library: identity evidence, not version evidence
+/// (triton's version says nothing about the CUPTI inside it).
+fn bundled_evidence(owner: &Component, path: &str, hash_confirmed: bool) -> Evidence {
+    let listed = if hash_confirmed {
+        "listed with a matching sha256"
+    } else {
+        "listed"
+    };
+    Evidence {
+        technique: Technique::FileOwnership,
+        confidence: if hash_confirmed {
+            1.0
+        } else {
+            Technique::FileOwnership.default_confidence()
+        },
+        source: format!(
+            "{path}: bundled by {} {} ({listed} in its file list); not that package's own version",
+            owner.name,
+            owner.version.as_deref().unwrap_or("")
+        ),
+        version: None,
     }
 }
 
@@ -227,12 +395,17 @@ fn version_evidence(
             ));
         }
     }
-    if let Some(v) = &matched.file_version {
-        out.push(evidence(
+    // `libcudart.so.11.0` is CUDA 11's SONAME, whatever the release: a file named as its
+    // SONAME says nothing of the version. Only a longer name (`libcudart.so.12.1.105`) does.
+    let soname = elf.and_then(|e| e.soname.as_deref());
+    let named_as_soname = soname.is_some_and(|s| s == file_name(path));
+    match &matched.file_version {
+        Some(v) if !named_as_soname => out.push(evidence(
             Technique::FileName,
             shown.clone(),
             Some(v.clone()),
-        ));
+        )),
+        _ => {}
     }
     if let Some(v) = &matched.path_version {
         out.push(evidence(
@@ -241,16 +414,36 @@ fn version_evidence(
             Some(v.clone()),
         ));
     }
-    if let Some(major) = &matched.soname_major {
+    if let Some(major) = soname_major(matched, elf) {
+        let seen = match soname {
+            Some(soname) => format!("SONAME {soname}"),
+            None => format!("file name {}", file_name(path)),
+        };
         let mut e = evidence(
             Technique::PathHint,
-            format!("SONAME major of {shown}"),
-            Some(major.clone()),
+            format!("{seen} of {shown}: ABI major {major}, not a release version"),
+            None,
         );
         e.confidence = 0.2;
         out.push(e);
     }
     out
+}
+
+/// The SONAME's major (`12` of `libcudart.so.12`): from the SONAME inside the ELF, else
+/// from a file name that can only be one (`libcudart.so.12`; `libcupti.so.2025.1.1` is
+/// CUPTI's release, its SONAME `libcupti.so.12`).
+fn soname_major(matched: &LibraryMatch, elf: Option<&ElfFacts>) -> Option<String> {
+    if let Some(soname) = elf.and_then(|e| e.soname.as_deref()) {
+        let (_, suffix) = soname.split_once(".so.")?;
+        let major = suffix.split('.').next()?;
+        return (!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| major.to_string());
+    }
+    match matched.file_version {
+        None => matched.soname_major.clone(),
+        Some(_) => None,
+    }
 }
 
 /// Compiler banners appear in many CUDA libraries but only date NVRTC-like
@@ -263,6 +456,10 @@ fn version_string_applies(family: Family, kind: &str) -> bool {
         _ => false,
     }
 }
+
+/// Env variables that declare a CUDA *toolkit* release (`CUDA_VERSION=12.1.1`), which
+/// libraries do not share beyond major.minor (the 12.1.1 toolkit ships libcudart 12.1.105).
+const TOOLKIT_RELEASE_ENV: &[&str] = &["env:CUDA_VERSION"];
 
 /// The image environment's claim about this family's version (weakest evidence).
 fn declared_evidence(family: Family, env: &[String]) -> Vec<Evidence> {
@@ -310,6 +507,14 @@ fn specificity(e: &Evidence) -> usize {
         .unwrap_or(0)
 }
 
+/// `12.1` of `12.1.105`.
+fn major_minor(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((i, _)) => &version[..i],
+        None => version,
+    }
+}
+
 /// Two versions agree when one is a dotted prefix of the other (12.1 and 12.1.105).
 fn compatible(a: &str, b: &str) -> bool {
     let (a, b): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
@@ -323,14 +528,21 @@ fn new_component(matched: &LibraryMatch, version: &str, layer: usize) -> Compone
     if matched.is_stub {
         properties.insert(props::NVIDIA_STUB.to_string(), "true".to_string());
     }
+    let known = !version.is_empty();
     Component {
         kind: ComponentKind::NativeLibrary,
         name: product.to_string(),
-        version: (!version.is_empty()).then(|| version.to_string()),
-        purl: Some(format!("pkg:generic/nvidia/{product}@{version}")),
+        version: known.then(|| version.to_string()),
+        purl: Some(if known {
+            format!("pkg:generic/nvidia/{product}@{version}")
+        } else {
+            format!("pkg:generic/nvidia/{product}")
+        }),
+        // A CPE without a version would match every advisory of the product.
         cpes: matched
             .family
             .cpe_product()
+            .filter(|_| known)
             .map(|p| format!("cpe:2.3:a:nvidia:{p}:{version}:*:*:*:*:*:*:*"))
             .into_iter()
             .collect(),
@@ -386,11 +598,18 @@ fn finish_bare(component: &mut Component) {
         .iter()
         .find(|e| e.technique == Technique::Declared)
         .cloned();
-    let conflicting = component.evidence.iter().any(|e| {
-        e.version
-            .as_deref()
-            .is_some_and(|v| !compatible(v, &version))
-    });
+    let conflicting = !version.is_empty()
+        && component.evidence.iter().any(|e| {
+            e.version.as_deref().is_some_and(|v| {
+                if e.technique == Technique::Declared
+                    && TOOLKIT_RELEASE_ENV.contains(&e.source.as_str())
+                {
+                    !compatible(major_minor(v), major_minor(&version))
+                } else {
+                    !compatible(v, &version)
+                }
+            })
+        });
     if conflicting {
         component
             .properties
@@ -433,6 +652,9 @@ fn annotate_owned(
         .entry(props::NVIDIA_FAMILY.to_string())
         .or_insert_with(|| matched.family.product().to_string());
     append_list(component, props::NVIDIA_LIBRARY, &file_name(&location.path));
+    if let Some(major) = soname_major(matched, elf) {
+        append_list(component, props::NVIDIA_SONAME_MAJOR, &major);
+    }
     add_elf_properties(component, elf);
     let (confidence, how) = if hash_confirmed {
         (1.0, "listed in the package's RECORD with a matching sha256")
@@ -480,4 +702,130 @@ fn append_list(component: &mut Component, key: &str, item: &str) {
 
 fn file_name(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library(path: &str, version: Option<&str>, sha256: &str) -> Library {
+        let matched = classify(path).unwrap();
+        Library {
+            soname_major: matched.soname_major.clone(),
+            version: version.map(str::to_string),
+            dir: parent(path).to_string(),
+            matched,
+            elf: None,
+            sha256: sha256.to_string(),
+            location: Location {
+                path: display_path(path),
+                layer: Some(LayerRef { index: 0 }),
+            },
+            evidence: Vec::new(),
+            bundled_by: None,
+        }
+    }
+
+    fn grouped(libraries: Vec<Library>) -> Vec<(Option<String>, Vec<String>)> {
+        one_component_each(libraries)
+            .into_iter()
+            .map(|g| {
+                (
+                    g[0].version.clone(),
+                    g.iter().map(|l| file_name(&l.location.path)).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn agreeing_versions_in_one_directory_group_synthetic() {
+        let d = "usr/lib/x86_64-linux-gnu";
+        let groups = grouped(vec![
+            library(&format!("{d}/libcudnn_ops.so.9.14.0"), Some("9.14.0"), "a"),
+            library(&format!("{d}/libcudnn.so.9.14.0"), Some("9.14.0.64"), "b"),
+            library(
+                &format!("{d}/libcudnn_ops_infer.so.8.9.7"),
+                Some("8.9.7"),
+                "c",
+            ),
+            // SONAME only: joins the group its major agrees with.
+            library(&format!("{d}/libcudnn_cnn.so.9"), None, "d"),
+            library(&format!("{d}/libcudnn_adv_infer.so.8"), None, "e"),
+            library("opt/other/libcudnn_ops.so.9.14.0", Some("9.14.0"), "f"),
+        ]);
+        assert_eq!(
+            groups,
+            vec![
+                (Some("9.14.0".into()), vec!["libcudnn_ops.so.9.14.0".into()]),
+                (
+                    Some("9.14.0.64".into()),
+                    vec![
+                        "libcudnn.so.9.14.0".into(),
+                        "libcudnn_ops.so.9.14.0".into(),
+                        "libcudnn_cnn.so.9".into()
+                    ]
+                ),
+                (
+                    Some("8.9.7".into()),
+                    vec![
+                        "libcudnn_ops_infer.so.8.9.7".into(),
+                        "libcudnn_adv_infer.so.8".into()
+                    ]
+                ),
+            ]
+        );
+        // Nothing dates them: one versionless group per SONAME major.
+        let groups = grouped(vec![
+            library("opt/lib/libcudart.so.11.0", None, "a"),
+            library("opt/lib/libcudart.so.12", None, "b"),
+        ]);
+        assert_eq!(groups.len(), 2, "{groups:?}");
+    }
+
+    #[test]
+    fn versions_agree_component_wise() {
+        assert!(compatible("9.14.0", "9.14.0.64"));
+        assert!(compatible("9", "9.14.0.64"));
+        assert!(!compatible("9.1", "9.14"));
+        assert_eq!(major_minor("12.1.105"), "12.1");
+        assert_eq!(major_minor("12.1"), "12.1");
+        assert_eq!(major_minor("12"), "12");
+    }
+
+    fn conflict(family: Family, version: &str, env: &str) -> bool {
+        let path = match family {
+            Family::CudaRuntime => "opt/libcudart.so.12",
+            _ => "opt/libcudnn.so.9",
+        };
+        let mut c = new_component(&classify(path).unwrap(), version, 0);
+        c.evidence = declared_evidence(family, &[env.to_string()]);
+        finish_bare(&mut c);
+        c.properties.contains_key(props::VERSION_CONFLICT)
+    }
+
+    #[test]
+    fn cuda_version_is_a_toolkit_release() {
+        assert!(!conflict(
+            Family::CudaRuntime,
+            "12.1.105",
+            "CUDA_VERSION=12.1.1"
+        ));
+        assert!(conflict(
+            Family::CudaRuntime,
+            "12.1.105",
+            "CUDA_VERSION=12.4.1"
+        ));
+        // cuDNN's env is the library's own version: compared in full.
+        assert!(!conflict(
+            Family::Cudnn,
+            "9.1.0.70",
+            "NV_CUDNN_VERSION=9.1.0.70-1"
+        ));
+        assert!(conflict(
+            Family::Cudnn,
+            "9.1.0.70",
+            "NV_CUDNN_VERSION=9.1.1.17-1"
+        ));
+    }
 }

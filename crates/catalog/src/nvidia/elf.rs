@@ -5,16 +5,21 @@
 //! and (in practice) the dynamic section and its string table live — and
 //! searches every chunk, with an overlap across chunk boundaries, for the
 //! version strings NVIDIA compiles in. Nothing is executed or relocated.
+//!
+//! Some NVIDIA libraries keep their dynamic section at the very end of the file
+//! (CUDA 11's `libnvrtc.so.11.2`, 45 MB, has it at 45.6 MB): once the program
+//! headers in the prefix say where it is, that segment is captured as it streams past.
 
 use goblin::container::{Container, Ctx};
-use goblin::elf::dynamic::Dynamic;
 use goblin::elf::header::{Header, EM_X86_64};
-use goblin::elf::program_header::ProgramHeader;
+use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_LOAD};
 use memchr::memmem;
 use std::collections::BTreeSet;
 
 /// Bytes kept for header and dynamic-section parsing.
 const PREFIX_CAP: usize = 8 << 20;
+/// Most bytes captured past the prefix: the segment holding the dynamic section.
+const TAIL_CAPTURE_CAP: u64 = 4 << 20;
 /// Longest version text read after a marker; also the chunk overlap.
 const TAIL: usize = 160;
 /// Distinct version strings kept per library (a hostile file could hold millions).
@@ -63,11 +68,29 @@ const MARKERS: &[(&str, &[u8], Extract)] = &[
 
 pub struct ElfScanner {
     prefix: Vec<u8>,
+    /// Bytes fed so far (the file offset of the next chunk).
+    offset: u64,
+    /// Past-the-prefix range to keep, decided once the program headers are in.
+    capture: Capture,
+    /// `(file offset, bytes)` kept from `capture`.
+    captured: Option<(u64, Vec<u8>)>,
     carry: Vec<u8>,
     found: BTreeSet<VersionString>,
     sm: BTreeSet<u32>,
     finders: Vec<memmem::Finder<'static>>,
     cubin: memmem::Finder<'static>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capture {
+    /// The program headers are not all in yet.
+    Undecided,
+    /// Nothing past the prefix is needed (or the file is not an ELF we can plan for).
+    Nothing,
+    Range {
+        start: u64,
+        end: u64,
+    },
 }
 
 impl Default for ElfScanner {
@@ -80,6 +103,9 @@ impl ElfScanner {
     pub fn new() -> Self {
         ElfScanner {
             prefix: Vec::new(),
+            offset: 0,
+            capture: Capture::Undecided,
+            captured: None,
             carry: Vec::new(),
             found: BTreeSet::new(),
             sm: BTreeSet::new(),
@@ -96,6 +122,21 @@ impl ElfScanner {
             let take = chunk.len().min(PREFIX_CAP - self.prefix.len());
             self.prefix.extend_from_slice(&chunk[..take]);
         }
+        if self.capture == Capture::Undecided {
+            self.capture = plan_capture(&self.prefix);
+        }
+        if let Capture::Range { start, end } = self.capture {
+            let (from, to) = (self.offset, self.offset + chunk.len() as u64);
+            if from < end && to > start {
+                let lo = (start.max(from) - from) as usize;
+                let hi = (end.min(to) - from) as usize;
+                let kept = self
+                    .captured
+                    .get_or_insert_with(|| (start.max(from), Vec::new()));
+                kept.1.extend_from_slice(&chunk[lo..hi]);
+            }
+        }
+        self.offset += chunk.len() as u64;
         // Search carry + chunk, so a marker split across chunks is still seen.
         let mut window = std::mem::take(&mut self.carry);
         window.extend_from_slice(chunk);
@@ -116,7 +157,11 @@ impl ElfScanner {
             sm_archs: self.sm.iter().map(|sm| format!("sm_{sm}")).collect(),
             ..Default::default()
         };
-        if let Some((soname, needed)) = dynamic_names(&self.prefix, &header) {
+        let image = Sparse {
+            prefix: &self.prefix,
+            captured: self.captured.as_ref().map(|(at, b)| (*at, b.as_slice())),
+        };
+        if let Some((soname, needed)) = dynamic_names(&image, &header) {
             facts.soname = soname;
             facts.needed = needed;
         }
@@ -213,15 +258,122 @@ fn machine_name(machine: u16) -> String {
     }
 }
 
-/// SONAME and NEEDED from the dynamic section, if it lies within the prefix.
-fn dynamic_names(bytes: &[u8], header: &Header) -> Option<(Option<String>, Vec<String>)> {
+/// The parts of a file that were kept: the prefix, and a captured range past it.
+struct Sparse<'a> {
+    prefix: &'a [u8],
+    captured: Option<(u64, &'a [u8])>,
+}
+
+impl Sparse<'_> {
+    fn get(&self, offset: u64, len: u64) -> Option<&[u8]> {
+        let end = offset.checked_add(len)?;
+        if end <= self.prefix.len() as u64 {
+            return self.prefix.get(offset as usize..end as usize);
+        }
+        let (at, bytes) = self.captured?;
+        let from = offset.checked_sub(at)?;
+        bytes.get(usize::try_from(from).ok()?..usize::try_from(from + len).ok()?)
+    }
+}
+
+fn program_headers(prefix: &[u8], header: &Header) -> Option<(Ctx, Vec<ProgramHeader>)> {
     let ctx = Ctx::new(header.container().ok()?, header.endianness().ok()?);
     let phnum = usize::from(header.e_phnum).min(256);
+    let table_end = header
+        .e_phoff
+        .checked_add(u64::from(header.e_phentsize) * phnum as u64)?;
+    if table_end > prefix.len() as u64 {
+        return None;
+    }
     let phdrs =
-        ProgramHeader::parse(bytes, usize::try_from(header.e_phoff).ok()?, phnum, ctx).ok()?;
-    let dynamic = Dynamic::parse(bytes, &phdrs, ctx).ok()??;
-    let strtab =
-        bytes.get(dynamic.info.strtab..dynamic.info.strtab.checked_add(dynamic.info.strsz)?)?;
+        ProgramHeader::parse(prefix, usize::try_from(header.e_phoff).ok()?, phnum, ctx).ok()?;
+    Some((ctx, phdrs))
+}
+
+/// What to keep past the prefix: the loadable segment holding the dynamic section (where
+/// its string table lives too) when the dynamic section lies beyond the prefix.
+fn plan_capture(prefix: &[u8]) -> Capture {
+    let Ok(header) = goblin::elf::Elf::parse_header(prefix) else {
+        let magic = &goblin::elf::header::ELFMAG[..prefix.len().min(4)];
+        return if prefix.len() < 64 && prefix.starts_with(magic) {
+            Capture::Undecided
+        } else {
+            Capture::Nothing
+        };
+    };
+    let Some((_, phdrs)) = program_headers(prefix, &header) else {
+        let phnum = u64::from(header.e_phnum).min(256);
+        let table_end = header
+            .e_phoff
+            .saturating_add(u64::from(header.e_phentsize) * phnum);
+        return if (prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
+            Capture::Undecided
+        } else {
+            Capture::Nothing
+        };
+    };
+    let Some(dynamic) = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
+        return Capture::Nothing;
+    };
+    let dyn_end = dynamic.p_offset.saturating_add(dynamic.p_filesz);
+    if dyn_end <= PREFIX_CAP as u64 {
+        return Capture::Nothing;
+    }
+    let segment = phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD && p.p_filesz <= TAIL_CAPTURE_CAP)
+        .find(|p| {
+            p.p_offset <= dynamic.p_offset && dyn_end <= p.p_offset.saturating_add(p.p_filesz)
+        });
+    let (start, end) = match segment {
+        Some(load) => (load.p_offset, load.p_offset.saturating_add(load.p_filesz)),
+        // No small segment around it: the dynamic section and what follows (the string table, in practice).
+        None => (
+            dynamic.p_offset,
+            dyn_end.max(dynamic.p_offset.saturating_add(TAIL_CAPTURE_CAP)),
+        ),
+    };
+    Capture::Range { start, end }
+}
+
+/// SONAME and NEEDED from the dynamic section, in the prefix or the captured segment.
+fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec<String>)> {
+    let (ctx, phdrs) = program_headers(image.prefix, header)?;
+    let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
+    let entry = if ctx.container.is_big() { 16 } else { 8 };
+    let count = (dynamic.p_filesz / entry).min(4096);
+    let table = image.get(dynamic.p_offset, count * entry)?;
+    let word = |bytes: &[u8]| -> u64 {
+        let mut raw = [0u8; 8];
+        let n = bytes.len();
+        if ctx.le.is_little() {
+            raw[..n].copy_from_slice(bytes);
+            u64::from_le_bytes(raw)
+        } else {
+            raw[8 - n..].copy_from_slice(bytes);
+            u64::from_be_bytes(raw)
+        }
+    };
+    let half = (entry / 2) as usize;
+    let mut entries = Vec::new();
+    for e in table.chunks_exact(entry as usize) {
+        let (tag, val) = (word(&e[..half]), word(&e[half..]));
+        if tag == goblin::elf::dynamic::DT_NULL {
+            break;
+        }
+        entries.push((tag, val));
+    }
+    let value = |tag: u64| entries.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
+    // DT_STRTAB is an address: map it to a file offset through the loadable segments.
+    let strtab_addr = value(goblin::elf::dynamic::DT_STRTAB)?;
+    let strsz = value(goblin::elf::dynamic::DT_STRSZ)?.min(16 << 20);
+    let load = phdrs.iter().find(|p| {
+        p.p_type == PT_LOAD
+            && p.p_vaddr <= strtab_addr
+            && strtab_addr < p.p_vaddr.saturating_add(p.p_filesz)
+    })?;
+    let strtab_offset = strtab_addr - load.p_vaddr + load.p_offset;
+    let strtab = image.get(strtab_offset, strsz)?;
     let string_at = |offset: u64| -> Option<String> {
         let rest = strtab.get(usize::try_from(offset).ok()?..)?;
         let end = rest.iter().position(|&b| b == 0)?;
@@ -229,10 +381,10 @@ fn dynamic_names(bytes: &[u8], header: &Header) -> Option<(Option<String>, Vec<S
     };
     let mut soname = None;
     let mut needed = Vec::new();
-    for d in dynamic.dyns.iter().take(4096) {
-        match d.d_tag {
-            goblin::elf::dynamic::DT_SONAME => soname = string_at(d.d_val),
-            goblin::elf::dynamic::DT_NEEDED => needed.extend(string_at(d.d_val)),
+    for &(tag, val) in &entries {
+        match tag {
+            goblin::elf::dynamic::DT_SONAME => soname = string_at(val),
+            goblin::elf::dynamic::DT_NEEDED => needed.extend(string_at(val)),
             _ => {}
         }
     }
@@ -262,6 +414,32 @@ mod tests {
             Some("10.9.0.34")
         );
         assert_eq!(tensorrt_symbol_version(b"10\0"), None);
+    }
+
+    fn scan_in_chunks(bytes: &[u8]) -> ElfFacts {
+        let mut s = ElfScanner::new();
+        for chunk in bytes.chunks(256 << 10) {
+            s.feed(chunk);
+        }
+        s.finish().expect("an ELF")
+    }
+
+    #[test]
+    fn dynamic_section_past_the_prefix_synthetic() {
+        // Laid out like CUDA 11's libnvrtc.so.11.2: the dynamic section near the end of the file.
+        let far = gpubom_testkit::elf::synthetic_shared_object_padded(
+            "libnvrtc.so.11.2",
+            &["Cuda compilation tools, release 11.7, V11.7.99"],
+            PREFIX_CAP + (1 << 20),
+        );
+        let facts = scan_in_chunks(&far);
+        assert_eq!(facts.soname.as_deref(), Some("libnvrtc.so.11.2"));
+        assert_eq!(facts.version_strings.len(), 1);
+        let near = gpubom_testkit::elf::synthetic_shared_object("libcudart.so.12", &[]);
+        assert_eq!(
+            scan_in_chunks(&near).soname.as_deref(),
+            Some("libcudart.so.12")
+        );
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub enum Family {
     Cudnn,
     TensorRt,
     Nccl,
+    Cufile,
+    NvFatbin,
+    Nvblas,
+    CusparseLt,
+    Nvshmem,
+    Nvvm,
+    PtxCompiler,
     TorchCuda,
     OnnxRuntimeCuda,
 }
@@ -32,6 +39,7 @@ pub enum Family {
 /// Library stems (the name before `.so`/`.a`) and their family.
 const STEMS: &[(&str, Family)] = &[
     ("libcudart", Family::CudaRuntime),
+    ("libcudadevrt", Family::CudaRuntime),
     ("libcuda", Family::CudaDriver),
     ("libcublas", Family::Cublas),
     ("libcublasLt", Family::Cublas),
@@ -43,12 +51,17 @@ const STEMS: &[(&str, Family)] = &[
     ("libcusolverMg", Family::Cusolver),
     ("libnvrtc", Family::Nvrtc),
     ("libnvrtc-builtins", Family::Nvrtc),
+    // CUDA 13.0's alternative NVRTC build (`libnvrtc.alt.so.13`).
+    ("libnvrtc.alt", Family::Nvrtc),
+    ("libnvrtc-builtins.alt", Family::Nvrtc),
     ("libnvJitLink", Family::NvJitLink),
     ("libcupti", Family::Cupti),
     ("libnvperf_host", Family::Cupti),
     ("libnvperf_target", Family::Cupti),
     ("libpcsamplingutil", Family::Cupti),
     ("libnvToolsExt", Family::Nvtx),
+    // CUDA 13's nvidia-nvtx wheel: NVTX 3 is header-only but for this interop shim.
+    ("libnvtx3interop", Family::Nvtx),
     ("libnvjpeg", Family::Nvjpeg),
     ("libcudnn", Family::Cudnn),
     ("libnvinfer", Family::TensorRt),
@@ -60,6 +73,13 @@ const STEMS: &[(&str, Family)] = &[
     ("libnvonnxparser", Family::TensorRt),
     ("libnvparsers", Family::TensorRt),
     ("libnccl", Family::Nccl),
+    ("libcufile", Family::Cufile),
+    ("libcufile_rdma", Family::Cufile),
+    ("libnvfatbin", Family::NvFatbin),
+    ("libnvblas", Family::Nvblas),
+    ("libcusparseLt", Family::CusparseLt),
+    ("libnvvm", Family::Nvvm),
+    ("libnvptxcompiler", Family::PtxCompiler),
     ("libtorch_cuda", Family::TorchCuda),
     ("libtorch_cuda_linalg", Family::TorchCuda),
     ("libc10_cuda", Family::TorchCuda),
@@ -88,6 +108,13 @@ impl Family {
             Family::Cudnn => "cudnn",
             Family::TensorRt => "tensorrt",
             Family::Nccl => "nccl",
+            Family::Cufile => "cufile",
+            Family::NvFatbin => "nvfatbin",
+            Family::Nvblas => "nvblas",
+            Family::CusparseLt => "cusparselt",
+            Family::Nvshmem => "nvshmem",
+            Family::Nvvm => "nvvm",
+            Family::PtxCompiler => "nvptxcompiler",
             Family::TorchCuda => "pytorch-cuda",
             Family::OnnxRuntimeCuda => "onnxruntime-cuda",
         }
@@ -104,7 +131,9 @@ impl Family {
         }
     }
 
-    /// Families whose install path (`/usr/local/cuda-12.1/`) dates them.
+    /// Families whose install path (`/usr/local/cuda-12.1/`) dates them: not the
+    /// products with their own numbering that merely install there (cuFFT 11.0.2 and
+    /// cuRAND 10.3.2 ship in CUDA 12.1, cuFile is 1.x, NVSHMEM 3.x, cuSPARSELt 0.x).
     fn dated_by_toolkit_path(self) -> bool {
         !matches!(
             self,
@@ -114,7 +143,20 @@ impl Family {
                 | Family::TorchCuda
                 | Family::OnnxRuntimeCuda
                 | Family::CudaDriver
+                | Family::Cufft
+                | Family::Curand
+                | Family::Cusolver
+                | Family::Nvjpeg
+                | Family::Cufile
+                | Family::CusparseLt
+                | Family::Nvshmem
         )
+    }
+
+    /// Libraries a framework builds from its own sources against CUDA (PyTorch's
+    /// `libtorch_cuda`): they belong to whichever package ships them.
+    pub fn is_framework(self) -> bool {
+        matches!(self, Family::TorchCuda | Family::OnnxRuntimeCuda)
     }
 }
 
@@ -186,7 +228,115 @@ fn family_of(stem: &str) -> Option<Family> {
     if stem.starts_with("libnpp") && stem.len() <= 10 {
         return Some(Family::Npp);
     }
+    // NVSHMEM's host, device and bootstrap libraries (libnvshmem_host, libnvshmem_device, …).
+    if stem.starts_with("libnvshmem") {
+        return Some(Family::Nvshmem);
+    }
     None
+}
+
+/// NVIDIA's wheels, by normalised name with any `-cuNN` segment removed: CUDA 12
+/// publishes `nvidia-cublas-cu12`, CUDA 13 `nvidia-cublas` (but `nvidia-cudnn-cu13`).
+const WHEELS: &[(&str, Family)] = &[
+    ("nvidia-cuda-runtime", Family::CudaRuntime),
+    ("nvidia-cuda-nvrtc", Family::Nvrtc),
+    ("nvidia-cublas", Family::Cublas),
+    ("nvidia-cufft", Family::Cufft),
+    ("nvidia-curand", Family::Curand),
+    ("nvidia-cusparse", Family::Cusparse),
+    ("nvidia-cusolver", Family::Cusolver),
+    ("nvidia-nvjitlink", Family::NvJitLink),
+    ("nvidia-cuda-cupti", Family::Cupti),
+    ("nvidia-nvtx", Family::Nvtx),
+    ("nvidia-npp", Family::Npp),
+    ("nvidia-nvjpeg", Family::Nvjpeg),
+    ("nvidia-cudnn", Family::Cudnn),
+    ("nvidia-nccl", Family::Nccl),
+    ("nvidia-cufile", Family::Cufile),
+    ("nvidia-nvfatbin", Family::NvFatbin),
+    ("nvidia-cusparselt", Family::CusparseLt),
+    ("nvidia-nvshmem", Family::Nvshmem),
+    ("nvidia-nvvm", Family::Nvvm),
+    ("nvidia-nvptxcompiler", Family::PtxCompiler),
+    ("tensorrt", Family::TensorRt),
+    ("tensorrt-libs", Family::TensorRt),
+    ("tensorrt-lean", Family::TensorRt),
+    ("tensorrt-lean-libs", Family::TensorRt),
+    ("tensorrt-dispatch", Family::TensorRt),
+    ("tensorrt-dispatch-libs", Family::TensorRt),
+];
+
+/// Debs whose names do not start with the library's own name: NVIDIA's CUDA
+/// repository names some `cuda-<component>-12-1`, the driver ships libcuda.
+const DEBS: &[(&str, Family)] = &[
+    ("cuda-cudart", Family::CudaRuntime),
+    ("cuda-nvrtc", Family::Nvrtc),
+    ("cuda-cupti", Family::Cupti),
+    ("cuda-nvtx", Family::Nvtx),
+    ("cuda-nvvm", Family::Nvvm),
+    ("cuda-compat", Family::CudaDriver),
+    ("cuda-driver-dev", Family::CudaDriverStub),
+    ("libnvidia-compute", Family::CudaDriver),
+    ("libnvonnxparsers", Family::TensorRt),
+    ("libnvparsers", Family::TensorRt),
+];
+
+/// The NVIDIA product a package is, from its name alone: NVIDIA's wheels
+/// (`nvidia-cublas-cu12`, `nvidia-cublas`, `tensorrt-cu12-libs`), the debs of NVIDIA's
+/// CUDA repository (`cuda-cudart-12-1`, `libcublas-12-1`, `libcudnn9-cuda-12`,
+/// `libnccl2`, `libnvinfer10`) and Debian's own (`libcudart12`, `libnvtoolsext1`).
+pub fn package_family(name: &str) -> Option<Family> {
+    let name = name.to_ascii_lowercase().replace(['_', '.'], "-");
+    let unsuffixed: Vec<&str> = name.split('-').filter(|part| !is_cuda_tag(part)).collect();
+    let unsuffixed = unsuffixed.join("-");
+    if let Some(&(_, family)) = WHEELS.iter().find(|(w, _)| *w == unsuffixed) {
+        return Some(family);
+    }
+    // A deb: the library's name (or a known package stem), then a version, a
+    // `-dev`/`-12-1` suffix or nothing: `libcudart12`, `libcudnn9-cuda-12`, `libcublas-12-1`.
+    let follows = |rest: &str| {
+        rest.is_empty() || rest.starts_with('-') || rest.starts_with(|c: char| c.is_ascii_digit())
+    };
+    let known = DEBS
+        .iter()
+        .map(|&(stem, family)| (stem.to_string(), family));
+    let libraries = STEMS
+        .iter()
+        .filter(|(_, family)| !family.is_framework())
+        .map(|&(stem, family)| (stem.to_ascii_lowercase().replace('_', "-"), family));
+    let prefixed = [
+        ("libnpp".to_string(), Family::Npp),
+        ("libnvshmem".to_string(), Family::Nvshmem),
+        ("libcudnn".to_string(), Family::Cudnn),
+    ];
+    known
+        .chain(libraries)
+        .chain(prefixed)
+        .filter(|(stem, _)| {
+            name.strip_prefix(stem.as_str())
+                .is_some_and(|rest| follows(rest) || stem == "libnpp")
+        })
+        .max_by_key(|(stem, _)| stem.len())
+        .map(|(_, family)| family)
+}
+
+/// `cu12`, `cu13`: the CUDA major a wheel is built for, not part of the product's name.
+fn is_cuda_tag(part: &str) -> bool {
+    part.strip_prefix("cu")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether a package is one of NVIDIA's own: a named product ([`package_family`]), or
+/// one of NVIDIA's wheels and debs by vendor prefix (`nvidia-cuda-nvcc-cu12`,
+/// `cuda-toolkit-12-1`, `libnvidia-compute-535`, `tensorrt-cu12-bindings`). Such a
+/// package *is* the NVIDIA product it installs; any other package that ships an NVIDIA
+/// library (triton vendoring CUPTI) merely bundles it.
+pub fn is_nvidia_package(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase().replace('_', "-");
+    package_family(&lower).is_some()
+        || ["nvidia-", "libnvidia-", "cuda-", "tensorrt"]
+            .iter()
+            .any(|prefix| lower.starts_with(prefix))
 }
 
 /// `usr/local/cuda-12.1/targets/…` → `12.1`.
@@ -255,6 +405,126 @@ mod tests {
         assert_eq!(family("x/libnppial.so.12"), Some(Family::Npp));
         assert_eq!(family("x/libnccl.so.2.18.3"), Some(Family::Nccl));
         assert_eq!(family("x/libcublasLt.so.12"), Some(Family::Cublas));
+    }
+
+    #[test]
+    fn cuda_13_and_newer_families() {
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libcufile.so.0"),
+            Some(Family::Cufile)
+        );
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libcufile_rdma.so.1"),
+            Some(Family::Cufile)
+        );
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libnvfatbin.so.13"),
+            Some(Family::NvFatbin)
+        );
+        assert_eq!(
+            family("usr/local/cuda-12.4/lib64/libnvfatbin_static.a"),
+            Some(Family::NvFatbin)
+        );
+        assert_eq!(
+            family("x/nvidia/cublas/lib/libnvblas.so.12"),
+            Some(Family::Nvblas)
+        );
+        assert_eq!(
+            family("usr/lib/x86_64-linux-gnu/libcusparseLt.so.0.8.1.1"),
+            Some(Family::CusparseLt)
+        );
+        assert_eq!(family("x/libcusparse.so.12"), Some(Family::Cusparse));
+        assert_eq!(
+            family("x/nvidia/nvshmem/lib/libnvshmem_host.so.3"),
+            Some(Family::Nvshmem)
+        );
+        assert_eq!(
+            family("x/nvidia/nvshmem/lib/libnvshmem_device.a"),
+            Some(Family::Nvshmem)
+        );
+        assert_eq!(
+            family("usr/local/cuda-12.1/nvvm/lib64/libnvvm.so.4.0.0"),
+            Some(Family::Nvvm)
+        );
+        let ptx = classify("x/nvidia/cu13/lib/libnvptxcompiler_static.a").unwrap();
+        assert_eq!(ptx.family, Family::PtxCompiler);
+        assert!(ptx.is_static);
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libnvrtc.alt.so.13"),
+            Some(Family::Nvrtc)
+        );
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libnvrtc-builtins.alt.so.13.0"),
+            Some(Family::Nvrtc)
+        );
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libcudadevrt.a"),
+            Some(Family::CudaRuntime)
+        );
+        assert_eq!(
+            family("x/nvidia/cu13/lib/libnvtx3interop.so.1"),
+            Some(Family::Nvtx)
+        );
+        // cuFile has its own numbering: the toolkit directory does not date it.
+        let cufile = classify("usr/local/cuda-12.4/lib64/libcufile.so.0").unwrap();
+        assert_eq!(cufile.path_version, None);
+    }
+
+    #[test]
+    fn package_names() {
+        for (name, want) in [
+            // CUDA 12 wheels, CUDA 13 wheels (no suffix), and the ones that keep one.
+            ("nvidia-cublas-cu12", Some(Family::Cublas)),
+            ("nvidia-cublas", Some(Family::Cublas)),
+            ("nvidia_nvtx", Some(Family::Nvtx)),
+            ("nvidia-nvtx-cu12", Some(Family::Nvtx)),
+            ("nvidia-cuda-runtime", Some(Family::CudaRuntime)),
+            ("nvidia-cuda-nvrtc", Some(Family::Nvrtc)),
+            ("nvidia-cuda-cupti", Some(Family::Cupti)),
+            ("nvidia-cudnn-cu13", Some(Family::Cudnn)),
+            ("nvidia-nccl-cu13", Some(Family::Nccl)),
+            ("nvidia-cufile", Some(Family::Cufile)),
+            ("nvidia-cufile-cu12", Some(Family::Cufile)),
+            ("nvidia-nvfatbin", Some(Family::NvFatbin)),
+            ("nvidia-cusparselt-cu13", Some(Family::CusparseLt)),
+            ("nvidia-nvshmem-cu13", Some(Family::Nvshmem)),
+            ("nvidia-nvvm", Some(Family::Nvvm)),
+            ("nvidia-nvptxcompiler", Some(Family::PtxCompiler)),
+            ("tensorrt-cu12-libs", Some(Family::TensorRt)),
+            ("tensorrt_cu12_bindings", None),
+            ("nvidia-cuda-nvcc-cu12", None),
+            // NVIDIA's CUDA repository and Debian.
+            ("cuda-cudart-12-1", Some(Family::CudaRuntime)),
+            ("cuda-nvtx-12-1", Some(Family::Nvtx)),
+            ("libcublas-12-1", Some(Family::Cublas)),
+            ("libcudnn9-cuda-12", Some(Family::Cudnn)),
+            ("libcudnn8", Some(Family::Cudnn)),
+            ("libnccl2", Some(Family::Nccl)),
+            ("libnvinfer10", Some(Family::TensorRt)),
+            ("libnvinfer-plugin10", Some(Family::TensorRt)),
+            ("libnvonnxparsers10", Some(Family::TensorRt)),
+            ("libcudart12", Some(Family::CudaRuntime)),
+            ("libcublaslt12", Some(Family::Cublas)),
+            ("libnvtoolsext1", Some(Family::Nvtx)),
+            ("libnppial12", Some(Family::Npp)),
+            ("libcusparselt0", Some(Family::CusparseLt)),
+            ("libcusparse12", Some(Family::Cusparse)),
+            ("libnvshmem3-cuda-12", Some(Family::Nvshmem)),
+            // Not NVIDIA products.
+            ("triton", None),
+            ("torch", None),
+            ("libcudaxyz", None),
+            ("cupy-cuda12x", None),
+            ("six", None),
+        ] {
+            assert_eq!(package_family(name), want, "{name}");
+        }
+        assert!(is_nvidia_package("nvidia-cuda-nvcc-cu12"));
+        assert!(is_nvidia_package("cuda-toolkit-12-1"));
+        assert!(is_nvidia_package("libcudnn9-cuda-12"));
+        assert!(!is_nvidia_package("triton"));
+        assert!(!is_nvidia_package("torch"));
+        assert!(!is_nvidia_package("onnxruntime-gpu"));
     }
 
     #[test]

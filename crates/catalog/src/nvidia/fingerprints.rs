@@ -111,6 +111,30 @@ mod tests {
     }
 
     #[test]
+    fn builtin_covers_cuda_13_wheels() {
+        let t = FingerprintTable::builtin();
+        let sources = |package: &str| -> Vec<&str> {
+            let mut v: Vec<&str> = t
+                .by_sha256
+                .values()
+                .filter(|f| f.source.starts_with(&format!("pypi:{package}==")))
+                .map(|f| f.version.as_str())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        assert!(sources("nvidia-cuda-runtime").contains(&"13.0.96"));
+        assert!(sources("nvidia-cuda-nvrtc").contains(&"13.0.88"));
+        assert!(sources("nvidia-nccl-cu13").contains(&"2.27.7"));
+        assert!(sources("nvidia-cudnn-cu13").contains(&"9.14.0.64"));
+        // Every row names a library file.
+        for f in t.by_sha256.values() {
+            assert!(f.file.starts_with("lib"), "{f:?}");
+        }
+    }
+
+    #[test]
     fn bad_rows_name_the_line_synthetic() {
         let err = FingerprintTable::parse("# ok\nabc\tx\t1\tf\ts\n", "mine.tsv").unwrap_err();
         assert!(err.starts_with("mine.tsv:2:"), "{err}");

@@ -7,7 +7,7 @@ pub mod families;
 pub mod fingerprints;
 
 pub use elf::{ElfFacts, ElfScanner, VersionString};
-pub use families::{classify, Family, LibraryMatch};
+pub use families::{classify, is_nvidia_package, package_family, Family, LibraryMatch};
 pub use fingerprints::{Fingerprint, FingerprintTable};
 
 /// Minimum host driver for a CUDA version, from NVIDIA's CUDA release notes
