@@ -96,7 +96,7 @@ fn build(models: Option<&str>) -> Result<ImageSpec, String> {
         .expose("8888/tcp")
         .expose("22/tcp")
         .env("PATH=/usr/local/bin:/usr/bin:/bin")
-        .env("CUDA_VERSION=12.1.105")
+        .env("CUDA_VERSION=12.1.1")
         .label("org.opencontainers.image.title", "gpubom demo")
         .layer(base.created_by("ADD debian-bookworm-rootfs /").compression(Compression::Gzip))
         .layer(
