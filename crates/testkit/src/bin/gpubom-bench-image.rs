@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         eprintln!("usage: gpubom-bench-image OUT.tar SIZE_MB");
         return ExitCode::from(2);
     };
-    let mut spec = ImageSpec::new("bench/synthetic-cuda", "1").env("CUDA_VERSION=12.1.105");
+    let mut spec = ImageSpec::new("bench/synthetic-cuda", "1").env("CUDA_VERSION=12.1.1");
 
     let mut base = Layer::new();
     let mut status = String::new();
