@@ -237,6 +237,8 @@ impl Pass {
 /// Chunk size for streamed files: large enough to keep syscalls and hashing
 /// efficient, small enough that memory stays flat.
 const CHUNK: usize = 256 << 10;
+/// Enough for every sink to decide whether it wants a file (models sniff 4 KiB).
+const FIRST_READ: usize = 8 << 10;
 
 /// Reads a claimed file once: hashes it, feeds streaming sinks, and keeps the
 /// bytes only when some cataloger asked for the whole file and it fits.
@@ -279,14 +281,18 @@ fn read_claimed(
     let mut hasher = Sha256::new();
     // Most files are small: a buffer the size of the file, not of the largest chunk.
     let mut chunk = vec![0u8; CHUNK.min(entry.size.max(1) as usize)];
+    // The first read is small: most files are offered only to be sniffed, and
+    // a sink that declines them spares reading (and hashing) the rest.
+    let mut limit = FIRST_READ.min(chunk.len());
     loop {
-        let n = match reader.read(&mut chunk) {
+        let n = match reader.read(&mut chunk[..limit]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         let data = &chunk[..n];
+        limit = chunk.len();
         for sink in &mut sinks {
             sink.feed(data);
         }
