@@ -468,3 +468,20 @@ fn paths_longer_than_path_max_are_not_listed_synthetic() {
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
     assert_eq!(unsafe_model_paths(&bom), vec!["/models/short.pkl"]);
 }
+
+#[test]
+fn check_report_shows_control_characters_escaped_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    hostile_image().write_oci_dir(&oci);
+    let out = run(&["check", &format!("oci-dir:{}", oci.display()), "-f", "text"]);
+    assert_exit(&out, 1);
+    let report = String::from_utf8(out.stdout).unwrap();
+    for raw in ['\x1b', '\u{202e}'] {
+        assert!(
+            !report.contains(raw),
+            "raw {raw:?} reached the terminal:\n{report}"
+        );
+    }
+    assert!(report.contains("evil\\x1b[2J\\u{202e}lkp.pkl"), "{report}");
+}

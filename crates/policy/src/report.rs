@@ -2,6 +2,7 @@
 //! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries).
 
 use crate::{Finding, Rule, Severity};
+use gpubom_inventory::text::for_terminal;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -95,7 +96,14 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
             )
         );
         for f in group {
-            let _ = writeln!(out, "  [{}] {}: {}", f.rule, f.message, describe(f));
+            // Names and paths come from the image: escaped before they reach a terminal.
+            let _ = writeln!(
+                out,
+                "  [{}] {}: {}",
+                f.rule,
+                f.message,
+                for_terminal(&describe(f))
+            );
             let _ = writeln!(out, "      fix: {}", f.remediation);
         }
     }
@@ -120,7 +128,7 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
         "{verdict} — {} finding(s), {waived} waived, {} rule(s) checked on {}",
         active.len(),
         ctx.rules.len(),
-        ctx.target
+        for_terminal(&ctx.target)
     );
     out
 }
