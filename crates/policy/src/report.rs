@@ -128,7 +128,7 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
         "{verdict} — {} finding(s), {waived} waived, {} rule(s) checked on {}",
         active.len(),
         ctx.rules.len(),
-        for_terminal(&ctx.target)
+        for_terminal(ctx.target)
     );
     out
 }
