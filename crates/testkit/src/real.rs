@@ -42,7 +42,11 @@ pub fn in_ci() -> bool {
 /// naming the reason; locally it prints `SKIPPED` (past `cargo test`'s output capture)
 /// and records the skip in `skipped.log` so the run can report how many were skipped.
 pub fn skip(test: &str, reason: &str) {
-    if in_ci() {
+    skip_in(in_ci(), test, reason)
+}
+
+fn skip_in(ci: bool, test: &str, reason: &str) {
+    if ci {
         panic!("{test}: a real fixture cannot be had under CI=true, so this test fails instead of skipping: {reason}");
     }
     let line = format!("SKIPPED {test}: {reason}\n");
@@ -267,4 +271,22 @@ fn find_file(dir: &Path, matches: impl Fn(&str) -> bool) -> Option<PathBuf> {
         .collect();
     found.sort();
     found.into_iter().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "fails instead of skipping")]
+    fn a_missing_fixture_fails_under_ci() {
+        skip_in(true, "some_test", "pip could not download x==1 (offline?)");
+    }
+
+    #[test]
+    fn a_vendored_package_that_is_gone_is_an_error() {
+        let err = debian_package("no-such-package", "1.0").unwrap_err();
+        assert!(err.contains("not vendored"), "{err}");
+        assert!(debian_package("libexpat1", "2.5.0-1+deb12u5").is_ok());
+    }
 }
