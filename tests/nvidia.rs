@@ -8,7 +8,7 @@ use common::*;
 use gpubom_testkit::elf::synthetic_shared_object;
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use gpubom_testkit::real;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const CUDART_SHA256_PREFIX: &str = "9335f6a2"; // nvidia-formats.md, checked on real bytes
@@ -355,40 +355,6 @@ fn framework_build_facts_and_tensorrt_bindings_synthetic() {
     );
 }
 
-/// Wheels tagged for a newer glibc than manylinux2014 (triton 3.6 is manylinux_2_28), which
-/// `real::pypi_wheel` does not ask pip for: fetched into the same cache, then found there.
-fn newer_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
-    let dir = real::cache_dir().join("wheels");
-    let prefix = format!("{}-{version}-", name.replace('-', "_").to_lowercase());
-    let cached = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries.filter_map(|e| e.ok()).any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .to_lowercase()
-                    .starts_with(&prefix)
-            })
-        })
-        .unwrap_or(false);
-    if !cached {
-        let status = Command::new("python3")
-            .args(["-m", "pip", "download", "--quiet", "--no-deps"])
-            .args(["--only-binary=:all:", "--python-version", "3.11"])
-            .args(["--platform", "manylinux_2_28_x86_64"])
-            .arg("--dest")
-            .arg(&dir)
-            .arg(format!("{name}=={version}"))
-            .status()
-            .map_err(|e| format!("cannot run pip to fetch {name}=={version}: {e}"))?;
-        if !status.success() {
-            return Err(format!(
-                "pip could not download {name}=={version} (offline?)"
-            ));
-        }
-    }
-    real::pypi_wheel(name, version)
-}
-
 /// The members of a wheel whose path starts or ends with one of `wanted`, read by
 /// Python's zipfile: inflating a 190 MB wheel whole in a debug build would dominate the test.
 fn wheel_members(wheel: &Path, wanted: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
@@ -577,7 +543,7 @@ fn a_package_that_bundles_an_nvidia_library_stays_itself() {
     let test = "a_package_that_bundles_an_nvidia_library_stays_itself";
     // triton 3.6.0 vendors CUPTI (three copies under three names, and its sampling
     // utility); the rest of the 190 MB wheel is left out of the image.
-    let Some(wheel) = or_skip(test, newer_wheel("triton", "3.6.0")) else {
+    let Some(wheel) = or_skip(test, real::pypi_wheel("triton", "3.6.0")) else {
         return;
     };
     let cupti = "triton/backends/nvidia/lib/cupti";

@@ -61,7 +61,7 @@ fn skip_in(ci: bool, test: &str, reason: &str) {
     }
 }
 
-/// A pinned x86_64 manylinux wheel from PyPI, e.g. `pypi_wheel("nvidia-cuda-runtime-cu12", "12.1.105")`.
+/// A pinned x86_64 manylinux (2014 or 2_28) wheel from PyPI, e.g. `pypi_wheel("nvidia-cuda-runtime-cu12", "12.1.105")`.
 pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
     let dir = cache_dir().join("wheels");
     let normalized = name.replace('-', "_").to_lowercase();
@@ -80,9 +80,13 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
             "--no-deps",
             "--only-binary=:all:",
         ])
+        // Any of these glibc baselines: NVIDIA's older wheels are manylinux2014,
+        // newer ones (triton 3.6, cuDNN 9) manylinux_2_28.
         .args([
             "--platform",
             "manylinux2014_x86_64",
+            "--platform",
+            "manylinux_2_28_x86_64",
             "--python-version",
             "3.11",
         ])

@@ -115,7 +115,7 @@ fn examine_member<R: Read + Seek>(
         return Ok(Examined::Pickle);
     }
     let mut head = [0u8; 6];
-    let n = read_up_to(&mut stream, &mut head)?;
+    let n = super::read_full(&mut stream, &mut head)?;
     let head = &head[..n];
     let mut whole = head.chain(stream);
     if head.starts_with(b"\x93NUMPY") {
@@ -163,19 +163,6 @@ fn nested_zip(
             .map(|why| format!("{}: {why}", m.name)),
     );
     Ok(Examined::Pickle)
-}
-
-fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, String> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

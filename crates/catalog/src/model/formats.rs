@@ -163,16 +163,7 @@ pub(super) fn safetensors<R: Read + Seek>(
 
 fn read_up_to<R: Read + Seek>(r: &mut R, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
     r.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(filled)
+    super::read_full(r, buf)
 }
 
 #[cfg(test)]

@@ -517,6 +517,20 @@ fn record(report: &mut ModelReport, scan: &pickle::PickleScan, member: Option<&s
     }
 }
 
+/// Reads until `buf` is full or the stream ends; the count read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(filled)
+}
+
 /// Grades the report from what was found, and says why.
 fn finish(report: &mut ModelReport) {
     report.globals.sort();
