@@ -10,39 +10,12 @@ use gpubom_testkit::real;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Runs the fixture script into a fresh directory; `None` (with the reason printed) if it cannot run.
+/// Runs the fixture script into a fresh directory; `None` (with the reason reported) if it cannot run.
 fn fixtures(test: &str) -> Option<tempfile::TempDir> {
-    let holder = tmp();
-    let dir = holder.path().to_path_buf();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models/make_models.py");
-    let mut python = match real::python_with(&["onnx==1.23.2"]) {
-        Ok(cmd) => cmd,
-        Err(why) => {
-            real::skip(
-                test,
-                &format!("{why}; ONNX fixtures unavailable, using plain python3"),
-            );
-            std::process::Command::new("python3")
-        }
-    };
-    let out = python.arg(&script).arg(&dir).output();
-    match out {
-        Ok(o) if o.status.success() => Some(holder),
-        Ok(o) => {
-            real::skip(
-                test,
-                &format!(
-                    "fixture script failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ),
-            );
-            None
-        }
-        Err(e) => {
-            real::skip(test, &format!("cannot run python3: {e}"));
-            None
-        }
-    }
+    python_fixtures(test, &["onnx==1.23.2"], |python| {
+        python.arg(&script);
+    })
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {

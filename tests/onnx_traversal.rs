@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use gpubom_catalog::model::onnx;
-use gpubom_testkit::real;
 use std::path::Path;
 
 /// Writes the models into `dir`. No tensor carries `raw_data`, so `onnx.save`
@@ -109,37 +108,12 @@ print("onnx traversal fixtures written")
 "#;
 
 fn fixtures(test: &str) -> Option<tempfile::TempDir> {
-    let holder = tmp();
-    let mut python = match real::python_with(&["onnx==1.23.2"]) {
-        Ok(cmd) => cmd,
-        Err(why) => {
-            real::skip(test, &why);
-            return None;
-        }
-    };
-    let out = python
-        .env("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
-        .arg("-c")
-        .arg(MAKE_MODELS)
-        .arg(holder.path())
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(holder),
-        Ok(o) => {
-            real::skip(
-                test,
-                &format!(
-                    "onnx fixture script failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ),
-            );
-            None
-        }
-        Err(e) => {
-            real::skip(test, &format!("cannot run python3: {e}"));
-            None
-        }
-    }
+    python_fixtures(test, &["onnx==1.23.2"], |python| {
+        python
+            .env("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+            .arg("-c")
+            .arg(MAKE_MODELS);
+    })
 }
 
 fn facts(dir: &Path, name: &str) -> onnx::OnnxFacts {

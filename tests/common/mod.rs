@@ -286,3 +286,39 @@ pub fn validate_cyclonedx_xml_1_5(test: &str, xml: &Path) {
         ),
     }
 }
+
+/// Runs a Python fixture writer with `packages` installed, into a fresh
+/// directory; `None`, with the reason reported as a skip, if it cannot run.
+/// `configure` adds the script and its arguments; the directory is its last argument.
+pub fn python_fixtures(
+    test: &str,
+    packages: &[&str],
+    configure: impl FnOnce(&mut Command),
+) -> Option<tempfile::TempDir> {
+    let holder = tmp();
+    let mut python = match real::python_with(packages) {
+        Ok(cmd) => cmd,
+        Err(why) => {
+            real::skip(test, &why);
+            return None;
+        }
+    };
+    configure(&mut python);
+    match python.arg(holder.path()).output() {
+        Ok(o) if o.status.success() => Some(holder),
+        Ok(o) => {
+            real::skip(
+                test,
+                &format!(
+                    "fixture script failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            real::skip(test, &format!("cannot run python3: {e}"));
+            None
+        }
+    }
+}
