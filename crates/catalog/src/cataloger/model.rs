@@ -23,7 +23,9 @@ use gpubom_inventory::{
 use std::collections::BTreeMap;
 use std::io::{Cursor, Seek, SeekFrom, Write};
 
-const IN_MEMORY: usize = 64 << 20;
+/// Larger candidates (zips are common: wheels, jars) go to a temporary file,
+/// so memory stays flat however many layers are analysed at once.
+const IN_MEMORY: usize = 16 << 20;
 
 pub(crate) struct ModelCataloger;
 
@@ -172,6 +174,11 @@ impl ModelSink {
         self.sniffed = sniff(&self.path, &self.memory, whole);
         if self.sniffed.is_none() {
             self.memory = Vec::new();
+        } else {
+            // Grown once to what will be held, not doubled past it.
+            let held = (self.size as usize).min(IN_MEMORY + 1);
+            self.memory
+                .reserve_exact(held.saturating_sub(self.memory.len()));
         }
     }
 }

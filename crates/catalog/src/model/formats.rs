@@ -116,7 +116,8 @@ pub(super) fn looks_like_safetensors(head: &[u8]) -> bool {
     else {
         return false;
     };
-    len > 1 && len <= MAX_SAFETENSORS_HEADER && head.get(8) == Some(&b'{')
+    // The header is JSON written by serde: an object whose first key is quoted.
+    len > 1 && len <= MAX_SAFETENSORS_HEADER && head.get(8..10) == Some(&b"{\""[..])
 }
 
 pub(super) fn safetensors<R: Read + Seek>(

@@ -295,8 +295,11 @@ pub fn sniff(path: &str, head: &[u8], whole: bool) -> Option<Sniffed> {
     Some(Sniffed::Format(by_extension))
 }
 
+/// Model formats all carry lengths and padding in their first bytes, so a
+/// NUL shows up early; text, in any encoding (a Portuguese `tutor.pt` in
+/// Latin-1), does not have one.
 fn is_binary(head: &[u8]) -> bool {
-    head.contains(&0) || std::str::from_utf8(head).is_err()
+    head.contains(&0)
 }
 
 /// A pickle starts with PROTO 2–5; protocols 0 and 1 have no header, so the
@@ -330,12 +333,30 @@ fn looks_like_pickle(head: &[u8], whole: bool) -> bool {
     if !starts_like_pickle {
         return false;
     }
+    // Text is full of bytes that are protocol-0 opcodes (`.` is STOP), so a
+    // header-less pickle must also import something, by names Python could
+    // import: a pickle that imports nothing cannot run code, and one whose
+    // "module" is a line of prose would fail to load.
     let trial = pickle::scan(&mut &head[..], &PickleLimits::default(), false);
     let ran_out = trial
         .incomplete
         .as_deref()
         .is_some_and(|why| why == "truncated pickle" && !whole);
-    trial.stopped || (ran_out && !trial.globals.is_empty())
+    (trial.stopped || ran_out)
+        && !trial.globals.is_empty()
+        && trial.globals.iter().all(|g| is_dotted_identifier(g))
+}
+
+/// `os.path.join`: dot-separated Python identifiers (ASCII ones; that is what
+/// protocol-0 pickles are written with).
+fn is_dotted_identifier(name: &str) -> bool {
+    name.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// zlib (joblib's default compressor) or gzip around a pickle.

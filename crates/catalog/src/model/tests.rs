@@ -109,6 +109,25 @@ fn text_files_are_not_models_synthetic() {
     assert!(verdict_of("README", b"I love pickles\nand more\n").is_none());
     let readme = b"Just some notes about (models) and stuff\n".repeat(200);
     assert!(verdict_of("notes.pkl", &readme).is_none());
+    // Prose whose bytes happen to be protocol-0 opcodes, STOP included.
+    for text in [
+        &b"GIT v1.5.0.1 Release Notes\n==========================\n\nFixes since v1.5.0.\n"[..],
+        b"commit message\nfoo bar\n(see the notes).\n",
+        b"I1\nI2\n.",
+    ] {
+        assert!(
+            verdict_of("RelNotes.txt", text).is_none(),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    // Vim's Portuguese tutor: Latin-1 text under a PyTorch extension.
+    let latin1 = b"Bem-vindo ao tutor do Vim - Vers\xe3o 1.7\n\nO Vim \xe9 um editor.\n".repeat(50);
+    assert!(verdict_of("share/vim/vim90/tutor/tutor.pt", &latin1).is_none());
+    // A binary file with a little-endian length and a brace at byte 8 (terminfo) is not safetensors.
+    let mut terminfo = vec![0x1a, 0x01, 0x10, 0, 0x02, 0, 0, 0, b'{', 0x01, 0x29];
+    terminfo.resize(600, 0xff);
+    assert!(verdict_of("share/terminfo/i/ibcs2", &terminfo).is_none());
 }
 
 #[test]
