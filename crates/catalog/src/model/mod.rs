@@ -278,6 +278,10 @@ pub fn sniff(path: &str, head: &[u8], whole: bool) -> Option<Sniffed> {
     if formats::looks_like_safetensors(head) {
         return Some(Sniffed::Format(F::Safetensors));
     }
+    // ONNX has no magic, but onnx writes ir_version (field 1, a varint) first.
+    if extension(path) == "onnx" && head.first() == Some(&0x08) {
+        return Some(Sniffed::Format(F::Onnx));
+    }
     // A text file is never a model, whatever its name: `*.pth` path files in site-packages.
     if !is_binary(head) {
         return None;
