@@ -418,7 +418,7 @@ fn real_checkpoints_are_judged_whatever_their_name() {
 }
 
 /// Model and array files a package ships (its RECORD lists them) are the
-/// package's content: counted on it, reported alone only when not safe.
+/// package's content: counted on it, reported alone only when unsafe.
 #[test]
 fn package_content_is_not_the_model_inventory() {
     let dir = real_models_dir();
@@ -432,6 +432,11 @@ fn package_content_is_not_the_model_inventory() {
         ),
         ("synthetic_pkg/tests/data/objarr.npy", npy),
         ("synthetic_pkg/tests/data/evil.pt", evil),
+        // The package's own class in its test pickle: suspicious, counted, not listed.
+        (
+            "synthetic_pkg/tests/data/estimator.pkl",
+            b"\x80\x02csynthetic_pkg.model\nEstimator\nq\x00)\x81q\x01.".to_vec(),
+        ),
     ];
     let mut record = String::new();
     let mut layer = Layer::new();
@@ -485,7 +490,11 @@ fn package_content_is_not_the_model_inventory() {
         Some("synthetic-pkg@1.0")
     );
     let package = find_component(&bom, "synthetic-pkg").unwrap();
-    assert_eq!(property(package, "gpubom:package:model_files"), Some("3"));
+    assert_eq!(property(package, "gpubom:package:model_files"), Some("4"));
+    assert_eq!(
+        property(package, "gpubom:package:model_files_needing_trust"),
+        Some("1")
+    );
 }
 
 /// NumPy arrays are data, not models.

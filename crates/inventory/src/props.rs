@@ -62,6 +62,8 @@ pub const MODEL_UNTRUSTED_GLOBALS: &str = "gpubom:model:untrusted_globals";
 pub const MODEL_OWNER: &str = "gpubom:model:owner";
 /// On a package: how many model or array files it owns (its own content, not the image's models).
 pub const PACKAGE_MODEL_FILES: &str = "gpubom:package:model_files";
+/// On a package: how many of those are `suspicious` or `unknown` (listed on their own only when `unsafe`).
+pub const PACKAGE_MODEL_FILES_NEEDING_TRUST: &str = "gpubom:package:model_files_needing_trust";
 
 /// Layer attribution, written by the SBOM writer from [`crate::Component::layer`].
 pub const LAYER_INDEX: &str = "gpubom:layer:index";

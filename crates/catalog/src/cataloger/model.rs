@@ -11,7 +11,9 @@
 //! A model file that an installed package owns (its RECORD or dpkg `.list`
 //! lists it) is that package's content — onnx's and numpy's test data, for
 //! instance — not the image's model inventory: it is counted on the package
-//! and reported on its own only when its verdict is not `safe`.
+//! and reported on its own only when it is `unsafe` (a package that ships a
+//! code-execution primitive in a pickle is news; one whose test pickles import
+//! its own classes is not).
 
 use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
 use crate::merge::MergedView;
@@ -53,16 +55,25 @@ impl Cataloger for ModelCataloger {
     }
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
-        let mut owned_counts: BTreeMap<usize, usize> = BTreeMap::new();
+        // Per owning package: (files, files that are not safe but not unsafe either).
+        let mut owned_counts: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
         for visible in view.surviving() {
             let Fact::Model(model) = visible.fact else {
                 continue;
             };
             let owner = found.owners.get(visible.path).map(|o| o.component);
             if let Some(owner) = owner {
-                *owned_counts.entry(owner).or_default() += 1;
-                if model.report.verdict == Verdict::Safe {
-                    continue;
+                let counts = owned_counts.entry(owner).or_default();
+                counts.0 += 1;
+                match model.report.verdict {
+                    Verdict::Unsafe => {}
+                    Verdict::Safe => continue,
+                    // Test data that imports the package's own classes: as
+                    // trusted as the package, counted rather than listed.
+                    Verdict::Suspicious | Verdict::Unknown => {
+                        counts.1 += 1;
+                        continue;
+                    }
                 }
             }
             let sha256 = visible.sha256.unwrap_or_default();
@@ -76,11 +87,17 @@ impl Cataloger for ModelCataloger {
             }
             found.components.push(c);
         }
-        for (owner, count) in owned_counts {
+        for (owner, (files, needing_trust)) in owned_counts {
             if let Some(package) = found.components.get_mut(owner) {
                 package
                     .properties
-                    .insert(props::PACKAGE_MODEL_FILES.into(), count.to_string());
+                    .insert(props::PACKAGE_MODEL_FILES.into(), files.to_string());
+                if needing_trust > 0 {
+                    package.properties.insert(
+                        props::PACKAGE_MODEL_FILES_NEEDING_TRUST.into(),
+                        needing_trust.to_string(),
+                    );
+                }
             }
         }
     }
