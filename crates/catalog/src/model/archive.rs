@@ -80,7 +80,7 @@ pub(super) fn analyze<R: Read + Seek>(
             Ok(Examined::Pickle) => scanned += 1,
             Ok(Examined::Array) => arrays += 1,
             Ok(Examined::Nothing) => {}
-            Err(why) => {
+            Err((what, why)) => {
                 let bomb = m.uncompressed > limits.max_member_bytes
                     || m.uncompressed > m.compressed.saturating_mul(limits.max_inflate_ratio);
                 report.unknown(if bomb {
@@ -91,8 +91,12 @@ pub(super) fn analyze<R: Read + Seek>(
                 } else {
                     why
                 });
-                if pickle {
-                    scanned += 1;
+                // A pickle or array that could not be scanned is still one:
+                // the loader runs it up to wherever the scan stopped.
+                match what {
+                    Examined::Pickle => scanned += 1,
+                    Examined::Array => arrays += 1,
+                    Examined::Nothing => {}
                 }
             }
         }
@@ -116,28 +120,39 @@ fn examine_member<R: Read + Seek>(
     limits: &Limits,
     depth: u8,
     report: &mut ModelReport,
-) -> Result<Examined, String> {
+) -> Result<Examined, (Examined, String)> {
+    let unread = if pickle {
+        Examined::Pickle
+    } else {
+        Examined::Nothing
+    };
     // Buffered: the pickle scan reads a byte at a time, and one inflate call
     // per byte made the scan some ten times slower.
     let mut stream = std::io::BufReader::with_capacity(
         64 << 10,
-        zip::open(reader, m, limits.max_member_bytes, limits.max_inflate_ratio)?,
+        zip::open(reader, m, limits.max_member_bytes, limits.max_inflate_ratio)
+            .map_err(|why| (unread, why))?,
     );
     if pickle {
-        scan_stream(&mut stream, Some(&m.name), limits, report, false)?;
+        scan_stream(&mut stream, Some(&m.name), limits, report, false)
+            .map_err(|why| (Examined::Pickle, why))?;
         return Ok(Examined::Pickle);
     }
     let mut head = [0u8; 6];
-    let n = read_up_to(&mut stream, &mut head)?;
+    let n = read_up_to(&mut stream, &mut head).map_err(|why| (Examined::Nothing, why))?;
     let head = &head[..n];
     let mut whole = head.chain(stream);
     if head.starts_with(b"\x93NUMPY") {
-        formats::npy_stream(&mut whole, Some(&m.name), limits, report)?;
+        // np.load decides by this magic, and unpickles an object array's
+        // pickle even when what follows it is broken.
+        formats::npy_stream(&mut whole, Some(&m.name), limits, report)
+            .map_err(|why| (Examined::Array, why))?;
         return Ok(Examined::Array);
     }
     // torch.export keeps torch.save blobs (zips) inside its archive.
     if zip::is_zip(head) && report.format == ModelFormat::TorchExport {
-        return nested_zip(&mut whole, m, limits, depth, report);
+        return nested_zip(&mut whole, m, limits, depth, report)
+            .map_err(|why| (Examined::Nothing, why));
     }
     Ok(Examined::Nothing)
 }

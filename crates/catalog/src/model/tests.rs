@@ -402,3 +402,23 @@ fn fuzz_regression_overlapping_zip_members_share_one_budget_synthetic() {
     let d = Limits::default();
     assert!(d.max_total_ops <= 2 * d.pickle.max_ops);
 }
+
+/// Seen while reviewing the archive walk during fuzzing (the fuzz target's
+/// invariants cannot see a file that is dropped): an `.npz` whose only
+/// object array imported `posix.system` and then broke off was "not a
+/// model", so the import never reached the report.
+#[test]
+fn npz_object_array_that_fails_to_scan_is_still_a_model_synthetic() {
+    // np.load runs this pickle when the member is read; the scan stops at the
+    // opcode it does not know, after seeing the import.
+    let npz = synthetic_zip(&[(
+        "x.npy",
+        &object_npy(b"cposix\nsystem\n(S'echo hi'\ntR\xff."),
+    )]);
+    let r = verdict_of("m.npz", &npz).expect("an npz with an object array is a model");
+    assert_eq!(r.verdict, Verdict::Unsafe, "{:?}", r.reasons);
+    // Truncated: nothing flagged, but nothing vouches for it either.
+    let npz = synthetic_zip(&[("x.npy", &object_npy(b"\x80\x02(K\x01"))]);
+    let r = verdict_of("m.npz", &npz).expect("an npz with an object array is a model");
+    assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.reasons);
+}
