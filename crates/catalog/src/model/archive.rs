@@ -8,7 +8,7 @@
 //! starts with the NumPy magic as an array, so members are recognised by
 //! their first bytes too. A zip with none of these is not a model.
 
-use super::{npy, scan_stream, zip, Limits, ModelFormat, ModelReport};
+use super::{budget_spent, npy, scan_stream, zip, Budget, Limits, ModelFormat, ModelReport};
 use std::io::{Cursor, Read, Seek};
 
 /// Most levels of archives inside archives that are opened.
@@ -40,6 +40,7 @@ pub(super) fn analyze<R: Read + Seek>(
     size: u64,
     limits: &Limits,
     depth: u8,
+    budget: Budget,
 ) -> Option<ModelReport> {
     let members = match zip::members(reader, size, limits.max_zip_members) {
         Ok(m) => m,
@@ -47,17 +48,24 @@ pub(super) fn analyze<R: Read + Seek>(
             // A file that starts like a zip but cannot be read as one: torch
             // would fail too, but nothing vouches for what it holds.
             let mut report = ModelReport::new(ModelFormat::PyTorchZip);
+            report.budget = budget;
             report.unknown(why);
             return Some(report);
         }
     };
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     let mut report = ModelReport::new(classify(&names).unwrap_or(ModelFormat::NumpyNpz));
+    report.budget = budget;
     let mut scanned = 0;
     let mut arrays = 0;
     for m in &members {
         if m.name.ends_with('/') {
             continue;
+        }
+        if report.budget.spent() {
+            // Members may overlap: one deflated pickle named by every entry.
+            report.unknown(budget_spent(limits));
+            break;
         }
         let pickle = is_pickle_member(&m.name);
         if pickle && scanned >= limits.max_pickles {
@@ -72,7 +80,7 @@ pub(super) fn analyze<R: Read + Seek>(
             Ok(Examined::Pickle) => scanned += 1,
             Ok(Examined::Array) => arrays += 1,
             Ok(Examined::Nothing) => {}
-            Err(why) => {
+            Err((what, why)) => {
                 let bomb = m.uncompressed > limits.max_member_bytes
                     || m.uncompressed > m.compressed.saturating_mul(limits.max_inflate_ratio);
                 report.unknown(if bomb {
@@ -83,8 +91,12 @@ pub(super) fn analyze<R: Read + Seek>(
                 } else {
                     why
                 });
-                if pickle {
-                    scanned += 1;
+                // A pickle or array that could not be scanned is still one:
+                // the loader runs it up to wherever the scan stopped.
+                match what {
+                    Examined::Pickle => scanned += 1,
+                    Examined::Array => arrays += 1,
+                    Examined::Nothing => {}
                 }
             }
         }
@@ -108,23 +120,39 @@ fn examine_member<R: Read + Seek>(
     limits: &Limits,
     depth: u8,
     report: &mut ModelReport,
-) -> Result<Examined, String> {
-    let mut stream = zip::open(reader, m, limits.max_member_bytes, limits.max_inflate_ratio)?;
+) -> Result<Examined, (Examined, String)> {
+    let unread = if pickle {
+        Examined::Pickle
+    } else {
+        Examined::Nothing
+    };
+    // Buffered: the pickle scan reads a byte at a time, and one inflate call
+    // per byte made the scan some ten times slower.
+    let mut stream = std::io::BufReader::with_capacity(
+        64 << 10,
+        zip::open(reader, m, limits.max_member_bytes, limits.max_inflate_ratio)
+            .map_err(|why| (unread, why))?,
+    );
     if pickle {
-        scan_stream(&mut stream, Some(&m.name), limits, report, false)?;
+        scan_stream(&mut stream, Some(&m.name), limits, report, false)
+            .map_err(|why| (Examined::Pickle, why))?;
         return Ok(Examined::Pickle);
     }
     let mut head = [0u8; 6];
-    let n = super::read_full(&mut stream, &mut head)?;
+    let n = super::read_full(&mut stream, &mut head).map_err(|why| (Examined::Nothing, why))?;
     let head = &head[..n];
     let mut whole = head.chain(stream);
     if head.starts_with(b"\x93NUMPY") {
-        npy::npy_stream(&mut whole, Some(&m.name), limits, report)?;
+        // np.load decides by this magic, and unpickles an object array's
+        // pickle even when what follows it is broken.
+        npy::npy_stream(&mut whole, Some(&m.name), limits, report)
+            .map_err(|why| (Examined::Array, why))?;
         return Ok(Examined::Array);
     }
     // torch.export keeps torch.save blobs (zips) inside its archive.
     if zip::is_zip(head) && report.format == ModelFormat::TorchExport {
-        return nested_zip(&mut whole, m, limits, depth, report);
+        return nested_zip(&mut whole, m, limits, depth, report)
+            .map_err(|why| (Examined::Nothing, why));
     }
     Ok(Examined::Nothing)
 }
@@ -139,15 +167,28 @@ fn nested_zip(
     if depth + 1 >= MAX_DEPTH || m.uncompressed > limits.max_nested_bytes {
         return Err(format!("{}: nested archive not examined", m.name));
     }
+    let cap = limits.max_nested_bytes.min(report.budget.bytes);
     let mut bytes = Vec::new();
     stream
-        .take(limits.max_nested_bytes)
+        .take(cap)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("{}: {e}", m.name))?;
     let size = bytes.len() as u64;
-    let Some(inner) = analyze(&mut Cursor::new(bytes), size, limits, depth + 1) else {
+    report.budget.bytes -= size;
+    if report.budget.bytes == 0 {
+        return Err(format!("{}: {}", m.name, budget_spent(limits)));
+    }
+    let Some(inner) = analyze(
+        &mut Cursor::new(bytes),
+        size,
+        limits,
+        depth + 1,
+        report.budget,
+    ) else {
         return Ok(Examined::Nothing);
     };
+    // The inner archive drew on this file's budget, not a fresh one.
+    report.budget = inner.budget;
     report.globals.extend(inner.globals);
     for mut g in inner.flagged {
         g.member = Some(match g.member {

@@ -127,6 +127,15 @@ pub struct Limits {
     pub max_pickles: usize,
     /// Largest archive member examined as a nested archive (held in memory).
     pub max_nested_bytes: u64,
+    /// Most pickle opcodes executed for one file, all its pickles, archive
+    /// members and nested archives together. Zip members may overlap (every
+    /// central-directory entry naming the same deflated bytes), so per-member
+    /// caps alone let a few kilobytes cost billions of opcodes.
+    pub max_total_ops: u64,
+    /// Most bytes read by the scan for one file (pickle streams, skipped array
+    /// bytes, nested archives), or the file's own size when that is larger:
+    /// reading each byte once is what hashing the file costs anyway.
+    pub max_total_bytes: u64,
 }
 
 impl Default for Limits {
@@ -138,8 +147,39 @@ impl Default for Limits {
             max_inflate_ratio: 1_000,
             max_pickles: 64,
             max_nested_bytes: 64 << 20,
+            max_total_ops: 40_000_000,
+            max_total_bytes: 1 << 30,
         }
     }
+}
+
+/// What is left of one file's work allowance ([`Limits::max_total_ops`],
+/// [`Limits::max_total_bytes`]); shared by every scan of that file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub ops: u64,
+    pub bytes: u64,
+}
+
+impl Budget {
+    fn for_file(limits: &Limits, size: u64) -> Self {
+        Budget {
+            ops: limits.max_total_ops,
+            bytes: limits.max_total_bytes.max(size),
+        }
+    }
+
+    pub fn spent(&self) -> bool {
+        self.ops == 0 || self.bytes == 0
+    }
+}
+
+/// The reason given once a file's budget is spent: never "safe".
+pub(crate) fn budget_spent(limits: &Limits) -> String {
+    format!(
+        "the scan's allowance for one file ({} pickle opcodes, {} bytes or the file's size) is spent; the rest was not examined",
+        limits.max_total_ops, limits.max_total_bytes
+    )
 }
 
 /// A global outside the allowlist, where it was found, and how it was judged.
@@ -178,6 +218,8 @@ pub struct ModelReport {
     pub onnx: Option<OnnxFacts>,
     /// Format-specific facts, as `gpubom:model:*` properties.
     pub properties: BTreeMap<String, String>,
+    /// What is left of the work allowed for this file.
+    pub(crate) budget: Budget,
 }
 
 impl ModelReport {
@@ -194,6 +236,8 @@ impl ModelReport {
             trt_version: None,
             onnx: None,
             properties: BTreeMap::new(),
+            // `analyze` sets the file's own; this keeps any other report bounded.
+            budget: Budget::for_file(&Limits::default(), 0),
         }
     }
 
@@ -391,10 +435,12 @@ pub fn analyze<R: Read + Seek>(
     size: u64,
     limits: &Limits,
 ) -> Option<ModelReport> {
+    let budget = Budget::for_file(limits, size);
     let mut report = match sniffed {
-        Sniffed::Zip => archive::analyze(reader, size, limits, 0)?,
+        Sniffed::Zip => archive::analyze(reader, size, limits, 0, budget)?,
         Sniffed::Format(format) => {
             let mut report = ModelReport::new(format);
+            report.budget = budget;
             if let Err(why) = analyze_format(format, reader, size, limits, &mut report) {
                 report.unknown(why);
             }
@@ -445,11 +491,13 @@ fn analyze_format<R: Read + Seek>(
             reader.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
             let buffered = std::io::BufReader::new(reader);
             let cap = limits.max_member_bytes;
-            let mut stream: Box<dyn Read> = if head == [0x1f, 0x8b] {
+            let stream: Box<dyn Read> = if head == [0x1f, 0x8b] {
                 Box::new(flate2::bufread::MultiGzDecoder::new(buffered).take(cap))
             } else {
                 Box::new(flate2::bufread::ZlibDecoder::new(buffered).take(cap))
             };
+            // The scan reads a byte at a time: not one inflate call per byte.
+            let mut stream = std::io::BufReader::with_capacity(64 << 10, stream);
             pickle_file(&mut stream, limits, report)
         }
         ModelFormat::NumpyNpy => npy::npy(reader, limits, report),
@@ -468,7 +516,7 @@ fn pickle_file(
 ) -> Result<(), String> {
     // The magic number, protocol, sys_info, the object and the storage keys.
     const LEGACY_PICKLES: usize = 5;
-    let first = pickle::scan(stream, &limits.pickle, true);
+    let (first, _) = budgeted_scan(stream, limits, report, true);
     record(report, &first, None);
     if let Some(why) = first.incomplete {
         return Err(why);
@@ -476,7 +524,7 @@ fn pickle_file(
     if first.legacy_torch_magic {
         report.format = ModelFormat::PyTorchLegacy;
         for _ in 1..LEGACY_PICKLES {
-            let next = pickle::scan(stream, &limits.pickle, false);
+            let (next, _) = budgeted_scan(stream, limits, report, false);
             record(report, &next, None);
             if let Some(why) = next.incomplete {
                 return Err(format!("legacy torch file: {why}"));
@@ -485,13 +533,14 @@ fn pickle_file(
         return Ok(());
     }
     for _ in 1..limits.max_pickles {
-        let next = pickle::scan(stream, &limits.pickle, true);
+        let (next, spent) = budgeted_scan(stream, limits, report, true);
         record(report, &next, None);
         match next.incomplete {
             None => continue,
             // The end of the file, or bytes after the pickle that are not one:
             // loaders stop at the first STOP, so what follows cannot run.
-            Some(_) if next.consumed == 0 || next.flagged.is_empty() => return Ok(()),
+            // Bytes left unread because the budget ran out are not that.
+            Some(_) if !spent && (next.consumed == 0 || next.flagged.is_empty()) => return Ok(()),
             Some(why) => return Err(why),
         }
     }
@@ -514,7 +563,7 @@ fn scan_stream<R: Read>(
     report: &mut ModelReport,
     _consecutive: bool,
 ) -> Result<(), String> {
-    let scan = pickle::scan(stream, &limits.pickle, false);
+    let (scan, _) = budgeted_scan(stream, limits, report, false);
     record(report, &scan, member);
     match scan.incomplete {
         Some(why) => Err(match member {
@@ -523,6 +572,39 @@ fn scan_stream<R: Read>(
         }),
         None => Ok(()),
     }
+}
+
+/// One pickle scan within what is left of the file's budget, which it then
+/// draws down. `true` when the budget ran out before the pickle was scanned
+/// to its end (the scan is then incomplete, saying so).
+fn budgeted_scan(
+    stream: &mut dyn Read,
+    limits: &Limits,
+    report: &mut ModelReport,
+    joblib: bool,
+) -> (pickle::PickleScan, bool) {
+    let left = report.budget;
+    if left.spent() {
+        let scan = pickle::PickleScan {
+            incomplete: Some(budget_spent(limits)),
+            ..Default::default()
+        };
+        return (scan, true);
+    }
+    let pickle_limits = PickleLimits {
+        max_ops: limits.pickle.max_ops.min(left.ops),
+        ..limits.pickle
+    };
+    let mut bounded = stream.take(left.bytes);
+    let mut scan = pickle::scan(&mut bounded, &pickle_limits, joblib);
+    let bytes_read = left.bytes - bounded.limit();
+    report.budget.ops = left.ops.saturating_sub(scan.ops);
+    report.budget.bytes = left.bytes.saturating_sub(bytes_read);
+    let spent = scan.incomplete.is_some() && report.budget.spent();
+    if spent {
+        scan.incomplete = Some(budget_spent(limits));
+    }
+    (scan, spent)
 }
 
 fn record(report: &mut ModelReport, scan: &pickle::PickleScan, member: Option<&str>) {

@@ -36,6 +36,9 @@ pub struct PickleScan {
     pub incomplete: Option<String>,
     /// Bytes consumed, up to and including STOP.
     pub consumed: u64,
+    /// Opcodes executed, those of nested joblib pickles included; never more
+    /// than [`PickleLimits::max_ops`].
+    pub ops: u64,
     pub stopped: bool,
     /// The pickled value was the magic number legacy `torch.save` writes first.
     pub legacy_torch_magic: bool,
@@ -186,7 +189,12 @@ impl Machine<'_> {
         let mut stack: Vec<Value> = Vec::new();
         let mut memo: HashMap<u64, Value> = HashMap::new();
         let mut first_value = true;
-        for _ in 0..limits.max_ops {
+        loop {
+            // One budget for the whole stream: nested joblib pickles draw on it too.
+            if self.out.ops >= limits.max_ops {
+                return Err(format!("more than {} pickle opcodes", limits.max_ops));
+            }
+            self.out.ops += 1;
             if stack.len() > limits.max_stack {
                 return Err(format!("pickle stack deeper than {}", limits.max_stack));
             }
@@ -447,7 +455,6 @@ impl Machine<'_> {
             // PROTO and FRAME come before the first value.
             first_value &= matches!(op, 0x80 | 0x95);
         }
-        Err(format!("more than {} pickle opcodes", limits.max_ops))
     }
 
     /// BUILD sets state on an object; joblib's loader then reads the array that follows.

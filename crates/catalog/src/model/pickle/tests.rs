@@ -169,3 +169,49 @@ fn joblib_array_bytes_are_skipped_synthetic() {
         .incomplete
         .is_some());
 }
+
+/// A joblib stream of `wrappers` object arrays, each followed by the nested
+/// pickle joblib's loader reads for it: `nested_ops` × NONE POP, then STOP.
+fn synthetic_joblib_object_arrays(wrappers: usize, nested_ops: usize) -> Vec<u8> {
+    let one = synthetic_joblib(&[], b"");
+    // The wrapper and its state, without the protocol header or the raw-array
+    // padding, with dtype f8 turned into O8 (an object array).
+    let mut body = one[2..one.len() - 3].to_vec();
+    let f8 = body.windows(3).position(|w| w == b"\x8c\x02f").unwrap();
+    body[f8 + 2] = b'O';
+    let mut b = b"\x80\x04".to_vec();
+    for _ in 0..wrappers {
+        b.extend_from_slice(&body);
+        for _ in 0..nested_ops / 2 {
+            b.extend_from_slice(b"N0");
+        }
+        b.push(b'.');
+    }
+    b.push(b'.');
+    b
+}
+
+/// Found while bounding the `model` fuzz target's timeout: each joblib
+/// object array ran its nested pickle with a fresh `max_ops`, so one stream
+/// could execute `max_ops` × (number of wrappers) opcodes. They now share
+/// one count.
+#[test]
+fn fuzz_regression_joblib_nested_pickles_share_the_opcode_budget_synthetic() {
+    let bytes = synthetic_joblib_object_arrays(8, 400);
+    let whole = scan(&mut &bytes[..], &PickleLimits::default(), true);
+    assert!(whole.incomplete.is_none(), "{:?}", whole.incomplete);
+    assert!(whole.ops > 8 * 400, "{}", whole.ops);
+    let limits = PickleLimits {
+        max_ops: 1_000,
+        ..Default::default()
+    };
+    let s = scan(&mut &bytes[..], &limits, true);
+    assert!(
+        s.incomplete
+            .as_deref()
+            .is_some_and(|w| w.contains("opcodes")),
+        "{:?}",
+        s.incomplete
+    );
+    assert!(s.ops <= 1_000, "{}", s.ops);
+}
