@@ -32,7 +32,11 @@ fn layout() -> &'static Layout {
         let root = base.join(format!("gpubom-fuzz-layer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
-        std::fs::write(root.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        std::fs::write(
+            root.join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
         let config_digest = digest(CONFIG);
         std::fs::write(root.join("blobs/sha256").join(&config_digest), CONFIG).unwrap();
         Layout {

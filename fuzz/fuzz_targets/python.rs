@@ -10,6 +10,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = python::normalize_name(&dist.name);
     }
     for entry in python::parse_record(&text) {
-        let _ = python::record_path_to_image_path("usr/lib/python3/dist-packages/x-1.dist-info", &entry.path);
+        let _ = python::record_path_to_image_path(
+            "usr/lib/python3/dist-packages/x-1.dist-info",
+            &entry.path,
+        );
     }
 });

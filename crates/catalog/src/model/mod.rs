@@ -539,8 +539,13 @@ fn pickle_file(
             None => continue,
             // The end of the file, or bytes after the pickle that are not one:
             // loaders stop at the first STOP, so what follows cannot run.
-            // Bytes left unread because the budget ran out are not that.
-            Some(_) if !spent && (next.consumed == 0 || next.flagged.is_empty()) => return Ok(()),
+            // Bytes left unread because a cap or the budget stopped the scan
+            // are not that: Python would have gone on reading them.
+            Some(_)
+                if !spent && !next.limited && (next.consumed == 0 || next.flagged.is_empty()) =>
+            {
+                return Ok(())
+            }
             Some(why) => return Err(why),
         }
     }

@@ -441,3 +441,29 @@ fn npz_object_array_that_fails_to_scan_is_still_a_model_synthetic() {
     let r = verdict_of("m.npz", &npz).expect("an npz with an object array is a model");
     assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.reasons);
 }
+
+/// Seen while reviewing the budget fix: a later back-to-back pickle that
+/// stopped at one of the scanner's caps (here the stack depth, which Python
+/// does not share) was taken for trailing bytes, and the file was safe
+/// though the import after the cap would run.
+#[test]
+fn a_later_pickle_stopped_by_a_cap_is_unknown_not_trailing_bytes_synthetic() {
+    let mut file = BENIGN.to_vec();
+    file.extend_from_slice(b"\x80\x02");
+    file.extend(std::iter::repeat_n(b'(', 100_001));
+    file.extend_from_slice(EVIL_P2);
+    let r = verdict_of("x.pkl", &file).unwrap();
+    assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.reasons);
+    assert!(
+        r.reasons.iter().any(|why| why.contains("deeper")),
+        "{:?}",
+        r.reasons
+    );
+    // Bytes after the last pickle that are not one are still trailing bytes.
+    let mut trailing = BENIGN.to_vec();
+    trailing.extend_from_slice(b"\xff\xfe not a pickle");
+    assert_eq!(
+        verdict_of("x.pkl", &trailing).unwrap().verdict,
+        Verdict::Safe
+    );
+}

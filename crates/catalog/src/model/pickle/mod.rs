@@ -39,6 +39,9 @@ pub struct PickleScan {
     /// Opcodes executed, those of nested joblib pickles included; never more
     /// than [`PickleLimits::max_ops`].
     pub ops: u64,
+    /// The scan stopped at one of its [`PickleLimits`], not at something
+    /// Python's unpickler would reject too.
+    pub limited: bool,
     pub stopped: bool,
     /// The pickled value was the magic number legacy `torch.save` writes first.
     pub legacy_torch_magic: bool,
@@ -181,21 +184,31 @@ impl Machine<'_> {
     }
 
     fn run(&mut self, r: &mut Reader) -> Result<(), String> {
-        let limits = *self.limits;
         let mut arena = Arena {
             nodes: Vec::new(),
-            max: limits.max_values,
+            max: self.limits.max_values,
         };
+        let result = self.run_in(r, &mut arena);
+        if result.is_err() && arena.nodes.len() >= arena.max {
+            self.out.limited = true;
+        }
+        result
+    }
+
+    fn run_in(&mut self, r: &mut Reader, arena: &mut Arena) -> Result<(), String> {
+        let limits = *self.limits;
         let mut stack: Vec<Value> = Vec::new();
         let mut memo: HashMap<u64, Value> = HashMap::new();
         let mut first_value = true;
         loop {
             // One budget for the whole stream: nested joblib pickles draw on it too.
             if self.out.ops >= limits.max_ops {
+                self.out.limited = true;
                 return Err(format!("more than {} pickle opcodes", limits.max_ops));
             }
             self.out.ops += 1;
             if stack.len() > limits.max_stack {
+                self.out.limited = true;
                 return Err(format!("pickle stack deeper than {}", limits.max_stack));
             }
             let op = r.byte()?;
@@ -243,7 +256,7 @@ impl Machine<'_> {
                     if op == b'i' {
                         let args = pop_to_mark(&mut stack)?;
                         let args = arena.add(Node::Tuple(args))?;
-                        stack.push(instantiate(&mut arena, class, args)?);
+                        stack.push(instantiate(arena, class, args)?);
                     } else {
                         stack.push(class);
                     }
@@ -268,6 +281,7 @@ impl Machine<'_> {
                         _ => memo.len() as u64,
                     };
                     if memo.len() >= limits.max_memo {
+                        self.out.limited = true;
                         return Err(format!("pickle memo larger than {}", limits.max_memo));
                     }
                     let top = *stack.last().ok_or("memo write from an empty stack")?;
@@ -405,7 +419,7 @@ impl Machine<'_> {
                         pop_to_mark(&mut stack)?
                     };
                     let target = *stack.last().ok_or("APPEND without a list")?;
-                    if let Some(Node::List(list)) = arena_mut(&mut arena, target) {
+                    if let Some(Node::List(list)) = arena_mut(arena, target) {
                         let room = MAX_ENTRIES.saturating_sub(list.len());
                         list.extend(items.into_iter().take(room));
                     }
@@ -419,7 +433,7 @@ impl Machine<'_> {
                         pop_to_mark(&mut stack)?
                     };
                     let target = *stack.last().ok_or("SETITEM without a dict")?;
-                    if let Some(Node::Dict(dict)) = arena_mut(&mut arena, target) {
+                    if let Some(Node::Dict(dict)) = arena_mut(arena, target) {
                         for pair in items.chunks_exact(2) {
                             dict.push(pair[0], pair[1]);
                         }
@@ -428,13 +442,13 @@ impl Machine<'_> {
                 b'R' | 0x81 => {
                     let args = pop(&mut stack)?;
                     let callable = pop(&mut stack)?;
-                    stack.push(instantiate(&mut arena, callable, args)?);
+                    stack.push(instantiate(arena, callable, args)?);
                 }
                 0x92 => {
                     pop(&mut stack)?;
                     let args = pop(&mut stack)?;
                     let class = pop(&mut stack)?;
-                    stack.push(instantiate(&mut arena, class, args)?);
+                    stack.push(instantiate(arena, class, args)?);
                 }
                 b'o' => {
                     let mut items = pop_to_mark(&mut stack)?;
@@ -443,12 +457,12 @@ impl Machine<'_> {
                     }
                     let class = items.remove(0);
                     let args = arena.add(Node::Tuple(items))?;
-                    stack.push(instantiate(&mut arena, class, args)?);
+                    stack.push(instantiate(arena, class, args)?);
                 }
                 b'b' => {
                     let state = pop(&mut stack)?;
                     let target = *stack.last().ok_or("BUILD without an object")?;
-                    self.build(r, &mut arena, &mut stack, target, state)?;
+                    self.build(r, arena, &mut stack, target, state)?;
                 }
                 other => return Err(format!("unknown pickle opcode 0x{other:02x}")),
             }
@@ -497,6 +511,7 @@ impl Machine<'_> {
         if array.has_objects {
             // joblib unpickles object arrays with a fresh pickle.load from the same stream.
             if self.nesting >= self.limits.max_nesting {
+                self.out.limited = true;
                 return Err("joblib object arrays nested too deep".into());
             }
             let mut inner = Machine {
