@@ -97,18 +97,9 @@ fn raw_file(name: &[u8], content: &[u8]) -> Vec<u8> {
 }
 
 fn unsafe_model_paths(bom: &serde_json::Value) -> Vec<String> {
-    let mut paths: Vec<String> = bom["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| property(c, "gpubom:model:verdict") == Some("unsafe"))
-        .map(|c| {
-            c["evidence"]["occurrences"][0]["location"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let mut paths = locations_where(bom, |c| {
+        property(c, "gpubom:model:verdict") == Some("unsafe")
+    });
     paths.sort();
     paths
 }

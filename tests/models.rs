@@ -460,18 +460,9 @@ fn package_content_is_not_the_model_inventory() {
     image.write_oci_dir(&oci);
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
     validate_cyclonedx_1_5(&bom);
-    let reported: Vec<String> = bom["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["type"] == "machine-learning-model" || c["type"] == "data")
-        .map(|c| {
-            c["evidence"]["occurrences"][0]["location"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let reported = locations_where(&bom, |c| {
+        c["type"] == "machine-learning-model" || c["type"] == "data"
+    });
     assert_eq!(
         reported,
         vec![

@@ -322,3 +322,23 @@ pub fn python_fixtures(
         }
     }
 }
+
+/// First occurrence path of every component that `keep` accepts, in SBOM order.
+pub fn locations_where(
+    bom: &serde_json::Value,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> Vec<String> {
+    bom["components"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| keep(c))
+        .map(|c| {
+            c["evidence"]["occurrences"][0]["location"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
