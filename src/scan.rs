@@ -11,9 +11,10 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// What to scan: an OCI layout dir, oci-archive, docker-archive (`docker save`), a
-    /// directory (unpacked rootfs) or a single file. Force the kind with a prefix:
-    /// oci-dir:, oci-archive:, docker-archive:, dir:, file:
+    /// What to scan: a registry reference (ghcr.io/org/img:tag, registry:HOST/REPO@sha256:…),
+    /// an OCI layout dir, oci-archive, docker-archive (`docker save`), a directory (unpacked
+    /// rootfs) or a single file. Force the kind with a prefix: registry:, oci-dir:,
+    /// oci-archive:, docker-archive:, dir:, file:
     pub source: String,
 
     /// Output format [default: table on a terminal, cyclonedx-json otherwise]
@@ -46,6 +47,10 @@ pub struct ScanFlags {
     /// No progress display and no warnings on stderr
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Talk to the registry over plain HTTP (never done otherwise; TLS is always verified)
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,10 +92,7 @@ pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog:
         }
         None => None,
     };
-    let options = gpubom_image::OpenOptions {
-        platform: Some(settings.platform.clone()),
-    };
-    let image = gpubom_image::open(source, &options)?;
+    let image = open_source(source, settings)?;
     let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
     let bar = progress_bar(total, settings.quiet);
     let on_progress = |n: u64| bar.inc(n);
@@ -109,6 +111,25 @@ pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog:
         }
     }
     Ok(scan)
+}
+
+/// A registry reference through the registry client, anything else as a local path.
+fn open_source(source: &str, settings: &ScanFlags) -> Result<gpubom_image::Image> {
+    match gpubom_registry::reference::recognise(source) {
+        Some(reference) => Ok(gpubom_registry::open(
+            reference,
+            &gpubom_registry::Options {
+                platform: settings.platform.clone(),
+                plain_http: settings.plain_http,
+            },
+        )?),
+        None => {
+            let options = gpubom_image::OpenOptions {
+                platform: Some(settings.platform.clone()),
+            };
+            Ok(gpubom_image::open(source, &options)?)
+        }
+    }
 }
 
 fn progress_bar(total: u64, quiet: bool) -> ProgressBar {

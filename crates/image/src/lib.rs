@@ -11,6 +11,7 @@
 //! This crate knows nothing of catalogers: it reports whiteouts and opaque
 //! directories as entry kinds and leaves their meaning to the caller.
 
+mod attached;
 mod digest;
 mod docker;
 mod fs;
@@ -19,7 +20,13 @@ mod layer;
 mod oci;
 mod path;
 pub use path::exact as exact_path;
+mod remote;
 mod store;
+pub use attached::{
+    read_attached, Attached, AttachedLayer, Discovery, MAX_ATTACHED, MAX_ATTACHED_LAYER_BYTES,
+    MAX_MANIFEST_BYTES,
+};
+pub use remote::{open_remote, RemoteBlobs, RemoteTop};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -35,6 +42,8 @@ pub enum SourceKind {
     DockerArchive,
     Dir,
     File,
+    /// A registry reference; opened by `gpubom-registry` through [`open_remote`].
+    Registry,
 }
 
 impl SourceKind {
@@ -46,6 +55,7 @@ impl SourceKind {
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::Dir => "dir",
             SourceKind::File => "file",
+            SourceKind::Registry => "registry",
         }
     }
 }
@@ -65,12 +75,17 @@ pub struct Image {
     pub name: Option<String>,
     pub tag: Option<String>,
     pub manifest_digest: Option<String>,
+    /// The index the platform's manifest was chosen from, when the reference
+    /// named one (a signature may be over either digest).
+    pub index_digest: Option<String>,
     pub config_digest: Option<String>,
     /// `os/arch[/variant]` of the chosen manifest.
     pub platform: Option<String>,
     /// `None` for directories and single files.
     pub config: Option<ImageConfig>,
     pub layers: Vec<Layer>,
+    /// Where the image's documents are, for finding what is attached to it.
+    store: Option<Arc<Store>>,
 }
 
 /// The parts of the OCI/Docker image configuration gpubom reports.
@@ -245,6 +260,10 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
             open_oci(Arc::new(Store::index_tar(path)?), kind, location, wanted)
         }
         SourceKind::DockerArchive => open_docker(Arc::new(Store::index_tar(path)?), location),
+        // Never a scheme here: the caller routes references to the registry client.
+        SourceKind::Registry => Err(Error::Usage(format!(
+            "{location}: a registry reference cannot be opened as a local path"
+        ))),
         SourceKind::Dir | SourceKind::File => {
             let is_dir = kind == SourceKind::Dir;
             if is_dir != meta.is_dir() {
@@ -262,9 +281,11 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
                 name: None,
                 tag: None,
                 manifest_digest: None,
+                index_digest: None,
                 config_digest: None,
                 platform: None,
                 config: None,
+                store: None,
                 layers: vec![Layer {
                     index: 0,
                     digest: None,
@@ -279,7 +300,7 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     }
 }
 
-fn open_oci(
+pub(crate) fn open_oci(
     store: Arc<Store>,
     kind: SourceKind,
     location: &str,
@@ -333,10 +354,12 @@ fn open_oci(
         name,
         tag,
         manifest_digest: Some(chosen.descriptor.digest.clone()),
+        index_digest: chosen.index_digest,
         config_digest: Some(config_digest),
         platform,
         config: Some(config),
         layers,
+        store: Some(store),
     })
 }
 
@@ -357,7 +380,7 @@ fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
                 media_type: None,
                 size: match store.as_ref() {
                     Store::Tar { members, .. } => members.get(member).map(|m| m.1),
-                    Store::Dir(_) => None,
+                    Store::Dir(_) | Store::Remote { .. } => None,
                 },
                 created_by: history.get(index).cloned().flatten(),
                 bytes: LayerBytes::Blob {
@@ -373,10 +396,12 @@ fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
         name: docker.name,
         tag: docker.tag,
         manifest_digest: None,
+        index_digest: None,
         platform: platform_of(&docker.config),
         config_digest: Some(docker.config_digest),
         config: Some(docker.config),
         layers,
+        store: None,
     })
 }
 
@@ -401,6 +426,29 @@ fn platform_of(config: &ImageConfig) -> Option<String> {
         Some(v) => format!("{os}/{arch}/{v}"),
         None => format!("{os}/{arch}"),
     })
+}
+
+impl Image {
+    /// Manifests attached to this image: the signatures `cosign save` keeps in
+    /// a layout, or what a registry lists for the image's digests. Empty for
+    /// sources that cannot hold any (directories, files, `docker save`).
+    pub fn attached(&self) -> Result<Vec<Attached>, Error> {
+        match self.store.as_deref() {
+            Some(Store::Remote { remote, .. }) => {
+                let mut out = Vec::new();
+                for digest in self.manifest_digest.iter().chain(&self.index_digest) {
+                    let found = remote.attached(digest).map_err(|e| Error::Invalid {
+                        what: format!("attached manifests of {digest} in {}", remote.describe()),
+                        why: e.to_string(),
+                    })?;
+                    out.extend(found);
+                }
+                Ok(out)
+            }
+            Some(store) => attached::in_layout(store),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 impl Layer {

@@ -43,9 +43,9 @@ impl std::fmt::Display for Platform {
 }
 
 #[derive(Debug, Deserialize)]
-struct Index {
+pub(crate) struct Index {
     #[serde(default)]
-    manifests: Vec<Descriptor>,
+    pub manifests: Vec<Descriptor>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +59,9 @@ pub(crate) struct Manifest {
 /// The manifest chosen for a platform, with the annotations that name it.
 pub(crate) struct Chosen {
     pub descriptor: Descriptor,
+    /// The top-level index the manifest came from, when `index.json` listed
+    /// exactly one index (a registry reference, or a layout of one image).
+    pub index_digest: Option<String>,
     pub manifest: Manifest,
     pub name_annotations: BTreeMap<String, String>,
 }
@@ -83,6 +86,10 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
         &store.read_json("index.json")?,
         &format!("index.json in {}", store.describe()),
     )?;
+    let index_digest = match index.manifests.as_slice() {
+        [only] if is_index(&only.media_type) => Some(only.digest.clone()),
+        _ => None,
+    };
     let mut candidates = Vec::new();
     let mut walk = IndexWalk::default();
     collect(
@@ -130,6 +137,7 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
     )?;
     Ok(Chosen {
         descriptor,
+        index_digest,
         manifest,
         name_annotations,
     })
@@ -182,7 +190,8 @@ fn collect(
             collect(store, nested.manifests, &names, depth + 1, walk, out)?;
         } else {
             let attestation = d.annotations.contains_key("vnd.docker.reference.type")
-                || d.platform.as_ref().is_some_and(|p| p.os == "unknown");
+                || d.platform.as_ref().is_some_and(|p| p.os == "unknown")
+                || crate::attached::is_cosign_entry(&d.annotations);
             if !attestation && walk.expanded.insert(d.digest.clone()) {
                 out.push((d, names));
             }

@@ -15,6 +15,11 @@ pub(crate) const MAX_JSON: u64 = 16 << 20;
 
 pub(crate) enum Store {
     Dir(PathBuf),
+    /// A registry: `index.json` is made up to point at the resolved reference.
+    Remote {
+        remote: std::sync::Arc<dyn crate::RemoteBlobs>,
+        index_json: Vec<u8>,
+    },
     Tar {
         path: PathBuf,
         /// Member path (normalised) → (data offset, size).
@@ -105,6 +110,7 @@ impl Store {
         match self {
             Store::Dir(p) => p.display().to_string(),
             Store::Tar { path, .. } => path.display().to_string(),
+            Store::Remote { remote, .. } => remote.describe(),
         }
     }
 
@@ -112,6 +118,7 @@ impl Store {
         match self {
             Store::Dir(dir) => dir.join(member).is_file(),
             Store::Tar { members, .. } => members.contains_key(member),
+            Store::Remote { .. } => member == "index.json" || member.starts_with("blobs/"),
         }
     }
 
@@ -137,6 +144,19 @@ impl Store {
                 file.seek(SeekFrom::Start(offset))
                     .map_err(|e| Error::io(path, e))?;
                 Ok((Box::new(file.take(size)), size))
+            }
+            Store::Remote { index_json, .. } if member == "index.json" => {
+                let bytes = index_json.clone();
+                let size = bytes.len() as u64;
+                Ok((Box::new(std::io::Cursor::new(bytes)), size))
+            }
+            Store::Remote { remote, .. } => {
+                let digest = member_to_digest(member);
+                let (reader, size) = remote.blob(&digest).map_err(|e| Error::Layer {
+                    layer: digest.clone(),
+                    why: e.to_string(),
+                })?;
+                Ok((reader, size.unwrap_or(0)))
             }
         }
     }
@@ -243,7 +263,13 @@ pub(crate) fn read_verified(store: &Store, digest: &str, what: &str) -> Result<V
         why,
     };
     let algorithm = Algorithm::of(digest).map_err(invalid)?;
-    let bytes = store.read_json(&member)?;
+    let bytes = match store {
+        // A registry serves manifests from their own endpoint, not as blobs.
+        Store::Remote { remote, .. } if matches!(what, "manifest" | "index") => remote
+            .manifest(digest, MAX_JSON)
+            .map_err(|e| invalid(e.to_string()))?,
+        _ => store.read_json(&member)?,
+    };
     let actual = algorithm.digest(&bytes);
     if actual != digest {
         return Err(invalid(format!("digest mismatch: the blob is {actual}")));

@@ -1,0 +1,196 @@
+//! Manifests attached to an image: cosign signatures, sigstore bundles, SBOMs.
+//!
+//! They are found three ways — cosign's `sha256-<hex>.sig` tag, OCI 1.1
+//! referrers, and the manifests `cosign save` keeps beside the image in an OCI
+//! layout — but read one way, here, with bounds: an attacker who can push to
+//! the repository chooses these bytes, and they are read before anything has
+//! been verified.
+
+use crate::store::{read_verified, Store};
+use crate::{oci, Error};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Most layers read from one attached manifest.
+pub const MAX_ATTACHED_LAYERS: usize = 64;
+/// Largest attached layer read (a payload, a bundle).
+pub const MAX_ATTACHED_LAYER_BYTES: u64 = 1 << 20;
+/// Most attached manifests read for one image.
+pub const MAX_ATTACHED: usize = 64;
+/// Largest manifest or index read from a registry (the limit distribution
+/// itself enforces on pushes).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// How an attached manifest was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discovery {
+    /// cosign's `sha256-<hex>.sig` tag.
+    SigTag,
+    /// The OCI 1.1 referrers API or its tag schema.
+    Referrer,
+    /// Beside the image in an OCI layout (`cosign save`).
+    Layout,
+}
+
+/// One attached manifest, with its layers read.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    /// Digest of the attached manifest itself.
+    pub digest: String,
+    pub found_via: Discovery,
+    pub artifact_type: Option<String>,
+    pub layers: Vec<AttachedLayer>,
+    /// Why the manifest or its layers could not be read; then `layers` is empty.
+    /// An unreadable signature is reported as one that did not verify, never
+    /// as a scan failure: whoever can push a signature could otherwise stop scans.
+    pub problem: Option<String>,
+}
+
+impl Attached {
+    pub fn unreadable(digest: &str, found_via: Discovery, why: String) -> Attached {
+        Attached {
+            digest: digest.to_string(),
+            found_via,
+            artifact_type: None,
+            layers: Vec::new(),
+            problem: Some(why),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachedLayer {
+    pub media_type: String,
+    pub annotations: BTreeMap<String, String>,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactManifest {
+    #[serde(default)]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    config: Option<oci::Descriptor>,
+    #[serde(default)]
+    layers: Vec<oci::Descriptor>,
+}
+
+/// Reads one blob of an attached manifest: (digest, byte limit) → bytes, digest checked.
+pub type FetchBlob<'a> = dyn FnMut(&str, u64) -> Result<Vec<u8>, Error> + 'a;
+
+/// Parses an attached manifest and reads its layers through `fetch`, which
+/// must return the blob's bytes (at most the limit it is given) already
+/// checked against the digest. Whatever goes wrong is kept in `problem`.
+pub fn read_attached(
+    digest: &str,
+    manifest: &[u8],
+    found_via: Discovery,
+    fetch: &mut FetchBlob,
+) -> Attached {
+    parse_attached(digest, manifest, found_via, fetch)
+        .unwrap_or_else(|e| Attached::unreadable(digest, found_via, e.to_string()))
+}
+
+fn parse_attached(
+    digest: &str,
+    manifest: &[u8],
+    found_via: Discovery,
+    fetch: &mut FetchBlob,
+) -> Result<Attached, Error> {
+    let parsed: ArtifactManifest =
+        oci::parse_json(manifest, &format!("attached manifest {digest}"))?;
+    if parsed.layers.len() > MAX_ATTACHED_LAYERS {
+        return Err(Error::Invalid {
+            what: format!("attached manifest {digest}"),
+            why: format!(
+                "{} layers, more than {MAX_ATTACHED_LAYERS}",
+                parsed.layers.len()
+            ),
+        });
+    }
+    let mut layers = Vec::with_capacity(parsed.layers.len());
+    for layer in parsed.layers {
+        if layer.size.unwrap_or(0) > MAX_ATTACHED_LAYER_BYTES {
+            return Err(Error::Invalid {
+                what: format!("attached manifest {digest}"),
+                why: format!(
+                    "layer {} is {} bytes, more than the {MAX_ATTACHED_LAYER_BYTES}-byte limit",
+                    layer.digest,
+                    layer.size.unwrap_or(0)
+                ),
+            });
+        }
+        let bytes = fetch(&layer.digest, MAX_ATTACHED_LAYER_BYTES)?;
+        layers.push(AttachedLayer {
+            media_type: layer.media_type,
+            annotations: layer.annotations,
+            bytes,
+        });
+    }
+    let artifact_type = parsed.artifact_type.or_else(|| {
+        parsed
+            .config
+            .map(|c| c.media_type)
+            .filter(|m| !m.is_empty())
+    });
+    Ok(Attached {
+        digest: digest.to_string(),
+        found_via,
+        artifact_type,
+        layers,
+        problem: None,
+    })
+}
+
+/// What `cosign save` marks in `index.json`: `kind` = this for signatures.
+pub(crate) const COSIGN_KIND: &str = "kind";
+pub(crate) const COSIGN_SIGS: &str = "dev.cosignproject.cosign/sigs";
+pub(crate) const COSIGN_ATTS: &str = "dev.cosignproject.cosign/atts";
+
+/// Whether a layout's index entry is cosign's signature or attestation
+/// manifest rather than an image to scan.
+pub(crate) fn is_cosign_entry(annotations: &BTreeMap<String, String>) -> bool {
+    annotations
+        .get(COSIGN_KIND)
+        .is_some_and(|k| k == COSIGN_SIGS || k == COSIGN_ATTS)
+}
+
+/// The signature manifests `cosign save` wrote into a layout's `index.json`.
+pub(crate) fn in_layout(store: &Store) -> Result<Vec<Attached>, Error> {
+    if !store.contains("index.json") {
+        return Ok(Vec::new());
+    }
+    let index: oci::Index = oci::parse_json(
+        &store.read_json("index.json")?,
+        &format!("index.json in {}", store.describe()),
+    )?;
+    let mut out = Vec::new();
+    for entry in index.manifests.into_iter().take(MAX_ATTACHED) {
+        if entry.annotations.get(COSIGN_KIND).map(String::as_str) != Some(COSIGN_SIGS) {
+            continue;
+        }
+        let attached = match read_verified(store, &entry.digest, "manifest") {
+            Ok(manifest) => read_attached(
+                &entry.digest,
+                &manifest,
+                Discovery::Layout,
+                &mut |digest, limit| read_blob_bounded(store, digest, limit),
+            ),
+            Err(e) => Attached::unreadable(&entry.digest, Discovery::Layout, e.to_string()),
+        };
+        out.push(attached);
+    }
+    Ok(out)
+}
+
+fn read_blob_bounded(store: &Store, digest: &str, limit: u64) -> Result<Vec<u8>, Error> {
+    let bytes = read_verified(store, digest, "attached layer")?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::Invalid {
+            what: format!("attached layer {digest}"),
+            why: format!("more than the {limit}-byte limit"),
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,98 @@
+//! Which sources are registry references.
+//!
+//! `registry:` and `docker://` say so outright. A bare `ghcr.io/org/img:tag`
+//! is a reference only when no such local path exists and it reads like one —
+//! a host-like first component, or a tag or digest — so that a mistyped file
+//! name gets "no such file", not a network error from Docker Hub.
+
+use oci_client::Reference;
+use std::path::Path;
+
+/// Local schemes `gpubom-image` opens; a spec starting with one is never a reference.
+const LOCAL_SCHEMES: &[&str] = &["oci-dir", "oci-archive", "docker-archive", "dir", "file"];
+
+/// The reference text of `spec` when it names a registry image.
+pub fn recognise(spec: &str) -> Option<&str> {
+    if let Some(rest) = spec
+        .strip_prefix("registry:")
+        .or_else(|| spec.strip_prefix("docker://"))
+    {
+        return Some(rest);
+    }
+    if Path::new(spec).exists() {
+        return None;
+    }
+    if let Some((scheme, _)) = spec.split_once(':') {
+        if LOCAL_SCHEMES.contains(&scheme) {
+            return None;
+        }
+    }
+    let first = spec.split('/').next().unwrap_or(spec);
+    let host_like =
+        spec.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let last = spec.rsplit('/').next().unwrap_or(spec);
+    let pinned = last.contains(':') || spec.contains('@');
+    ((host_like || pinned) && parse(spec).is_ok()).then_some(spec)
+}
+
+/// Parses a reference, defaulting the registry to Docker Hub and the tag to `latest`.
+pub fn parse(text: &str) -> Result<Reference, String> {
+    text.parse::<Reference>().map_err(|e| {
+        format!("{text:?} is not an image reference ({e}); write HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST]")
+    })
+}
+
+/// `host/repository` as users write it (`docker.io/library/ubuntu`).
+pub fn name(reference: &Reference) -> String {
+    format!("{}/{}", reference.registry(), reference.repository())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_schemes_are_references() {
+        assert_eq!(
+            recognise("registry:localhost:5000/a:1"),
+            Some("localhost:5000/a:1")
+        );
+        assert_eq!(recognise("docker://ghcr.io/a/b"), Some("ghcr.io/a/b"));
+    }
+
+    #[test]
+    fn bare_references_need_a_host_or_a_tag() {
+        assert_eq!(
+            recognise("ghcr.io/acme/infer:1.0"),
+            Some("ghcr.io/acme/infer:1.0")
+        );
+        assert_eq!(
+            recognise("nvcr.io/nvidia/tensorrt:24.07-py3"),
+            Some("nvcr.io/nvidia/tensorrt:24.07-py3")
+        );
+        assert_eq!(recognise("localhost:5000/x"), Some("localhost:5000/x"));
+        assert_eq!(recognise("ubuntu:22.04"), Some("ubuntu:22.04"));
+        assert_eq!(recognise("ghcr.io/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_some(), true);
+        // Typos of local files stay local.
+        assert_eq!(recognise("image.tar"), None);
+        assert_eq!(recognise("images/app.tar"), None);
+        assert_eq!(recognise("oci-archive:missing.tar"), None);
+        assert_eq!(recognise("dir:/nowhere"), None);
+    }
+
+    #[test]
+    fn an_existing_path_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("host.example:1");
+        std::fs::write(&odd, b"").unwrap();
+        assert_eq!(recognise(odd.to_str().unwrap()), None);
+    }
+
+    #[test]
+    fn names_keep_the_registry() {
+        let r = parse("ubuntu:22.04").unwrap();
+        assert_eq!(name(&r), "docker.io/library/ubuntu");
+        assert_eq!(r.tag(), Some("22.04"));
+        assert!(parse("ghcr.io/a/b@sha256:not-hex").is_err());
+    }
+}
