@@ -2,8 +2,10 @@
 //!
 //! [`image`] builds container images in code (OCI layout, oci-archive, docker-archive)
 //! from layers described in Rust; [`real`] fetches real files (PyPI wheels, Debian
-//! packages) into a local cache so tests run on real bytes.
+//! packages) into a local cache so tests run on real bytes; [`registry`] runs a real
+//! OCI registry (CNCF distribution) to push images and cosign signatures to.
 
 pub mod elf;
 pub mod image;
 pub mod real;
+pub mod registry;
