@@ -27,10 +27,6 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_default_policies: bool,
 
-    /// Organisation values and waivers [default: .gpubom.toml if present]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-
     /// Lowest severity that fails the check (exit 1)
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
@@ -68,7 +64,7 @@ pub enum ReportFormat {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let config = load_config(args.config.as_deref())?;
+    let config = load_config(&args.scan)?;
     let pack = Pack::load(&args.policies, !args.no_default_policies)?;
     if pack.rules.is_empty() {
         bail!("no rules to check: --no-default-policies was given without any --policy");
@@ -81,7 +77,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", sbom.display()))?;
             (inventory, sbom.display().to_string())
         }
-        (Some(source), None) => (scan_source(source, &args.scan)?.inventory, source.clone()),
+        (Some(source), None) => (
+            scan_source(source, &args.scan, &config)?.inventory,
+            source.clone(),
+        ),
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };
     let findings =
@@ -130,14 +129,32 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-/// `--config FILE`, else `.gpubom.toml` in the current directory, else the defaults.
-pub fn load_config(path: Option<&Path>) -> Result<Config> {
-    let path = match path {
-        Some(p) => p.to_path_buf(),
-        None if Path::new(".gpubom.toml").is_file() => PathBuf::from(".gpubom.toml"),
-        None => return Ok(Config::default()),
+/// `--config FILE`, else `.gpubom.toml` in the current directory, else the
+/// defaults; then the `--key` files join the config's signing keys.
+pub fn load_config(flags: &ScanFlags) -> Result<Config> {
+    let path = match &flags.config {
+        Some(p) => Some(p.to_path_buf()),
+        None if Path::new(".gpubom.toml").is_file() => Some(PathBuf::from(".gpubom.toml")),
+        None => None,
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)
+    let mut config = match &path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let mut config =
+                Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+            // Key files are named relative to the config that names them.
+            let base = path.parent().unwrap_or(Path::new(""));
+            for key in &mut config.signatures.keys {
+                *key = base.join(&*key).display().to_string();
+            }
+            config
+        }
+        None => Config::default(),
+    };
+    config
+        .signatures
+        .keys
+        .extend(flags.keys.iter().map(|k| k.display().to_string()));
+    Ok(config)
 }

@@ -2,9 +2,11 @@
 //!
 //! The work lives in the crates: `gpubom-image` opens sources,
 //! `gpubom-catalog` finds what is inside, `gpubom-sbom` writes CycloneDX.
-//! `gpubom-policy` evaluates Cedar rules over the inventory.
+//! `gpubom-policy` evaluates Cedar rules over the inventory. `gpubom-registry`
+//! pulls and attaches; `gpubom-signature` checks who signed.
 //! Exit codes: 0 success, 1 findings (for `check`), 2 could not run.
 
+mod attach;
 mod check;
 mod output;
 mod policy_cmd;
@@ -19,7 +21,7 @@ use std::process::ExitCode;
     version,
     about = "SBOMs for GPU/ML container images and models: CUDA, cuDNN, TensorRT, NCCL, wheels, debs and model files",
     long_about = None,
-    after_help = "Examples:\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom policy test ./org-policies/tests"
+    after_help = "Examples:\n  gpubom scan ghcr.io/org/infer:1.0 --key cosign.pub\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom policy test ./org-policies/tests\n  gpubom attach ghcr.io/org/infer:1.0 sbom.cdx.json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -32,6 +34,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Evaluate the rule pack over an image (or an SBOM); exit 1 on findings at or above --fail-on
     Check(check::CheckArgs),
+    /// Push an SBOM to the registry as an OCI 1.1 referrer of the image's digest
+    Attach(attach::AttachArgs),
     /// Validate and test Cedar policies
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Check(args) => check::run(args),
+        Command::Attach(args) => attach::run(args),
         Command::Policy(command) => policy_cmd::run(command),
     };
     match result {

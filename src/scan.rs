@@ -6,7 +6,7 @@ use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_sbom::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -51,6 +51,15 @@ pub struct ScanFlags {
     /// Talk to the registry over plain HTTP (never done otherwise; TLS is always verified)
     #[arg(long)]
     pub plain_http: bool,
+
+    /// A cosign public key to verify the image's signatures with (repeatable);
+    /// added to [signatures] keys of the config
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+
+    /// Organisation values, signing keys and waivers [default: .gpubom.toml if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,7 +70,8 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let scan = scan_source(&args.source, &args.flags)?;
+    let config = crate::check::load_config(&args.flags)?;
+    let scan = scan_source(&args.source, &args.flags, &config)?;
     let format = match args.format {
         Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
@@ -76,7 +86,13 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
 }
 
 /// Opens and catalogs a source, with a progress bar on an interactive stderr.
-pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog::Scan> {
+pub fn scan_source(
+    source: &str,
+    settings: &ScanFlags,
+    config: &gpubom_policy::Config,
+) -> Result<gpubom_catalog::Scan> {
+    // Keys are loaded before any byte is pulled: a bad key path fails fast.
+    let trust = trust(&config.signatures)?;
     let mut fingerprints = FingerprintTable::builtin();
     if let Some(path) = &settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
@@ -96,7 +112,7 @@ pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog:
     let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
     let bar = progress_bar(total, settings.quiet);
     let on_progress = |n: u64| bar.inc(n);
-    let scan = gpubom_catalog::scan(
+    let mut scan = gpubom_catalog::scan(
         &image,
         &gpubom_catalog::ScanOptions {
             progress: Some(&on_progress),
@@ -105,12 +121,51 @@ pub fn scan_source(source: &str, settings: &ScanFlags) -> Result<gpubom_catalog:
         },
     )?;
     bar.finish_and_clear();
+    scan.inventory.signatures = signature_facts(&image, &trust)?;
     if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");
         }
     }
     Ok(scan)
+}
+
+fn trust(signatures: &gpubom_policy::config::Signatures) -> Result<gpubom_signature::Trust> {
+    let keys: Vec<&Path> = signatures.keys.iter().map(Path::new).collect();
+    let identities = signatures
+        .identities
+        .iter()
+        .map(|i| gpubom_signature::Identity {
+            subject: i.subject.clone(),
+            issuer: i.issuer.clone(),
+        })
+        .collect();
+    gpubom_signature::Trust::load(&keys, identities).map_err(anyhow::Error::msg)
+}
+
+/// Every signature found beside the image, checked; `None` for sources that
+/// cannot carry signatures, so the gate does not call them unsigned.
+fn signature_facts(
+    image: &gpubom_image::Image,
+    trust: &gpubom_signature::Trust,
+) -> Result<Option<Vec<gpubom_inventory::SignatureFact>>> {
+    use gpubom_image::SourceKind;
+    if !matches!(
+        image.kind,
+        SourceKind::Registry | SourceKind::OciDir | SourceKind::OciArchive
+    ) {
+        return Ok(None);
+    }
+    let attached = image
+        .attached()
+        .context("cannot look for the image's signatures")?;
+    let digests: Vec<&str> = image
+        .manifest_digest
+        .iter()
+        .chain(&image.index_digest)
+        .map(String::as_str)
+        .collect();
+    Ok(Some(gpubom_signature::check(&attached, &digests, trust)))
 }
 
 /// A registry reference through the registry client, anything else as a local path.

@@ -127,7 +127,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         distro: found.distro,
         layers: layer_infos(image),
         components: found.components,
-        signature: None,
+        signatures: None,
     };
     inventory.normalize();
     Ok(Scan {

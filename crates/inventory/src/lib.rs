@@ -34,19 +34,60 @@ pub struct Inventory {
     pub layers: Vec<LayerInfo>,
     /// Components, sorted by [`Component::sort_key`] for deterministic output.
     pub components: Vec<Component>,
-    /// Signature facts, when a signature was checked; `None` means nobody looked.
+    /// One fact per signature found for the image; `None` means nobody looked
+    /// (directories, files, `docker save` archives, SBOMs that do not say), and
+    /// `Some(vec![])` means the image was looked at and is unsigned.
     #[serde(default)]
-    pub signature: Option<Signature>,
+    pub signatures: Option<Vec<SignatureFact>>,
 }
 
-/// The outcome of checking an image's signature.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Signature {
-    pub signed: bool,
-    /// Identity or key of the signer, when signed.
-    pub signer: String,
-    /// Whether the signer is one the organisation trusts.
-    pub trusted: bool,
+/// One signature found for the image, and whether it counted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SignatureFact {
+    pub source: SignatureSource,
+    /// Digest of the manifest that carries the signature.
+    pub manifest: String,
+    /// True only when a trusted key (or identity) checked the signature and
+    /// the signed payload names the scanned digest.
+    pub verified: bool,
+    /// `sha256:` of the trusted key's DER that verified it.
+    pub key: Option<String>,
+    /// A keyless signer's certificate identity: `subject (issuer)`.
+    pub identity: Option<String>,
+    /// Why it counted, or why not.
+    pub reason: String,
+}
+
+/// How a signature is stored beside the image.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureSource {
+    /// cosign's `sha256-<hex>.sig` tag (or the same manifest kept by `cosign save`).
+    Tag,
+    /// A cosign simple-signing artifact listed as an OCI 1.1 referrer.
+    Referrer,
+    /// A sigstore bundle (cosign v3's default), listed as a referrer.
+    Bundle,
+}
+
+impl SignatureSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureSource::Tag => "tag",
+            SignatureSource::Referrer => "referrer",
+            SignatureSource::Bundle => "bundle",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SignatureSource> {
+        [
+            SignatureSource::Tag,
+            SignatureSource::Referrer,
+            SignatureSource::Bundle,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 /// What was scanned, as the user named it and as the source resolved it.

@@ -92,3 +92,18 @@ pub const IMAGE_CMD: &str = "gpubom:image:cmd";
 pub const IMAGE_WORKDIR: &str = "gpubom:image:workdir";
 /// SBOM metadata: `gpubom:layer:<index>:diff_id` and `gpubom:layer:<index>:created_by`.
 pub const LAYER_PREFIX: &str = "gpubom:layer:";
+
+/// Signature facts, one group per signature in the SBOM's metadata, always in
+/// this order and always all five, so a reader can regroup them.
+/// `tag`, `referrer` or `bundle` (see `SignatureSource`).
+pub const SIGNATURE_SOURCE: &str = "gpubom:signature:source";
+/// Digest of the manifest that carries the signature.
+pub const SIGNATURE_MANIFEST: &str = "gpubom:signature:manifest";
+/// `true` only when a trusted key or identity checked it over the scanned digest.
+pub const SIGNATURE_VERIFIED: &str = "gpubom:signature:verified";
+/// `sha256:` of the verifying key's DER, or a keyless `subject (issuer)`; empty if neither.
+pub const SIGNATURE_KEY: &str = "gpubom:signature:key";
+/// Why it counted or not.
+pub const SIGNATURE_REASON: &str = "gpubom:signature:reason";
+/// `true` when the image was looked at for signatures (then none found means unsigned).
+pub const SIGNATURES_CHECKED: &str = "gpubom:signatures:checked";

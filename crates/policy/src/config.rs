@@ -13,6 +13,9 @@
 //! [labels]
 //! required = ["org.opencontainers.image.source", "org.opencontainers.image.revision"]
 //!
+//! [signatures]
+//! keys = ["cosign.pub"]          # then every image needs a signature one of them verifies
+//!
 //! [[waivers]]
 //! rule = "model-hash-unverified"
 //! match = "/models/*.onnx"      # glob on the subject's path or name; "*" for all
@@ -55,10 +58,29 @@ pub struct Labels {
     pub required: Vec<String>,
 }
 
+/// Who may sign images. Giving anyone makes a verified signature required.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Signatures {
-    pub trusted: Vec<String>,
+    /// cosign public keys (`cosign.pub`), relative to the config file.
+    #[serde(alias = "trusted")]
+    pub keys: Vec<String>,
+    /// Keyless signers: certificate subject and OIDC issuer.
+    pub identities: Vec<SignerIdentity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerIdentity {
+    pub subject: String,
+    pub issuer: String,
+}
+
+impl Signatures {
+    /// Whether an image must carry a signature that verifies.
+    pub fn required(&self) -> bool {
+        !self.keys.is_empty() || !self.identities.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

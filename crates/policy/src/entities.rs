@@ -104,7 +104,7 @@ pub fn org(config: &Config) -> Value {
             "tensorrt_denied": config.versions.tensorrt_denied,
             "allowed_ports": config.ports.allowed,
             "restrict_ports": !config.ports.allowed.is_empty(),
-            "trusted_signers": config.signatures.trusted,
+            "require_signature": config.signatures.required(),
             "required_labels": config.labels.required,
         },
         "parents": [],
@@ -135,6 +135,31 @@ fn reference(inventory: &Inventory) -> String {
     r
 }
 
+/// The signature record: whether any signature counted, and a summary of
+/// what was found for the finding to show.
+fn signature_attrs(signatures: &[gpubom_inventory::SignatureFact]) -> Value {
+    let signers: Vec<String> = signatures
+        .iter()
+        .filter(|s| s.verified)
+        .filter_map(|s| s.key.clone().or_else(|| s.identity.clone()))
+        .collect();
+    let summary = if signatures.is_empty() {
+        "no signature found (no .sig tag, referrer or bundle for this digest)".to_string()
+    } else {
+        let each: Vec<String> = signatures
+            .iter()
+            .map(|s| format!("{} {}: {}", s.source.as_str(), s.manifest, s.reason))
+            .collect();
+        format!("{} found; {}", signatures.len(), each.join("; "))
+    };
+    json!({
+        "found": signatures.len() as i64,
+        "verified": signatures.iter().any(|s| s.verified),
+        "signers": signers,
+        "summary": summary,
+    })
+}
+
 fn image(inventory: &Inventory) -> Built {
     // The config's facts: `None` for a directory or a file, and for a foreign
     // SBOM that does not record them. Then the user is unknown, not root.
@@ -162,9 +187,8 @@ fn image(inventory: &Inventory) -> Built {
         "label_keys": facts.labels.keys().cloned().collect::<Vec<_>>(),
         "labels": facts.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
     });
-    if let Some(sig) = &inventory.signature {
-        attrs["signature"] =
-            json!({ "signed": sig.signed, "signer": sig.signer, "trusted": sig.trusted });
+    if let Some(signatures) = &inventory.signatures {
+        attrs["signature"] = signature_attrs(signatures);
     }
     let id = uid("Image", "image");
     Built {

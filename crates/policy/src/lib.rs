@@ -12,6 +12,7 @@
 
 pub mod config;
 mod entities;
+mod message;
 mod pack;
 pub mod report;
 pub mod test_runner;
@@ -154,7 +155,7 @@ pub fn evaluate(
                     findings.push(Finding {
                         rule: rule.id.clone(),
                         severity: rule.severity,
-                        message: rule.message.clone(),
+                        message: message::interpolate(&rule.message, &entity.json["attrs"]),
                         remediation: rule.remediation.clone(),
                         subject: entity.subject.clone(),
                         waived: None,

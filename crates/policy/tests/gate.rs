@@ -121,18 +121,64 @@ fn unpinned_latest_and_labels() {
     );
 }
 
+fn signature(verified: bool) -> gpubom_inventory::SignatureFact {
+    gpubom_inventory::SignatureFact {
+        source: gpubom_inventory::SignatureSource::Tag,
+        manifest: "sha256:5e1".into(),
+        verified,
+        key: verified.then(|| "sha256:key".into()),
+        identity: None,
+        reason: if verified {
+            "verified"
+        } else {
+            "signed by another key"
+        }
+        .into(),
+    }
+}
+
 #[test]
-fn signatures_fire_only_where_facts_exist() {
+fn signatures_are_required_only_when_someone_is_trusted() {
+    let mut trusting = Config::default();
+    trusting.signatures.keys = vec!["cosign.pub".into()];
     let mut inv = image("1001", &[]);
-    assert!(rules_fired(&inv, &Config::default()).is_empty());
-    inv.signature = Some(gpubom_inventory::Signature {
-        signed: true,
-        signer: "someone-else".into(),
-        trusted: false,
-    });
+    // Nobody looked (a directory, a foreign SBOM): no judgement either way.
+    assert!(rules_fired(&inv, &trusting).is_empty());
+    // Looked, found none.
+    inv.signatures = Some(vec![]);
     assert_eq!(
-        rules_fired(&inv, &Config::default()),
+        rules_fired(&inv, &trusting),
         vec!["image-signature-untrusted"]
+    );
+    assert!(rules_fired(&inv, &Config::default()).is_empty());
+    // Found one that did not verify, then one that did.
+    inv.signatures = Some(vec![signature(false)]);
+    assert_eq!(
+        rules_fired(&inv, &trusting),
+        vec!["image-signature-untrusted"]
+    );
+    inv.signatures = Some(vec![signature(false), signature(true)]);
+    assert!(rules_fired(&inv, &trusting).is_empty());
+}
+
+#[test]
+fn the_signature_finding_says_what_was_found() {
+    let mut trusting = Config::default();
+    trusting.signatures.keys = vec!["cosign.pub".into()];
+    let mut inv = image("1001", &[]);
+    inv.signatures = Some(vec![signature(false)]);
+    let pack = Pack::load(&[], true).unwrap();
+    let findings = gpubom_policy::evaluate(&pack, &inv, &trusting, "2026-01-01").unwrap();
+    let finding = findings
+        .iter()
+        .find(|f| f.rule == "image-signature-untrusted")
+        .unwrap();
+    assert!(
+        finding
+            .message
+            .contains("tag sha256:5e1: signed by another key"),
+        "{}",
+        finding.message
     );
 }
 

@@ -313,6 +313,20 @@ fn metadata_properties(inventory: &Inventory) -> Vec<Property> {
             );
         }
     }
+    if let Some(signatures) = &inventory.signatures {
+        push(props::SIGNATURES_CHECKED, "true");
+        for s in signatures {
+            push(props::SIGNATURE_SOURCE, s.source.as_str());
+            push(props::SIGNATURE_MANIFEST, &s.manifest);
+            push(
+                props::SIGNATURE_VERIFIED,
+                if s.verified { "true" } else { "false" },
+            );
+            let signer = s.key.as_deref().or(s.identity.as_deref()).unwrap_or("");
+            push(props::SIGNATURE_KEY, signer);
+            push(props::SIGNATURE_REASON, &s.reason);
+        }
+    }
     out
 }
 

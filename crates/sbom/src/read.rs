@@ -10,7 +10,7 @@
 
 use gpubom_inventory::{
     props, Component, ComponentKind, Distro, Hash, ImageFacts, Inventory, LayerInfo, LayerRef,
-    Location, Subject,
+    Location, SignatureFact, SignatureSource, Subject,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -130,10 +130,38 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         distro,
         layers: layers.into_values().collect(),
         components,
-        signature: None,
+        signatures: get(props::SIGNATURES_CHECKED).map(|_| signatures(&meta_props)),
     };
     inventory.normalize();
     Ok(inventory)
+}
+
+/// Regroups the signature properties: each group starts at its source.
+fn signatures(meta_props: &[(String, String)]) -> Vec<SignatureFact> {
+    let mut out: Vec<SignatureFact> = Vec::new();
+    for (k, v) in meta_props {
+        if k == props::SIGNATURE_SOURCE {
+            out.push(SignatureFact {
+                source: SignatureSource::parse(v).unwrap_or(SignatureSource::Tag),
+                manifest: String::new(),
+                verified: false,
+                key: None,
+                identity: None,
+                reason: String::new(),
+            });
+            continue;
+        }
+        let Some(fact) = out.last_mut() else { continue };
+        match k.as_str() {
+            props::SIGNATURE_MANIFEST => fact.manifest = v.clone(),
+            props::SIGNATURE_VERIFIED => fact.verified = v == "true",
+            props::SIGNATURE_KEY if v.starts_with("sha256:") => fact.key = Some(v.clone()),
+            props::SIGNATURE_KEY if !v.is_empty() => fact.identity = Some(v.clone()),
+            props::SIGNATURE_REASON => fact.reason = v.clone(),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn str_of(v: &Value) -> Option<String> {

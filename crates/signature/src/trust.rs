@@ -1,0 +1,112 @@
+//! What the organisation trusts: cosign public keys, and keyless identities.
+
+use sha2::{Digest, Sha256};
+use sigstore::crypto::CosignVerificationKey;
+use std::path::Path;
+use x509_cert::der::{Decode, DecodePem};
+use x509_cert::Certificate;
+
+/// A keyless signer the organisation names: certificate subject and OIDC issuer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub subject: String,
+    pub issuer: String,
+}
+
+#[derive(Default)]
+pub struct Trust {
+    /// (`sha256:` of the key's DER, the key).
+    keys: Vec<(String, CosignVerificationKey)>,
+    pub identities: Vec<Identity>,
+}
+
+impl Trust {
+    /// Loads cosign public keys (`cosign.pub`: PEM SubjectPublicKeyInfo).
+    pub fn load(key_files: &[&Path], identities: Vec<Identity>) -> Result<Trust, String> {
+        let mut keys = Vec::new();
+        for path in key_files {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read the key {}: {e}", path.display()))?;
+            let key = CosignVerificationKey::try_from_pem(&pem).map_err(|e| {
+                format!(
+                    "{}: not a cosign public key ({e}); give the .pub file `cosign generate-key-pair` wrote",
+                    path.display()
+                )
+            })?;
+            let id = key_id(&pem).ok_or_else(|| format!("{}: not a PEM file", path.display()))?;
+            keys.push((id, key));
+        }
+        Ok(Trust { keys, identities })
+    }
+
+    /// Whether the organisation trusts anyone: only then is a signature required.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && self.identities.is_empty()
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The id of the first trusted key for which `verifies` holds.
+    pub(crate) fn key_verifying(
+        &self,
+        mut verifies: impl FnMut(&CosignVerificationKey) -> bool,
+    ) -> Option<String> {
+        self.keys
+            .iter()
+            .find(|(_, key)| verifies(key))
+            .map(|(id, _)| id.clone())
+    }
+}
+
+/// `sha256:<hex>` of the DER inside a PEM file, as cosign's key ids are made.
+fn key_id(pem: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let der = crate::base64_decode(&body)?;
+    Some(format!("sha256:{}", hex::encode(Sha256::digest(der))))
+}
+
+/// Fulcio's OIDC issuer extensions: v2 (DER UTF8String), then v1 (raw bytes).
+const ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
+const ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
+
+/// "subject (issuer)" of a signing certificate, PEM or DER.
+pub(crate) fn certificate_identity(bytes: &[u8]) -> Option<String> {
+    let certificate = Certificate::from_pem(bytes)
+        .or_else(|_| Certificate::from_der(bytes))
+        .ok()?;
+    let subject =
+        sigstore::cosign::signature_layers::CertificateSubject::from_certificate(&certificate)
+            .map(|s| match s {
+                sigstore::cosign::signature_layers::CertificateSubject::Email(e) => e,
+                sigstore::cosign::signature_layers::CertificateSubject::Uri(u) => u,
+            })
+            .unwrap_or_else(|_| "unknown subject".into());
+    let issuer = certificate
+        .tbs_certificate()
+        .extensions()
+        .into_iter()
+        .flatten()
+        .find_map(|ext| {
+            let oid = ext.extn_id.to_string();
+            let raw = ext.extn_value.as_bytes();
+            if oid == ISSUER_V2 {
+                x509_cert::der::asn1::Utf8StringRef::from_der(raw)
+                    .ok()
+                    .map(|s| s.as_str().to_string())
+            } else if oid == ISSUER_V1 {
+                String::from_utf8(raw.to_vec()).ok()
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| "unknown issuer".into());
+    Some(format!("{subject} ({issuer})"))
+}
