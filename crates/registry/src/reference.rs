@@ -72,7 +72,10 @@ mod tests {
         );
         assert_eq!(recognise("localhost:5000/x"), Some("localhost:5000/x"));
         assert_eq!(recognise("ubuntu:22.04"), Some("ubuntu:22.04"));
-        assert_eq!(recognise("ghcr.io/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").is_some(), true);
+        assert!(recognise(
+            "ghcr.io/a/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        )
+        .is_some());
         // Typos of local files stay local.
         assert_eq!(recognise("image.tar"), None);
         assert_eq!(recognise("images/app.tar"), None);
