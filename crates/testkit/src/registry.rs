@@ -178,6 +178,22 @@ impl Registry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
+    /// The registry's storage root (`rootdirectory` of its config), for tests that
+    /// damage what it stores.
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// The file that holds blob `digest` (`sha256:<hex>`) in [`Registry::storage`].
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").expect("a sha256 digest");
+        self.storage()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
     /// The registry process's id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -193,9 +209,11 @@ impl Registry {
         format!("{}/{repo_and_tag}", self.host())
     }
 
-    /// Pushes the single image of an OCI layout directory as `repo:tag` with skopeo.
-    /// `--preserve-digests` keeps the manifest byte for byte: without it skopeo
-    /// compresses uncompressed layers and the pushed digest differs from the layout's.
+    /// Pushes the image of an OCI layout directory as `repo:tag` with skopeo; a
+    /// multi-platform layout is pushed whole (`--all`: without it skopeo pushes only
+    /// the host's platform). `--preserve-digests` keeps the manifest byte for byte:
+    /// without it skopeo compresses uncompressed layers and the pushed digest
+    /// differs from the layout's.
     pub fn push_oci_layout(&self, layout_dir: &Path, repo_tag: &str) {
         let layout = layout_dir.to_str().expect("UTF-8 layout path");
         assert!(
@@ -208,6 +226,7 @@ impl Registry {
             "--insecure-policy",
             "copy",
             "--quiet",
+            "--all",
             "--preserve-digests",
             "--dest-tls-verify=false",
         ]);
