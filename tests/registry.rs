@@ -910,7 +910,7 @@ fn a_manifest_whose_config_blob_is_gone_is_exit_2() {
 }
 
 #[test]
-#[ignore = "product bug: a registry image's missing config is reported as `layer <config digest>`"]
+
 fn a_missing_config_blob_is_called_the_config() {
     let test = "a_missing_config_blob_is_called_the_config";
     let Some((world, config)) = image_without_its_config(test) else {
@@ -922,7 +922,7 @@ fn a_missing_config_blob_is_called_the_config() {
 }
 
 #[test]
-#[ignore = "product bug: a manifest whose config is not an image config scans as an empty image, exit 0"]
+
 fn a_manifest_that_is_not_an_image_is_exit_2() {
     let test = "a_manifest_that_is_not_an_image_is_exit_2";
     let Some(world) = World::start(test) else {

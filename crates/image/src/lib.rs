@@ -314,10 +314,16 @@ pub(crate) fn open_oci(
     }
     let chosen = oci::choose(&store, wanted)?;
     let config_digest = chosen.manifest.config.digest.clone();
-    let config = oci::parse_config(
-        &store::read_verified(&store, &config_digest, "config")?,
-        &format!("config {config_digest}"),
-    )?;
+    oci::expect_image_config(&chosen, &store.describe())?;
+    let config_bytes = store::read_verified(&store, &config_digest, "config")?;
+    let config = oci::parse_config(&config_bytes, &format!("config {config_digest}"))?;
+    if !oci::has_rootfs(&config_bytes) {
+        // Every image config has a rootfs (even a layerless one); an artifact's does not.
+        return Err(Error::NotAnImage {
+            path: format!("{location} ({})", chosen.descriptor.digest),
+            why: "its config has no rootfs: an artifact, not a container image".into(),
+        });
+    }
     let (name, tag) = oci::name_and_tag(&chosen.name_annotations);
     let history = oci::layer_history(&config);
     let layers = chosen

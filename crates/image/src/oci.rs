@@ -200,6 +200,30 @@ fn collect(
     Ok(())
 }
 
+/// Refuses a manifest whose config is not an image configuration: an OCI
+/// artifact (an SBOM, a signature, a Helm chart) has no filesystem to scan,
+/// and scanning it as an empty image would pass every check.
+pub(crate) fn expect_image_config(chosen: &Chosen, source: &str) -> Result<(), Error> {
+    const IMAGE_CONFIGS: &[&str] = &[
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    ];
+    let media_type = chosen.manifest.config.media_type.as_str();
+    if media_type.is_empty() || IMAGE_CONFIGS.contains(&media_type) {
+        return Ok(());
+    }
+    Err(Error::NotAnImage {
+        path: format!("{source} ({})", chosen.descriptor.digest),
+        why: format!("its config is {media_type}: an artifact, not a container image"),
+    })
+}
+
+/// Whether a config document has the `rootfs` every image config carries.
+pub(crate) fn has_rootfs(config: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(config)
+        .is_ok_and(|v| v.get("rootfs").is_some_and(|r| r.is_object()))
+}
+
 fn platform_matches(p: &Platform, wanted: &str) -> bool {
     let mut parts = wanted.split('/');
     let (os, arch, variant) = (parts.next(), parts.next(), parts.next());

@@ -152,10 +152,11 @@ impl Store {
             }
             Store::Remote { remote, .. } => {
                 let digest = member_to_digest(member);
-                let (reader, size) = remote.blob(&digest).map_err(|e| Error::Layer {
-                    layer: digest.clone(),
-                    why: e.to_string(),
-                })?;
+                // The caller says what the blob is (a layer, a config); the
+                // registry's message already names the digest.
+                let (reader, size) = remote
+                    .blob(&digest)
+                    .map_err(|e| Error::Usage(e.to_string()))?;
                 Ok((reader, size.unwrap_or(0)))
             }
         }
@@ -267,6 +268,9 @@ pub(crate) fn read_verified(store: &Store, digest: &str, what: &str) -> Result<V
         // A registry serves manifests from their own endpoint, not as blobs.
         Store::Remote { remote, .. } if matches!(what, "manifest" | "index") => remote
             .manifest(digest, MAX_JSON)
+            .map_err(|e| invalid(e.to_string()))?,
+        Store::Remote { .. } => store
+            .read_json(&member)
             .map_err(|e| invalid(e.to_string()))?,
         _ => store.read_json(&member)?,
     };
