@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use gpubom_testkit::image::{write_multiplatform_oci_dir, Compression, ImageSpec, Layer};
-use gpubom_testkit::registry::{self, sha256_digest, Registry, MANIFEST_ACCEPT};
+use gpubom_testkit::registry::{self, base64, sha256_digest, sign_py, Registry, MANIFEST_ACCEPT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -155,12 +155,8 @@ impl World {
 
     /// A fresh cosign key pair `NAME.key` / `NAME.pub` in the scratch directory.
     fn keygen(&self, test: &str, name: &str) -> Option<KeyPair> {
-        let prefix = self.path(name);
-        sign_py(test, &["keygen".into(), prefix.display().to_string()])?;
-        Some(KeyPair {
-            private: prefix.with_extension("key"),
-            public: prefix.with_extension("pub"),
-        })
+        let (private, public) = registry::cosign_keygen(test, &self.path(name))?;
+        Some(KeyPair { private, public })
     }
 }
 
@@ -190,20 +186,6 @@ impl KeyPair {
     fn public(&self) -> &str {
         self.public.to_str().expect("UTF-8 temp path")
     }
-}
-
-/// Runs `sign.py ARGS`; its stdout, trimmed. `None` (skipped) without `cryptography`.
-fn sign_py(test: &str, args: &[String]) -> Option<String> {
-    let out = registry::cosign_sign_py(test)?
-        .args(args)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "sign.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap().trim().to_string())
 }
 
 /// What `gpubom check -f json` said.
@@ -1210,64 +1192,4 @@ fn a_cosign_save_layout_scans_as_one_image_with_its_signature() {
     world
         .check(&[&source], &["--key", signing.good.public()])
         .silent();
-}
-
-/// Standard base64 with padding, for docker's `auth` entries and PEM bodies.
-mod base64 {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::new();
-        for group in bytes.chunks(3) {
-            let n = group
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..4 {
-                out.push(match i <= group.len() {
-                    true => ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char,
-                    false => '=',
-                });
-            }
-        }
-        out
-    }
-
-    pub fn decode(text: &str) -> Vec<u8> {
-        let sextets: Vec<u32> = text
-            .bytes()
-            .filter(|&b| b != b'=' && !b.is_ascii_whitespace())
-            .map(|b| {
-                ALPHABET
-                    .iter()
-                    .position(|&a| a == b)
-                    .unwrap_or_else(|| panic!("not base64: {text}")) as u32
-            })
-            .collect();
-        let mut out = Vec::new();
-        for group in sextets.chunks(4) {
-            let n = group
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, s)| n | (s << (18 - 6 * i)));
-            for i in 0..group.len() - 1 {
-                out.push((n >> (16 - 8 * i)) as u8);
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn round_trips_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(encode(plain.as_bytes()), encoded);
-            assert_eq!(decode(encoded), plain.as_bytes());
-        }
-    }
 }

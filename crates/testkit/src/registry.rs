@@ -389,7 +389,7 @@ impl Registry {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         if let Some((user, password)) = credentials {
-            let token = base64(format!("{user}:{password}").as_bytes());
+            let token = base64::encode(format!("{user}:{password}").as_bytes());
             request.push_str(&format!("Authorization: Basic {token}\r\n"));
         }
         request.push_str("\r\n");
@@ -427,6 +427,27 @@ pub fn cosign_sign_py(test: &str) -> Option<Command> {
             None
         }
     }
+}
+
+/// Runs `sign.py ARGS`; its stdout, trimmed (a manifest digest for `sign` and
+/// `bundle`). `None` (skipped) when `cryptography` cannot be had.
+pub fn sign_py(test: &str, args: &[String]) -> Option<String> {
+    let out = cosign_sign_py(test)?
+        .args(args)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "sign.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap().trim().to_string())
+}
+
+/// `sign.py keygen PREFIX`: (`PREFIX.key`, `PREFIX.pub`).
+pub fn cosign_keygen(test: &str, prefix: &Path) -> Option<(PathBuf, PathBuf)> {
+    sign_py(test, &["keygen".into(), prefix.display().to_string()])?;
+    Some((prefix.with_extension("key"), prefix.with_extension("pub")))
 }
 
 /// The first value of header `name` (case-insensitive).
@@ -528,24 +549,51 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Standard base64 with padding (for the basic auth header).
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding: basic-auth headers, docker `auth` entries, PEM bodies.
+pub mod base64 {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for group in bytes.chunks(3) {
-        let n = group
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= group.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
+
+    pub fn encode(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        for group in bytes.chunks(3) {
+            let n = group
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..4 {
+                out.push(match i <= group.len() {
+                    true => ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char,
+                    false => '=',
+                });
             }
         }
+        out
     }
-    out
+
+    /// Panics on a byte outside the alphabet (whitespace and padding are skipped).
+    pub fn decode(text: &str) -> Vec<u8> {
+        let sextets: Vec<u32> = text
+            .bytes()
+            .filter(|&b| b != b'=' && !b.is_ascii_whitespace())
+            .map(|b| {
+                ALPHABET
+                    .iter()
+                    .position(|&a| a == b)
+                    .unwrap_or_else(|| panic!("not base64: {text}")) as u32
+            })
+            .collect();
+        let mut out = Vec::new();
+        for group in sextets.chunks(4) {
+            let n = group
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, s)| n | (s << (18 - 6 * i)));
+            for i in 0..group.len() - 1 {
+                out.push((n >> (16 - 8 * i)) as u8);
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -563,7 +611,8 @@ mod tests {
             ("fooba", "Zm9vYmE="),
             ("foobar", "Zm9vYmFy"),
         ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
+            assert_eq!(base64::encode(plain.as_bytes()), encoded);
+            assert_eq!(base64::decode(encoded), plain.as_bytes());
         }
     }
 

@@ -4,7 +4,7 @@
 
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use gpubom_testkit::real;
-use gpubom_testkit::registry::{self, header, sha256_digest, Registry, MANIFEST_ACCEPT};
+use gpubom_testkit::registry::{self, header, sha256_digest, sign_py, Registry, MANIFEST_ACCEPT};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,31 +51,10 @@ fn registry_with_image(
     Some((registry, digest, dir))
 }
 
-/// Runs `sign.py` with `args`; returns what it printed (a manifest digest).
-fn sign_py(test: &str, args: &[String]) -> Option<String> {
-    let out = registry::cosign_sign_py(test)?
-        .args(args)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "sign.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap().trim().to_string())
-}
-
 /// A fresh key pair in `dir`: (private key, public key).
 fn keygen(test: &str, dir: &Path) -> Option<(String, PathBuf)> {
-    let prefix = dir.join("cosign");
-    sign_py(
-        test,
-        &["keygen".into(), prefix.to_str().unwrap().to_string()],
-    )?;
-    Some((
-        prefix.with_extension("key").to_str().unwrap().to_string(),
-        prefix.with_extension("pub"),
-    ))
+    let (private, public) = registry::cosign_keygen(test, &dir.join("cosign"))?;
+    Some((private.to_str().unwrap().to_string(), public))
 }
 
 fn openssl(args: &[&str], stdin: &[u8]) -> (bool, Vec<u8>) {
