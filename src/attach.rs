@@ -28,11 +28,8 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
             args.sbom.display()
         );
     }
-    let reference = args
-        .reference
-        .strip_prefix("registry:")
-        .or_else(|| args.reference.strip_prefix("docker://"))
-        .unwrap_or(&args.reference);
+    let reference =
+        gpubom_registry::reference::strip_scheme(&args.reference).unwrap_or(&args.reference);
     let attached = gpubom_registry::attach::attach(reference, bytes, args.plain_http)?;
     let how = if attached.tag_schema {
         "listed under the referrers tag schema: the registry has no referrers API"

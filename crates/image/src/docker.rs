@@ -45,7 +45,7 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
     let config_path = member("Config", &entry.config)?;
     let config_bytes = store.read_json(&config_path)?;
     let config_digest = Algorithm::Sha256.digest(&config_bytes);
-    let config = parse_config(&config_bytes, &format!("config {config_path}"))?;
+    let (config, _) = parse_config(&config_bytes, &format!("config {config_path}"))?;
     let (name, tag) = entry
         .repo_tags
         .and_then(|tags| tags.into_iter().next())

@@ -210,6 +210,11 @@ const SCHEMES: &[(&str, SourceKind)] = &[
     ("file", SourceKind::File),
 ];
 
+/// The scheme prefixes of local sources (`oci-archive`, `dir`, …).
+pub fn local_schemes() -> impl Iterator<Item = &'static str> {
+    SCHEMES.iter().map(|(scheme, _)| *scheme)
+}
+
 /// Opens a source. See the crate documentation for the accepted forms.
 pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     let (forced, location) = match spec.split_once(':') {
@@ -316,9 +321,9 @@ pub(crate) fn open_oci(
     let config_digest = chosen.manifest.config.digest.clone();
     oci::expect_image_config(&chosen, &store.describe())?;
     let config_bytes = store::read_verified(&store, &config_digest, "config")?;
-    let config = oci::parse_config(&config_bytes, &format!("config {config_digest}"))?;
-    if !oci::has_rootfs(&config_bytes) {
-        // Every image config has a rootfs (even a layerless one); an artifact's does not.
+    let (config, has_rootfs) =
+        oci::parse_config(&config_bytes, &format!("config {config_digest}"))?;
+    if !has_rootfs {
         return Err(Error::NotAnImage {
             path: format!("{location} ({})", chosen.descriptor.digest),
             why: "its config has no rootfs: an artifact, not a container image".into(),

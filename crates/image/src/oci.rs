@@ -218,12 +218,6 @@ pub(crate) fn expect_image_config(chosen: &Chosen, source: &str) -> Result<(), E
     })
 }
 
-/// Whether a config document has the `rootfs` every image config carries.
-pub(crate) fn has_rootfs(config: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(config)
-        .is_ok_and(|v| v.get("rootfs").is_some_and(|r| r.is_object()))
-}
-
 fn platform_matches(p: &Platform, wanted: &str) -> bool {
     let mut parts = wanted.split('/');
     let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
@@ -316,10 +310,13 @@ struct RawHistory {
     empty_layer: bool,
 }
 
-pub(crate) fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfig, Error> {
+/// The config's facts, and whether it has the `rootfs` every image config
+/// carries (even a layerless one) and an artifact's config does not.
+pub(crate) fn parse_config(bytes: &[u8], what: &str) -> Result<(ImageConfig, bool), Error> {
     let raw: RawConfig = parse_json(bytes, what)?;
+    let has_rootfs = raw.rootfs.is_some();
     let rt = raw.config.unwrap_or_default();
-    Ok(ImageConfig {
+    let config = ImageConfig {
         user: rt.user.filter(|u| !u.is_empty()),
         exposed_ports: rt.exposed_ports.unwrap_or_default().into_keys().collect(),
         env: rt.env.unwrap_or_default(),
@@ -341,7 +338,8 @@ pub(crate) fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfig, Erro
                 empty_layer: h.empty_layer,
             })
             .collect(),
-    })
+    };
+    Ok((config, has_rootfs))
 }
 
 /// The `created_by` line of the history entry behind each non-empty layer.

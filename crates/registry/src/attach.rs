@@ -41,11 +41,9 @@ pub fn attach(
     let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
     let registry = Registry::connect(parsed, plain_http)?;
     let top = registry.resolve(reference_text)?;
-    let repository = registry.repository_reference(&top.digest);
+    let repository = registry.at(&top.digest);
+    // `resolve` pulled the manifest, which stored the credentials for this registry.
     let client = registry.client();
-    registry
-        .runtime()
-        .block_on(client.store_auth_if_needed(repository.resolve_registry(), registry.auth()));
     let sbom_digest = digest_of(&sbom);
     let sbom_size = sbom.len();
     for (bytes, digest) in [
@@ -53,7 +51,6 @@ pub fn attach(
         (sbom, sbom_digest.clone()),
     ] {
         registry
-            .runtime()
             .block_on(retrying(|| {
                 client.push_blob(&repository, bytes.clone(), &digest)
             }))
@@ -108,12 +105,11 @@ fn push_manifest(
     bytes: &[u8],
     media_type: &str,
 ) -> Result<(), Error> {
-    let target = registry.repository_reference(at);
+    let target = registry.at(at);
     let content_type: http::HeaderValue = media_type
         .parse()
         .map_err(|_| Error::Reference(format!("bad media type {media_type}")))?;
     registry
-        .runtime()
         .block_on(retrying(|| {
             registry
                 .client()
@@ -125,9 +121,8 @@ fn push_manifest(
 
 /// Whether the registry's referrers API already lists the artifact.
 fn listed_as_referrer(registry: &Registry, subject: &str, artifact: &str) -> Result<bool, Error> {
-    let subject_reference = registry.repository_reference(subject);
+    let subject_reference = registry.at(subject);
     let index = registry
-        .runtime()
         .block_on(retrying(|| {
             registry
                 .client()
@@ -140,10 +135,7 @@ fn listed_as_referrer(registry: &Registry, subject: &str, artifact: &str) -> Res
 /// Adds `descriptor` to the index under the tag `sha256-<hex>` of `subject`.
 fn add_to_tag_schema(registry: &Registry, subject: &str, descriptor: Value) -> Result<(), Error> {
     let tag = subject.replacen(':', "-", 1);
-    let existing = registry.manifest_at(
-        &registry.repository_reference(&tag),
-        gpubom_image::MAX_MANIFEST_BYTES,
-    )?;
+    let existing = registry.manifest_at(&registry.at(&tag), gpubom_image::MAX_MANIFEST_BYTES)?;
     let mut index = match existing {
         Some((bytes, _)) => {
             serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Protocol {

@@ -97,7 +97,8 @@ impl Registry {
         &self.reference
     }
 
-    fn at(&self, tag_or_digest: &str) -> Reference {
+    /// This repository at another tag or digest.
+    pub(crate) fn at(&self, tag_or_digest: &str) -> Reference {
         let (registry, repository) = (
             self.reference.registry().to_string(),
             self.reference.repository().to_string(),
@@ -239,24 +240,12 @@ impl Registry {
         Ok((Box::new(ChannelReader::new(rx)), size))
     }
 
-    fn block_on<F: Future>(&self, future: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 
     pub(crate) fn client(&self) -> &Client {
         &self.client
-    }
-
-    pub(crate) fn runtime(&self) -> &tokio::runtime::Runtime {
-        &self.runtime
-    }
-
-    pub(crate) fn auth(&self) -> &RegistryAuth {
-        &self.auth
-    }
-
-    pub(crate) fn repository_reference(&self, tag_or_digest: &str) -> Reference {
-        self.at(tag_or_digest)
     }
 
     /// Turns a client error into one that says what to do.

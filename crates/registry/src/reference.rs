@@ -8,22 +8,23 @@
 use oci_client::Reference;
 use std::path::Path;
 
-/// Local schemes `gpubom-image` opens; a spec starting with one is never a reference.
-const LOCAL_SCHEMES: &[&str] = &["oci-dir", "oci-archive", "docker-archive", "dir", "file"];
+/// `spec` without a `registry:` or `docker://` prefix, when it has one.
+pub fn strip_scheme(spec: &str) -> Option<&str> {
+    spec.strip_prefix("registry:")
+        .or_else(|| spec.strip_prefix("docker://"))
+}
 
 /// The reference text of `spec` when it names a registry image.
 pub fn recognise(spec: &str) -> Option<&str> {
-    if let Some(rest) = spec
-        .strip_prefix("registry:")
-        .or_else(|| spec.strip_prefix("docker://"))
-    {
+    if let Some(rest) = strip_scheme(spec) {
         return Some(rest);
     }
     if Path::new(spec).exists() {
         return None;
     }
     if let Some((scheme, _)) = spec.split_once(':') {
-        if LOCAL_SCHEMES.contains(&scheme) {
+        // A spec starting with a local scheme is never a reference.
+        if gpubom_image::local_schemes().any(|local| local == scheme) {
             return None;
         }
     }

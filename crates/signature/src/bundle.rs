@@ -5,7 +5,6 @@
 //! attestations, not signatures, and are left out.
 
 use crate::{base64_decode, Outcome, Trust};
-use gpubom_image::Attached;
 use serde::Deserialize;
 use sigstore::crypto::Signature;
 
@@ -85,7 +84,6 @@ fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 
 /// `None` for a bundle that is not an image signature (an attestation).
 pub(crate) fn check<'a>(
-    _manifest: &Attached,
     bytes: &[u8],
     digests: &'a [&'a str],
     trust: &Trust,

@@ -78,7 +78,7 @@ fn check_layer(
 ) -> Option<SignatureFact> {
     let source = source_of(manifest, Some(layer));
     if layer.media_type.starts_with(BUNDLE_PREFIX) {
-        return bundle::check(manifest, &layer.bytes, digests, trust)
+        return bundle::check(&layer.bytes, digests, trust)
             .map(|outcome| outcome.into_fact(manifest, source));
     }
     if layer.media_type != SIMPLE_SIGNING {
