@@ -1024,24 +1024,8 @@ fn a_registry_that_goes_away_mid_pull_is_exit_2() {
     assert!(!sbom.exists(), "a partial SBOM was written");
 }
 
-/// GET `path` from the registry, asserting 200; the body.
-fn get_ok(registry: &Registry, path: &str, accept: &str) -> Vec<u8> {
-    let (status, _, body) = registry.get(path, accept);
-    assert_eq!(
-        status,
-        200,
-        "GET {path}: {}",
-        String::from_utf8_lossy(&body)
-    );
-    body
-}
-
 fn get_manifest(registry: &Registry, reference: &str, accept: &str) -> (Value, Vec<u8>) {
-    let bytes = get_ok(
-        registry,
-        &format!("/v2/{REPO}/manifests/{reference}"),
-        accept,
-    );
+    let bytes = registry.get_ok(&format!("/v2/{REPO}/manifests/{reference}"), accept);
     (
         serde_json::from_slice(&bytes).expect("a JSON manifest"),
         bytes,
@@ -1049,7 +1033,7 @@ fn get_manifest(registry: &Registry, reference: &str, accept: &str) -> (Value, V
 }
 
 fn get_blob(registry: &Registry, digest: &str) -> Vec<u8> {
-    let bytes = get_ok(registry, &format!("/v2/{REPO}/blobs/{digest}"), "*/*");
+    let bytes = registry.get_ok(&format!("/v2/{REPO}/blobs/{digest}"), "*/*");
     assert_eq!(sha256_digest(&bytes), digest);
     bytes
 }

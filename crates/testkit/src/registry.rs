@@ -270,6 +270,18 @@ impl Registry {
         digest
     }
 
+    /// `GET path`, asserting 200; the body.
+    pub fn get_ok(&self, path: &str, accept: &str) -> Vec<u8> {
+        let (status, _, body) = self.get(path, accept);
+        assert_eq!(
+            status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        body
+    }
+
     /// `GET path` with this registry's credentials, if it has any.
     pub fn get(&self, path: &str, accept: &str) -> HttpResponse {
         let credentials = self

@@ -95,13 +95,7 @@ fn openssl_verifies(public_key: &Path, data: &[u8], signature: &str, dir: &Path)
 }
 
 fn get_json(registry: &Registry, path: &str, accept: &str) -> (serde_json::Value, Vec<u8>) {
-    let (status, _, body) = registry.get(path, accept);
-    assert_eq!(
-        status,
-        200,
-        "GET {path}: {}",
-        String::from_utf8_lossy(&body)
-    );
+    let body = registry.get_ok(path, accept);
     (serde_json::from_slice(&body).unwrap(), body)
 }
 
