@@ -5,13 +5,8 @@
 # Usage: scripts/bench-registry.sh [SIZE_MB]   (default 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size=${1:-1024}
-out=target/bench
-mkdir -p "$out"
-cargo build --release --quiet --bin gpubom
-cargo build --release --quiet -p gpubom-testkit --bin gpubom-bench-image
-archive="$out/bench-${size}mb.tar"
-[ -f "$archive" ] || ./target/release/gpubom-bench-image "$archive" "$size"
+source scripts/bench-image.sh
+archive=$image
 
 work=$(mktemp -d)
 pid=

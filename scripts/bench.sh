@@ -3,13 +3,7 @@
 # Usage: scripts/bench.sh [SIZE_MB]   (default 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size=${1:-1024}
-out=target/bench
-mkdir -p "$out"
-cargo build --release --quiet --bin gpubom
-cargo build --release --quiet -p gpubom-testkit --bin gpubom-bench-image
-image="$out/bench-${size}mb.tar"
-[ -f "$image" ] || ./target/release/gpubom-bench-image "$image" "$size"
+source scripts/bench-image.sh
 bytes=$(stat -c %s "$image")
 echo "image: $image ($((bytes >> 20)) MiB on disk), $(nproc) cores"
 for run in 1 2 3; do
