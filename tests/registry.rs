@@ -832,6 +832,25 @@ fn unknown_tags_and_repositories_are_exit_2() {
     }
 }
 
+#[test]
+fn plain_http_is_never_tried_unasked_and_the_error_says_how() {
+    let test = "plain_http_is_never_tried_unasked_and_the_error_says_how";
+    let Some(world) = World::start(test) else {
+        return;
+    };
+    let reference = world.reference(&format!("{REPO}:{TAG}"));
+    // Without --plain-http gpubom speaks TLS to the HTTP-only registry and fails.
+    let line = assert_error_line(&world.run(&["scan", &reference, "-q"]));
+    assert!(line.contains("--plain-http"), "{line}");
+    // With it, a registry that is gone does not get the same advice.
+    let gone = "127.0.0.1:1/gpu/app:1";
+    let line = world.scan_fails(gone);
+    assert!(
+        line.contains("cannot reach") && !line.contains("needs --plain-http"),
+        "{line}"
+    );
+}
+
 /// The image's manifest as the layout holds it.
 fn layout_manifest(layout: &Path) -> Value {
     serde_json::from_slice(&layout_blob(layout, &layout_digest(layout))).unwrap()

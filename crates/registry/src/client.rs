@@ -53,6 +53,7 @@ pub struct Registry {
     reference: Reference,
     auth: RegistryAuth,
     origin: Origin,
+    plain_http: bool,
 }
 
 impl Registry {
@@ -90,6 +91,7 @@ impl Registry {
             reference,
             auth,
             origin,
+            plain_http,
         })
     }
 
@@ -264,9 +266,15 @@ impl Registry {
         }
         match e {
             OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+                // Over TLS, a plain-HTTP registry fails like an unreachable one.
+                let hint = if self.plain_http {
+                    ""
+                } else {
+                    " (a registry that serves plain HTTP needs --plain-http)"
+                };
                 Error::Unreachable {
                     registry,
-                    why: describe_request_error(&e),
+                    why: format!("{}{hint}", describe_request_error(&e)),
                 }
             }
             other => Error::Protocol {

@@ -34,9 +34,7 @@ pub enum Error {
     Auth { registry: String, origin: String },
     #[error("{reference}: not found (no such repository, tag or digest in the registry)")]
     NotFound { reference: String },
-    #[error(
-        "cannot reach {registry}: {why} (a registry that serves plain HTTP needs --plain-http)"
-    )]
+    #[error("cannot reach {registry}: {why}")]
     Unreachable { registry: String, why: String },
     #[error("{what}: {why}")]
     Protocol { what: String, why: String },
