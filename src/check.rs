@@ -145,8 +145,13 @@ pub fn load_config(flags: &ScanFlags) -> Result<Config> {
                 Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
             // Key files are named relative to the config that names them.
             let base = path.parent().unwrap_or(Path::new(""));
-            for key in &mut config.signatures.keys {
-                *key = base.join(&*key).display().to_string();
+            let signatures = &mut config.signatures;
+            for file in signatures
+                .keys
+                .iter_mut()
+                .chain(&mut signatures.trusted_root)
+            {
+                *file = base.join(&*file).display().to_string();
             }
             config
         }
@@ -156,5 +161,8 @@ pub fn load_config(flags: &ScanFlags) -> Result<Config> {
         .signatures
         .keys
         .extend(flags.keys.iter().map(|k| k.display().to_string()));
+    if let Some(root) = &flags.trusted_root {
+        config.signatures.trusted_root = Some(root.display().to_string());
+    }
     Ok(config)
 }

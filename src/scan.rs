@@ -32,9 +32,10 @@ pub struct ScanArgs {
 /// How to scan: shared by `scan` and `check`.
 #[derive(Args)]
 pub struct ScanFlags {
-    /// Platform to pick from a multi-platform image, as os/arch[/variant]
-    #[arg(long, value_name = "OS/ARCH", default_value = "linux/amd64")]
-    pub platform: String,
+    /// Platform to scan, as os/arch[/variant]: picked from a multi-platform image
+    /// [default: linux/amd64], and checked against a single-platform one
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
 
     /// Extra NVIDIA fingerprints (TSV: sha256, product, version, file, source), added to the built-in table
     #[arg(long, value_name = "FILE")]
@@ -56,6 +57,12 @@ pub struct ScanFlags {
     /// added to [signatures] keys of the config
     #[arg(long = "key", value_name = "FILE")]
     pub keys: Vec<PathBuf>,
+
+    /// Sigstore's trusted_root.json, to verify keyless signatures offline
+    /// against the identities in [[signatures.identities]]; overrides
+    /// [signatures] trusted_root of the config
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 
     /// Organisation values, signing keys and waivers [default: .gpubom.toml if present]
     #[arg(long, value_name = "FILE")]
@@ -140,7 +147,8 @@ fn trust(signatures: &gpubom_policy::config::Signatures) -> Result<gpubom_signat
             issuer: i.issuer.clone(),
         })
         .collect();
-    gpubom_signature::Trust::load(&keys, identities).map_err(anyhow::Error::msg)
+    let root = signatures.trusted_root.as_deref().map(Path::new);
+    gpubom_signature::Trust::load(&keys, identities, root).map_err(anyhow::Error::msg)
 }
 
 /// Every signature found beside the image, checked; `None` for sources that
@@ -180,7 +188,7 @@ fn open_source(source: &str, settings: &ScanFlags) -> Result<gpubom_image::Image
         )?),
         None => {
             let options = gpubom_image::OpenOptions {
-                platform: Some(settings.platform.clone()),
+                platform: settings.platform.clone(),
             };
             Ok(gpubom_image::open(source, &options)?)
         }

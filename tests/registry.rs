@@ -638,6 +638,81 @@ fn a_sigstore_bundle_referrer_verifies() {
     signing.check_trusting_good().silent();
 }
 
+/// A real keyless cosign v3 bundle (kubewarden-controller v1.34.0, signed by its
+/// release workflow) and the sigstore trust root, vendored in tests/fixtures/sigstore.
+fn sigstore_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sigstore")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+const KUBEWARDEN_RELEASE: &str =
+    "https://github.com/kubewarden/kubewarden-controller/.github/workflows/release.yml@refs/tags/v1.34.0";
+const GITHUB_ACTIONS: &str = "https://token.actions.githubusercontent.com";
+
+#[test]
+fn a_keyless_bundle_is_checked_against_the_trusted_root_and_identities() {
+    let test = "a_keyless_bundle_is_checked_against_the_trusted_root_and_identities";
+    let Some(signing) = Signing::start(test) else {
+        return;
+    };
+    // Attached unchanged to our image: a real signature, but over kubewarden's digest.
+    let bundle = sigstore_fixture("kubewarden-controller-v1.34.0.sigstore.json");
+    let mut args = vec!["bundle".to_string(), "--from-file".into(), bundle];
+    args.extend(signing.world.registry.sign_py_args(REPO, &signing.digest));
+    let manifest = sign_py(test, &args).expect("sign.py ran");
+
+    let config = signing.world.path("keyless.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[signatures]\ntrusted_root = \"{}\"\n\
+             [[signatures.identities]]\nsubject = \"{KUBEWARDEN_RELEASE}\"\nissuer = \"{GITHUB_ACTIONS}\"\n",
+            sigstore_fixture("trusted_root.json")
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    // No trust root: the identity is reported, never as verified.
+    let unrooted = only_signature(&signing.world.scan(&signing.image(), &[]));
+    assert_eq!(
+        (
+            unrooted.source.as_str(),
+            unrooted.manifest.as_str(),
+            unrooted.verified
+        ),
+        ("bundle", manifest.as_str(), false)
+    );
+    assert!(unrooted.key.starts_with(KUBEWARDEN_RELEASE), "{unrooted:?}");
+    assert!(unrooted.reason.contains("--trusted-root"), "{unrooted:?}");
+
+    // With the root and the identity, sigstore-rs checks it, and the subject is not us.
+    let rooted = only_signature(&signing.world.scan(&signing.image(), &["--config", config]));
+    assert!(!rooted.verified, "{rooted:?}");
+    assert!(rooted.reason.contains("did not verify"), "{rooted:?}");
+    let message = signing
+        .world
+        .check(&[&signing.image()], &["--config", config])
+        .fired();
+    assert!(message.contains("did not verify"), "{message}");
+
+    // A trust root that is not one is a clear error before anything is pulled.
+    let not_a_root = signing.world.path("not-a-root.json");
+    std::fs::write(&not_a_root, "{}").unwrap();
+    let out = signing.world.run(&[
+        "scan",
+        "--plain-http",
+        &signing.image(),
+        "--trusted-root",
+        not_a_root.to_str().unwrap(),
+    ]);
+    let line = assert_error_line(&out);
+    assert!(line.contains("trusted_root.json"), "{line}");
+}
+
 #[test]
 fn keys_named_in_a_config_file_are_trusted_relative_to_it() {
     let test = "keys_named_in_a_config_file_are_trusted_relative_to_it";

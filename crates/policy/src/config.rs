@@ -67,6 +67,9 @@ pub struct Signatures {
     pub keys: Vec<String>,
     /// Keyless signers: certificate subject and OIDC issuer.
     pub identities: Vec<SignerIdentity>,
+    /// Sigstore's `trusted_root.json`, relative to the config file: what
+    /// keyless signatures are verified against, offline.
+    pub trusted_root: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -93,6 +93,7 @@ pub(crate) fn check<'a>(
         names: Err(why),
         digests,
         identity: None,
+        keyless: None,
         keys_tried: trust.key_count(),
     };
     let bundle: Bundle = match serde_json::from_slice(bytes) {
@@ -134,6 +135,15 @@ pub(crate) fn check<'a>(
     let identity = certificate
         .and_then(|c| base64_decode(&c.raw_bytes))
         .and_then(|der| crate::trust::certificate_identity(&der));
+    let keyless = match (&identity, &trust.root) {
+        (Some(_), Some(root)) if signed_by.is_none() => Some(crate::keyless::verify(
+            bytes,
+            digests,
+            root,
+            &trust.identities,
+        )),
+        _ => None,
+    };
     let names = statement
         .subject
         .iter()
@@ -144,6 +154,7 @@ pub(crate) fn check<'a>(
         names: Ok(names),
         digests,
         identity,
+        keyless,
         keys_tried: trust.key_count(),
     })
 }

@@ -6,11 +6,13 @@
 //! [`SignatureFact`]. A fact says `verified` only when a trusted key checks
 //! the signature with sigstore-rs *and* the signed payload names the scanned
 //! digest; anything else keeps the reason it did not count. A keyless
-//! signature's certificate identity is reported, but never as verified: that
-//! needs the Fulcio chain and a Rekor inclusion proof checked against a
-//! trusted root, which gpubom does not yet do.
+//! signature in a sigstore bundle verifies only against a trust root the
+//! organisation gives (`--trusted-root`) and for an identity it names (see
+//! [`keyless`]); without them its certificate identity is reported as not
+//! verified.
 
 mod bundle;
+pub mod keyless;
 mod trust;
 
 pub use trust::{Identity, Trust};
@@ -109,6 +111,7 @@ fn check_layer(
             names: named.map(|d| vec![d]),
             digests,
             identity: certificate,
+            keyless: None,
             keys_tried: trust.key_count(),
         }
         .into_fact(manifest, source),
@@ -124,6 +127,8 @@ pub(crate) struct Outcome<'a> {
     pub digests: &'a [&'a str],
     /// A keyless signer's identity, from its certificate.
     pub identity: Option<String>,
+    /// The keyless check, when there was a trust root to run it against.
+    pub keyless: Option<keyless::Verdict>,
     pub keys_tried: usize,
 }
 
@@ -133,28 +138,32 @@ impl Outcome<'_> {
             .names
             .as_ref()
             .map(|names| names.iter().any(|n| self.digests.contains(&n.as_str())));
-        let (verified, reason) = match (&self.signed_by, over_this) {
-            (_, Err(why)) => (false, why.clone()),
-            (Some(key), Ok(true)) => (true, format!("verified with trusted key {key}")),
-            (Some(key), Ok(false)) => (
+        let (verified, reason) = match (&self.signed_by, over_this, &self.keyless) {
+            (_, Err(why), _) => (false, why.clone()),
+            (Some(key), Ok(true), _) => (true, format!("verified with trusted key {key}")),
+            (Some(key), Ok(false), _) => (
                 false,
                 format!(
                     "signed with trusted key {key}, but over {}, not this image",
                     self.names.as_ref().map(|n| n.join(", ")).unwrap_or_default()
                 ),
             ),
-            (None, Ok(_)) if self.identity.is_some() => (
+            // sigstore-rs checked the subject digest itself, against ours.
+            (None, Ok(_), Some(Ok(how))) => (true, how.clone()),
+            (None, Ok(_), Some(Err(why))) => (false, why.clone()),
+            (None, Ok(_), None) if self.identity.is_some() => (
                 false,
                 "keyless signature: the certificate identity is not verified \
-                 (gpubom does not check Fulcio/Rekor yet)"
+                 (give sigstore's trusted_root.json with --trusted-root, and name the signer \
+                 in [[signatures.identities]])"
                     .to_string(),
             ),
-            (None, Ok(_)) if self.keys_tried == 0 => (
+            (None, Ok(_), None) if self.keys_tried == 0 => (
                 false,
                 "no trusted key to check it with (give --key, or [signatures] keys in .gpubom.toml)"
                     .to_string(),
             ),
-            (None, Ok(_)) => (
+            (None, Ok(_), None) => (
                 false,
                 format!(
                     "no trusted key verifies it ({} tried): signed by another key, or altered",

@@ -1,5 +1,6 @@
 //! What the organisation trusts: cosign public keys, and keyless identities.
 
+use crate::keyless::TrustedRoot;
 use sha2::{Digest, Sha256};
 use sigstore::crypto::CosignVerificationKey;
 use std::path::Path;
@@ -19,11 +20,19 @@ pub struct Trust {
     /// (`sha256:` of the key's DER, the key).
     keys: Vec<(String, CosignVerificationKey)>,
     pub identities: Vec<Identity>,
+    /// Sigstore's trust root, without which no keyless signature verifies.
+    pub(crate) root: Option<TrustedRoot>,
 }
 
 impl Trust {
-    /// Loads cosign public keys (`cosign.pub`: PEM SubjectPublicKeyInfo).
-    pub fn load(key_files: &[&Path], identities: Vec<Identity>) -> Result<Trust, String> {
+    /// Loads cosign public keys (`cosign.pub`: PEM SubjectPublicKeyInfo) and,
+    /// for keyless signatures, sigstore's `trusted_root.json`.
+    pub fn load(
+        key_files: &[&Path],
+        identities: Vec<Identity>,
+        trusted_root: Option<&Path>,
+    ) -> Result<Trust, String> {
+        let root = trusted_root.map(TrustedRoot::load).transpose()?;
         let mut keys = Vec::new();
         for path in key_files {
             let pem = std::fs::read(path)
@@ -37,7 +46,11 @@ impl Trust {
             let id = key_id(&pem).ok_or_else(|| format!("{}: not a PEM file", path.display()))?;
             keys.push((id, key));
         }
-        Ok(Trust { keys, identities })
+        Ok(Trust {
+            keys,
+            identities,
+            root,
+        })
     }
 
     /// Whether the organisation trusts anyone: only then is a signature required.
