@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
-use gpubom_testkit::image::{write_multiplatform_oci_dir, Compression, ImageSpec, Layer};
+use gpubom_testkit::image::{
+    write_multiplatform_oci_dir, Compression, DockerForm, ImageSpec, Layer,
+};
 
 fn dist(name: &str, version: &str) -> String {
     format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
@@ -56,6 +58,33 @@ fn nested_index_picks_the_requested_platform_synthetic() {
         err.contains("linux/amd64") && err.contains("linux/arm64"),
         "should list platforms: {err}"
     );
+}
+
+#[test]
+fn a_single_platform_image_of_another_platform_is_refused_synthetic() {
+    let dir = tmp();
+    let arm64 = platform_image("arm64", "2.0");
+    let oci = dir.path().join("arm64");
+    arm64.write_oci_dir(&oci);
+    let saved = dir.path().join("arm64.tar");
+    arm64.write_docker_archive(&saved, DockerForm::Legacy);
+    for source in [
+        format!("oci-dir:{}", oci.display()),
+        format!("docker-archive:{}", saved.display()),
+    ] {
+        // Asked for nothing, or for what it is: scanned.
+        assert!(run(&["scan", &source, "-q"]).status.success());
+        let out = run(&["scan", &source, "--platform", "linux/arm64", "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        // Asked for another platform: one error line naming what it is.
+        let out = run(&["scan", &source, "--platform", "linux/amd64", "-q"]);
+        assert_eq!(out.status.code(), Some(2), "{source}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("no image for platform linux/amd64") && err.contains("linux/arm64"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

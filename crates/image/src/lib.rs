@@ -63,7 +63,8 @@ impl SourceKind {
 /// Options for [`open`].
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
-    /// `os/arch[/variant]`; defaults to `linux/amd64` for multi-platform indexes.
+    /// `os/arch[/variant]`: picked from a multi-platform index (`linux/amd64`
+    /// when not given), and checked against a single-platform image.
     pub platform: Option<String>,
 }
 
@@ -217,6 +218,12 @@ pub fn local_schemes() -> impl Iterator<Item = &'static str> {
 
 /// Opens a source. See the crate documentation for the accepted forms.
 pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
+    let image = open_unchecked(spec, opts)?;
+    ensure_platform(&image, opts.platform.as_deref())?;
+    Ok(image)
+}
+
+fn open_unchecked(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     let (forced, location) = match spec.split_once(':') {
         Some((scheme, rest)) if !Path::new(spec).exists() => {
             match SCHEMES.iter().find(|(s, _)| *s == scheme) {
@@ -234,7 +241,7 @@ pub fn open(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     };
     let path = Path::new(location);
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let wanted = opts.platform.as_deref().unwrap_or("linux/amd64");
+    let wanted = opts.platform.as_deref();
     let kind = match forced {
         Some(kind) => kind,
         None if meta.is_dir() => {
@@ -309,7 +316,7 @@ pub(crate) fn open_oci(
     store: Arc<Store>,
     kind: SourceKind,
     location: &str,
-    wanted: &str,
+    wanted: Option<&str>,
 ) -> Result<Image, Error> {
     if !store.contains("index.json") {
         return Err(Error::NotAnImage {
@@ -317,7 +324,7 @@ pub(crate) fn open_oci(
             why: "no index.json (an OCI layout) here".into(),
         });
     }
-    let chosen = oci::choose(&store, wanted)?;
+    let chosen = oci::choose(&store, wanted.unwrap_or(DEFAULT_PLATFORM))?;
     let config_digest = chosen.manifest.config.digest.clone();
     oci::expect_image_config(&chosen, &store.describe())?;
     let config_bytes = store::read_verified(&store, &config_digest, "config")?;
@@ -428,6 +435,32 @@ fn verifiable(index: usize, digest: Option<&str>, diff_id: Option<&str>) -> Resu
         }
     }
     Ok(())
+}
+
+/// What a multi-platform index is narrowed to when nobody says.
+const DEFAULT_PLATFORM: &str = "linux/amd64";
+
+/// Refuses a single-platform image that is not the platform the user asked
+/// for: scanning it anyway would report on binaries that will not run there.
+pub(crate) fn ensure_platform(image: &Image, asked: Option<&str>) -> Result<(), Error> {
+    let (Some(asked), Some(found)) = (asked, image.platform.as_deref()) else {
+        return Ok(());
+    };
+    let mut want = asked.split('/');
+    let mut have = found.split('/');
+    let same = want.next() == have.next()
+        && want.next() == have.next()
+        && want
+            .next()
+            .is_none_or(|variant| have.next() == Some(variant));
+    if same {
+        Ok(())
+    } else {
+        Err(Error::Platform {
+            wanted: asked.to_string(),
+            available: found.to_string(),
+        })
+    }
 }
 
 fn platform_of(config: &ImageConfig) -> Option<String> {

@@ -42,7 +42,7 @@ pub struct RemoteTop {
 pub fn open_remote(
     remote: Arc<dyn RemoteBlobs>,
     top: &RemoteTop,
-    platform: &str,
+    platform: Option<&str>,
 ) -> Result<Image, Error> {
     let index = serde_json::json!({
         "schemaVersion": 2,
@@ -62,6 +62,7 @@ pub fn open_remote(
         &top.reference,
         platform,
     )?;
+    crate::ensure_platform(&image, platform)?;
     image.name = Some(top.name.clone());
     image.tag = top.tag.clone();
     Ok(image)

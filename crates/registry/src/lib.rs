@@ -45,8 +45,8 @@ pub enum Error {
 /// How to reach the registry and which image of an index to take.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `os/arch[/variant]`.
-    pub platform: String,
+    /// `os/arch[/variant]` the user asked for, if any.
+    pub platform: Option<String>,
     pub plain_http: bool,
 }
 
@@ -56,5 +56,9 @@ pub fn open(reference_text: &str, options: &Options) -> Result<gpubom_image::Ima
     let registry = Registry::connect(reference, options.plain_http)?;
     let top = registry.resolve(reference_text)?;
     let remote: Arc<dyn gpubom_image::RemoteBlobs> = Arc::new(registry);
-    Ok(gpubom_image::open_remote(remote, &top, &options.platform)?)
+    Ok(gpubom_image::open_remote(
+        remote,
+        &top,
+        options.platform.as_deref(),
+    )?)
 }
