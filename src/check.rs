@@ -132,37 +132,41 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
 /// `--config FILE`, else `.gpubom.toml` in the current directory, else the
 /// defaults; then the `--key` files join the config's signing keys.
 pub fn load_config(flags: &ScanFlags) -> Result<Config> {
-    let path = match &flags.config {
-        Some(p) => Some(p.to_path_buf()),
-        None if Path::new(".gpubom.toml").is_file() => Some(PathBuf::from(".gpubom.toml")),
-        None => None,
-    };
-    let mut config = match &path {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let mut config =
-                Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
-            // Key files are named relative to the config that names them.
-            let base = path.parent().unwrap_or(Path::new(""));
-            let signatures = &mut config.signatures;
-            for file in signatures
-                .keys
-                .iter_mut()
-                .chain(&mut signatures.trusted_root)
-            {
-                *file = base.join(&*file).display().to_string();
-            }
-            config
-        }
-        None => Config::default(),
-    };
+    let mut config = read_config(flags.config.as_deref())?;
     config
         .signatures
         .keys
         .extend(flags.keys.iter().map(|k| k.display().to_string()));
     if let Some(root) = &flags.trusted_root {
         config.signatures.trusted_root = Some(root.display().to_string());
+    }
+    Ok(config)
+}
+
+/// The configuration at `path`, else `.gpubom.toml` in the current directory,
+/// else the defaults. Files it names are made relative to it.
+pub fn read_config(path: Option<&Path>) -> Result<Config> {
+    let path = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None if Path::new(".gpubom.toml").is_file() => Some(PathBuf::from(".gpubom.toml")),
+        None => None,
+    };
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut config =
+        Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+    // Key files are named relative to the config that names them.
+    let base = path.parent().unwrap_or(Path::new(""));
+    let signatures = &mut config.signatures;
+    for file in signatures
+        .keys
+        .iter_mut()
+        .chain(&mut signatures.trusted_root)
+    {
+        *file = base.join(&*file).display().to_string();
     }
     Ok(config)
 }
