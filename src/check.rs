@@ -5,7 +5,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use gpubom_policy::report::{self, Format};
 use gpubom_policy::{Config, Pack, Severity};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -27,17 +26,18 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_default_policies: bool,
 
-    /// Lowest severity that fails the check (exit 1)
+    /// Lowest severity that fails the check (exit 1); none reports without failing
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
 
-    /// Report format
+    /// Format of the report on stdout, or of a bare `-o FILE`
     #[arg(short, long, value_enum, default_value = "text")]
     pub format: ReportFormat,
 
-    /// Write the report to FILE instead of stdout (written atomically)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where reports go, repeatable, from one evaluation: FORMAT=FILE, FORMAT (to stdout)
+    /// or FILE (the --format report). cyclonedx-json is the SBOM. Written atomically
+    #[arg(short, long = "output", value_name = "[FORMAT=]FILE")]
+    pub outputs: Vec<String>,
 
     /// Dockerfile that SARIF results point at [default: ./Dockerfile if present]
     #[arg(long, value_name = "FILE")]
@@ -49,21 +49,26 @@ pub struct CheckArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FailOn {
+    None,
     Low,
     Medium,
     High,
     Critical,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Text,
     Json,
     Sarif,
     Markdown,
+    /// The SBOM the check ran on
+    CyclonedxJson,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    // Every output is known good before the scan: a typo costs nothing.
+    let targets = crate::output::targets(&args.outputs, args.format)?;
     let config = load_config(&args.scan)?;
     let pack = Pack::load(&args.policies, !args.no_default_policies)?;
     if pack.rules.is_empty() {
@@ -86,10 +91,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let findings =
         gpubom_policy::evaluate(&pack, &inventory, &config, &gpubom_inventory::time::today())?;
     let fail_on = match args.fail_on {
-        FailOn::Low => Severity::Low,
-        FailOn::Medium => Severity::Medium,
-        FailOn::High => Severity::High,
-        FailOn::Critical => Severity::Critical,
+        FailOn::None => None,
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
     };
     let dockerfile_path = args.dockerfile.clone().or_else(|| {
         Path::new("Dockerfile")
@@ -103,16 +109,6 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         None => None,
     };
     let dockerfile_uri = dockerfile_path.as_ref().map(|p| p.display().to_string());
-    let format = match args.format {
-        ReportFormat::Text => Format::Text {
-            colour: args.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none(),
-        },
-        ReportFormat::Json => Format::Json,
-        ReportFormat::Sarif => Format::Sarif,
-        ReportFormat::Markdown => Format::Markdown,
-    };
     let context = report::Context {
         target: &target,
         rules: &pack.rules,
@@ -120,13 +116,38 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         tool_version: env!("CARGO_PKG_VERSION"),
         dockerfile: dockerfile_uri.as_deref().zip(dockerfile_text.as_deref()),
     };
-    let rendered = report::render(&findings, format, &context);
-    crate::output::write(args.output.as_deref(), rendered.as_bytes())?;
+    // Everything is rendered before anything is written: no half set of reports.
+    let mut rendered = Vec::new();
+    for target in &targets {
+        let bytes = match target.format {
+            ReportFormat::CyclonedxJson => gpubom_sbom::render(
+                &inventory,
+                gpubom_sbom::Format::CycloneDxJson,
+                env!("CARGO_PKG_VERSION"),
+            )
+            .context("cannot render the SBOM")?,
+            other => report::render(&findings, report_format(other, target), &context).into_bytes(),
+        };
+        rendered.push((target.file.as_deref(), bytes));
+    }
+    crate::output::write_all(rendered)?;
     Ok(if gpubom_policy::failing(&findings, fail_on) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn report_format(format: ReportFormat, target: &crate::output::Target<ReportFormat>) -> Format {
+    match format {
+        ReportFormat::Text => Format::Text {
+            colour: crate::output::to_terminal(target) && std::env::var_os("NO_COLOR").is_none(),
+        },
+        ReportFormat::Json => Format::Json,
+        ReportFormat::Sarif => Format::Sarif,
+        ReportFormat::Markdown => Format::Markdown,
+        ReportFormat::CyclonedxJson => unreachable!("the SBOM is not a findings report"),
+    }
 }
 
 /// `--config FILE`, else `.gpubom.toml` in the current directory, else the

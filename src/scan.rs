@@ -17,13 +17,14 @@ pub struct ScanArgs {
     /// oci-archive:, docker-archive:, dir:, file:
     pub source: String,
 
-    /// Output format [default: table on a terminal, cyclonedx-json otherwise]
+    /// Format on stdout, or of a bare `-o FILE` [default: table on a terminal, cyclonedx-json otherwise]
     #[arg(short, long, value_enum)]
     pub format: Option<OutputFormat>,
 
-    /// Write the output to FILE instead of stdout (written atomically)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where output goes, repeatable, from one scan: FORMAT=FILE, FORMAT (to stdout) or
+    /// FILE (the --format output). Written atomically
+    #[arg(short, long = "output", value_name = "[FORMAT=]FILE")]
+    pub outputs: Vec<String>,
 
     #[command(flatten)]
     pub flags: ScanFlags,
@@ -77,18 +78,26 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    let default = match args.format {
+        Some(format) => format,
+        None if args.outputs.is_empty() && std::io::stdout().is_terminal() => OutputFormat::Table,
+        None => OutputFormat::CyclonedxJson,
+    };
+    let targets = crate::output::targets(&args.outputs, default)?;
     let config = crate::check::load_config(&args.flags)?;
     let scan = scan_source(&args.source, &args.flags, &config)?;
-    let format = match args.format {
-        Some(OutputFormat::CyclonedxJson) => Format::CycloneDxJson,
-        Some(OutputFormat::CyclonedxXml) => Format::CycloneDxXml,
-        Some(OutputFormat::Table) => Format::Table,
-        None if args.output.is_none() && std::io::stdout().is_terminal() => Format::Table,
-        None => Format::CycloneDxJson,
-    };
-    let bytes = gpubom_sbom::render(&scan.inventory, format, env!("CARGO_PKG_VERSION"))
-        .context("cannot render the SBOM")?;
-    crate::output::write(args.output.as_deref(), &bytes)?;
+    let mut rendered = Vec::new();
+    for target in &targets {
+        let format = match target.format {
+            OutputFormat::CyclonedxJson => Format::CycloneDxJson,
+            OutputFormat::CyclonedxXml => Format::CycloneDxXml,
+            OutputFormat::Table => Format::Table,
+        };
+        let bytes = gpubom_sbom::render(&scan.inventory, format, env!("CARGO_PKG_VERSION"))
+            .context("cannot render the SBOM")?;
+        rendered.push((target.file.as_deref(), bytes));
+    }
+    crate::output::write_all(rendered)?;
     Ok(ExitCode::SUCCESS)
 }
 

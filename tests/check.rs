@@ -98,6 +98,96 @@ fn fail_on_decides_the_exit_code() {
     );
 }
 
+/// The process umask, from the kernel's view of this test process.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+}
+
+#[test]
+fn one_evaluation_writes_every_report_and_the_sbom() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmp();
+    let source = oci(&base(None, &["22/tcp"]), dir.path());
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let out = run(&[
+        "check",
+        &source,
+        "-q",
+        "-o",
+        &format!("json={}", file("report.json")),
+        "-o",
+        &format!("sarif={}", file("report.sarif")),
+        "-o",
+        &format!("markdown={}", file("summary.md")),
+        "-o",
+        &format!("cyclonedx-json={}", file("sbom.cdx.json")),
+        "-o",
+        "text",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        rules_of(&report),
+        vec!["image-runs-as-root", "ssh-port-exposed"]
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file("report.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    assert!(std::fs::read_to_string(file("summary.md"))
+        .unwrap()
+        .contains("FAIL"));
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file("sbom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    // Reports are for sharing: they take the umask like any new file, not 0600.
+    let mode = std::fs::metadata(file("report.json"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o666 & !umask());
+
+    // The SBOM it wrote is the SBOM a scan writes, and checks the same.
+    let again = run(&[
+        "check",
+        "--sbom",
+        &file("sbom.cdx.json"),
+        "-f",
+        "json",
+        "-q",
+    ]);
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(rules_of(&again), rules_of(&report));
+
+    // Two reports cannot share stdout.
+    let out = run(&["check", &source, "-q", "-o", "json", "-o", "sarif"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("-o FORMAT=FILE"), "{}", stderr(&out));
+}
+
+#[test]
+fn fail_on_none_reports_without_failing() {
+    let dir = tmp();
+    let source = oci(&base(None, &["22/tcp"]), dir.path());
+    let out = run(&["check", &source, "--fail-on", "none", "-q"]);
+    assert_exit(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("REPORT ONLY") && text.contains("ssh-port-exposed"),
+        "{text}"
+    );
+    let out = run(&["check", &source, "--fail-on", "none", "-f", "json", "-q"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["fail_on"].as_str(), report["failing"].as_i64()),
+        (Some("none"), Some(0))
+    );
+}
+
 #[test]
 fn a_misspelt_policy_exits_2_with_its_location() {
     let dir = tmp();

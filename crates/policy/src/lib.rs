@@ -263,8 +263,12 @@ fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
     }
 }
 
-/// Findings that count against `fail_on`: not waived, at or above it.
-pub fn failing(findings: &[Finding], fail_on: Severity) -> usize {
+/// Findings that count against `fail_on`: not waived, at or above it. With
+/// no threshold (`--fail-on none`) nothing fails.
+pub fn failing(findings: &[Finding], fail_on: Option<Severity>) -> usize {
+    let Some(fail_on) = fail_on else {
+        return 0;
+    };
     findings
         .iter()
         .filter(|f| f.waived.is_none() && f.severity >= fail_on)

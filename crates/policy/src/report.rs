@@ -20,7 +20,8 @@ pub struct Context<'a> {
     /// The image reference or SBOM path that was checked.
     pub target: &'a str,
     pub rules: &'a BTreeMap<String, Rule>,
-    pub fail_on: Severity,
+    /// `None` reports without failing (`--fail-on none`).
+    pub fail_on: Option<Severity>,
     pub tool_version: &'a str,
     /// A Dockerfile (path as it should appear in SARIF, and its text).
     pub dockerfile: Option<(&'a str, &'a str)>,
@@ -109,19 +110,16 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
     }
     let waived = findings.len() - active.len();
     let failing = crate::failing(findings, ctx.fail_on);
-    let verdict = if failing > 0 {
-        paint(
+    let verdict = match ctx.fail_on {
+        None => paint("1;36", "REPORT ONLY (--fail-on none)"),
+        Some(at) if failing > 0 => paint(
             "1;31",
-            &format!(
-                "FAIL: {failing} finding(s) at or above {}",
-                ctx.fail_on.as_str()
-            ),
-        )
-    } else {
-        paint(
+            &format!("FAIL: {failing} finding(s) at or above {}", at.as_str()),
+        ),
+        Some(at) => paint(
             "1;32",
-            &format!("PASS: nothing at or above {}", ctx.fail_on.as_str()),
-        )
+            &format!("PASS: nothing at or above {}", at.as_str()),
+        ),
     };
     let _ = writeln!(
         out,
@@ -137,11 +135,16 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
 fn json(findings: &[Finding], ctx: &Context) -> String {
     let doc = json!({
         "target": ctx.target,
-        "fail_on": ctx.fail_on,
+        "fail_on": threshold(ctx),
         "failing": crate::failing(findings, ctx.fail_on),
         "findings": findings,
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// The `--fail-on` threshold as written: a severity, or `none`.
+fn threshold(ctx: &Context) -> &'static str {
+    ctx.fail_on.map_or("none", Severity::as_str)
 }
 
 fn level(s: Severity) -> &'static str {
@@ -278,17 +281,17 @@ fn artifact_uri(path: &str) -> String {
 fn markdown(findings: &[Finding], ctx: &Context) -> String {
     let failing = crate::failing(findings, ctx.fail_on);
     let mut out = String::new();
-    let status = if failing > 0 {
-        "❌ **FAIL**"
-    } else {
-        "✅ **PASS**"
+    let status = match ctx.fail_on {
+        None => "ℹ️ **REPORT ONLY**",
+        Some(_) if failing > 0 => "❌ **FAIL**",
+        Some(_) => "✅ **PASS**",
     };
     let _ = writeln!(out, "### gpubom check: {status}\n");
     let _ = writeln!(
         out,
         "`{}` — {failing} finding(s) at or above **{}**, {} in all.\n",
         ctx.target,
-        ctx.fail_on.as_str(),
+        threshold(ctx),
         findings.len()
     );
     if findings.is_empty() {
