@@ -90,6 +90,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     };
     let findings =
         gpubom_policy::evaluate(&pack, &inventory, &config, &gpubom_inventory::time::today())?;
+    if !args.scan.quiet {
+        for waiver in gpubom_policy::unused_waivers(&findings, &config) {
+            eprintln!(
+                "gpubom: warning: waiver for {} matching {:?} matched nothing; remove it, or fix its match",
+                waiver.rule, waiver.pattern
+            );
+        }
+    }
     let fail_on = match args.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),

@@ -213,31 +213,77 @@ fn sarif_is_valid_and_points_at_the_dockerfile() {
     let source = oci(&base(None, &["22/tcp"]), dir.path());
     let dockerfile = dir.path().join("Dockerfile");
     std::fs::write(&dockerfile, "FROM debian:12\nEXPOSE 22\nCMD [\"serve\"]\n").unwrap();
+    let config = dir.path().join("waivers.toml");
+    std::fs::write(
+        &config,
+        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/ml/serving:2.3\"\n\
+         reason = \"base image migration\"\nexpires = \"2999-01-01\"\n\
+         [[waivers]]\nrule = \"ssh-port-exposed\"\nmatch = \"*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
+    )
+    .unwrap();
     let sarif = dir.path().join("gpubom.sarif");
-    let out = run(&[
-        "check",
-        &source,
-        "-f",
-        "sarif",
-        "-o",
-        sarif.to_str().unwrap(),
-        "--dockerfile",
-        dockerfile.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let check_sarif = |source: &str, sarif: &std::path::Path| {
+        let out = run(&[
+            "check",
+            source,
+            "-f",
+            "sarif",
+            "-o",
+            sarif.to_str().unwrap(),
+            "--dockerfile",
+            dockerfile.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(sarif).unwrap()).unwrap()
+    };
+    let doc = check_sarif(&source, &sarif);
     assert_eq!(doc["version"], "2.1.0");
     let results = doc["runs"][0]["results"].as_array().unwrap();
-    let ssh = results
-        .iter()
-        .find(|r| r["ruleId"] == "ssh-port-exposed")
-        .unwrap();
+    let result = |rule: &str| results.iter().find(|r| r["ruleId"] == rule).unwrap();
+    let ssh = result("ssh-port-exposed");
     assert_eq!(
         ssh["locations"][0]["physicalLocation"]["region"]["startLine"],
         2
     );
     assert_eq!(ssh["level"], "error");
+    // A waived finding stays, as a suppression that carries the waiver's reason.
+    assert_eq!(
+        result("image-runs-as-root")["suppressions"][0]["justification"],
+        "base image migration"
+    );
+    // waiver-expired has a rule entry like every other result.
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let index = result("waiver-expired")["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(rules[index]["id"], "waiver-expired");
+
+    // Fingerprints name what a finding is about, never a digest: a rebuild
+    // (other bytes, another digest) keeps every alert's identity.
+    let fingerprints = |doc: &serde_json::Value| -> Vec<String> {
+        let mut all: Vec<String> = doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["gpubom/v2"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let rebuilt_dir = tmp();
+    let rebuilt = base(None, &["22/tcp"]).layer(Layer::new().file("srv/build-id", "2\n"));
+    let rebuilt = oci(&rebuilt, rebuilt_dir.path());
+    let again = check_sarif(&rebuilt, &rebuilt_dir.path().join("again.sarif"));
+    assert_eq!(fingerprints(&again), fingerprints(&doc));
+    assert!(!fingerprints(&doc).iter().any(|f| f.contains("sha256")));
 
     let multitool = match real::sarif_multitool() {
         Ok(m) => m,
@@ -492,6 +538,51 @@ fn config_values_and_waivers_from_toml() {
     let out = run(&["check", &source, "--config", config.to_str().unwrap(), "-q"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("gpubom.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_waiver_means_the_same_for_every_form_of_the_image() {
+    let dir = tmp();
+    let spec = base(None, &[]);
+    let layout = oci(&spec, dir.path());
+    let saved = dir.path().join("saved.tar");
+    spec.write_docker_archive(&saved, gpubom_testkit::image::DockerForm::Legacy);
+    let config = dir.path().join("gpubom.toml");
+    std::fs::write(
+        &config,
+        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/ml/serving:2.3\"\n\
+         reason = \"r\"\nexpires = \"2999-01-01\"\n\
+         [[waivers]]\nrule = \"ssh-port-exposed\"\nmatch = \"example.com/*\"\n\
+         reason = \"no ssh any more\"\nexpires = \"2999-01-01\"\n",
+    )
+    .unwrap();
+    for source in [layout, format!("docker-archive:{}", saved.display())] {
+        let out = run(&[
+            "check",
+            &source,
+            "--config",
+            config.to_str().unwrap(),
+            "-f",
+            "json",
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let root = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "image-runs-as-root")
+            .unwrap_or_else(|| panic!("{source}: {report}"));
+        assert_eq!(root["waived"], "r", "{source}");
+        assert_exit(&out, 0);
+        // The ssh waiver matched nothing: said, not silently kept.
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "warning: waiver for ssh-port-exposed matching \"example.com/*\" matched nothing"
+            ),
+            "{source}: {err}"
+        );
+    }
 }
 
 #[test]

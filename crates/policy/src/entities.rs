@@ -79,6 +79,10 @@ pub struct Subject {
     /// `image`, `component` or `model`.
     pub kind: String,
     pub name: String,
+    /// What it is, the same across rebuilds: an image's repository (no tag,
+    /// no digest), a component's or model's name. SARIF fingerprints and
+    /// waivers use it, so a rebuild does not reopen every alert.
+    pub identity: String,
     pub version: Option<String>,
     pub path: Option<String>,
     pub layer: Option<usize>,
@@ -198,6 +202,11 @@ fn image(inventory: &Inventory) -> Built {
         subject: Subject {
             kind: "image".into(),
             name: reference(inventory),
+            identity: inventory
+                .subject
+                .name
+                .clone()
+                .unwrap_or_else(|| inventory.subject.location.clone()),
             version: None,
             path: None,
             layer: None,
@@ -217,6 +226,7 @@ fn subject(inventory: &Inventory, kind: &str, c: &Component) -> Subject {
     Subject {
         kind: kind.into(),
         name: c.name.clone(),
+        identity: c.name.clone(),
         version: c.version.clone(),
         path: c.locations.first().map(|l| l.path.clone()),
         layer,

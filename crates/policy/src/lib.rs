@@ -83,6 +83,10 @@ pub struct Finding {
     pub message: String,
     pub remediation: String,
     pub subject: Subject,
+    /// What triggered it: each value the rule's message names (the port, the
+    /// missing label, the version and the threshold), by placeholder.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub evidence: std::collections::BTreeMap<String, String>,
     /// The reason of the waiver that suppressed it, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waived: Option<String>,
@@ -119,7 +123,8 @@ pub fn evaluate(
     Entities::from_json_value(serde_json::Value::Array(samples), Some(&pack.schema))
         .map_err(|e| Error::Evaluation(format!("the inventory does not fit the schema: {e}")))?;
     let principal = euid(&entities::uid("Org", "config"))?;
-    let org = to_entity(&entities::org(config))?;
+    let org_json = entities::org(config);
+    let org = to_entity(&org_json)?;
     let authorizer = Authorizer::new();
     let mut findings = Vec::new();
     for entity in &built {
@@ -152,12 +157,20 @@ pub fn evaluate(
         if response.decision() == Decision::Deny {
             for id in response.diagnostics().reason() {
                 if let Some(rule) = pack.rules.get(&id.to_string()) {
+                    let rendered = message::interpolate(
+                        &rule.message,
+                        &message::Scope {
+                            resource: &entity.json["attrs"],
+                            principal: &org_json["attrs"],
+                        },
+                    );
                     findings.push(Finding {
                         rule: rule.id.clone(),
                         severity: rule.severity,
-                        message: message::interpolate(&rule.message, &entity.json["attrs"]),
+                        message: rendered.text,
                         remediation: rule.remediation.clone(),
                         subject: entity.subject.clone(),
+                        evidence: rendered.evidence,
                         waived: None,
                     });
                 }
@@ -222,15 +235,7 @@ fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
     let mut expired = Vec::new();
     for finding in findings.iter_mut() {
         for waiver in config.waivers.iter().filter(|w| w.rule == finding.rule) {
-            let target = [
-                Some(finding.subject.name.as_str()),
-                finding.subject.path.as_deref(),
-            ];
-            if !target
-                .iter()
-                .flatten()
-                .any(|t| config::glob_match(&waiver.pattern, t))
-            {
+            if !covers(waiver, finding) {
                 continue;
             }
             if waiver.expires.as_str() >= today {
@@ -253,14 +258,50 @@ fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
             subject: Subject {
                 kind: "waiver".into(),
                 name: waiver.rule.clone(),
+                identity: format!("{} {}", waiver.rule, waiver.pattern),
                 version: None,
                 path: None,
                 layer: None,
                 layer_created_by: None,
             },
+            evidence: [
+                ("waiver.match", &waiver.pattern),
+                ("waiver.expires", &waiver.expires),
+                ("waiver.reason", &waiver.reason),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
             waived: None,
         });
     }
+}
+
+/// Whether `waiver` is about `finding`'s subject. An image is matched by its
+/// reference with and without the digest, and by its repository, so one
+/// waiver means the same for every form the image comes in (an OCI layout
+/// knows its digest; a `docker save` archive does not).
+fn covers(waiver: &config::Waiver, finding: &Finding) -> bool {
+    let subject = &finding.subject;
+    let undigested = subject.name.split('@').next();
+    [
+        Some(subject.name.as_str()),
+        undigested,
+        Some(subject.identity.as_str()),
+        subject.path.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|target| config::glob_match(&waiver.pattern, target))
+}
+
+/// Waivers that covered no finding: left over after a fix, or mistyped.
+pub fn unused_waivers<'a>(findings: &[Finding], config: &'a Config) -> Vec<&'a config::Waiver> {
+    config
+        .waivers
+        .iter()
+        .filter(|w| !findings.iter().any(|f| f.rule == w.rule && covers(w, f)))
+        .collect()
 }
 
 /// Findings that count against `fail_on`: not waived, at or above it. With

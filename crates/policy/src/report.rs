@@ -191,17 +191,35 @@ fn dockerfile_line(f: &Finding, text: &str) -> usize {
         .unwrap_or(1)
 }
 
+/// Findings about waivers have no policy behind them, but SARIF wants every
+/// result's rule described.
+fn waiver_expired_rule() -> Rule {
+    Rule {
+        id: "waiver-expired".into(),
+        severity: Severity::Medium,
+        message: "a waiver in .gpubom.toml has expired".into(),
+        remediation: "fix what the rule reports, or renew the waiver with a new expiry date".into(),
+        file: ".gpubom.toml".into(),
+        line: 1,
+    }
+}
+
 fn sarif(findings: &[Finding], ctx: &Context) -> String {
-    let rule_ids: Vec<&String> = ctx.rules.keys().collect();
-    let rules: Vec<serde_json::Value> = ctx
+    let waiver_rule = waiver_expired_rule();
+    let all_rules: Vec<&Rule> = ctx
         .rules
         .values()
+        .chain(std::iter::once(&waiver_rule))
+        .collect();
+    let rules: Vec<serde_json::Value> = all_rules
+        .iter()
         .map(|r| {
+            let description = crate::message::without_placeholders(&r.message);
             json!({
                 "id": r.id,
                 "name": pascal_case(&r.id),
-                "shortDescription": { "text": r.message },
-                "fullDescription": { "text": r.message },
+                "shortDescription": { "text": description },
+                "fullDescription": { "text": description },
                 "help": { "text": r.remediation, "markdown": format!("**Fix:** {}", r.remediation) },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
@@ -210,7 +228,6 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
         .collect();
     let results: Vec<serde_json::Value> = findings
         .iter()
-        .filter(|f| f.waived.is_none())
         .map(|f| {
             let (uri, line) = match ctx.dockerfile {
                 Some((path, text)) => (artifact_uri(path), dockerfile_line(f, text)),
@@ -229,11 +246,23 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
                     "physicalLocation": { "artifactLocation": { "uri": uri }, "region": { "startLine": line } },
                     "logicalLocations": [logical],
                 }],
+                // What the finding is about, never a digest: a rebuild of the
+                // same image must not reopen every alert.
                 "partialFingerprints": {
-                    "gpubom/v1": format!("{}|{}|{}", f.rule, f.subject.name, f.subject.path.clone().unwrap_or_default()),
+                    "gpubom/v2": format!("{}|{}|{}", f.rule, f.subject.identity, f.subject.path.clone().unwrap_or_default()),
                 },
             });
-            if let Some(i) = rule_ids.iter().position(|id| **id == f.rule) {
+            if !f.evidence.is_empty() {
+                result["properties"] = json!({ "evidence": f.evidence });
+            }
+            if let Some(reason) = &f.waived {
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": reason,
+                }]);
+            }
+            if let Some(i) = all_rules.iter().position(|r| r.id == f.rule) {
                 result["ruleIndex"] = json!(i);
             }
             result

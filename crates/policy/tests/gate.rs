@@ -342,7 +342,87 @@ fn model_verdicts_in_four_levels() {
     assert_eq!(severity("model-unverifiable"), Severity::Low);
     assert!(pack.rules["unsafe-pickle"]
         .message
-        .contains("imports a code-execution primitive"));
+        .contains("a code-execution primitive"));
+}
+
+/// The one finding `rule` produced for `inventory` under `config`.
+fn finding(inventory: &Inventory, config: &Config, rule: &str) -> gpubom_policy::Finding {
+    let pack = Pack::load(&[], true).expect("default pack loads");
+    let findings = evaluate(&pack, inventory, config, "2026-06-01").expect("evaluates");
+    let mut of_rule = findings.into_iter().filter(|f| f.rule == rule);
+    let found = of_rule
+        .next()
+        .unwrap_or_else(|| panic!("{rule} did not fire"));
+    assert!(of_rule.next().is_none(), "{rule} fired twice");
+    found
+}
+
+#[test]
+fn findings_name_the_values_that_triggered_them() {
+    let config = Config::parse("[ports]\nallowed = [8000]\n", "t.toml").unwrap();
+    let ports = finding(
+        &image("app", &["8000/tcp", "22/tcp"]),
+        &config,
+        "port-not-allowed",
+    );
+    assert!(ports.message.contains("port(s) 22,"), "{}", ports.message);
+    assert_eq!(
+        ports.evidence["resource.exposed_ports - principal.allowed_ports"],
+        "22"
+    );
+
+    let mut unlabelled = image("app", &[]);
+    let labels = &mut unlabelled.image.as_mut().unwrap().labels;
+    labels.remove("org.opencontainers.image.revision");
+    let labels = finding(&unlabelled, &Config::default(), "missing-source-labels");
+    assert!(
+        labels
+            .message
+            .ends_with("org.opencontainers.image.revision"),
+        "{}",
+        labels.message
+    );
+    assert!(
+        !labels.message.contains("image.source"),
+        "{}",
+        labels.message
+    );
+
+    let pickle = with(
+        image("app", &[]),
+        vec![component(
+            ComponentKind::Model,
+            "checkpoint.pt",
+            "",
+            &[
+                (props::MODEL_VERDICT, "unsafe"),
+                (props::MODEL_UNSAFE_GLOBALS, "posix.system"),
+                (props::MODEL_HASH_VERIFIED, "true"),
+            ],
+        )],
+    );
+    let pickle = finding(&pickle, &Config::default(), "unsafe-pickle");
+    assert!(
+        pickle.message.contains("imports posix.system"),
+        "{}",
+        pickle.message
+    );
+
+    let cuda = with(
+        image("app", &[]),
+        vec![component(
+            ComponentKind::NativeLibrary,
+            "cuda-runtime",
+            "11.7.99",
+            &[(props::NVIDIA_FAMILY, "cuda-runtime")],
+        )],
+    );
+    let cuda = finding(&cuda, &Config::default(), "cuda-below-minimum");
+    assert!(
+        cuda.message.contains("11.7.99") && cuda.message.contains("minimum 11.8.0"),
+        "{}",
+        cuda.message
+    );
 }
 
 /// A package's own files are as trusted as the package: only a primitive fires there.
