@@ -37,6 +37,35 @@ fn rules_of(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+/// The finding of `rule` in a JSON report, if it fired.
+fn finding_of<'a>(report: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+}
+
+/// `gpubom check SOURCE --config CONFIG -f json EXTRA…`: the exit code, the report and stderr.
+fn check_json(
+    source: &str,
+    config: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args = vec![
+        "check",
+        source,
+        "--config",
+        config.to_str().unwrap(),
+        "-f",
+        "json",
+    ];
+    args.extend(extra);
+    let out = run(&args);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), report, stderr(&out))
+}
+
 fn oci(spec: &ImageSpec, dir: &std::path::Path) -> String {
     let path = dir.join("oci");
     spec.write_oci_dir(&path);
@@ -346,11 +375,7 @@ fn checks_sboms_from_gpubom_and_from_other_tools() {
     std::fs::write(&path, syft.to_string()).unwrap();
     let out = run(&["check", "--sbom", path.to_str().unwrap(), "-f", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let torch = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "pytorch-weights-only-bypass");
+    let torch = finding_of(&report, "pytorch-weights-only-bypass");
     assert!(
         torch.is_some_and(|f| f["subject"]["path"]
             .as_str()
@@ -511,28 +536,14 @@ fn config_values_and_waivers_from_toml() {
         "[ports]\nallowed = [8000]\n\n[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/*\"\nreason = \"migrating base image\"\nexpires = \"2999-01-01\"\n",
     )
     .unwrap();
-    let out = run(&[
-        "check",
-        &source,
-        "--config",
-        config.to_str().unwrap(),
-        "--fail-on",
-        "low",
-        "-f",
-        "json",
-        "-q",
-    ]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, report, _) = check_json(&source, &config, &["--fail-on", "low", "-q"]);
     let findings = report["findings"].as_array().unwrap();
-    let root = findings
-        .iter()
-        .find(|f| f["rule"] == "image-runs-as-root")
-        .unwrap();
+    let root = finding_of(&report, "image-runs-as-root").unwrap();
     assert_eq!(root["waived"], "migrating base image");
     assert!(findings
         .iter()
         .any(|f| f["rule"] == "port-not-allowed" && f["waived"].is_null()));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, Some(1));
 
     std::fs::write(&config, "[portz]\nallowed = [1]\n").unwrap();
     let out = run(&["check", &source, "--config", config.to_str().unwrap(), "-q"]);
@@ -557,25 +568,12 @@ fn a_waiver_means_the_same_for_every_form_of_the_image() {
     )
     .unwrap();
     for source in [layout, format!("docker-archive:{}", saved.display())] {
-        let out = run(&[
-            "check",
-            &source,
-            "--config",
-            config.to_str().unwrap(),
-            "-f",
-            "json",
-        ]);
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let root = report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["rule"] == "image-runs-as-root")
+        let (code, report, err) = check_json(&source, &config, &[]);
+        let root = finding_of(&report, "image-runs-as-root")
             .unwrap_or_else(|| panic!("{source}: {report}"));
         assert_eq!(root["waived"], "r", "{source}");
-        assert_exit(&out, 0);
+        assert_eq!(code, Some(0), "{source}: {err}");
         // The ssh waiver matched nothing: said, not silently kept.
-        let err = stderr(&out);
         assert!(
             err.contains(
                 "warning: waiver for ssh-port-exposed matching \"example.com/*\" matched nothing"
