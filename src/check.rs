@@ -70,7 +70,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     // Every output is known good before the scan: a typo costs nothing.
     let targets = crate::output::targets(&args.outputs, args.format)?;
     let config = load_config(&args.scan)?;
-    let pack = Pack::load(&args.policies, !args.no_default_policies)?;
+    let pack = Pack::load_for(&args.policies, !args.no_default_policies, &config)?;
     if pack.rules.is_empty() {
         bail!("no rules to check: --no-default-policies was given without any --policy");
     }

@@ -1,7 +1,8 @@
-//! `gpubom policy validate|test`: developing an organisation's own rules.
+//! `gpubom policy validate|test|schema`: developing an organisation's own rules.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Subcommand;
+use gpubom_policy::test_runner::{self, Policies};
 use gpubom_policy::Pack;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,26 +14,42 @@ pub enum PolicyCommand {
         /// .cedar files or directories
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// The organisation's values the policies read as principal.<name>
+        /// [default: .gpubom.toml if present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
-    /// Run *.test.json fixtures (inventory + expected rules) against the pack
+    /// Run *.test.json fixtures (an inventory or an SBOM, with the rules expected
+    /// to fire and to stay silent) against the policies
     Test {
         /// A fixture file or a directory of them
         fixtures: PathBuf,
-        /// Policies to add to the built-in pack (repeatable)
+        /// Policies under test (repeatable) [default: the *.cedar files beside the
+        /// fixtures, or in their parent directory]
         #[arg(long = "policy", value_name = "PATH")]
         policies: Vec<PathBuf>,
         /// Leave out the built-in rule pack
         #[arg(long)]
         no_default_policies: bool,
+        /// The configuration of fixtures that bring none of their own
+        /// [default: .gpubom.toml if present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Print the Cedar schema policies are written against
-    Schema,
+    Schema {
+        /// Declare the organisation's own values from this config
+        /// [default: .gpubom.toml if present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: PolicyCommand) -> Result<ExitCode> {
     match command {
-        PolicyCommand::Validate { paths } => {
-            let pack = Pack::load(&paths, false)?;
+        PolicyCommand::Validate { paths, config } => {
+            let config = crate::check::read_config(config.as_deref())?;
+            let pack = Pack::load_for(&paths, false, &config)?;
             println!(
                 "ok: {} rule(s) valid against the gpubom schema",
                 pack.rules.len()
@@ -43,33 +60,70 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             fixtures,
             policies,
             no_default_policies,
+            config,
         } => {
-            let pack = Pack::load(&policies, !no_default_policies)?;
-            let report = gpubom_policy::test_runner::run(
-                &pack,
-                &fixtures,
-                &gpubom_inventory::time::today(),
-            )?;
-            for name in &report.passed {
-                println!("PASS {name}");
-            }
-            for (name, why) in &report.failed {
-                println!("FAIL {name}: {why}");
-            }
-            println!(
-                "{} passed, {} failed",
-                report.passed.len(),
-                report.failed.len()
-            );
-            Ok(if report.failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let config = crate::check::read_config(config.as_deref())?;
+            test(&fixtures, policies, no_default_policies, &config)
         }
-        PolicyCommand::Schema => {
-            print!("{}", gpubom_policy::SCHEMA);
+        PolicyCommand::Schema { config } => {
+            let config = crate::check::read_config(config.as_deref())?;
+            print!("{}", gpubom_policy::schema_text(&config));
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn test(
+    fixtures: &std::path::Path,
+    policies: Vec<PathBuf>,
+    no_default: bool,
+    config: &gpubom_policy::Config,
+) -> Result<ExitCode> {
+    let policies = if policies.is_empty() {
+        test_runner::policies_beside(fixtures)
+    } else {
+        policies
+    };
+    if policies.is_empty() && no_default {
+        bail!(
+            "no policies to test: none beside {} or in its parent; give them with --policy DIR",
+            fixtures.display()
+        );
+    }
+    let under_test: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
+    println!(
+        "testing {}{}",
+        if no_default { "" } else { "the default pack" },
+        match (under_test.is_empty(), no_default) {
+            (true, _) => String::new(),
+            (false, true) => under_test.join(", "),
+            (false, false) => format!(" and {}", under_test.join(", ")),
+        }
+    );
+    let report = test_runner::run(
+        &Policies {
+            paths: &policies,
+            include_default: !no_default,
+            config,
+        },
+        fixtures,
+        &gpubom_inventory::time::today(),
+        &|bytes| gpubom_sbom::read_cyclonedx_json(bytes),
+    )?;
+    for name in &report.passed {
+        println!("PASS {name}");
+    }
+    for (name, why) in &report.failed {
+        println!("FAIL {name}: {why}");
+    }
+    println!(
+        "{} passed, {} failed",
+        report.passed.len(),
+        report.failed.len()
+    );
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -625,3 +625,86 @@ fn policy_test_runs_fixtures() {
         "{text}"
     );
 }
+
+/// An image whose cuDNN is `version`, as apt installs it (the full version in the file name).
+fn cudnn_image(version: &str) -> ImageSpec {
+    let major = version.split('.').next().unwrap();
+    let lib = gpubom_testkit::elf::synthetic_shared_object(&format!("libcudnn.so.{major}"), &[]);
+    base(Some("1001"), &[]).layer(Layer::new().file(
+        &format!("usr/lib/x86_64-linux-gnu/libcudnn.so.{version}"),
+        lib,
+    ))
+}
+
+#[test]
+fn policy_tests_live_beside_their_policies_and_check_real_sboms() {
+    let dir = tmp();
+    let policies = dir.path().join("org-policies");
+    let tests = policies.join("tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    // "cuDNN at least 9", with no hand-computed number: the floor is a config value.
+    std::fs::write(
+        policies.join("cudnn.cedar"),
+        r#"@id("cudnn-below-minimum")
+@severity("high")
+@message("cuDNN {resource.version_string} is below {principal.cudnn_min.mmp}")
+@remediation("move to a cuDNN 9 base image")
+forbid (principal, action == Gpubom::Action::"include", resource)
+when { resource.family == Gpubom::Family::"cudnn" && resource has version && resource.version.key < principal.cudnn_min.key };
+"#,
+    )
+    .unwrap();
+    // The fixtures are SBOMs gpubom wrote for two images.
+    for (name, version) in [("old", "8.9.2"), ("new", "9.1.0")] {
+        let layout = oci(&cudnn_image(version), &dir.path().join(name));
+        let sbom = tests.join(format!("{name}.cdx.json"));
+        let out = run(&["scan", &layout, "-o", sbom.to_str().unwrap(), "-q"]);
+        assert_exit(&out, 0);
+    }
+    let fixture = |name: &str, body: serde_json::Value| {
+        std::fs::write(tests.join(format!("{name}.test.json")), body.to_string()).unwrap();
+    };
+    // The organisation's configuration, as CI uses it; one fixture brings its own.
+    let org = dir.path().join(".gpubom.toml");
+    std::fs::write(&org, "[versions]\ncudnn_min = \"9.0\"\n").unwrap();
+    fixture(
+        "old",
+        serde_json::json!({"name": "cuDNN 8 image", "sbom": "old.cdx.json",
+            "expect": {"fires": ["cudnn-below-minimum"]}}),
+    );
+    fixture(
+        "new",
+        serde_json::json!({"name": "cuDNN 9 image", "sbom": "new.cdx.json",
+            "config": "[versions]\ncudnn_min = \"9.1\"\n",
+            "expect": {"silent": ["cudnn-below-minimum"]}}),
+    );
+    // A partial inventory: only the facts the test is about.
+    fixture(
+        "partial",
+        serde_json::json!({"name": "root, nothing else", "inventory": {"image": {"user": "root"}},
+            "expect": {"fires": ["image-runs-as-root"], "silent": ["ssh-port-exposed"]}}),
+    );
+    let policy_test = || {
+        let config = org.to_str().unwrap();
+        run(&[
+            "policy",
+            "test",
+            tests.to_str().unwrap(),
+            "--config",
+            config,
+        ])
+    };
+    let out = policy_test();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_exit(&out, 0);
+    assert!(text.contains("3 passed, 0 failed"), "{text}");
+    assert!(text.contains("org-policies"), "names what it tests: {text}");
+
+    // A broken fixture fails on its own; the others still run and pass.
+    std::fs::write(tests.join("broken.test.json"), "{ not json").unwrap();
+    let out = policy_test();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("3 passed, 1 failed"), "{text}");
+    assert!(text.contains("broken.test.json: not a fixture"), "{text}");
+}

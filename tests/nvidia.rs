@@ -824,3 +824,17 @@ fn cuda_version_env_is_the_toolkit_release() {
         "{report:#}"
     );
 }
+
+/// Every family the catalogers can write is one the policy schema's `Family`
+/// enum lists; otherwise its components would reach policies as "other".
+#[test]
+fn every_nvidia_family_is_in_the_policy_schema() {
+    let mut products: Vec<String> = gpubom_catalog::nvidia::Family::ALL
+        .iter()
+        .map(|f| f.product().to_string())
+        .collect();
+    products.sort();
+    let mut listed = gpubom_policy::families();
+    listed.sort();
+    assert_eq!(products, listed);
+}

@@ -22,6 +22,8 @@ use std::collections::BTreeMap;
 
 /// Everything found in one scanned subject (an image, a directory or a file).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+// Partial documents (policy test fixtures) leave out what they do not need.
+#[serde(default)]
 pub struct Inventory {
     pub subject: Subject,
     /// Facts from the image configuration; `None` when there is no config to
@@ -92,6 +94,7 @@ impl SignatureSource {
 
 /// What was scanned, as the user named it and as the source resolved it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Subject {
     /// The source kind: `oci-dir`, `oci-archive`, `docker-archive`, `registry`, `dir`, `file`.
     pub kind: String,
@@ -111,6 +114,7 @@ pub struct Subject {
 
 /// Facts from the image configuration that policies care about.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct ImageFacts {
     /// `User` as written in the config; empty or absent means the config names
     /// none, so the container runs as root (a known fact, unlike a missing config).
@@ -141,6 +145,7 @@ impl ImageFacts {
 
 /// The distribution from `os-release`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Distro {
     /// `ID`, e.g. `debian`, `ubuntu`.
     pub id: String,
@@ -158,6 +163,7 @@ pub struct Distro {
 
 /// One layer of an image.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct LayerInfo {
     pub index: usize,
     /// Digest of the uncompressed tar (`rootfs.diff_ids`).
@@ -295,6 +301,7 @@ pub struct Hash {
 
 /// One software component (package, library or model).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Component {
     pub kind: ComponentKind,
     pub name: String,

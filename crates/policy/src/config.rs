@@ -5,6 +5,7 @@
 //! [versions]
 //! cuda_min = "11.8"
 //! pytorch_min = "2.6.0"
+//! cudnn_min = "9.0"             # any *_min / *_max: principal.cudnn_min, a Version
 //! tensorrt_denied = ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
 //!
 //! [ports]
@@ -16,6 +17,13 @@
 //! [signatures]
 //! keys = ["cosign.pub"]          # then every image needs a signature one of them verifies
 //!
+//! [rules]
+//! disable = ["missing-source-labels"]           # by @id
+//! severity = { "image-reference-unpinned" = "high" }
+//!
+//! [org]                         # the organisation's own values: principal.team, …
+//! team = "ml-infra"
+//!
 //! [[waivers]]
 //! rule = "model-hash-unverified"
 //! match = "/models/*.onnx"      # glob on the subject's path or name; "*" for all
@@ -24,8 +32,11 @@
 //! ```
 
 use crate::entities::Version;
+use crate::org::OrgValues;
+use crate::Severity;
 use gpubom_inventory::version::Ecosystem;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -34,16 +45,44 @@ pub struct Config {
     pub ports: Ports,
     pub labels: Labels,
     pub signatures: Signatures,
+    pub rules: Rules,
+    /// The organisation's own values, as written; see [`Config::org_values`].
+    org: BTreeMap<String, toml::Value>,
     pub waivers: Vec<Waiver>,
+    /// `[org]` and the extra `[versions]` floors, typed (filled by [`Config::parse`]).
+    #[serde(skip)]
+    pub org_values: OrgValues,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(default)]
 pub struct Versions {
     pub cuda_min: String,
     pub pytorch_min: String,
     /// `major.minor.patch` versions; a TensorRT 8.5.1.7 matches `8.5.1`.
     pub tensorrt_denied: Vec<String>,
+    /// Every other `*_min` / `*_max` (`cudnn_min = "9.0"`), checked by [`OrgValues::read`].
+    #[serde(flatten)]
+    pub floors: BTreeMap<String, String>,
+}
+
+/// Turning default rules off, or changing how much they matter, by `@id`,
+/// without copying the pack or waiving everything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    pub disable: Vec<String>,
+    /// `@id` → `low`, `medium`, `high` or `critical`.
+    severity: BTreeMap<String, String>,
+}
+
+impl Rules {
+    /// The severity overrides, parsed (checked by [`Config::parse`]).
+    pub fn severities(&self) -> impl Iterator<Item = (&str, Severity)> {
+        self.severity
+            .iter()
+            .filter_map(|(id, s)| Some((id.as_str(), s.parse().ok()?)))
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -108,6 +147,7 @@ impl Default for Versions {
             tensorrt_denied: ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
                 .map(String::from)
                 .into(),
+            floors: BTreeMap::new(),
         }
     }
 }
@@ -125,8 +165,17 @@ impl Default for Labels {
 
 impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
-        let config: Config =
+        let mut config: Config =
             toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
+        config.org_values = OrgValues::read(&config.versions.floors, &config.org)
+            .map_err(|why| format!("{origin}: {why}"))?;
+        for (id, severity) in &config.rules.severity {
+            if severity.parse::<Severity>().is_err() {
+                return Err(format!(
+                    "{origin}: [rules] severity for {id:?} is {severity:?}; write low, medium, high or critical"
+                ));
+            }
+        }
         for (what, ecosystem, v) in [
             ("cuda_min", Ecosystem::Generic, &config.versions.cuda_min),
             ("pytorch_min", Ecosystem::Pypi, &config.versions.pytorch_min),

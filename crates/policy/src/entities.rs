@@ -99,8 +99,10 @@ pub struct Built {
     pub subject: Subject,
 }
 
-pub fn org(config: &Config) -> Value {
-    json!({
+/// The `Org` principal: the configuration's values, and those of the
+/// organisation's own that the pack's schema declares.
+pub fn org(config: &Config, declared: &[String]) -> Value {
+    let mut org = json!({
         "uid": uid("Org", "config"),
         "attrs": {
             "cuda_min": config.cuda_min().to_json(),
@@ -112,7 +114,11 @@ pub fn org(config: &Config) -> Value {
             "required_labels": config.labels.required,
         },
         "parents": [],
-    })
+    });
+    for (name, value) in config.org_values.attributes(declared) {
+        org["attrs"][name] = value;
+    }
+    org
 }
 
 pub fn build(inventory: &Inventory) -> Vec<Built> {
@@ -241,6 +247,32 @@ fn subject(inventory: &Inventory, kind: &str, c: &Component) -> Subject {
     }
 }
 
+/// A component's family as the schema's `Family` enum: `none` outside
+/// NVIDIA's stack, `other` for one the schema does not list.
+fn family(product: &str) -> Value {
+    static LISTED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let listed = LISTED.get_or_init(|| listed_families(crate::SCHEMA));
+    let id = match product {
+        "" => "none",
+        known if listed.iter().any(|f| f == known) => known,
+        _ => "other",
+    };
+    json!({ "__entity": { "type": format!("{NAMESPACE}::Family"), "id": id } })
+}
+
+/// The members of `entity Family enum [...]` in the schema text.
+pub(crate) fn listed_families(schema: &str) -> Vec<String> {
+    let Some(start) = schema.find("entity Family enum [") else {
+        return Vec::new();
+    };
+    let body = &schema[start + "entity Family enum [".len()..];
+    body[..body.find(']').unwrap_or(0)]
+        .split(',')
+        .map(|item| item.trim().trim_matches('"').to_string())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
 fn layer_long(c: &Component) -> i64 {
     c.layer.map(|l| l.index as i64).unwrap_or(-1)
 }
@@ -273,7 +305,7 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "version_string": c.version.clone().unwrap_or_default(),
                 "has_version": version.is_some(),
                 "kind": c.kind.as_str(),
-                "family": prop(props::NVIDIA_FAMILY),
+                "family": family(&prop(props::NVIDIA_FAMILY)),
                 "purl": c.purl.clone().unwrap_or_default(),
                 "path": c.locations.first().map(|l| l.path.clone()).unwrap_or_default(),
                 "layer": layer_long(c),

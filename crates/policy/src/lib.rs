@@ -13,13 +13,14 @@
 pub mod config;
 mod entities;
 mod message;
+pub mod org;
 mod pack;
 pub mod report;
 pub mod test_runner;
 
 pub use config::Config;
 pub use entities::{Subject, Version};
-pub use pack::{Pack, Rule, DEFAULT_PACK, SCHEMA};
+pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityUid, Request, RestrictedExpression,
@@ -92,6 +93,14 @@ pub struct Finding {
     pub waived: Option<String>,
 }
 
+/// The NVIDIA families the schema's `Family` enum lists (besides `none` and `other`).
+pub fn families() -> Vec<String> {
+    entities::listed_families(SCHEMA)
+        .into_iter()
+        .filter(|f| f != "none" && f != "other")
+        .collect()
+}
+
 /// Evaluates `pack` over `inventory`. `today` (`YYYY-MM-DD`) decides which waivers have expired.
 pub fn evaluate(
     pack: &Pack,
@@ -110,7 +119,7 @@ pub fn evaluate(
     }
     let built = entities::build(inventory);
     let mut json: Vec<serde_json::Value> = built.iter().map(|b| b.json.clone()).collect();
-    json.push(entities::org(config));
+    json.push(entities::org(config, &pack.org_declared));
     // Every entity of a type comes from the same builder, so one of each type
     // checked against the schema vouches for the rest; checking all 10,000
     // components of a large image would cost most of the evaluation.
@@ -123,7 +132,7 @@ pub fn evaluate(
     Entities::from_json_value(serde_json::Value::Array(samples), Some(&pack.schema))
         .map_err(|e| Error::Evaluation(format!("the inventory does not fit the schema: {e}")))?;
     let principal = euid(&entities::uid("Org", "config"))?;
-    let org_json = entities::org(config);
+    let org_json = entities::org(config, &pack.org_declared);
     let org = to_entity(&org_json)?;
     let authorizer = Authorizer::new();
     let mut findings = Vec::new();
@@ -215,6 +224,10 @@ fn expression(v: &serde_json::Value) -> Result<RestrictedExpression, Error> {
                 .map(expression)
                 .collect::<Result<Vec<_>, _>>()?,
         ),
+        // An entity reference (a `Family` enum member).
+        Value::Object(fields) if fields.contains_key("__entity") => {
+            RestrictedExpression::new_entity_uid(euid(&fields["__entity"])?)
+        }
         Value::Object(fields) => RestrictedExpression::new_record(
             fields
                 .iter()

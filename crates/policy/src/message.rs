@@ -108,6 +108,8 @@ fn show(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(items) if items.is_empty() => "(none)".into(),
         Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+        // An entity reference shows as its id: `cudnn`, not its JSON.
+        Value::Object(fields) if fields.contains_key("__entity") => show(&fields["__entity"]["id"]),
         other => other.to_string(),
     }
 }

@@ -6,7 +6,7 @@
 //! unique across all files. Each file is validated against the schema on
 //! its own, so an error points at that file's line and column.
 
-use crate::{Error, Severity};
+use crate::{Config, Error, Severity};
 use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use miette::Diagnostic;
 use std::collections::BTreeMap;
@@ -121,17 +121,29 @@ pub struct Pack {
     pub(crate) sets: BTreeMap<String, PolicySet>,
     pub rules: BTreeMap<String, Rule>,
     pub(crate) schema: Schema,
+    /// The organisation's own `Org` attributes the schema declares.
+    pub(crate) org_declared: Vec<String>,
 }
 
-pub fn schema() -> Schema {
-    Schema::from_cedarschema_str(SCHEMA)
-        .expect("the built-in schema is valid (tested)")
-        .0
+/// The schema policies are validated against under `config`: the built-in
+/// one, with the organisation's own values declared on `Org`.
+pub fn schema_text(config: &Config) -> String {
+    config.org_values.extend_schema(SCHEMA)
 }
 
 impl Pack {
     /// The default pack, plus the policies at `paths` (files, or directories of `*.cedar`).
     pub fn load(paths: &[PathBuf], include_default: bool) -> Result<Pack, Error> {
+        Pack::load_for(paths, include_default, &Config::default())
+    }
+
+    /// [`Pack::load`] for an organisation: its own values declared on `Org`,
+    /// and its `[rules]` (disabled rules, severity overrides) applied.
+    pub fn load_for(
+        paths: &[PathBuf],
+        include_default: bool,
+        config: &Config,
+    ) -> Result<Pack, Error> {
         let mut sources: Vec<(String, String)> = Vec::new();
         if include_default {
             sources.extend(
@@ -147,11 +159,17 @@ impl Pack {
                 sources.push((file.display().to_string(), text));
             }
         }
-        Pack::from_sources(&sources)
+        Pack::from_sources_for(&sources, config)
     }
 
     pub fn from_sources(sources: &[(String, String)]) -> Result<Pack, Error> {
-        let schema = schema();
+        Pack::from_sources_for(sources, &Config::default())
+    }
+
+    fn from_sources_for(sources: &[(String, String)], config: &Config) -> Result<Pack, Error> {
+        let schema = Schema::from_cedarschema_str(&schema_text(config))
+            .map_err(|e| Error::Load(format!("the organisation values do not make a schema: {e}")))?
+            .0;
         let validator = Validator::new(schema.clone());
         let mut set = PolicySet::new();
         let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
@@ -165,7 +183,16 @@ impl Pack {
                 PolicySet::from_str(text).map_err(|e| located(file, text, &e, "syntax error"))?;
             let result = validator.validate(&parsed, ValidationMode::Strict);
             if let Some(first) = result.validation_errors().next() {
-                return Err(located(file, text, first, "does not match the schema"));
+                let mut error = located(file, text, first, "does not match the schema");
+                if first.to_string().contains("Gpubom::Org") {
+                    if let Error::Policy(message) = &mut error {
+                        message.push_str(
+                            " (an organisation value is declared in .gpubom.toml: \
+                             [versions] NAME_min = \"9.0\", or [org] NAME = …)",
+                        );
+                    }
+                }
+                return Err(error);
             }
             for policy in parsed.policies() {
                 let id = policy
@@ -215,12 +242,39 @@ impl Pack {
                     .map_err(|e| Error::Load(format!("{at}: {e}")))?;
             }
         }
+        configure(&mut rules, &config.rules)?;
         Ok(Pack {
             sets: partition(&set),
             rules,
             schema,
+            org_declared: config.org_values.names().map(str::to_owned).collect(),
         })
     }
+}
+
+/// `[rules]`: a disabled rule reports nothing; an override changes a severity.
+fn configure(
+    rules: &mut BTreeMap<String, Rule>,
+    wanted: &crate::config::Rules,
+) -> Result<(), Error> {
+    let unknown = |id: &str, rules: &BTreeMap<String, Rule>| {
+        Error::Load(format!(
+            "[rules] names {id:?}, which is no rule; the rules are: {}",
+            rules.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    };
+    for (id, severity) in wanted.severities() {
+        match rules.get_mut(id) {
+            Some(rule) => rule.severity = severity,
+            None => return Err(unknown(id, rules)),
+        }
+    }
+    for id in &wanted.disable {
+        if rules.remove(id).is_none() {
+            return Err(unknown(id, rules));
+        }
+    }
+    Ok(())
 }
 
 const ACTIONS: &[&str] = &["ship", "include", "include_model"];

@@ -1,14 +1,21 @@
 //! `gpubom policy test`: fixtures with expected decisions, like `opa test`
 //! or `conftest verify`.
 //!
-//! A fixture is a `*.test.json` file:
+//! A fixture is a `*.test.json` file. What it checks is either an inventory,
+//! written with only the facts the test is about, or a real SBOM file:
 //! ```json
 //! { "name": "root image with ssh",
-//!   "inventory": { … an Inventory as JSON (gpubom's own model) … },
-//!   "config": "optional TOML text",
+//!   "inventory": { "image": { "user": "root", "exposed_ports": ["22/tcp"] } },
+//!   "config": "optional .gpubom.toml text",
 //!   "expect": { "fires": ["image-runs-as-root"], "silent": ["jupyter-port-exposed"] } }
+//!
+//! { "name": "the release image", "sbom": "release.cdx.json",
+//!   "expect": { "fires": ["cudnn-below-9"] } }
 //! ```
-//! Every rule in `fires` must produce a finding; none in `silent` may.
+//! `sbom` is relative to the fixture. Every rule in `fires` must produce a
+//! finding; none in `silent` may. Each fixture passes or fails on its own: one
+//! that cannot be read or evaluated is a failure with its reason, and the
+//! others still run.
 
 use crate::{evaluate, Config, Error, Pack};
 use gpubom_inventory::Inventory;
@@ -19,7 +26,10 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 struct Fixture {
     name: String,
-    inventory: Inventory,
+    #[serde(default)]
+    inventory: Option<Inventory>,
+    #[serde(default)]
+    sbom: Option<PathBuf>,
     #[serde(default)]
     config: Option<String>,
     expect: Expect,
@@ -41,8 +51,22 @@ pub struct TestReport {
     pub failed: Vec<(String, String)>,
 }
 
-/// Runs every `*.test.json` under `dir` against `pack`.
-pub fn run(pack: &Pack, dir: &Path, today: &str) -> Result<TestReport, Error> {
+/// Which policies the fixtures test, and the configuration a fixture without
+/// its own `config` gets.
+pub struct Policies<'a> {
+    pub paths: &'a [PathBuf],
+    pub include_default: bool,
+    pub config: &'a Config,
+}
+
+/// Runs every `*.test.json` under `dir`. `read_sbom` turns an SBOM file's
+/// bytes into an inventory (the SBOM reader lives in another crate).
+pub fn run(
+    policies: &Policies,
+    dir: &Path,
+    today: &str,
+    read_sbom: &dyn Fn(&[u8]) -> Result<Inventory, String>,
+) -> Result<TestReport, Error> {
     let mut files: Vec<PathBuf> = walk(dir)?;
     files.retain(|p| p.to_string_lossy().ends_with(".test.json"));
     files.sort();
@@ -54,43 +78,100 @@ pub fn run(pack: &Pack, dir: &Path, today: &str) -> Result<TestReport, Error> {
     }
     let mut report = TestReport::default();
     for file in files {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| Error::Load(format!("{}: {e}", file.display())))?;
-        let fixture: Fixture = serde_json::from_str(&text)
-            .map_err(|e| Error::Load(format!("{}: {e}", file.display())))?;
-        let config = match &fixture.config {
-            Some(toml) => Config::parse(toml, &file.display().to_string()).map_err(Error::Load)?,
-            None => Config::default(),
-        };
-        for rule in fixture.expect.fires.iter().chain(&fixture.expect.silent) {
-            if !pack.rules.contains_key(rule) {
-                return Err(Error::Load(format!(
-                    "{}: expects unknown rule {rule:?}",
-                    file.display()
-                )));
+        let label = file.display().to_string();
+        match run_one(policies, &file, today, read_sbom) {
+            Ok((name, problems)) if problems.is_empty() => {
+                report.passed.push(format!("{name} ({label})"))
             }
-        }
-        let findings = evaluate(pack, &fixture.inventory, &config, today)?;
-        let fired: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
-        let mut problems = Vec::new();
-        for rule in &fixture.expect.fires {
-            if !fired.contains(&rule.as_str()) {
-                problems.push(format!("expected {rule} to fire"));
-            }
-        }
-        for rule in &fixture.expect.silent {
-            if fired.contains(&rule.as_str()) {
-                problems.push(format!("expected {rule} to stay silent"));
-            }
-        }
-        let label = format!("{} ({})", fixture.name, file.display());
-        if problems.is_empty() {
-            report.passed.push(label);
-        } else {
-            report.failed.push((label, problems.join("; ")));
+            Ok((name, problems)) => report
+                .failed
+                .push((format!("{name} ({label})"), problems.join("; "))),
+            Err(why) => report.failed.push((label, why)),
         }
     }
     Ok(report)
+}
+
+/// The fixture's name and what it expected that did not happen.
+fn run_one(
+    policies: &Policies,
+    file: &Path,
+    today: &str,
+    read_sbom: &dyn Fn(&[u8]) -> Result<Inventory, String>,
+) -> Result<(String, Vec<String>), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let fixture: Fixture =
+        serde_json::from_str(&text).map_err(|e| format!("not a fixture: {e}"))?;
+    let inventory = match (fixture.inventory, &fixture.sbom) {
+        (Some(inventory), None) => inventory,
+        (None, Some(sbom)) => {
+            let path = file.parent().unwrap_or(Path::new("")).join(sbom);
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            read_sbom(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        _ => return Err("give either \"inventory\" or \"sbom\", not both or neither".into()),
+    };
+    let own;
+    let config = match &fixture.config {
+        Some(toml) => {
+            own = Config::parse(toml, "its config")?;
+            &own
+        }
+        None => policies.config,
+    };
+    let pack = Pack::load_for(policies.paths, policies.include_default, config)
+        .map_err(|e| e.to_string())?;
+    for rule in fixture.expect.fires.iter().chain(&fixture.expect.silent) {
+        if !pack.rules.contains_key(rule) {
+            return Err(format!("expects unknown rule {rule:?}"));
+        }
+    }
+    let findings = evaluate(&pack, &inventory, config, today).map_err(|e| e.to_string())?;
+    let fired: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.waived.is_none())
+        .map(|f| f.rule.as_str())
+        .collect();
+    let mut problems = Vec::new();
+    for rule in &fixture.expect.fires {
+        if !fired.contains(&rule.as_str()) {
+            problems.push(format!("expected {rule} to fire"));
+        }
+    }
+    for rule in &fixture.expect.silent {
+        if fired.contains(&rule.as_str()) {
+            problems.push(format!("expected {rule} to stay silent"));
+        }
+    }
+    Ok((fixture.name, problems))
+}
+
+/// Policies kept beside their tests: `*.cedar` in the fixture directory or,
+/// when that is a `tests` directory, in its parent (`org-policies/tests/`
+/// tests `org-policies/`). Nowhere else: a stray `.cedar` file in some parent
+/// directory must not join the pack under test.
+pub fn policies_beside(fixtures: &Path) -> Vec<PathBuf> {
+    let absolute = std::path::absolute(fixtures).unwrap_or_else(|_| fixtures.to_path_buf());
+    let dir = if absolute.is_dir() {
+        absolute.as_path()
+    } else {
+        absolute.parent().unwrap_or(Path::new("/"))
+    };
+    let is_tests = dir.file_name().is_some_and(|n| n == "tests" || n == "test");
+    let has_cedar = |d: &Path| {
+        std::fs::read_dir(d).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "cedar"))
+        })
+    };
+    let found = [Some(dir), dir.parent().filter(|_| is_tests)]
+        .into_iter()
+        .flatten()
+        .find(|d| has_cedar(d))
+        .map(|d| vec![d.to_path_buf()])
+        .unwrap_or_default();
+    found
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {

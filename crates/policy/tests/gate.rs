@@ -643,3 +643,129 @@ fn every_policy_file_is_in_the_default_pack() {
     embedded.sort();
     assert_eq!(on_disk, embedded);
 }
+
+fn cudnn(version: &str) -> Inventory {
+    with(
+        image("app", &[]),
+        vec![component(
+            ComponentKind::NativeLibrary,
+            "cudnn",
+            version,
+            &[(props::NVIDIA_FAMILY, "cudnn")],
+        )],
+    )
+}
+
+/// `rules_fired` with the default pack plus `policy`, loaded for `config`.
+fn fired_with(policy: &str, inventory: &Inventory, config: &Config) -> Result<Vec<String>, Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.cedar");
+    std::fs::write(&file, policy).unwrap();
+    let pack = Pack::load_for(&[file], true, config)?;
+    let mut ids: Vec<String> = evaluate(&pack, inventory, config, "2026-06-01")?
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+const CUDNN_FLOOR: &str = r#"@id("cudnn-below-9")
+@severity("high")
+@message("cuDNN {resource.version_string} is below {principal.cudnn_min.mmp}")
+@remediation("move to cuDNN 9")
+forbid (principal, action == Gpubom::Action::"include", resource)
+when { resource.family == Gpubom::Family::"cudnn" && resource has version && resource.version.key < principal.cudnn_min.key };
+"#;
+
+#[test]
+fn an_org_version_floor_needs_no_hand_computed_number() {
+    let config = Config::parse("[versions]\ncudnn_min = \"9.0\"\n", "org.toml").unwrap();
+    assert_eq!(
+        fired_with(CUDNN_FLOOR, &cudnn("8.9.2.26"), &config).unwrap(),
+        vec!["cudnn-below-9"]
+    );
+    assert!(fired_with(CUDNN_FLOOR, &cudnn("9.1.0.70"), &config)
+        .unwrap()
+        .is_empty());
+    // The same rule by the record's parts, with no configuration at all.
+    let by_major = CUDNN_FLOOR.replace(
+        "resource.version.key < principal.cudnn_min.key",
+        "resource.version.major < 9",
+    );
+    assert_eq!(
+        fired_with(&by_major, &cudnn("8.9.2.26"), &Config::default()).unwrap(),
+        vec!["cudnn-below-9"]
+    );
+    // Without the value in the configuration the rule does not validate, and says where it goes.
+    let err = fired_with(CUDNN_FLOOR, &cudnn("8.9.2.26"), &Config::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cudnn_min") && err.contains("[versions]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn org_values_of_every_type_reach_policies() {
+    let config = Config::parse(
+        "[org]\nteam = \"ml\"\nmax_ports = 1\nstrict = true\nregions = [\"eu\"]\n",
+        "org.toml",
+    )
+    .unwrap();
+    let policy = r#"@id("too-many-ports")
+@severity("low")
+@message("{principal.team}: more than {principal.max_ports} port")
+@remediation("r")
+forbid (principal, action == Gpubom::Action::"ship", resource)
+when { principal.strict && principal.regions.contains("eu") && resource.exposed_ports.contains(8000) && principal.max_ports < 2 };
+"#;
+    assert_eq!(
+        fired_with(policy, &image("app", &["8000/tcp"]), &config).unwrap(),
+        vec!["too-many-ports"]
+    );
+}
+
+#[test]
+fn a_misspelt_family_is_a_validation_error() {
+    for misspelt in [
+        r#"resource.family == Gpubom::Family::"cuddn""#,
+        r#"resource.family == "cudnn""#,
+    ] {
+        let policy = CUDNN_FLOOR.replace(r#"resource.family == Gpubom::Family::"cudnn""#, misspelt);
+        let config = Config::parse("[versions]\ncudnn_min = \"9.0\"\n", "org.toml").unwrap();
+        let err = fired_with(&policy, &cudnn("8.9.2.26"), &config).unwrap_err();
+        assert!(matches!(err, Error::Policy(_)), "{misspelt}: {err}");
+    }
+}
+
+#[test]
+fn default_rules_can_be_disabled_or_reweighted_by_id() {
+    let inventory = image("", &["22/tcp"]);
+    let config = Config::parse(
+        "[rules]\ndisable = [\"image-runs-as-root\"]\nseverity = { \"ssh-port-exposed\" = \"low\" }\n",
+        "org.toml",
+    )
+    .unwrap();
+    let pack = Pack::load_for(&[], true, &config).unwrap();
+    let findings = evaluate(&pack, &inventory, &config, "2026-06-01").unwrap();
+    let fired: Vec<(&str, Severity)> = findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity))
+        .collect();
+    assert_eq!(fired, vec![("ssh-port-exposed", Severity::Low)]);
+    assert!(!pack.rules.contains_key("image-runs-as-root"));
+
+    let typo = Config::parse("[rules]\ndisable = [\"image-runs-as-rot\"]\n", "org.toml").unwrap();
+    let err = Pack::load_for(&[], true, &typo).err().unwrap().to_string();
+    assert!(
+        err.contains("image-runs-as-rot") && err.contains("image-runs-as-root"),
+        "{err}"
+    );
+    let bad = Config::parse(
+        "[rules]\nseverity = { \"ssh-port-exposed\" = \"urgent\" }\n",
+        "o.toml",
+    );
+    assert!(bad.unwrap_err().contains("urgent"));
+}

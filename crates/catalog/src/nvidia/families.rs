@@ -88,6 +88,36 @@ const STEMS: &[(&str, Family)] = &[
 ];
 
 impl Family {
+    /// Every family; the policy schema's `Family` enum must list each product.
+    pub const ALL: [Family; 26] = [
+        Family::CudaRuntime,
+        Family::CudaDriverStub,
+        Family::CudaDriver,
+        Family::Cublas,
+        Family::Cufft,
+        Family::Curand,
+        Family::Cusparse,
+        Family::Cusolver,
+        Family::Nvrtc,
+        Family::NvJitLink,
+        Family::Cupti,
+        Family::Nvtx,
+        Family::Npp,
+        Family::Nvjpeg,
+        Family::Cudnn,
+        Family::TensorRt,
+        Family::Nccl,
+        Family::Cufile,
+        Family::NvFatbin,
+        Family::Nvblas,
+        Family::CusparseLt,
+        Family::Nvshmem,
+        Family::Nvvm,
+        Family::PtxCompiler,
+        Family::TorchCuda,
+        Family::OnnxRuntimeCuda,
+    ];
+
     /// The component name, also the purl name: `pkg:generic/nvidia/<product>@<version>`.
     pub fn product(self) -> &'static str {
         match self {
