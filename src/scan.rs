@@ -50,6 +50,11 @@ pub struct ScanFlags {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Read every layer, even those whose results are cached by diff_id in
+    /// $XDG_CACHE_HOME/gpubom (also GPUBOM_NO_CACHE=1). A cached layer is not re-hashed
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Talk to the registry over plain HTTP (never done otherwise; TLS is always verified)
     #[arg(long)]
     pub plain_http: bool,
@@ -125,6 +130,11 @@ pub fn scan_source(
         None => None,
     };
     let image = open_source(source, settings)?;
+    let no_cache =
+        settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
+    let cache = (!no_cache)
+        .then(gpubom_catalog::cache::LayerCache::user)
+        .flatten();
     let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
     let bar = progress_bar(total, settings.quiet);
     let on_progress = |n: u64| bar.inc(n);
@@ -134,6 +144,7 @@ pub fn scan_source(
             progress: Some(&on_progress),
             fingerprints: Some(&fingerprints),
             expected_sha256: expected.as_ref(),
+            cache: cache.as_ref(),
         },
     )?;
     bar.finish_and_clear();

@@ -15,8 +15,13 @@ pub const SITE: &str = "usr/local/lib/python3.11/site-packages";
 pub const NVTX: (&str, &str) = ("nvidia-nvtx-cu12", "12.1.105");
 pub const CUDART: (&str, &str) = ("nvidia-cuda-runtime-cu12", "12.1.105");
 
+/// gpubom with its layer cache off: tests alter blobs after building them, and
+/// a layer cached by another test must not stand in for the altered bytes.
+/// (The cache has tests of its own, which turn it on.)
 pub fn gpubom() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gpubom"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gpubom"));
+    command.env("GPUBOM_NO_CACHE", "1");
+    command
 }
 
 pub fn run(args: &[&str]) -> Output {

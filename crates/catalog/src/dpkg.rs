@@ -3,7 +3,7 @@
 
 use gpubom_inventory::purl::Purl;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DpkgPackage {
     pub name: String,
     pub version: String,

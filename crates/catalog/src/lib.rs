@@ -4,7 +4,8 @@
 //! [`Inventory`] of what is inside it. The work follows ARCHITECTURE.md:
 //!
 //! 1. each layer is read once, in parallel, by [`walk`]: catalogers claim files
-//!    by path and parse only what they claimed;
+//!    by path and parse only what they claimed; a layer seen before comes from
+//!    the [`cache`] instead, by diff_id;
 //! 2. [`merge`] folds the layers bottom-up, honouring whiteouts and opaque
 //!    directories, so only what a container would see survives;
 //! 3. each cataloger resolves the surviving facts into components, in
@@ -13,6 +14,7 @@
 //! The format parsers ([`dpkg`], [`python`], [`os_release`]) are plain
 //! functions over bytes with no knowledge of layers, so they are tested alone.
 
+pub mod cache;
 mod cataloger;
 pub mod dpkg;
 mod merge;
@@ -40,6 +42,8 @@ pub struct ScanOptions<'a> {
     pub fingerprints: Option<&'a nvidia::FingerprintTable>,
     /// Expected sha256 of model files, by path or file name (see [`parse_sha256sums`]).
     pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
+    /// Where layer results are kept by diff_id; `None` reads every layer.
+    pub cache: Option<&'a cache::LayerCache>,
 }
 
 /// Parses `sha256sum` output (`<hex>  <path>`, `*` marking binary mode) into
@@ -80,6 +84,25 @@ pub struct Scan {
     pub warnings: Vec<String>,
 }
 
+/// One layer's analysis: from the cache when it holds the layer's diff_id,
+/// else from its bytes (and then kept).
+fn analyze(
+    layer: &gpubom_image::Layer,
+    progress: &(dyn Fn(u64) + Sync),
+    cache: Option<&cache::LayerCache>,
+) -> Result<walk::LayerAnalysis, gpubom_image::Error> {
+    let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) else {
+        return walk::analyze_layer(layer, progress);
+    };
+    if let Some(cached) = cache.get(diff_id, layer.index) {
+        progress(layer.size.unwrap_or(0));
+        return Ok(cached);
+    }
+    let analysis = walk::analyze_layer(layer, progress)?;
+    cache.put(diff_id, &analysis);
+    Ok(analysis)
+}
+
 /// Catalogs everything in `image`.
 pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
     let no_progress = |_: u64| {};
@@ -87,7 +110,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
     let analyses = image
         .layers
         .par_iter()
-        .map(|layer| walk::analyze_layer(layer, progress))
+        .map(|layer| analyze(layer, progress, options.cache))
         .collect::<Result<Vec<_>, _>>()?;
 
     let view = merge::MergedView::build(&analyses);

@@ -3,7 +3,7 @@
 /// Where `os-release` lives, relative to the root; the first is often a symlink to the second.
 pub const PATHS: &[&str] = &["etc/os-release", "usr/lib/os-release"];
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct OsRelease {
     pub id: String,
     pub version_id: Option<String>,

@@ -2,7 +2,7 @@
 
 use gpubom_inventory::purl::Purl;
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PythonDist {
     pub name: String,
     pub version: String,
@@ -15,7 +15,7 @@ pub struct PythonDist {
     pub requires_python: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordEntry {
     /// As written: relative to the directory holding the `.dist-info` directory.
     pub path: String,

@@ -7,12 +7,13 @@
 
 use crate::cataloger::{Cataloger, Claim, Fact, StreamSink, CATALOGERS};
 use gpubom_image::{Entry, EntryKind, Layer};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 /// What kind of filesystem object a path is in one layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum FileKind {
     File,
     Dir,
@@ -21,14 +22,14 @@ pub(crate) enum FileKind {
     Other,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct FileRecord {
     pub path: String,
     pub kind: FileKind,
 }
 
 /// A fact some cataloger parsed out of one file of one layer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct FileFact {
     pub path: String,
     /// sha256 of the whole file, hex; present for every claimed regular file.
@@ -38,7 +39,7 @@ pub(crate) struct FileFact {
 }
 
 /// Everything one layer contributes, before layers are merged.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct LayerAnalysis {
     pub index: usize,
     pub files: Vec<FileRecord>,

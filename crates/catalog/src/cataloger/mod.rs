@@ -57,7 +57,7 @@ pub(crate) struct Context<'a> {
 }
 
 /// What a cataloger parsed out of one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Fact {
     OsRelease(crate::os_release::OsRelease),
     DpkgStatus(Vec<crate::dpkg::DpkgPackage>),

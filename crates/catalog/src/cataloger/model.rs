@@ -31,7 +31,7 @@ const IN_MEMORY: usize = 16 << 20;
 
 pub(crate) struct ModelCataloger;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ModelFact {
     pub report: ModelReport,
     pub size: u64,

@@ -12,7 +12,9 @@
 use std::sync::OnceLock;
 
 /// How a single imported global is judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Risk {
     /// On the allowlist: rebuilds data, runs no caller-chosen code.
     Allowed,

@@ -31,7 +31,9 @@ use pickle::{ImportedGlobal, PickleLimits};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ModelFormat {
     TensorRtEngine,
     Onnx,
@@ -96,7 +98,9 @@ pub enum Sniffed {
     Zip,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Verdict {
     Safe,
     Unknown,
@@ -155,7 +159,7 @@ impl Default for Limits {
 
 /// What is left of one file's work allowance ([`Limits::max_total_ops`],
 /// [`Limits::max_total_bytes`]); shared by every scan of that file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Budget {
     pub ops: u64,
     pub bytes: u64,
@@ -183,7 +187,7 @@ pub(crate) fn budget_spent(limits: &Limits) -> String {
 }
 
 /// A global outside the allowlist, where it was found, and how it was judged.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FlaggedGlobal {
     pub global: String,
     pub opcode: String,
@@ -202,7 +206,7 @@ impl FlaggedGlobal {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ModelReport {
     pub format: ModelFormat,
     pub verdict: Verdict,

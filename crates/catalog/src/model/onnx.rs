@@ -27,7 +27,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OnnxFacts {
     pub ir_version: Option<u64>,
     pub producer_name: Option<String>,
@@ -56,7 +56,7 @@ pub struct OnnxFacts {
 
 /// Why a walk did not check every tensor (one byte: the facts travel inside
 /// every model fact).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Incomplete {
     /// A subgraph nested deeper than [`MAX_GRAPH_DEPTH`] was skipped.
     NestedTooDeep,

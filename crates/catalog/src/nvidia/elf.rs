@@ -28,7 +28,7 @@ const MAX_VERSION_STRINGS: usize = 16;
 const EM_CUDA: u16 = 190;
 
 /// A version string found in a library.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct VersionString {
     /// `cuda-compilation-tools`, `nccl` or `tensorrt-symbol`.
     pub kind: String,
@@ -37,7 +37,7 @@ pub struct VersionString {
     pub raw: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ElfFacts {
     pub soname: Option<String>,
     pub needed: Vec<String>,

@@ -6,7 +6,9 @@
 //! a `/cuda-X.Y/` path gives the toolkit version.
 
 /// An NVIDIA library family. [`Family::product`] names the component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Family {
     CudaRuntime,
     CudaDriverStub,
@@ -191,7 +193,7 @@ impl Family {
 }
 
 /// What a file's name and path say.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LibraryMatch {
     pub family: Family,
     /// The stem, e.g. `libcudart`, `libcudnn_ops_infer`.

@@ -37,7 +37,7 @@ use evidence::*;
 pub(crate) struct NvidiaCataloger;
 
 /// What the layer pass learnt about one shared object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LibraryFact {
     pub matched: Option<LibraryMatch>,
     pub elf: Option<ElfFacts>,
