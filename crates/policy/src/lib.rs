@@ -18,7 +18,7 @@ pub mod report;
 pub mod test_runner;
 
 pub use config::Config;
-pub use entities::{Subject, Version};
+pub use entities::{reference, Subject, Version};
 pub use pack::{Pack, Rule, DEFAULT_PACK, SCHEMA};
 
 use cedar_policy::{
