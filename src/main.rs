@@ -4,10 +4,12 @@
 //! `gpubom-catalog` finds what is inside, `gpubom-sbom` writes CycloneDX.
 //! `gpubom-policy` evaluates Cedar rules over the inventory. `gpubom-registry`
 //! pulls and attaches; `gpubom-signature` checks who signed.
-//! Exit codes: 0 success, 1 findings (for `check`), 2 could not run.
+//! Exit codes: 0 success, 1 findings (for `check`), 2 could not run;
+//! `diff` only informs, so it is 0 whenever it ran.
 
 mod attach;
 mod check;
+mod diff;
 mod output;
 mod policy_cmd;
 mod scan;
@@ -21,7 +23,7 @@ use std::process::ExitCode;
     version,
     about = "SBOMs for GPU/ML container images and models: CUDA, cuDNN, TensorRT, NCCL, wheels, debs and model files",
     long_about = None,
-    after_help = "Examples:\n  gpubom scan ghcr.io/org/infer:1.0 --key cosign.pub\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom policy test ./org-policies/tests\n  gpubom attach ghcr.io/org/infer:1.0 sbom.cdx.json"
+    after_help = "Examples:\n  gpubom scan ghcr.io/org/infer:1.0 --key cosign.pub\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom diff old.cdx.json new.cdx.json -f markdown -o diff.md\n  gpubom policy test ./org-policies/tests\n  gpubom attach ghcr.io/org/infer:1.0 sbom.cdx.json"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +36,8 @@ enum Command {
     Scan(scan::ScanArgs),
     /// Evaluate the rule pack over an image (or an SBOM); exit 1 on findings at or above --fail-on
     Check(check::CheckArgs),
+    /// Compare two SBOMs: components upgraded, added and removed, ports and user, new and resolved findings
+    Diff(diff::DiffArgs),
     /// Push an SBOM to the registry as an OCI 1.1 referrer of the image's digest
     Attach(attach::AttachArgs),
     /// Validate and test Cedar policies
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Attach(args) => attach::run(args),
         Command::Policy(command) => policy_cmd::run(command),
     };

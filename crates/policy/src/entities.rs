@@ -133,7 +133,8 @@ pub fn build(inventory: &Inventory) -> Vec<Built> {
     out
 }
 
-fn reference(inventory: &Inventory) -> String {
+/// The image as findings about it name it: `name:tag@digest`, or where it was scanned.
+pub fn reference(inventory: &Inventory) -> String {
     let s = &inventory.subject;
     let mut r = s.name.clone().unwrap_or_else(|| s.location.clone());
     if let Some(tag) = &s.tag {

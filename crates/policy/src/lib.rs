@@ -19,7 +19,7 @@ pub mod report;
 pub mod test_runner;
 
 pub use config::Config;
-pub use entities::{Subject, Version};
+pub use entities::{reference, Subject, Version};
 pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
 
 use cedar_policy::{

@@ -184,13 +184,19 @@ impl Pack {
             let result = validator.validate(&parsed, ValidationMode::Strict);
             if let Some(first) = result.validation_errors().next() {
                 let mut error = located(file, text, first, "does not match the schema");
-                if first.to_string().contains("Gpubom::Org") {
-                    if let Error::Policy(message) = &mut error {
-                        message.push_str(
-                            " (an organisation value is declared in .gpubom.toml: \
-                             [versions] NAME_min = \"9.0\", or [org] NAME = …)",
-                        );
-                    }
+                let advice = match first.to_string() {
+                    m if m.contains("Gpubom::Org") => Some(
+                        " (an organisation value is declared in .gpubom.toml: \
+                         [versions] NAME_min = \"9.0\", or [org] NAME = …)",
+                    ),
+                    m if m.contains("Gpubom::Family") => Some(
+                        " (a family is written Gpubom::Family::\"cudnn\"; \
+                         `gpubom policy schema` lists them)",
+                    ),
+                    _ => None,
+                };
+                if let (Error::Policy(message), Some(advice)) = (&mut error, advice) {
+                    message.push_str(advice);
                 }
                 return Err(error);
             }
