@@ -737,7 +737,10 @@ fn a_misspelt_family_is_a_validation_error() {
         let config = Config::parse("[versions]\ncudnn_min = \"9.0\"\n", "org.toml").unwrap();
         let err = fired_with(&policy, &cudnn("8.9.2.26"), &config).unwrap_err();
         assert!(matches!(err, Error::Policy(_)), "{misspelt}: {err}");
-        assert!(err.to_string().contains("Gpubom::Family::\"cudnn\""), "{err}");
+        assert!(
+            err.to_string().contains("Gpubom::Family::\"cudnn\""),
+            "{err}"
+        );
     }
 }
 
