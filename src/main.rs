@@ -8,6 +8,7 @@
 //! `diff` only informs, so it is 0 whenever it ran.
 
 mod attach;
+mod batch;
 mod check;
 mod diff;
 mod output;
@@ -64,7 +65,7 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line, outermost first, without repeats.
-fn one_line(err: &anyhow::Error) -> String {
+pub(crate) fn one_line(err: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
         let text = cause.to_string();

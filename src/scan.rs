@@ -15,7 +15,21 @@ pub struct ScanArgs {
     /// an OCI layout dir, oci-archive, docker-archive (`docker save`), a directory (unpacked
     /// rootfs) or a single file. Force the kind with a prefix: registry:, oci-dir:,
     /// oci-archive:, docker-archive:, dir:, file:
-    pub source: String,
+    #[arg(required_unless_present = "from", conflicts_with = "from")]
+    pub source: Option<String>,
+
+    /// Scan every image listed in FILE (one path or reference per line; - for stdin),
+    /// writing one SBOM each and summary.json to --output-dir
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["outputs", "format"])]
+    pub from: Option<PathBuf>,
+
+    /// With --from: where the SBOMs and summary.json go
+    #[arg(long, value_name = "DIR", default_value = "sboms", requires = "from")]
+    pub output_dir: PathBuf,
+
+    /// With --from: how many images are scanned at once (each uses every core for its layers)
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "from")]
+    pub jobs: usize,
 
     /// Format on stdout, or of a bare `-o FILE` [default: table on a terminal, cyclonedx-json otherwise]
     #[arg(short, long, value_enum)]
@@ -31,7 +45,7 @@ pub struct ScanArgs {
 }
 
 /// How to scan: shared by `scan` and `check`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ScanFlags {
     /// Platform to scan, as os/arch[/variant]: picked from a multi-platform image
     /// [default: linux/amd64], and checked against a single-platform one
@@ -83,6 +97,13 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    let source = match (&args.source, &args.from) {
+        (_, Some(list)) => {
+            return crate::batch::run(list, &args.output_dir, args.jobs, &args.flags)
+        }
+        (Some(source), None) => source,
+        (None, None) => unreachable!("clap requires a source or --from"),
+    };
     let default = match args.format {
         Some(format) => format,
         None if args.outputs.is_empty() && std::io::stdout().is_terminal() => OutputFormat::Table,
@@ -90,7 +111,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     };
     let targets = crate::output::targets(&args.outputs, default)?;
     let config = crate::check::load_config(&args.flags)?;
-    let scan = scan_source(&args.source, &args.flags, &config)?;
+    let scan = scan_source(source, &args.flags, &config)?;
     let mut rendered = Vec::new();
     for target in &targets {
         let format = match target.format {
