@@ -1,0 +1,928 @@
+//! The GitHub Action: `scripts/action/run.sh` and `install.sh` run as a runner would run
+//! them (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, a pull_request event
+//! payload, RUNNER_TEMP), with the built binary as GPUBOM_BIN and a synthetic GitHub API
+//! and release server (tests/fixtures/fake-github.py) on 127.0.0.1; plus textual checks
+//! of action.yml and the example workflows.
+
+mod common;
+
+use common::*;
+use gpubom_testkit::image::{ImageSpec, Layer};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A synthetic image; root unless `user` is given.
+fn image(dir: &Path, user: Option<&str>, ports: &[&str]) -> String {
+    let mut spec = ImageSpec::new("example.com/synthetic/serving", "1.0")
+        .label("org.opencontainers.image.source", "https://example.com/x")
+        .label("org.opencontainers.image.revision", "0123abc")
+        .layer(Layer::new().file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n"));
+    if let Some(user) = user {
+        spec = spec.user(user);
+    }
+    for port in ports {
+        spec = spec.expose(port);
+    }
+    let path = dir.join(format!("image-{}", user.unwrap_or("root")));
+    spec.write_oci_dir(&path);
+    path.display().to_string()
+}
+
+/// A simulated runner: workspace, RUNNER_TEMP, output and summary files, and the event
+/// payload of pull request #7 of octo/synthetic.
+struct Runner {
+    dir: tempfile::TempDir,
+    api: Option<String>,
+}
+
+impl Runner {
+    fn new() -> Self {
+        let dir = tmp();
+        for sub in ["workspace", "runner-temp"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let event = serde_json::json!({ "action": "synchronize", "number": 7, "pull_request": { "number": 7 } });
+        std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+        Runner { dir, api: None }
+    }
+
+    /// A runner whose GITHUB_API_URL is a fresh fake GitHub.
+    fn with_github() -> (Self, FakeGitHub) {
+        let mut runner = Runner::new();
+        let github = FakeGitHub::start(runner.dir.path(), None);
+        runner.api = Some(github.url.clone());
+        (runner, github)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.path("workspace")
+    }
+
+    /// `bash scripts/action/<script>` in the workspace with only the runner's variables and
+    /// the given inputs (`fail-on` becomes INPUT_FAIL_ON, as action.yml maps it).
+    fn script(&self, script: &str, inputs: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new("bash");
+        cmd.arg(Path::new(REPO).join("scripts/action").join(script))
+            .current_dir(self.workspace())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", self.path("event.json"))
+            .env("GITHUB_REPOSITORY", "octo/synthetic")
+            .env("GITHUB_RUN_ID", "42")
+            .env("GITHUB_WORKSPACE", self.workspace())
+            .env("RUNNER_TEMP", self.path("runner-temp"))
+            .env("GITHUB_OUTPUT", self.path("output"))
+            .env("GITHUB_STEP_SUMMARY", self.path("summary"))
+            .env("GITHUB_PATH", self.path("path"));
+        if let Some(api) = &self.api {
+            cmd.env("GITHUB_API_URL", api);
+        }
+        for (name, value) in inputs {
+            cmd.env(
+                format!("INPUT_{}", name.to_uppercase().replace('-', "_")),
+                value,
+            );
+        }
+        cmd
+    }
+
+    fn check(&self, inputs: &[(&str, &str)]) -> Output {
+        self.check_with(env!("CARGO_BIN_EXE_gpubom"), inputs)
+    }
+
+    fn check_with(&self, bin: &str, inputs: &[(&str, &str)]) -> Output {
+        let out = self
+            .script("run.sh", inputs)
+            .env("GPUBOM_BIN", bin)
+            .output()
+            .expect("run bash");
+        // The run's log, shown when an assertion below fails.
+        eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        out
+    }
+
+    /// GITHUB_OUTPUT as the runner reads it: `name=value` and `name<<DELIMITER` blocks.
+    /// Cleared after reading, as each step gets a fresh file.
+    fn outputs(&self) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.path("output")).unwrap_or_default();
+        let _ = std::fs::remove_file(self.path("output"));
+        let mut outputs = BTreeMap::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if let Some((name, delimiter)) = line.split_once("<<") {
+                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+                outputs.insert(name.to_string(), value.join("\n"));
+            } else if let Some((name, value)) = line.split_once('=') {
+                outputs.insert(name.to_string(), value.to_string());
+            } else {
+                panic!("not an output line: {line:?}");
+            }
+        }
+        outputs
+    }
+
+    fn expect_outputs(&self, expected: &[(&str, &str)]) {
+        let outputs = self.outputs();
+        for (name, value) in expected {
+            assert_eq!(
+                outputs.get(*name).map(String::as_str),
+                Some(*value),
+                "{name}: {outputs:?}"
+            );
+        }
+    }
+
+    fn summary(&self) -> String {
+        std::fs::read_to_string(self.path("summary")).unwrap_or_default()
+    }
+}
+
+/// tests/fixtures/fake-github.py, stopped when dropped.
+struct FakeGitHub {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl FakeGitHub {
+    fn start(dir: &Path, releases: Option<&Path>) -> Self {
+        let log = dir.join("requests.jsonl");
+        let mut cmd = Command::new("python3");
+        cmd.arg(Path::new(REPO).join("tests/fixtures/fake-github.py"))
+            .arg(&log);
+        if let Some(releases) = releases {
+            cmd.arg(releases);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 (the README's requirements) runs the fake GitHub");
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let url = format!("http://127.0.0.1:{}", port.trim());
+        FakeGitHub { child, url, log }
+    }
+
+    fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// `(method, path)` of the requests that wrote something.
+    fn writes(&self) -> Vec<(String, String)> {
+        self.requests()
+            .iter()
+            .filter(|r| r["method"] != "GET")
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap().into(),
+                    r["path"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    }
+
+    fn last_body(&self) -> String {
+        let requests = self.requests();
+        let last = requests
+            .iter()
+            .rev()
+            .find(|r| r["method"] != "GET")
+            .unwrap();
+        last["body"]["body"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A stand-in program: a script, executable.
+fn write_executable(path: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn synthetic_root_image_with_ssh_fails_the_gate_with_every_output() {
+    let runner = Runner::new();
+    let source = image(runner.dir.path(), None, &["22/tcp"]);
+    let out = runner.check(&[("image", &source), ("fail-on", "high")]);
+    assert_exit(&out, 1);
+    // Two findings: the root user and the SSH port.
+    runner.expect_outputs(&[
+        ("verdict", "fail"),
+        ("findings", "2"),
+        ("sbom", "gpubom.cdx.json"),
+        ("sarif", "gpubom.sarif"),
+    ]);
+
+    let summary = runner.summary();
+    assert!(
+        summary.contains("### gpubom check: ❌ **FAIL**"),
+        "{summary}"
+    );
+    assert!(summary.contains("`image-runs-as-root`") && summary.contains("`ssh-port-exposed`"));
+
+    let sarif = read_json(&runner.workspace().join("gpubom.sarif"));
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    let sbom = read_json(&runner.workspace().join("gpubom.cdx.json"));
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    validate_cyclonedx_1_5(&sbom);
+    // The text report is in the log, from the same single evaluation.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exposes SSH (22)"));
+}
+
+#[test]
+fn synthetic_clean_image_passes_and_inputs_reach_gpubom() {
+    let runner = Runner::new();
+    let source = image(runner.dir.path(), Some("1001"), &["8000/tcp"]);
+    let policies = runner.workspace().join("org policies");
+    std::fs::create_dir(&policies).unwrap();
+    // An organisation rule, given through the policies input, that this image trips at low.
+    std::fs::write(
+        policies.join("no-8000.cedar"),
+        "@id(\"synthetic-no-8000\")\n@severity(\"low\")\n@message(\"exposes 8000\")\n\
+         @remediation(\"do not\")\nforbid (principal, action == Gpubom::Action::\"ship\", resource)\n\
+         when { resource.exposed_ports.contains(8000) };\n",
+    )
+    .unwrap();
+    // Quotes are part of a path: a list input is split into lines, never shell-parsed.
+    let out = runner.check(&[("image", &source), ("policies", "\n'org policies'\n")]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("'org policies'"), "{}", stderr(&out));
+
+    // One path a line, as a YAML block gives it: spaces stay inside the path. The SBOM's
+    // directory does not exist yet.
+    let policy = format!("{}\n", policies.display());
+    let out = runner.check(&[
+        ("image", &source),
+        ("policies", &policy),
+        ("sbom-output", "out/sbom.json"),
+        ("sarif-output", ""),
+    ]);
+    assert_exit(&out, 0);
+    // The low finding counts, though it is below fail-on.
+    runner.expect_outputs(&[
+        ("verdict", "pass"),
+        ("findings", "1"),
+        ("sbom", "out/sbom.json"),
+        ("sarif", ""),
+    ]);
+    assert!(runner.workspace().join("out/sbom.json").is_file());
+    assert!(!runner.workspace().join("gpubom.sarif").exists());
+    assert!(runner.summary().contains("✅ **PASS**"));
+    assert!(runner.summary().contains("synthetic-no-8000"));
+
+    let out = runner.check(&[
+        ("image", &source),
+        ("policies", &policy),
+        ("fail-on", "low"),
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(runner.outputs()["verdict"], "fail");
+}
+
+#[test]
+fn synthetic_hostile_inputs_run_nothing() {
+    let runner = Runner::new();
+    let pwned = runner.path("pwned");
+    let p = pwned.display();
+    for hostile in [
+        format!("$(touch {p})"),
+        format!("; touch {p}"),
+        format!("`touch {p}`"),
+        format!("x\" && touch {p} && \""),
+        format!("x\ntouch {p}"),
+        // An option, were the image not placed after `--`.
+        "--version".to_string(),
+    ] {
+        let out = runner.check(&[
+            ("image", &hostile),
+            ("policies", &hostile),
+            ("sbom-output", "s.json"),
+        ]);
+        assert_exit(&out, 2);
+        assert!(!pwned.exists(), "{hostile:?} ran a command");
+        assert!(stderr(&out).contains("gpubom: error:"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("::error title=gpubom::gpubom could not run"));
+        assert!(
+            runner.outputs().is_empty(),
+            "no verdict when it could not run"
+        );
+    }
+    // A hostile output path is a file name: created, nothing run, no forged output.
+    let source = image(runner.dir.path(), Some("1001"), &[]);
+    let name = "s $(touch pwned) `touch pwned`\nverdict=pass";
+    let out = runner.check(&[
+        ("image", &source),
+        ("sbom-output", name),
+        ("fail-on", "none"),
+    ]);
+    assert_exit(&out, 0);
+    assert!(!runner.workspace().join("pwned").exists());
+    let outputs = runner.outputs();
+    assert_eq!(outputs["sbom"], name);
+    assert_eq!(outputs["verdict"], "pass");
+    assert!(runner.workspace().join(name).is_file());
+
+    let out = runner.check(&[("image", &source), ("comment", "yes")]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("comment: expected true or false"));
+}
+
+#[test]
+fn synthetic_pull_request_comment_is_posted_once_then_updated_per_image() {
+    let (runner, github) = Runner::with_github();
+    let failing = image(runner.dir.path(), None, &["22/tcp"]);
+    let clean = image(runner.dir.path(), Some("1001"), &[]);
+    let inputs = |source: &str| -> Vec<(&str, String)> {
+        vec![
+            ("image", source.to_string()),
+            ("comment", "true".into()),
+            ("github-token", "ghs_synthetic".into()),
+        ]
+    };
+    let run = |source: &str| {
+        let inputs = inputs(source);
+        let pairs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        runner.check(&pairs)
+    };
+    // Someone quoting an earlier comment: starts with "> ", so it is not the action's.
+    let seeded = Command::new("curl")
+        .args([
+            "-fsS",
+            "-X",
+            "POST",
+            "--data-binary",
+            r#"{"body":"> <!-- gpubom -->\n> quoted"}"#,
+        ])
+        .arg(format!(
+            "{}/repos/octo/synthetic/issues/7/comments",
+            github.url
+        ))
+        .output()
+        .unwrap();
+    assert!(seeded.status.success());
+
+    assert_exit(&run(&failing), 1);
+    assert_eq!(
+        github.writes()[1..],
+        [(
+            "POST".into(),
+            "/repos/octo/synthetic/issues/7/comments".into()
+        )]
+    );
+    let body = github.last_body();
+    assert!(
+        body.starts_with("<!-- gpubom -->\n<!-- gpubom image "),
+        "{body}"
+    );
+    assert!(body.contains("❌ **FAIL**") && body.contains("`ssh-port-exposed`"));
+    assert!(body.contains("/octo/synthetic/actions/runs/42"));
+    assert!(github.requests()[1..].iter().all(|r| r["token"] == true));
+
+    // A second image in the same pull request (a matrix) gets its own comment.
+    assert_exit(&run(&clean), 0);
+    assert_eq!(github.writes().last().unwrap().0, "POST");
+
+    // The first image again: its comment (id 1001, after the quote and before the
+    // clean image's) is edited in place.
+    assert_exit(&run(&failing), 1);
+    assert_eq!(
+        github.writes().last().unwrap(),
+        &(
+            "PATCH".to_string(),
+            "/repos/octo/synthetic/issues/comments/1001".to_string()
+        )
+    );
+    assert_eq!(github.writes().len(), 4);
+
+    // No pull request in the event: no API call at all.
+    std::fs::write(runner.path("event.json"), r#"{"ref":"refs/heads/main"}"#).unwrap();
+    let before = github.requests().len();
+    assert_exit(&run(&clean), 0);
+    assert_eq!(github.requests().len(), before);
+}
+
+#[test]
+fn synthetic_comment_reports_a_run_that_could_not_run() {
+    let (runner, github) = Runner::with_github();
+    let out = runner.check(&[
+        ("image", "/nonexistent/image.tar"),
+        ("comment", "true"),
+        ("github-token", "ghs_synthetic"),
+    ]);
+    assert_exit(&out, 2);
+    assert!(runner.summary().contains("⚠️ **could not run**"));
+    let body = github.last_body();
+    assert!(
+        body.contains("could not run") && body.contains("/nonexistent/image.tar"),
+        "{body}"
+    );
+}
+
+#[test]
+fn synthetic_comment_failure_is_a_warning_not_a_failed_gate() {
+    let mut runner = Runner::new();
+    // Nothing listens on port 9 of 127.0.0.1: the API is unreachable.
+    runner.api = Some("http://127.0.0.1:9".into());
+    let source = image(runner.dir.path(), Some("1001"), &[]);
+    let out = runner.check(&[
+        ("image", &source),
+        ("comment", "true"),
+        ("github-token", "t"),
+    ]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("::warning title=gpubom::could not post"));
+    assert_eq!(runner.outputs()["verdict"], "pass");
+}
+
+/// The SBOM diff plumbing, through a stand-in binary that answers `diff` itself and
+/// hands everything else to the real gpubom (so it holds whether or not `gpubom diff`
+/// exists in this build).
+#[test]
+fn synthetic_base_sbom_diff_goes_to_the_summary_and_the_comment() {
+    let (runner, github) = Runner::with_github();
+    let source = image(runner.dir.path(), Some("1001"), &[]);
+    let wrapper = runner.path("gpubom-wrapper");
+    let args_log = runner.path("diff-args");
+    write_executable(
+        &wrapper,
+        &format!(
+            "#!/usr/bin/env bash\nif [ \"$1\" = diff ]; then\n  printf '%s\\n' \"$@\" > '{}'\n  \
+             while [ \"$1\" != -o ]; do shift; done\n  printf '#### synthetic diff\\n' > \"$2\"\n  exit 0\nfi\n\
+             exec '{}' \"$@\"\n",
+            args_log.display(),
+            env!("CARGO_BIN_EXE_gpubom")
+        ),
+    );
+    let base = runner.workspace().join("base.cdx.json");
+    std::fs::write(&base, "{}").unwrap();
+    std::fs::write(runner.workspace().join("org.toml"), "").unwrap();
+    let inputs = [
+        ("image", source.as_str()),
+        ("config", "org.toml"),
+        ("base-sbom", "base.cdx.json"),
+        ("comment", "true"),
+        ("github-token", "ghs_synthetic"),
+    ];
+    let out = runner.check_with(&format!("bash {}", wrapper.display()), &inputs);
+    // GPUBOM_BIN is one program, not a command line.
+    assert_exit(&out, 2);
+    let out = runner.check_with(wrapper.to_str().unwrap(), &inputs);
+    assert_exit(&out, 0);
+    // The check's rules, so that new and resolved findings are the check's.
+    let args = std::fs::read_to_string(&args_log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(args[..4], ["diff", "-f", "markdown", "-o"]);
+    assert_eq!(
+        args[5..],
+        [
+            "--config=org.toml",
+            "--",
+            "base.cdx.json",
+            "gpubom.cdx.json"
+        ]
+    );
+    assert!(runner.summary().contains("#### synthetic diff"));
+    assert!(github.last_body().contains("#### synthetic diff"));
+
+    // No base SBOM yet (the first run on a repository): no diff, not an error.
+    std::fs::remove_file(&base).unwrap();
+    std::fs::remove_file(runner.path("summary")).unwrap();
+    assert_exit(&runner.check_with(wrapper.to_str().unwrap(), &inputs), 0);
+    assert!(!runner.summary().contains("synthetic diff"));
+}
+
+/// With the real `gpubom diff`, where this build has it: the comment carries exactly what
+/// `gpubom diff -f markdown` says about the two SBOMs.
+#[test]
+fn synthetic_base_sbom_diff_with_the_real_command() {
+    let (runner, github) = Runner::with_github();
+    let base = image(runner.dir.path(), Some("1001"), &[]);
+    assert_exit(
+        &run(&[
+            "scan",
+            &base,
+            "-o",
+            &runner
+                .workspace()
+                .join("base.cdx.json")
+                .display()
+                .to_string(),
+        ]),
+        0,
+    );
+    let head = image(runner.dir.path(), None, &["22/tcp"]);
+    let out = runner.check(&[
+        ("image", &head),
+        ("base-sbom", "base.cdx.json"),
+        ("comment", "true"),
+        ("github-token", "ghs_synthetic"),
+    ]);
+    assert_exit(&out, 1);
+    if !run(&["diff", "--help"]).status.success() {
+        // No `gpubom diff` in this build: a warning, and the gate still decides.
+        assert!(stderr(&out).contains("::warning title=gpubom::gpubom diff failed"));
+        return;
+    }
+    let ws = runner.workspace();
+    let expected = run(&[
+        "diff",
+        &ws.join("base.cdx.json").display().to_string(),
+        &ws.join("gpubom.cdx.json").display().to_string(),
+        "-f",
+        "markdown",
+    ]);
+    assert_exit(&expected, 0);
+    let expected = String::from_utf8(expected.stdout).unwrap();
+    assert!(
+        github.last_body().contains(expected.trim()),
+        "{}",
+        github.last_body()
+    );
+    assert!(runner.summary().contains(expected.trim()));
+}
+
+/// A synthetic release: `gpubom-V-x86_64-unknown-linux-gnu.tar.gz` holding a script
+/// named gpubom, and its `.sha256` (the given digest, or the true one).
+fn synthetic_release(dir: &Path, version: &str, digest: Option<&str>) {
+    let name = format!("gpubom-{version}-x86_64-unknown-linux-gnu");
+    let stage = dir.join("stage").join(&name);
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(stage.join("gpubom"), "#!/bin/sh\necho synthetic gpubom\n").unwrap();
+    let assets = dir.join("releases").join(format!("v{version}"));
+    std::fs::create_dir_all(&assets).unwrap();
+    let tarball = assets.join(format!("{name}.tar.gz"));
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.join("stage"))
+        .arg(&name)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let actual = sha256_hex(&std::fs::read(&tarball).unwrap());
+    std::fs::write(
+        assets.join(format!("{name}.tar.gz.sha256")),
+        format!("{}  {name}.tar.gz\n", digest.unwrap_or(&actual)),
+    )
+    .unwrap();
+}
+
+#[test]
+fn synthetic_release_is_installed_only_when_its_checksum_matches() {
+    let runner = Runner::new();
+    let version = env!("CARGO_PKG_VERSION");
+    synthetic_release(runner.dir.path(), version, None);
+    synthetic_release(runner.dir.path(), "6.6.6", Some(&"0".repeat(64)));
+    let server = FakeGitHub::start(runner.dir.path(), Some(&runner.path("releases")));
+    let install = |version: &str| {
+        let out = runner
+            .script("install.sh", &[("version", version)])
+            .arg("download")
+            .env(
+                "GPUBOM_RELEASE_URL",
+                format!("{}/releases/download", server.url),
+            )
+            .output()
+            .unwrap();
+        eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        out
+    };
+    let released = cfg!(all(target_os = "linux", target_arch = "x86_64"));
+
+    // The default version is Cargo.toml's.
+    let out = install("");
+    assert_exit(&out, 0);
+    let outputs = runner.outputs();
+    assert_eq!(outputs["version"], version);
+    if released {
+        assert_eq!(outputs["build"], "false");
+        let ran = Command::new(&outputs["bin"]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&ran.stdout), "synthetic gpubom\n");
+        // Later steps of the job find it on PATH.
+        let path = std::fs::read_to_string(runner.path("path")).unwrap();
+        assert_eq!(
+            Path::new(path.trim()).join("gpubom"),
+            Path::new(&outputs["bin"])
+        );
+    } else {
+        assert_eq!(outputs["build"], "true", "no release for this platform");
+    }
+
+    // A tampered asset is refused, not replaced by a build.
+    let out = install("6.6.6");
+    if released {
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains("does not match its published sha256"));
+        assert!(!runner.path("runner-temp/gpubom-6.6.6/bin/gpubom").exists());
+        assert!(!runner.outputs().contains_key("build"));
+    }
+
+    // No such release: build from source, with a cache key for it.
+    let out = install("v0.0.1");
+    assert_exit(&out, 0);
+    let outputs = runner.outputs();
+    assert_eq!(outputs["version"], "0.0.1");
+    assert_eq!(outputs["build"], "true");
+    assert_eq!(outputs["source-hash"].len(), 16);
+    assert!(outputs["bin"].ends_with("gpubom-0.0.1/bin/gpubom"));
+
+    assert_exit(&install("1.0; rm -rf /"), 2);
+
+    // The build step: cargo install of the action's own source into the cached root, here
+    // with a stand-in cargo that records its arguments.
+    let bin_dir = runner.path("fake-bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let cargo = bin_dir.join("cargo");
+    let log = runner.path("cargo-args");
+    write_executable(
+        &cargo,
+        &format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n", log.display()),
+    );
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = runner
+        .script("install.sh", &[])
+        .arg("build")
+        .env("PATH", path)
+        .env("GPUBOM_ROOT", &outputs["root"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!(
+            "install\n--locked\n--force\n--path\n{REPO}\n--root\n{}\n",
+            outputs["root"]
+        )
+    );
+}
+
+/// scripts/pre-push as git runs it: at the top of the work tree, with the remote on the
+/// command line and the refs being pushed on stdin.
+#[test]
+fn synthetic_pre_push_hook_stops_a_failing_image() {
+    let dir = tmp();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q"]);
+    let push = format!(
+        "refs/heads/main {} refs/heads/main {}\n",
+        "1".repeat(40),
+        "0".repeat(40)
+    );
+    let delete = format!(
+        "(delete) {} refs/heads/old {}\n",
+        "0".repeat(40),
+        "2".repeat(40)
+    );
+    let hook = |image: Option<&str>, refs: &str| -> Output {
+        let mut cmd = Command::new("bash");
+        cmd.arg(Path::new(REPO).join("scripts/pre-push"))
+            .args(["origin", "https://example.com/synthetic.git"])
+            .current_dir(&repo)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("GPUBOM_BIN", env!("CARGO_BIN_EXE_gpubom"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(image) = image {
+            cmd.env("GPUBOM_IMAGE", image);
+        }
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(refs.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let failing = image(dir.path(), None, &["22/tcp"]);
+    let clean = image(dir.path(), Some("1001"), &[]);
+
+    let out = hook(Some(&failing), &push);
+    assert_exit(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exposes SSH (22)"));
+    assert!(stderr(&out).contains("fails the gate"));
+    // Deleting a branch ships nothing.
+    assert_exit(&hook(Some(&failing), &delete), 0);
+    // Not configured: the push goes ahead, saying why.
+    let out = hook(None, &push);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("no image to check"));
+
+    // The same settings from git config, as a team would keep them.
+    git(&["config", "gpubom.image", &clean]);
+    assert_exit(&hook(None, &push), 0);
+    git(&["config", "gpubom.image", &failing]);
+    git(&["config", "gpubom.failOn", "critical"]);
+    assert_exit(&hook(None, &push), 0);
+    git(&["config", "--add", "gpubom.policy", "no such policies"]);
+    let out = hook(None, &push);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no such policies"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// ---- action.yml and the example workflows, read as text ----
+
+fn text(path: &str) -> String {
+    std::fs::read_to_string(Path::new(REPO).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// Every `run:` script of a YAML file: its inline text and the lines indented below it.
+fn run_blocks(yaml: &str) -> Vec<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut blocks = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let key = line.trim_start().trim_start_matches("- ");
+        let Some(inline) = key.strip_prefix("run:") else {
+            continue;
+        };
+        let mut block = inline.to_string();
+        for next in &lines[i + 1..] {
+            if !next.trim().is_empty() && indent(next) <= indent(line) {
+                break;
+            }
+            block.push('\n');
+            block.push_str(next);
+        }
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// The names declared under a top-level key (`inputs:`, `outputs:`).
+fn declared(yaml: &str, section: &str) -> Vec<String> {
+    yaml.lines()
+        .skip_while(|l| *l != format!("{section}:"))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter(|l| indent(l) == 2 && l.trim_end().ends_with(':'))
+        .map(|l| l.trim().trim_end_matches(':').to_string())
+        .collect()
+}
+
+#[test]
+fn action_run_steps_hold_no_expressions_and_only_call_scripts() {
+    let action = text("action.yml");
+    let blocks = run_blocks(&action);
+    assert!(blocks.len() >= 3, "{blocks:?}");
+    for block in &blocks {
+        // GitHub substitutes ${{ }} into the script text before bash sees it.
+        assert!(
+            !block.contains("${{"),
+            "a run: block holds an expression: {block}"
+        );
+        assert!(
+            block.contains("\"$GITHUB_ACTION_PATH/scripts/action/"),
+            "{block}"
+        );
+    }
+    for example in [
+        "docs/examples/pr-gate.yml",
+        "docs/examples/nightly-sbom.yml",
+    ] {
+        for block in run_blocks(&text(example)) {
+            assert!(!block.contains("${{"), "{example}: {block}");
+        }
+    }
+}
+
+#[test]
+fn action_inputs_reach_the_scripts_and_are_documented() {
+    let action = text("action.yml");
+    let scripts = text("scripts/action/run.sh") + &text("scripts/action/install.sh");
+    let readme = text("README.md");
+    let inputs = declared(&action, "inputs");
+    assert!(
+        inputs.contains(&"image".to_string()) && inputs.len() >= 14,
+        "{inputs:?}"
+    );
+    for input in &inputs {
+        let var = format!("INPUT_{}", input.to_uppercase().replace('-', "_"));
+        let mapped = format!("{var}: ${{{{ inputs.{input} }}}}");
+        // upload-sarif is read by the step condition, not by a script.
+        if input == "upload-sarif" {
+            assert!(action.contains("inputs.upload-sarif == 'true'"));
+        } else {
+            assert!(action.contains(&mapped), "action.yml lacks `{mapped}`");
+            assert!(scripts.contains(&var), "no script reads {var}");
+        }
+        assert!(
+            readme.contains(&format!("| `{input}` |")),
+            "README's table lacks {input}"
+        );
+    }
+    // And no script reads an INPUT_ that action.yml does not set.
+    for piece in scripts.split("INPUT_").skip(1) {
+        let name: String = piece
+            .chars()
+            .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue; // prose: "INPUT_* variables"
+        }
+        assert!(
+            action.contains(&format!("INPUT_{name}: ")),
+            "INPUT_{name} is never set"
+        );
+    }
+    for output in declared(&action, "outputs") {
+        assert!(action.contains(&format!("value: ${{{{ steps.check.outputs.{output} }}}}")));
+        assert!(
+            scripts.contains(&format!("set_output {output} ")),
+            "{output}"
+        );
+        assert!(
+            readme.contains(&format!("| `{output}` |")),
+            "README lacks output {output}"
+        );
+    }
+}
+
+#[test]
+fn third_party_actions_are_pinned_to_full_commit_shas() {
+    for file in [
+        "action.yml",
+        "docs/examples/pr-gate.yml",
+        "docs/examples/nightly-sbom.yml",
+    ] {
+        for line in text(file).lines() {
+            let Some(uses) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses:")
+            else {
+                continue;
+            };
+            let uses = uses.trim();
+            if uses.starts_with("gpubom/gpubom@") {
+                continue;
+            }
+            let (_, rest) = uses
+                .split_once('@')
+                .unwrap_or_else(|| panic!("{file}: {uses}"));
+            let (sha, comment) = rest.split_once(" # v").unwrap_or((rest, ""));
+            assert!(
+                sha.len() == 40
+                    && sha.chars().all(|c| c.is_ascii_hexdigit())
+                    && !comment.is_empty(),
+                "{file}: `{uses}` is not pinned to a commit SHA with a # vX comment"
+            );
+        }
+    }
+}
