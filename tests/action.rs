@@ -548,7 +548,11 @@ fn synthetic_base_sbom_diff_with_the_real_command() {
         ("github-token", "ghs_synthetic"),
     ]);
     assert_exit(&out, 1);
-    assert!(!stderr(&out).contains("gpubom diff failed"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("gpubom diff failed"),
+        "{}",
+        stderr(&out)
+    );
     let ws = runner.workspace();
     let expected = run(&[
         "diff",
