@@ -91,10 +91,6 @@ impl<R> Guard<R> {
         }
     }
 
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
-
     /// Whether the stream so far held a tar's end-of-archive marker.
     pub fn terminated(&self) -> bool {
         self.terminated

@@ -166,27 +166,35 @@ pub(crate) fn walk_tar(
     };
 
     let plain = matches!(decoder, Decoder::Plain(_));
-    let mut uncompressed = Hashing::new(decoder, expect.diff_id)
+    // An uncompressed layer's blob is its tar: when the image names one digest
+    // for both (docker save does), hashing the bytes once checks both.
+    let same_bytes = plain && expect.digest.is_some() && expect.digest == expect.diff_id;
+    let mut uncompressed = Hashing::new(decoder, expect.diff_id.filter(|_| !same_bytes))
         .map_err(|why| unverifiable("diff_id", expect.diff_id, why))?;
     if !plain {
         uncompressed.inflate_cap = Some(compressed_read);
     }
-    let mut archive = tar::Archive::new(Guard::new(uncompressed));
-    for entry in archive.entries().map_err(corrupt)? {
-        let mut entry = entry.map_err(corrupt)?;
-        let Some(described) = describe(&entry).map_err(corrupt)? else {
-            continue;
-        };
-        visit(&described, &mut entry).map_err(corrupt)?;
-    }
-    // The tar reader stops at the end-of-archive marker; the digests cover everything.
-    let mut uncompressed = archive.into_inner().into_inner();
-    io::copy(&mut uncompressed, &mut io::sink()).map_err(corrupt)?;
-    let (decoder, diff_id) = uncompressed.digest();
-    let mut rest = decoder.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(corrupt)?;
-    let (_, digest) = rest.into_inner().digest();
-
+    // Reading, hashing and decompressing on one thread; the tar walk and the
+    // catalogers on this one. See `pipe`.
+    let (sender, piped) = crate::pipe::pipe();
+    let (walked, pumped) = std::thread::scope(|scope| {
+        let pump = scope.spawn(move || {
+            let uncompressed = crate::pipe::pump(uncompressed, sender)?;
+            let (decoder, diff_id) = uncompressed.digest();
+            // Whatever follows the compressed stream is part of the blob too.
+            let mut rest = decoder.into_inner();
+            io::copy(&mut rest, &mut io::sink()).ok()?;
+            let (_, digest) = rest.into_inner().digest();
+            Some((digest, diff_id))
+        });
+        let walked = walk_entries(Guard::new(piped), &corrupt, visit);
+        (walked, pump.join().expect("the layer's reading side does not panic"))
+    });
+    walked?;
+    let Some((digest, diff_id)) = pumped else {
+        return Err(layer_err(format!("truncated or corrupt {compression} stream")));
+    };
+    let diff_id = if same_bytes { digest.clone() } else { diff_id };
     for (name, expected, actual) in [
         ("blob", expect.digest, digest),
         ("diff_id", expect.diff_id, diff_id),
@@ -199,6 +207,26 @@ pub(crate) fn walk_tar(
             }
         }
     }
+    Ok(())
+}
+
+/// Offers every entry of the tar in `reader` to `visit`, then reads the
+/// stream to its end: the digests cover what the tar reader leaves unread.
+fn walk_entries<R: Read>(
+    reader: R,
+    corrupt: &dyn Fn(io::Error) -> Error,
+    visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
+) -> Result<(), Error> {
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        let Some(described) = describe(&entry).map_err(corrupt)? else {
+            continue;
+        };
+        visit(&described, &mut entry).map_err(corrupt)?;
+    }
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(corrupt)?;
     Ok(())
 }
 

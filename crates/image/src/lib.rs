@@ -19,6 +19,7 @@ mod guard;
 mod layer;
 mod oci;
 mod path;
+mod pipe;
 pub use path::exact as exact_path;
 mod remote;
 mod store;
