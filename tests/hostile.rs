@@ -276,7 +276,12 @@ fn scan_limited(image: &ImageSpec, env: &[(&str, &str)], seconds: u64) -> std::p
 /// Runs gpubom under a 500 MB address-space limit (RLIMIT_AS, via the shell's
 /// ulimit) and a wall-clock limit, so a regression fails instead of exhausting CI.
 fn run_limited_with(args: &[&str], env: &[(&str, &str)], seconds: u64) -> std::process::Output {
+    // The layer cache stays on (in a scratch directory): writing an entry for a
+    // hostile layer must fit the same limits as reading it.
+    let cache = tmp();
     let mut child = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("GPUBOM_NO_CACHE")
         .envs(env.iter().copied())
         .arg("-c")
         .arg("ulimit -v 512000 && exec \"$0\" \"$@\"")

@@ -10,8 +10,11 @@
 //!   any rebuild, never reuses facts an older walk recorded;
 //! - **safe against concurrent runs:** an entry is written to a temporary
 //!   file and renamed into place, so a reader sees a whole entry or none;
-//! - **verified:** each entry starts with the sha256 of the rest and names
-//!   its diff_id; one that does not check out is ignored and rewritten.
+//! - **verified:** each entry ends with the sha256 of what precedes it and
+//!   names its diff_id; one that does not check out is ignored and rewritten;
+//! - **bounded:** an entry is written as it is serialised, and each fact is
+//!   stored once however many hard links share it, so a layer of a thousand
+//!   links to one big file costs one copy, not a thousand.
 //!
 //! What a hit costs: the layer is not read, so its bytes are not hashed
 //! again. The digest was checked when the entry was made, and the image's
@@ -19,14 +22,19 @@
 //! scan; bytes altered in place after that first scan go unnoticed until a
 //! scan with `--no-cache`.
 
-use crate::walk::LayerAnalysis;
+use crate::cataloger::Fact;
+use crate::walk::{FileFact, FileRecord, LayerAnalysis};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Bump when what [`LayerAnalysis`] records changes meaning without the
 /// executable changing (it always changes with it; see the module docs).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// Length of the hex sha256 that ends an entry.
+const CHECKSUM: usize = 64;
 
 /// A cache directory for this build of gpubom.
 #[derive(Debug, Clone)]
@@ -65,15 +73,34 @@ impl LayerCache {
     /// The cached analysis of the layer `diff_id` names, if a sound one is kept.
     pub(crate) fn get(&self, diff_id: &str, index: usize) -> Option<LayerAnalysis> {
         let bytes = std::fs::read(self.entry(diff_id)?).ok()?;
-        let newline = bytes.iter().position(|&b| b == b'\n')?;
-        let (checksum, body) = (&bytes[..newline], &bytes[newline + 1..]);
+        let (body, checksum) = bytes.split_at(bytes.len().checked_sub(CHECKSUM)?);
+        let body = body.strip_suffix(b"\n")?;
         if checksum != hex::encode(Sha256::digest(body)).as_bytes() {
             return None;
         }
-        let entry: Entry = serde_json::from_slice(body).ok()?;
-        (entry.diff_id == diff_id).then_some(LayerAnalysis {
+        let stored: Stored = serde_json::from_slice(body).ok()?;
+        if stored.diff_id != diff_id {
+            return None;
+        }
+        let facts: Vec<Arc<Fact>> = stored.facts.into_iter().map(Arc::new).collect();
+        let file_facts = stored
+            .file_facts
+            .into_iter()
+            .map(|(path, sha256, fact)| {
+                Some(FileFact {
+                    path,
+                    sha256,
+                    fact: facts.get(fact)?.clone(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(LayerAnalysis {
             index,
-            ..entry.analysis
+            files: stored.files,
+            whiteouts: stored.whiteouts,
+            opaque_dirs: stored.opaque_dirs,
+            facts: file_facts,
+            skipped: stored.skipped,
         })
     }
 
@@ -83,29 +110,88 @@ impl LayerCache {
         let Some(path) = self.entry(diff_id) else {
             return;
         };
-        let Ok(body) = serde_json::to_vec(&EntryRef { diff_id, analysis }) else {
-            return;
+        // Hard links share their target's fact: one copy each, by position.
+        let mut distinct: Vec<&Arc<Fact>> = Vec::new();
+        let file_facts: Vec<(&str, Option<&str>, usize)> = analysis
+            .facts
+            .iter()
+            .map(|f| {
+                let at = match distinct.iter().rposition(|d| Arc::ptr_eq(d, &f.fact)) {
+                    Some(at) => at,
+                    None => {
+                        distinct.push(&f.fact);
+                        distinct.len() - 1
+                    }
+                };
+                (f.path.as_str(), f.sha256.as_deref(), at)
+            })
+            .collect();
+        let stored = StoredRef {
+            diff_id,
+            files: &analysis.files,
+            whiteouts: &analysis.whiteouts,
+            opaque_dirs: &analysis.opaque_dirs,
+            skipped: &analysis.skipped,
+            facts: distinct.iter().map(|f| f.as_ref()).collect(),
+            file_facts,
         };
         let _ = std::fs::create_dir_all(&self.dir).and_then(|()| {
-            let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-            file.write_all(hex::encode(Sha256::digest(&body)).as_bytes())?;
-            file.write_all(b"\n")?;
-            file.write_all(&body)?;
+            let file = tempfile::NamedTempFile::new_in(&self.dir)?;
+            let mut hashing = HashingWriter {
+                inner: std::io::BufWriter::new(file),
+                hasher: Sha256::new(),
+            };
+            serde_json::to_writer(&mut hashing, &stored)?;
+            let checksum = hex::encode(hashing.hasher.finalize());
+            let mut inner = hashing.inner;
+            inner.write_all(b"\n")?;
+            inner.write_all(checksum.as_bytes())?;
+            let file = inner.into_inner().map_err(|e| e.into_error())?;
             file.persist(&path).map(drop).map_err(|e| e.error)
         });
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Entry {
-    diff_id: String,
-    analysis: LayerAnalysis,
+/// An entry as written: each distinct fact once, and each file's facts by position.
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    diff_id: &'a str,
+    files: &'a [FileRecord],
+    whiteouts: &'a [String],
+    opaque_dirs: &'a [String],
+    skipped: &'a [(String, String)],
+    facts: Vec<&'a Fact>,
+    file_facts: Vec<(&'a str, Option<&'a str>, usize)>,
 }
 
-#[derive(serde::Serialize)]
-struct EntryRef<'a> {
-    diff_id: &'a str,
-    analysis: &'a LayerAnalysis,
+/// An entry as read back: the owned shape of [`StoredRef`].
+#[derive(serde::Deserialize)]
+struct Stored {
+    diff_id: String,
+    files: Vec<FileRecord>,
+    whiteouts: Vec<String>,
+    opaque_dirs: Vec<String>,
+    skipped: Vec<(String, String)>,
+    facts: Vec<Fact>,
+    file_facts: Vec<(String, Option<String>, usize)>,
+}
+
+/// Hashes what is written through it, so an entry is checksummed as it streams out.
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Names this build: the running executable's size and modification time.
@@ -175,6 +261,31 @@ mod tests {
         // Rewritten, it is sound again.
         cache.put(DIFF_ID, &analysis());
         assert!(cache.get(DIFF_ID, 0).is_some());
+    }
+
+    #[test]
+    fn hard_links_share_one_stored_fact() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LayerCache::at(dir.path());
+        let shared = Arc::new(Fact::DpkgList(vec!["/synthetic/marker".into()]));
+        let mut linked = analysis();
+        linked.facts = (0..50)
+            .map(|i| FileFact {
+                path: format!("var/lib/dpkg/info/p{i}.list"),
+                sha256: None,
+                fact: shared.clone(),
+            })
+            .collect();
+        cache.put(DIFF_ID, &linked);
+        let text = std::fs::read_to_string(cache.entry(DIFF_ID).unwrap()).unwrap();
+        assert_eq!(text.matches("/synthetic/marker").count(), 1);
+        let back = cache.get(DIFF_ID, 0).unwrap();
+        assert_eq!(back.facts.len(), 50);
+        assert!(back
+            .facts
+            .iter()
+            .all(|f| Arc::ptr_eq(&f.fact, &back.facts[0].fact)));
+        assert_eq!(back.facts[49].path, "var/lib/dpkg/info/p49.list");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub(crate) struct FileRecord {
 }
 
 /// A fact some cataloger parsed out of one file of one layer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct FileFact {
     pub path: String,
     /// sha256 of the whole file, hex; present for every claimed regular file.
@@ -39,7 +39,7 @@ pub(crate) struct FileFact {
 }
 
 /// Everything one layer contributes, before layers are merged.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct LayerAnalysis {
     pub index: usize,
     pub files: Vec<FileRecord>,

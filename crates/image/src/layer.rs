@@ -188,11 +188,17 @@ pub(crate) fn walk_tar(
             Some((digest, diff_id))
         });
         let walked = walk_entries(Guard::new(piped), &corrupt, visit);
-        (walked, pump.join().expect("the layer's reading side does not panic"))
+        (
+            walked,
+            pump.join()
+                .expect("the layer's reading side does not panic"),
+        )
     });
     walked?;
     let Some((digest, diff_id)) = pumped else {
-        return Err(layer_err(format!("truncated or corrupt {compression} stream")));
+        return Err(layer_err(format!(
+            "truncated or corrupt {compression} stream"
+        )));
     };
     let diff_id = if same_bytes { digest.clone() } else { diff_id };
     for (name, expected, actual) in [
