@@ -230,6 +230,23 @@ impl<R: Read> Read for Guard<R> {
     }
 }
 
+/// Seeking lets the tar reader skip an entry's body without reading it (an
+/// archive's index is built from its headers alone). A skip lands on the next
+/// header, where the framing expects one; a seek anywhere else loses the
+/// framing, and the guard then passes bytes through, as on corrupt input.
+impl<R: Read + io::Seek> io::Seek for Guard<R> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let at = self.inner.seek(to)?;
+        let within_body =
+            self.filled == 0 && self.pax.is_none() && self.pos <= at && at <= self.next;
+        if !within_body {
+            self.done = true;
+        }
+        self.pos = at;
+        Ok(at)
+    }
+}
+
 /// The header checksum as the tar reader computes it (checksum field as spaces).
 fn checksum(block: &[u8; BLOCK as usize]) -> u32 {
     block[..148]
@@ -326,6 +343,29 @@ mod tests {
         assert_eq!(
             refusal(&err).as_deref(),
             Some("a GNU long name of 1073741824 bytes exceeds the 1 MiB limit")
+        );
+    }
+
+    #[test]
+    fn skipping_bodies_by_seeking_keeps_the_framing() {
+        let mut bytes = header(tar::EntryType::Regular, "big", 5000)
+            .as_bytes()
+            .to_vec();
+        bytes.extend_from_slice(&[1u8; 5120]);
+        let pax = header(tar::EntryType::XHeader, "pax", MAX_METADATA + 1);
+        bytes.extend_from_slice(pax.as_bytes());
+        let mut archive = tar::Archive::new(Guard::new(std::io::Cursor::new(bytes)));
+        let err = archive
+            .entries_with_seek()
+            .unwrap()
+            .map(|e| e.map(drop))
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap_err();
+        assert!(
+            refusal(&err)
+                .unwrap()
+                .starts_with("a PAX header of 1048577 bytes"),
+            "{err}"
         );
     }
 

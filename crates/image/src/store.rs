@@ -207,7 +207,8 @@ fn scan_tar(path: &Path) -> Result<Scan, Error> {
         terminated: false,
     };
     let mut read_headers = || -> std::io::Result<()> {
-        for entry in archive.entries()? {
+        // Headers only: the bodies (the layers) are skipped by seeking, not read.
+        for entry in archive.entries_with_seek()? {
             let entry = entry?;
             let Some(name) = crate::path::normalize(&entry.path()?.to_string_lossy()) else {
                 continue;
