@@ -5,25 +5,13 @@
 mod common;
 
 use common::*;
-use gpubom_testkit::image::{Compression, ImageSpec, Layer};
+use gpubom_testkit::image::{Compression, ImageSpec};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// The second layer is uncompressed, so a test can change its bytes in place.
 fn image() -> ImageSpec {
-    ImageSpec::new("synthetic/cached", "1")
-        .layer(
-            Layer::new()
-                .file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
-                .compression(Compression::Gzip),
-        )
-        .layer(
-            Layer::new()
-                .file(
-                    "app/synthetic_pkg-1.0.dist-info/METADATA",
-                    "Name: synthetic-pkg\nVersion: 1.0\n",
-                )
-                .compression(Compression::None),
-        )
+    small_image(Compression::None)
 }
 
 /// `gpubom scan SOURCE -f cyclonedx-json -q EXTRA…` with the cache on, kept in `cache_home`.

@@ -8,20 +8,7 @@ use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use std::path::Path;
 
 fn small_image() -> ImageSpec {
-    ImageSpec::new("synthetic/small", "1")
-        .layer(
-            Layer::new()
-                .file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
-                .compression(Compression::Gzip),
-        )
-        .layer(
-            Layer::new()
-                .file(
-                    "app/synthetic_pkg-1.0.dist-info/METADATA",
-                    "Name: synthetic-pkg\nVersion: 1.0\n",
-                )
-                .compression(Compression::Gzip),
-        )
+    common::small_image(Compression::Gzip)
 }
 
 /// Runs a scan that must fail, with `-o` pointing at a file that must not appear.

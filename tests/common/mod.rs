@@ -186,6 +186,25 @@ pub fn or_skip<T>(test: &str, r: Result<T, String>) -> Option<T> {
     }
 }
 
+/// A small synthetic image: an os-release layer (gzip), then a wheel's
+/// METADATA in a layer compressed with `second`.
+pub fn small_image(second: Compression) -> ImageSpec {
+    ImageSpec::new("synthetic/small", "1")
+        .layer(
+            Layer::new()
+                .file("usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+                .compression(Compression::Gzip),
+        )
+        .layer(
+            Layer::new()
+                .file(
+                    "app/synthetic_pkg-1.0.dist-info/METADATA",
+                    "Name: synthetic-pkg\nVersion: 1.0\n",
+                )
+                .compression(second),
+        )
+}
+
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
