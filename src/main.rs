@@ -7,6 +7,7 @@
 //! Exit codes: 0 success, 1 findings (for `check`), 2 could not run;
 //! `diff` only informs, so it is 0 whenever it ran.
 
+mod advisories_cmd;
 mod attach;
 mod batch;
 mod check;
@@ -44,6 +45,9 @@ enum Command {
     /// Validate and test Cedar policies
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Show the OSV advisory data --advisories would load
+    #[command(subcommand)]
+    Advisories(advisories_cmd::AdvisoriesCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Attach(args) => attach::run(args),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::Advisories(command) => advisories_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -87,6 +87,11 @@ pub struct ScanFlags {
     /// Organisation values, signing keys and waivers [default: .gpubom.toml if present]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// OSV advisories to match components against: a .json file or a directory of them
+    /// (repeatable), e.g. the PyPI and Debian OSV exports your organisation mirrors
+    #[arg(long = "advisories", value_name = "PATH")]
+    pub advisories: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -133,8 +138,10 @@ pub fn scan_source(
     settings: &ScanFlags,
     config: &gpubom_policy::Config,
 ) -> Result<gpubom_catalog::Scan> {
-    // Keys are loaded before any byte is pulled: a bad key path fails fast.
+    // Keys and advisories are loaded before any byte is pulled: bad input fails fast.
     let trust = trust(&config.signatures)?;
+    let advisories =
+        gpubom_advisory::Database::load(&settings.advisories).map_err(anyhow::Error::msg)?;
     let mut fingerprints = FingerprintTable::builtin();
     if let Some(path) = &settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
@@ -170,6 +177,8 @@ pub fn scan_source(
     )?;
     bar.finish_and_clear();
     scan.inventory.signatures = signature_facts(&image, &trust)?;
+    scan.warnings
+        .extend(advisories.annotate(&mut scan.inventory));
     if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");

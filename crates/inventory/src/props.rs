@@ -33,6 +33,8 @@ pub const DECLARED_SOURCE: &str = "gpubom:declared:source";
 pub const VERSION_CONFLICT: &str = "gpubom:version:conflict";
 /// Comma-separated advisory ids a component carries (fed by advisory data).
 pub const ADVISORIES: &str = "gpubom:advisories";
+/// The highest severity among them: `low`, `medium`, `high` or `critical`.
+pub const ADVISORY_SEVERITY: &str = "gpubom:advisories:severity";
 /// Highest confidence among the component's evidence, `0.0`–`1.0`.
 pub const CONFIDENCE: &str = "gpubom:evidence:confidence";
 

@@ -314,6 +314,7 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "version_conflict": prop(props::VERSION_CONFLICT) == "true",
                 "declared_version": prop(props::DECLARED_VERSION),
                 "has_advisories": !advisories.is_empty(),
+                "advisory_severity": prop(props::ADVISORY_SEVERITY),
                 "advisories": advisories,
             },
             "parents": [],

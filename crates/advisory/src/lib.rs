@@ -1,0 +1,219 @@
+//! Known vulnerabilities, offline: OSV advisories matched against an inventory.
+//!
+//! General scanners match PyPI and distro feeds; they say nothing about a
+//! bare libnvinfer. gpubom matches whatever OSV records it is given
+//! (`--advisories PATH`: the PyPI or Debian exports an organisation mirrors,
+//! or records of its own for NVIDIA's stack) by **identity, never by bare
+//! name**: an advisory names a package by purl, or by ecosystem and name,
+//! which become the purl gpubom gives the component (`pkg:pypi/torch`,
+//! `pkg:deb/debian/nvidia-container-toolkit`, `pkg:generic/nvidia/tensorrt`).
+//! Versions are ordered by the component's ecosystem: PEP 440 for PyPI,
+//! dpkg's for Debian (so `8.9.3.28-1+cuda12.1` sorts as dpkg sorts it), and
+//! dotted numbers for NVIDIA's four-part versions. A component whose version
+//! is unknown (known only from a SONAME) matches nothing, and the scan says so.
+
+mod osv;
+
+pub use osv::Advisory;
+
+use gpubom_inventory::version::{Ecosystem, Version};
+use gpubom_inventory::{props, Inventory};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Advisories loaded from files, each with where it came from.
+#[derive(Debug, Default)]
+pub struct Database {
+    advisories: Vec<(Advisory, PathBuf)>,
+}
+
+/// One advisory as `gpubom advisories list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub id: String,
+    pub aliases: Vec<String>,
+    /// The packages it names, as purls without a version.
+    pub packages: Vec<String>,
+    pub source: PathBuf,
+}
+
+impl Database {
+    /// Reads OSV JSON files, or directories of them (recursively). An
+    /// advisory whose ranges cannot be read is an error naming the file.
+    pub fn load(paths: &[PathBuf]) -> Result<Database, String> {
+        let mut files = Vec::new();
+        for path in paths {
+            collect(path, &mut files)?;
+        }
+        if files.is_empty() && !paths.is_empty() {
+            return Err(format!(
+                "no advisories (*.json) in {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let mut advisories = Vec::new();
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let advisory =
+                Advisory::parse(&bytes).map_err(|why| format!("{}: {why}", file.display()))?;
+            advisories.push((advisory, file));
+        }
+        Ok(Database { advisories })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.advisories.is_empty()
+    }
+
+    pub fn list(&self) -> Vec<Listing> {
+        self.advisories
+            .iter()
+            .map(|(a, source)| Listing {
+                id: a.id.clone(),
+                aliases: a.aliases.clone(),
+                packages: a.packages(),
+                source: source.clone(),
+            })
+            .collect()
+    }
+
+    /// Marks every component an advisory covers (`gpubom:advisories`, and the
+    /// highest severity). Returns what the user should be told: components an
+    /// advisory names whose version is unknown, so nothing could be matched.
+    pub fn annotate(&self, inventory: &mut Inventory) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for component in &mut inventory.components {
+            let Some(identity) = component.purl.as_deref().map(purl_base) else {
+                continue;
+            };
+            let ecosystem = ecosystem_of_purl(&identity);
+            let version = component
+                .version
+                .as_deref()
+                .and_then(|v| Version::parse(ecosystem, v));
+            let naming: Vec<&Advisory> = self
+                .advisories
+                .iter()
+                .map(|(a, _)| a)
+                .filter(|a| a.names(&identity))
+                .collect();
+            if naming.is_empty() {
+                continue;
+            }
+            let Some(version) = version else {
+                warnings.push(format!(
+                    "{} advisory(ies) name {} ({identity}), but its version is unknown: not matched",
+                    naming.len(),
+                    component.name
+                ));
+                continue;
+            };
+            let matched: Vec<&Advisory> = naming
+                .into_iter()
+                .filter(|a| a.affects(&identity, &version))
+                .collect();
+            if matched.is_empty() {
+                continue;
+            }
+            let ids: BTreeSet<&str> = matched.iter().map(|a| a.id.as_str()).collect();
+            let severity = matched.iter().filter_map(|a| a.severity).max();
+            let properties: &mut BTreeMap<String, String> = &mut component.properties;
+            properties.insert(
+                props::ADVISORIES.into(),
+                ids.into_iter().collect::<Vec<_>>().join(","),
+            );
+            if let Some(severity) = severity {
+                properties.insert(props::ADVISORY_SEVERITY.into(), severity.as_str().into());
+            }
+        }
+        warnings
+    }
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.is_file() {
+        files.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect(&entry, files)?;
+        } else if entry.extension().is_some_and(|x| x == "json") {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// `pkg:type/namespace/name`: a purl without version, qualifiers or subpath, lowercased.
+pub(crate) fn purl_base(purl: &str) -> String {
+    let cut = purl.find(['@', '?', '#']).unwrap_or(purl.len());
+    purl[..cut].to_ascii_lowercase()
+}
+
+/// Whose rules order the versions of the package a purl names.
+pub(crate) fn ecosystem_of_purl(base: &str) -> Ecosystem {
+    if base.starts_with("pkg:pypi/") {
+        Ecosystem::Pypi
+    } else if base.starts_with("pkg:deb/") {
+        Ecosystem::Debian
+    } else {
+        Ecosystem::Generic
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gpubom_inventory::{Component, ComponentKind};
+
+    fn tensorrt(version: Option<&str>) -> Component {
+        Component {
+            kind: ComponentKind::NativeLibrary,
+            name: "tensorrt".into(),
+            version: version.map(str::to_owned),
+            purl: Some(match version {
+                Some(v) => format!("pkg:generic/nvidia/tensorrt@{v}"),
+                None => "pkg:generic/nvidia/tensorrt".into(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_version_known_only_from_a_soname_matches_nothing_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("synthetic.json");
+        std::fs::write(
+            &file,
+            br#"{"id":"SYNTHETIC-TRT","affected":[{"package":{"purl":"pkg:generic/nvidia/tensorrt"},
+            "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"10.16.1"}]}]}],
+            "database_specific":{"severity":"CRITICAL"}}"#,
+        )
+        .unwrap();
+        let database = Database::load(&[dir.path().to_path_buf()]).unwrap();
+        let mut inventory = Inventory {
+            components: vec![tensorrt(Some("10.3.0.26")), tensorrt(None)],
+            ..Default::default()
+        };
+        let warnings = database.annotate(&mut inventory);
+        let known = &inventory.components[0].properties;
+        assert_eq!(known[props::ADVISORIES], "SYNTHETIC-TRT");
+        assert_eq!(known[props::ADVISORY_SEVERITY], "critical");
+        assert!(!inventory.components[1]
+            .properties
+            .contains_key(props::ADVISORIES));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("version is unknown"), "{warnings:?}");
+    }
+}

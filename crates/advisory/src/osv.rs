@@ -1,0 +1,356 @@
+//! The OSV schema (https://ossf.github.io/osv-schema/), read strictly enough
+//! that a range gpubom cannot evaluate is an error, not an advisory that
+//! silently matches nothing.
+
+use crate::{ecosystem_of_purl, purl_base};
+use gpubom_inventory::version::Version;
+use serde::Deserialize;
+
+/// How bad an advisory says it is (GHSA's `database_specific.severity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Severity> {
+        match text.to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" | "moderate" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// One advisory, its ranges parsed in the ecosystem of the package they are about.
+#[derive(Debug, Clone)]
+pub struct Advisory {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub severity: Option<Severity>,
+    affected: Vec<Affected>,
+}
+
+#[derive(Debug, Clone)]
+struct Affected {
+    /// The package, as a purl without version.
+    identity: String,
+    ranges: Vec<Vec<Event>>,
+    versions: Vec<Version>,
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Introduced(Option<Version>),
+    Fixed(Version),
+    LastAffected(Version),
+}
+
+#[derive(Deserialize)]
+struct RawAdvisory {
+    id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    affected: Vec<RawAffected>,
+    #[serde(default)]
+    database_specific: Option<RawSpecific>,
+}
+
+#[derive(Deserialize)]
+struct RawSpecific {
+    #[serde(default)]
+    severity: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawAffected {
+    package: RawPackage,
+    #[serde(default)]
+    ranges: Vec<RawRange>,
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPackage {
+    #[serde(default)]
+    ecosystem: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    purl: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawRange {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    events: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Advisory {
+    pub fn parse(bytes: &[u8]) -> Result<Advisory, String> {
+        let raw: RawAdvisory =
+            serde_json::from_slice(bytes).map_err(|e| format!("not an OSV advisory: {e}"))?;
+        let id = raw.id;
+        let mut affected = Vec::new();
+        for entry in raw.affected {
+            let identity = identity(&entry.package).map_err(|why| format!("{id}: {why}"))?;
+            let ecosystem = ecosystem_of_purl(&identity);
+            let parse = |text: &str, what: &str| {
+                Version::parse(ecosystem, text)
+                    .ok_or_else(|| format!("{id}: {what} {text:?} is not a version of {identity}"))
+            };
+            let mut ranges = Vec::new();
+            for range in entry.ranges {
+                match range.kind.as_str() {
+                    "ECOSYSTEM" | "SEMVER" => {}
+                    // Commits cannot be compared with installed versions.
+                    "GIT" => continue,
+                    other => return Err(format!("{id}: range type {other:?} is not OSV's")),
+                }
+                let mut events = Vec::new();
+                for event in &range.events {
+                    let (kind, value) = event
+                        .iter()
+                        .next()
+                        .ok_or_else(|| format!("{id}: an empty range event"))?;
+                    let text = value
+                        .as_str()
+                        .ok_or_else(|| format!("{id}: range event {kind} is not a string"))?;
+                    events.push(match kind.as_str() {
+                        "introduced" if text == "0" => Event::Introduced(None),
+                        "introduced" => Event::Introduced(Some(parse(text, "introduced")?)),
+                        "fixed" | "limit" => Event::Fixed(parse(text, kind)?),
+                        "last_affected" => Event::LastAffected(parse(text, kind)?),
+                        other => return Err(format!("{id}: range event {other:?} is not OSV's")),
+                    });
+                }
+                if !events.iter().any(|e| matches!(e, Event::Introduced(_))) {
+                    return Err(format!(
+                        "{id}: a range of {identity} has no \"introduced\" event"
+                    ));
+                }
+                events.sort_by(|a, b| {
+                    order_key(a)
+                        .partial_cmp(&order_key(b))
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                ranges.push(events);
+            }
+            let versions = entry
+                .versions
+                .iter()
+                .filter_map(|v| Version::parse(ecosystem, v))
+                .collect();
+            affected.push(Affected {
+                identity,
+                ranges,
+                versions,
+            });
+        }
+        Ok(Advisory {
+            id,
+            aliases: raw.aliases,
+            severity: raw
+                .database_specific
+                .and_then(|d| d.severity)
+                .and_then(|s| Severity::parse(&s)),
+            affected,
+        })
+    }
+
+    pub(crate) fn packages(&self) -> Vec<String> {
+        self.affected.iter().map(|a| a.identity.clone()).collect()
+    }
+
+    pub(crate) fn names(&self, identity: &str) -> bool {
+        self.affected.iter().any(|a| a.identity == identity)
+    }
+
+    /// Whether `version` of the package `identity` is affected.
+    pub(crate) fn affects(&self, identity: &str, version: &Version) -> bool {
+        self.affected
+            .iter()
+            .filter(|a| a.identity == identity)
+            .any(|a| a.versions.contains(version) || a.ranges.iter().any(|r| in_range(r, version)))
+    }
+}
+
+/// Events in version order ("introduced 0" first), as OSV evaluates them.
+fn order_key(event: &Event) -> Option<&Version> {
+    match event {
+        Event::Introduced(v) => v.as_ref(),
+        Event::Fixed(v) | Event::LastAffected(v) => Some(v),
+    }
+}
+
+/// OSV's evaluation: walking the events in order, an introduced at or below
+/// the version opens the range, a fixed at or below it (or a last_affected
+/// below it) closes it.
+fn in_range(events: &[Event], version: &Version) -> bool {
+    let mut affected = false;
+    for event in events {
+        match event {
+            Event::Introduced(None) => affected = true,
+            Event::Introduced(Some(v)) if version >= v => affected = true,
+            Event::Fixed(v) if version >= v => affected = false,
+            Event::LastAffected(v) if version > v => affected = false,
+            _ => {}
+        }
+    }
+    affected
+}
+
+/// The purl (without version) of the package an affected entry names.
+fn identity(package: &RawPackage) -> Result<String, String> {
+    if let Some(purl) = &package.purl {
+        return Ok(purl_base(purl));
+    }
+    let ecosystem = package.ecosystem.split(':').next().unwrap_or_default();
+    let name = package.name.trim();
+    if name.is_empty() {
+        return Err("an affected package has neither a purl nor a name".into());
+    }
+    match ecosystem {
+        "PyPI" => Ok(format!("pkg:pypi/{}", pep503(name))),
+        "Debian" => Ok(format!("pkg:deb/debian/{}", name.to_ascii_lowercase())),
+        "Ubuntu" => Ok(format!("pkg:deb/ubuntu/{}", name.to_ascii_lowercase())),
+        other => Err(format!(
+            "package {name:?} of ecosystem {other:?}: name it by purl (e.g. pkg:generic/nvidia/tensorrt)"
+        )),
+    }
+}
+
+/// PEP 503: lowercase, runs of `-_.` become one `-` (as PyPI purls are written).
+fn pep503(name: &str) -> String {
+    let mut out = String::new();
+    for part in name
+        .to_ascii_lowercase()
+        .split(['-', '_', '.'])
+        .filter(|p| !p.is_empty())
+    {
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advisory(ecosystem: &str, name: &str, events: &str) -> Result<Advisory, String> {
+        Advisory::parse(
+            format!(
+                r#"{{"id":"SYNTHETIC-1","affected":[{{"package":{{"ecosystem":"{ecosystem}","name":"{name}"}},
+                "ranges":[{{"type":"ECOSYSTEM","events":{events}}}]}}],
+                "database_specific":{{"severity":"HIGH"}}}}"#
+            )
+            .as_bytes(),
+        )
+    }
+
+    fn hits(a: &Advisory, identity: &str, version: &str) -> bool {
+        let v = Version::parse(ecosystem_of_purl(identity), version).unwrap();
+        a.affects(identity, &v)
+    }
+
+    #[test]
+    fn pep440_order_with_prereleases_and_local_labels() {
+        let a = advisory("PyPI", "Torch", r#"[{"introduced":"0"},{"fixed":"2.6.0"}]"#).unwrap();
+        let torch = "pkg:pypi/torch";
+        assert!(hits(&a, torch, "2.1.2"));
+        assert!(hits(&a, torch, "2.5.1+cu124"));
+        assert!(
+            hits(&a, torch, "2.6.0rc1"),
+            "a pre-release of the fix is not the fix"
+        );
+        assert!(hits(&a, torch, "2.6.0a0+ecf3bae40a.nv25.01"));
+        assert!(!hits(&a, torch, "2.6.0"));
+        assert!(!hits(&a, torch, "2.10.0"), "2.10 is after 2.6, not before");
+        assert_eq!(a.severity, Some(Severity::High));
+    }
+
+    #[test]
+    fn dpkg_order_with_revisions_and_cuda_suffixes() {
+        let a = advisory(
+            "Debian:12",
+            "nvidia-container-toolkit",
+            r#"[{"introduced":"0"},{"last_affected":"1.16.1"}]"#,
+        )
+        .unwrap();
+        let ctk = "pkg:deb/debian/nvidia-container-toolkit";
+        assert!(hits(&a, ctk, "1.16.1"));
+        assert!(
+            !hits(&a, ctk, "1.16.1-1"),
+            "a Debian revision sorts after the upstream version"
+        );
+        let fixed = advisory(
+            "Debian",
+            "libcudnn8",
+            r#"[{"introduced":"0"},{"fixed":"8.9.3.28-1+cuda12.1"}]"#,
+        )
+        .unwrap();
+        let cudnn = "pkg:deb/debian/libcudnn8";
+        assert!(hits(&fixed, cudnn, "8.9.2.26-1+cuda12.1"));
+        assert!(!hits(&fixed, cudnn, "8.9.3.28-1+cuda12.1"));
+        assert!(
+            hits(&fixed, cudnn, "8.9.3.28-1+cuda11.8"),
+            "dpkg: cuda11.8 < cuda12.1"
+        );
+    }
+
+    #[test]
+    fn nvidia_four_part_versions_by_purl() {
+        let a = Advisory::parse(
+            br#"{"id":"SYNTHETIC-2","affected":[{"package":{"purl":"pkg:generic/nvidia/tensorrt"},
+            "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"10.0"},{"fixed":"10.16.1"}]}]}]}"#,
+        )
+        .unwrap();
+        let trt = "pkg:generic/nvidia/tensorrt";
+        assert!(hits(&a, trt, "10.3.0.26"));
+        assert!(hits(&a, trt, "10.16.0.72"));
+        assert!(!hits(&a, trt, "10.16.1"));
+        assert!(!hits(&a, trt, "8.6.1.6"), "before the range opens");
+        assert!(!a.names("pkg:pypi/tensorrt"), "never by bare name");
+    }
+
+    #[test]
+    fn ranges_that_cannot_be_evaluated_are_errors() {
+        let bad_version = advisory(
+            "PyPI",
+            "torch",
+            r#"[{"introduced":"0"},{"fixed":"not a version!"}]"#,
+        );
+        assert!(bad_version.unwrap_err().contains("\"not a version!\""));
+        let no_start = advisory("PyPI", "torch", r#"[{"fixed":"2.6.0"}]"#);
+        assert!(no_start.unwrap_err().contains("no \"introduced\""));
+        let odd_event = advisory(
+            "PyPI",
+            "torch",
+            r#"[{"introduced":"0"},{"patched":"2.6.0"}]"#,
+        );
+        assert!(odd_event.unwrap_err().contains("patched"));
+        let no_purl = advisory("crates.io", "x", r#"[{"introduced":"0"}]"#);
+        assert!(no_purl.unwrap_err().contains("name it by purl"));
+    }
+}

@@ -1,0 +1,41 @@
+//! `gpubom advisories list`: what advisory data a scan would match, and from where.
+
+use anyhow::Result;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum AdvisoriesCommand {
+    /// List the advisories loaded from --advisories, with the packages they name
+    List {
+        /// OSV .json files or directories of them (repeatable)
+        #[arg(long = "advisories", value_name = "PATH", required = true)]
+        advisories: Vec<PathBuf>,
+    },
+}
+
+pub fn run(command: AdvisoriesCommand) -> Result<ExitCode> {
+    match command {
+        AdvisoriesCommand::List { advisories } => {
+            let database =
+                gpubom_advisory::Database::load(&advisories).map_err(anyhow::Error::msg)?;
+            let listing = database.list();
+            for advisory in &listing {
+                let aliases = if advisory.aliases.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", advisory.aliases.join(", "))
+                };
+                println!(
+                    "{}{aliases}: {} [{}]",
+                    advisory.id,
+                    advisory.packages.join(", "),
+                    advisory.source.display()
+                );
+            }
+            println!("{} advisory(ies) loaded", listing.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
