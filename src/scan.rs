@@ -92,6 +92,12 @@ pub struct ScanFlags {
     /// (repeatable), e.g. the PyPI and Debian OSV exports your organisation mirrors
     #[arg(long = "advisories", value_name = "PATH")]
     pub advisories: Vec<PathBuf>,
+
+    /// VEX statements (OpenVEX, or CycloneDX with vulnerabilities[].analysis): an advisory
+    /// stated not_affected or fixed for a component is kept in the SBOM, with the
+    /// justification, but does not count (repeatable)
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -142,6 +148,7 @@ pub fn scan_source(
     let trust = trust(&config.signatures)?;
     let advisories =
         gpubom_advisory::Database::load(&settings.advisories).map_err(anyhow::Error::msg)?;
+    let vex = gpubom_advisory::Vex::load(&settings.vex).map_err(anyhow::Error::msg)?;
     let mut fingerprints = FingerprintTable::builtin();
     if let Some(path) = &settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
@@ -178,7 +185,7 @@ pub fn scan_source(
     bar.finish_and_clear();
     scan.inventory.signatures = signature_facts(&image, &trust)?;
     scan.warnings
-        .extend(advisories.annotate(&mut scan.inventory));
+        .extend(advisories.annotate(&mut scan.inventory, &vex));
     if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");

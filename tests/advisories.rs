@@ -61,12 +61,8 @@ fn a_real_pypa_record_matches_by_pep440_order() {
         "json",
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "component-known-advisory")
-        .unwrap_or_else(|| panic!("{report}"));
+    let finding =
+        finding_of(&report, "component-known-advisory").unwrap_or_else(|| panic!("{report}"));
     assert!(finding["message"]
         .as_str()
         .unwrap()
@@ -107,4 +103,94 @@ fn an_advisory_file_with_a_bad_range_is_exit_2_synthetic() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn the_sbom_lists_the_vulnerability_and_vex_suppresses_it() {
+    let dir = tmp();
+    let source = torch_image(dir.path(), "1.12.1");
+    let advisories = pysec();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            &source,
+            "--advisories",
+            advisories.to_str().unwrap(),
+            "-q",
+        ];
+        args.extend(extra);
+        let out = run(&args);
+        assert_exit(&out, 0);
+        out.stdout
+    };
+    let bom: serde_json::Value = serde_json::from_slice(&scan(&["-f", "cyclonedx-json"])).unwrap();
+    validate_cyclonedx_1_5(&bom);
+    let vulnerability = &bom["vulnerabilities"][0];
+    assert_eq!(vulnerability["id"], "PYSEC-2022-43015");
+    assert_eq!(vulnerability["source"]["name"], "PyPA Advisory Database");
+    assert_eq!(vulnerability["recommendation"], "upgrade torch to 1.13.1");
+    let torch = find_component(&bom, "torch").unwrap();
+    assert_eq!(vulnerability["affects"][0]["ref"], torch["bom-ref"]);
+
+    // The table puts vulnerable components first.
+    let table = String::from_utf8(scan(&["-f", "table"])).unwrap();
+    let at = |section: &str| {
+        table
+            .find(section)
+            .unwrap_or_else(|| panic!("{section}: {table}"))
+    };
+    assert!(at("\nVulnerable (1)") < at("\nPackages ("), "{table}");
+    assert!(
+        table.contains("torch 1.12.1  PYSEC-2022-43015 (unrated, fixed in 1.13.1)"),
+        "{table}"
+    );
+
+    // An OpenVEX statement by alias: kept, with its justification, but no longer counted.
+    let vex = dir.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "statements": [{
+                "vulnerability": {"name": "CVE-2022-45907"},
+                "products": [{"@id": "pkg:pypi/torch"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+                "impact_statement": "TorchScript is never used (synthetic statement)"
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let bom: serde_json::Value = serde_json::from_slice(&scan(&[
+        "-f",
+        "cyclonedx-json",
+        "--vex",
+        vex.to_str().unwrap(),
+    ]))
+    .unwrap();
+    validate_cyclonedx_1_5(&bom);
+    let analysis = &bom["vulnerabilities"][0]["analysis"];
+    assert_eq!(analysis["state"], "not_affected");
+    assert!(analysis["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("vulnerable_code_not_in_execute_path: TorchScript is never used"));
+    let torch = find_component(&bom, "torch").unwrap();
+    assert_eq!(property(torch, "gpubom:advisories"), None);
+    let out = run(&[
+        "check",
+        &source,
+        "--advisories",
+        advisories.to_str().unwrap(),
+        "--vex",
+        vex.to_str().unwrap(),
+        "-f",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        finding_of(&report, "component-known-advisory").is_none(),
+        "{report}"
+    );
 }

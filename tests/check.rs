@@ -37,15 +37,6 @@ fn rules_of(report: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
-/// The finding of `rule` in a JSON report, if it fired.
-fn finding_of<'a>(report: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == rule)
-}
-
 /// `gpubom check SOURCE --config CONFIG -f json EXTRA…`: the exit code, the report and stderr.
 fn check_json(
     source: &str,

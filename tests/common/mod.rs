@@ -205,6 +205,15 @@ pub fn small_image(second: Compression) -> ImageSpec {
         )
 }
 
+/// The finding of `rule` in a `check -f json` report, if it fired.
+pub fn finding_of<'a>(report: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("a JSON report has findings")
+        .iter()
+        .find(|f| f["rule"] == rule)
+}
+
 pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }

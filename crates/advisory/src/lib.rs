@@ -13,11 +13,13 @@
 //! is unknown (known only from a SONAME) matches nothing, and the scan says so.
 
 mod osv;
+mod vex;
 
 pub use osv::Advisory;
+pub use vex::Vex;
 
 use gpubom_inventory::version::{Ecosystem, Version};
-use gpubom_inventory::{props, Inventory};
+use gpubom_inventory::{props, Inventory, VulnerabilityFact};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -82,28 +84,30 @@ impl Database {
     }
 
     /// Marks every component an advisory covers (`gpubom:advisories`, and the
-    /// highest severity). Returns what the user should be told: components an
-    /// advisory names whose version is unknown, so nothing could be matched.
-    pub fn annotate(&self, inventory: &mut Inventory) -> Vec<String> {
+    /// highest severity) unless a VEX statement says it is not affected or
+    /// fixed, and records each advisory, with its VEX analysis, in
+    /// `inventory.vulnerabilities`. Returns what the user should be told:
+    /// components an advisory names whose version is unknown, so nothing
+    /// could be matched.
+    pub fn annotate(&self, inventory: &mut Inventory, vex: &Vex) -> Vec<String> {
         let mut warnings = Vec::new();
-        for component in &mut inventory.components {
-            let Some(identity) = component.purl.as_deref().map(purl_base) else {
+        // Per advisory: the components it covers, their fixes, and a VEX analysis.
+        let mut facts: BTreeMap<usize, VulnerabilityFact> = BTreeMap::new();
+        for (index, component) in inventory.components.iter_mut().enumerate() {
+            let Some(purl) = component.purl.clone() else {
                 continue;
             };
-            let ecosystem = ecosystem_of_purl(&identity);
-            let version = component
-                .version
-                .as_deref()
-                .and_then(|v| Version::parse(ecosystem, v));
-            let naming: Vec<&Advisory> = self
-                .advisories
-                .iter()
-                .map(|(a, _)| a)
-                .filter(|a| a.names(&identity))
+            let identity = purl_base(&purl);
+            let naming: Vec<usize> = (0..self.advisories.len())
+                .filter(|&i| self.advisories[i].0.names(&identity))
                 .collect();
             if naming.is_empty() {
                 continue;
             }
+            let version = component
+                .version
+                .as_deref()
+                .and_then(|v| Version::parse(ecosystem_of_purl(&identity), v));
             let Some(version) = version else {
                 warnings.push(format!(
                     "{} advisory(ies) name {} ({identity}), but its version is unknown: not matched",
@@ -112,24 +116,49 @@ impl Database {
                 ));
                 continue;
             };
-            let matched: Vec<&Advisory> = naming
-                .into_iter()
-                .filter(|a| a.affects(&identity, &version))
-                .collect();
-            if matched.is_empty() {
+            let mut counted: Vec<&Advisory> = Vec::new();
+            for i in naming {
+                let advisory = &self.advisories[i].0;
+                if !advisory.affects(&identity, &version) {
+                    continue;
+                }
+                let fact = facts.entry(i).or_insert_with(|| VulnerabilityFact {
+                    id: advisory.id.clone(),
+                    aliases: advisory.aliases.clone(),
+                    summary: advisory.summary.clone(),
+                    severity: advisory.severity.map(|s| s.as_str().to_string()),
+                    references: advisory.references.clone(),
+                    ..Default::default()
+                });
+                fact.affects.push(index);
+                if let Some(fixed) = advisory.fixed_above(&identity, &version) {
+                    let fixed = fixed.to_string();
+                    if !fact.fixed.contains(&fixed) {
+                        fact.fixed.push(fixed);
+                    }
+                }
+                let analysis = vex.about(&|name| advisory.known_as(name), &purl);
+                if let Some(analysis) = analysis {
+                    fact.analysis = Some(analysis.clone());
+                }
+                if !analysis.is_some_and(vex::suppresses) {
+                    counted.push(advisory);
+                }
+            }
+            if counted.is_empty() {
                 continue;
             }
-            let ids: BTreeSet<&str> = matched.iter().map(|a| a.id.as_str()).collect();
-            let severity = matched.iter().filter_map(|a| a.severity).max();
-            let properties: &mut BTreeMap<String, String> = &mut component.properties;
+            let ids: BTreeSet<&str> = counted.iter().map(|a| a.id.as_str()).collect();
+            let properties = &mut component.properties;
             properties.insert(
                 props::ADVISORIES.into(),
                 ids.into_iter().collect::<Vec<_>>().join(","),
             );
-            if let Some(severity) = severity {
+            if let Some(severity) = counted.iter().filter_map(|a| a.severity).max() {
                 properties.insert(props::ADVISORY_SEVERITY.into(), severity.as_str().into());
             }
         }
+        inventory.vulnerabilities = facts.into_values().collect();
         warnings
     }
 }
@@ -206,7 +235,7 @@ mod tests {
             components: vec![tensorrt(Some("10.3.0.26")), tensorrt(None)],
             ..Default::default()
         };
-        let warnings = database.annotate(&mut inventory);
+        let warnings = database.annotate(&mut inventory, &Vex::default());
         let known = &inventory.components[0].properties;
         assert_eq!(known[props::ADVISORIES], "SYNTHETIC-TRT");
         assert_eq!(known[props::ADVISORY_SEVERITY], "critical");

@@ -42,6 +42,10 @@ pub struct Advisory {
     pub id: String,
     pub aliases: Vec<String>,
     pub severity: Option<Severity>,
+    /// `summary`, else the first line of `details`.
+    pub summary: Option<String>,
+    /// Its references' URLs: advisories and reports first, then the rest.
+    pub references: Vec<String>,
     affected: Vec<Affected>,
 }
 
@@ -69,6 +73,20 @@ struct RawAdvisory {
     affected: Vec<RawAffected>,
     #[serde(default)]
     database_specific: Option<RawSpecific>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    references: Vec<RawReference>,
+}
+
+#[derive(Deserialize)]
+struct RawReference {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    url: String,
 }
 
 #[derive(Deserialize)]
@@ -165,9 +183,29 @@ impl Advisory {
                 versions,
             });
         }
+        let mut references: Vec<&RawReference> = raw
+            .references
+            .iter()
+            .filter(|r| !r.url.is_empty())
+            .collect();
+        references.sort_by_key(|r| !matches!(r.kind.as_str(), "ADVISORY" | "REPORT" | "WEB"));
+        let mut urls: Vec<String> = Vec::new();
+        for r in references {
+            if !urls.contains(&r.url) {
+                urls.push(r.url.clone());
+            }
+        }
+        let summary = raw.summary.filter(|s| !s.trim().is_empty()).or_else(|| {
+            raw.details
+                .as_deref()
+                .and_then(|d| d.lines().next())
+                .map(str::to_owned)
+        });
         Ok(Advisory {
             id,
             aliases: raw.aliases,
+            summary,
+            references: urls,
             severity: raw
                 .database_specific
                 .and_then(|d| d.severity)
@@ -182,6 +220,25 @@ impl Advisory {
 
     pub(crate) fn names(&self, identity: &str) -> bool {
         self.affected.iter().any(|a| a.identity == identity)
+    }
+
+    /// The lowest version above `version` that fixes it for `identity`.
+    pub(crate) fn fixed_above(&self, identity: &str, version: &Version) -> Option<Version> {
+        self.affected
+            .iter()
+            .filter(|a| a.identity == identity)
+            .flat_map(|a| a.ranges.iter().flatten())
+            .filter_map(|e| match e {
+                Event::Fixed(v) if v > version => Some(v),
+                _ => None,
+            })
+            .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
+            .cloned()
+    }
+
+    /// Whether the advisory is known by `name` (its id or an alias).
+    pub(crate) fn known_as(&self, name: &str) -> bool {
+        self.id == name || self.aliases.iter().any(|a| a == name)
     }
 
     /// Whether `version` of the package `identity` is affected.

@@ -151,6 +151,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         layers: layer_infos(image),
         components: found.components,
         signatures: None,
+        vulnerabilities: Vec::new(),
     };
     inventory.normalize();
     Ok(Scan {

@@ -41,6 +41,38 @@ pub struct Inventory {
     /// `Some(vec![])` means the image was looked at and is unsigned.
     #[serde(default)]
     pub signatures: Option<Vec<SignatureFact>>,
+    /// Advisories that cover components of this inventory (from `--advisories`).
+    #[serde(default)]
+    pub vulnerabilities: Vec<VulnerabilityFact>,
+}
+
+/// One advisory and the components it covers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct VulnerabilityFact {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: Option<String>,
+    /// `low`, `medium`, `high` or `critical`, as the advisory rates it.
+    pub severity: Option<String>,
+    /// The advisory's own references (bulletin, fix, report), first the most authoritative.
+    pub references: Vec<String>,
+    /// The components it covers, by position in [`Inventory::components`].
+    pub affects: Vec<usize>,
+    /// The versions that fix it, lowest first, for the components it covers.
+    pub fixed: Vec<String>,
+    /// The organisation's VEX statement about it, when it made one.
+    pub analysis: Option<VexAnalysis>,
+}
+
+/// A VEX statement: whether a vulnerability affects the product, and why not.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VexAnalysis {
+    /// `not_affected`, `fixed`, `affected` or `under_investigation` (OpenVEX's words).
+    pub status: String,
+    pub justification: Option<String>,
+    /// The VEX document it came from.
+    pub source: String,
 }
 
 /// One signature found for the image, and whether it counted.

@@ -41,14 +41,18 @@ pub fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
         os.evidence = Some(evidence(None, &[], std::slice::from_ref(&distro.path)));
         components.push(os);
     }
+    let mut refs = Vec::with_capacity(inventory.components.len());
     for c in &inventory.components {
-        components.push(component(inventory, c, unique(&mut seen, c.bom_ref())));
+        let bom_ref = unique(&mut seen, c.bom_ref());
+        refs.push(bom_ref.clone());
+        components.push(component(inventory, c, bom_ref));
     }
     Bom {
         version: 1,
         serial_number: Some(serial_number(inventory)),
         metadata: Some(metadata(inventory, tool_version)),
         components: Some(Components(components)),
+        vulnerabilities: crate::vulnerabilities::section(inventory, &refs),
         spec_version: cyclonedx_bom::models::bom::SpecVersion::V1_5,
         ..Bom::default()
     }

@@ -7,6 +7,7 @@
 mod cyclonedx;
 mod read;
 mod table;
+mod vulnerabilities;
 
 pub use read::read_cyclonedx_json;
 

@@ -131,6 +131,8 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         layers: layers.into_values().collect(),
         components,
         signatures: get(props::SIGNATURES_CHECKED).map(|_| signatures(&meta_props)),
+        // The components keep their advisory properties, which is what the gate reads.
+        vulnerabilities: Vec::new(),
     };
     inventory.normalize();
     Ok(inventory)

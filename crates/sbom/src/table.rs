@@ -25,6 +25,7 @@ pub fn render(inventory: &Inventory) -> String {
         .iter()
         .filter(|c| !c.kind.is_model_like() && !c.properties.contains_key(props::NVIDIA_FAMILY))
         .collect();
+    vulnerable(inventory, &mut out);
     for (title, rows) in [
         ("NVIDIA stack", &nvidia),
         ("Models", &models),
@@ -37,6 +38,44 @@ pub fn render(inventory: &Inventory) -> String {
     }
     summary(inventory, &mut out);
     out
+}
+
+/// Components with known advisories, first: what a reader of the table acts on.
+fn vulnerable(inventory: &Inventory, out: &mut String) {
+    let rows: Vec<String> = inventory
+        .vulnerabilities
+        .iter()
+        .flat_map(|v| {
+            v.affects.iter().filter_map(move |&i| {
+                let c = inventory.components.get(i)?;
+                let counted = c
+                    .properties
+                    .get(props::ADVISORIES)
+                    .is_some_and(|ids| ids.split(',').any(|id| id == v.id));
+                let status = match (&v.analysis, counted) {
+                    (Some(a), false) => format!("VEX {}", a.status),
+                    _ => v.severity.clone().unwrap_or_else(|| "unrated".into()),
+                };
+                let fix = if v.fixed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", fixed in {}", v.fixed.join(" or "))
+                };
+                Some(format!(
+                    "  {} {}  {} ({status}{fix})",
+                    for_terminal(&c.name),
+                    for_terminal(c.version.as_deref().unwrap_or("?")),
+                    v.id
+                ))
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        let _ = writeln!(out, "\nVulnerable ({})", rows.len());
+        for row in rows {
+            let _ = writeln!(out, "{row}");
+        }
+    }
 }
 
 fn header(inventory: &Inventory, out: &mut String) {
