@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum AdvisoriesCommand {
-    /// List the advisories loaded from --advisories, with the packages they name
+    /// List the built-in advisories and those from --advisories, with the packages they name
     List {
-        /// OSV .json files or directories of them (repeatable)
-        #[arg(long = "advisories", value_name = "PATH", required = true)]
+        /// More OSV .json files or directories of them (repeatable)
+        #[arg(long = "advisories", value_name = "PATH")]
         advisories: Vec<PathBuf>,
     },
 }
@@ -34,7 +34,11 @@ pub fn run(command: AdvisoriesCommand) -> Result<ExitCode> {
                     advisory.source.display()
                 );
             }
-            println!("{} advisory(ies) loaded", listing.len());
+            println!(
+                "{} advisory(ies) loaded; built-in data of {}",
+                listing.len(),
+                gpubom_advisory::DATA_VERSION
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

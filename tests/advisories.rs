@@ -79,7 +79,8 @@ fn a_real_pypa_record_matches_by_pep440_order() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("PYSEC-2022-43015 (CVE-2022-45907): pkg:pypi/torch")
-            && text.contains("1 advisory(ies) loaded"),
+            && text.contains("GPUBOM-NVIDIA-2024-0132 (CVE-2024-0132)")
+            && text.contains("8 advisory(ies) loaded; built-in data of 2026-11-25"),
         "{text}"
     );
 }
@@ -192,5 +193,75 @@ fn the_sbom_lists_the_vulnerability_and_vex_suppresses_it() {
     assert!(
         finding_of(&report, "component-known-advisory").is_none(),
         "{report}"
+    );
+}
+
+/// An image whose dpkg database says `package` `version` is installed (the
+/// package's files are left out: the advisory is about the installed version).
+fn dpkg_image(dir: &Path, package: &str, version: &str) -> String {
+    let status = format!(
+        "Package: {package}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n"
+    );
+    let spec = ImageSpec::new("example.com/synthetic/gpu-host-tools", "1").layer(
+        Layer::new()
+            .file("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n")
+            .file("var/lib/dpkg/status", status),
+    );
+    let oci = dir.join(format!("{package}-{version}"));
+    spec.write_oci_dir(&oci);
+    format!("oci-dir:{}", oci.display())
+}
+
+#[test]
+fn the_built_in_nvidia_bulletins_cover_the_container_toolkit_deb_synthetic() {
+    let dir = tmp();
+    let scan = |version: &str| -> serde_json::Value {
+        let source = dpkg_image(dir.path(), "nvidia-container-toolkit", version);
+        let out = run(&["scan", &source, "-f", "cyclonedx-json", "-q"]);
+        assert_exit(&out, 0);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let vulnerable = scan("1.16.1-1");
+    let toolkit = find_component(&vulnerable, "nvidia-container-toolkit").unwrap();
+    let ids = property(toolkit, "gpubom:advisories").unwrap_or_default();
+    assert_eq!(
+        ids,
+        "GPUBOM-NVIDIA-2024-0132,GPUBOM-NVIDIA-2024-0133,GPUBOM-NVIDIA-2024-0134,\
+         GPUBOM-NVIDIA-2024-0135,GPUBOM-NVIDIA-2024-0136,GPUBOM-NVIDIA-2024-0137,\
+         GPUBOM-NVIDIA-2025-23359"
+    );
+    let cve = vulnerable["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "GPUBOM-NVIDIA-2024-0132")
+        .unwrap();
+    assert_eq!(
+        cve["advisories"][0]["url"],
+        "https://nvidia.custhelp.com/app/answers/detail/a_id/5582"
+    );
+    assert_eq!(
+        cve["recommendation"],
+        "upgrade nvidia-container-toolkit to 1.16.2"
+    );
+    // 1.16.2 fixes 0132 and 0133 only; 1.17.4 fixes everything listed.
+    let partly = scan("1.16.2-1");
+    let ids = property(
+        find_component(&partly, "nvidia-container-toolkit").unwrap(),
+        "gpubom:advisories",
+    )
+    .unwrap_or_default()
+    .to_string();
+    assert!(
+        !ids.contains("2024-0132") && ids.contains("2024-0134"),
+        "{ids}"
+    );
+    let fixed = scan("1.17.4-1");
+    assert_eq!(
+        property(
+            find_component(&fixed, "nvidia-container-toolkit").unwrap(),
+            "gpubom:advisories"
+        ),
+        None
     );
 }

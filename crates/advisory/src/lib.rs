@@ -12,9 +12,11 @@
 //! dotted numbers for NVIDIA's four-part versions. A component whose version
 //! is unknown (known only from a SONAME) matches nothing, and the scan says so.
 
+mod builtin;
 mod osv;
 mod vex;
 
+pub use builtin::DATA_VERSION;
 pub use osv::Advisory;
 pub use vex::Vex;
 
@@ -40,9 +42,16 @@ pub struct Listing {
 }
 
 impl Database {
-    /// Reads OSV JSON files, or directories of them (recursively). An
-    /// advisory whose ranges cannot be read is an error naming the file.
+    /// The built-in advisories, then the OSV JSON files at `paths` (or
+    /// directories of them, recursively). An advisory whose ranges cannot be
+    /// read is an error naming the file.
     pub fn load(paths: &[PathBuf]) -> Result<Database, String> {
+        let mut advisories = Vec::new();
+        for (path, text) in builtin::BUILTIN {
+            let advisory = Advisory::parse(text.as_bytes())
+                .map_err(|why| format!("built-in {path}: {why}"))?;
+            advisories.push((advisory, PathBuf::from(format!("built-in:{path}"))));
+        }
         let mut files = Vec::new();
         for path in paths {
             collect(path, &mut files)?;
@@ -57,7 +66,6 @@ impl Database {
                     .join(", ")
             ));
         }
-        let mut advisories = Vec::new();
         for file in files {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let advisory =
@@ -65,10 +73,6 @@ impl Database {
             advisories.push((advisory, file));
         }
         Ok(Database { advisories })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.advisories.is_empty()
     }
 
     pub fn list(&self) -> Vec<Listing> {

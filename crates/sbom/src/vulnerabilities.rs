@@ -106,6 +106,7 @@ fn vulnerability(
 fn database(id: &str) -> &'static str {
     match id.split('-').next().unwrap_or_default() {
         "PYSEC" => "PyPA Advisory Database",
+        "GPUBOM" => "gpubom built-in advisories (vendor bulletins)",
         "GHSA" => "GitHub Advisory Database",
         "CVE" => "NVD",
         "DSA" | "DLA" | "DEBIAN" => "Debian Security Tracker",
