@@ -4,35 +4,15 @@
 
 use crate::{ecosystem_of_purl, purl_base};
 use gpubom_inventory::version::Version;
+use gpubom_inventory::Severity;
 use serde::Deserialize;
 
-/// How bad an advisory says it is (GHSA's `database_specific.severity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Severity> {
-        match text.to_ascii_lowercase().as_str() {
-            "low" => Some(Severity::Low),
-            "medium" | "moderate" => Some(Severity::Medium),
-            "high" => Some(Severity::High),
-            "critical" => Some(Severity::Critical),
-            _ => None,
-        }
+/// How bad an advisory says it is (GHSA's `database_specific.severity`,
+/// where `moderate` is medium).
+fn severity(text: &str) -> Option<Severity> {
+    match text.to_ascii_lowercase().as_str() {
+        "moderate" => Some(Severity::Medium),
+        other => other.parse().ok(),
     }
 }
 
@@ -209,7 +189,7 @@ impl Advisory {
             severity: raw
                 .database_specific
                 .and_then(|d| d.severity)
-                .and_then(|s| Severity::parse(&s)),
+                .and_then(|s| severity(&s)),
             affected,
         })
     }

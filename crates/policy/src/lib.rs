@@ -20,6 +20,7 @@ pub mod test_runner;
 
 pub use config::Config;
 pub use entities::{reference, Subject, Version};
+pub use gpubom_inventory::Severity;
 pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
 
 use cedar_policy::{
@@ -28,40 +29,6 @@ use cedar_policy::{
 use gpubom_inventory::Inventory;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl FromStr for Severity {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            _ => Err(()),
-        }
-    }
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
