@@ -447,14 +447,7 @@ pub(crate) fn ensure_platform(image: &Image, asked: Option<&str>) -> Result<(), 
     let (Some(asked), Some(found)) = (asked, image.platform.as_deref()) else {
         return Ok(());
     };
-    let mut want = asked.split('/');
-    let mut have = found.split('/');
-    let same = want.next() == have.next()
-        && want.next() == have.next()
-        && want
-            .next()
-            .is_none_or(|variant| have.next() == Some(variant));
-    if same {
+    if oci::platform_matches(found, asked) {
         Ok(())
     } else {
         Err(Error::Platform {

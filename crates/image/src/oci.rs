@@ -112,7 +112,7 @@ pub(crate) fn choose(store: &Store, wanted: &str) -> Result<Chosen, Error> {
         let position = candidates.iter().position(|(d, _)| {
             d.platform
                 .as_ref()
-                .is_some_and(|p| platform_matches(p, wanted))
+                .is_some_and(|p| platform_matches(&p.to_string(), wanted))
         });
         match position {
             Some(i) => candidates.remove(i),
@@ -218,12 +218,15 @@ pub(crate) fn expect_image_config(chosen: &Chosen, source: &str) -> Result<(), E
     })
 }
 
-fn platform_matches(p: &Platform, wanted: &str) -> bool {
-    let mut parts = wanted.split('/');
-    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
-    Some(p.os.as_str()) == os
-        && Some(p.architecture.as_str()) == arch
-        && (variant.is_none() || p.variant.as_deref() == variant)
+/// Whether a platform (`os/arch[/variant]`) is the one `wanted` names; a
+/// `wanted` without a variant accepts any.
+pub(crate) fn platform_matches(found: &str, wanted: &str) -> bool {
+    let (mut found, mut wanted) = (found.split('/'), wanted.split('/'));
+    found.next() == wanted.next()
+        && found.next() == wanted.next()
+        && wanted
+            .next()
+            .is_none_or(|variant| found.next() == Some(variant))
 }
 
 /// `example.com/x:1.0` → (Some(name), Some(tag)); a bare `1.0` is a tag.
