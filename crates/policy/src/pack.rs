@@ -182,7 +182,10 @@ impl Pack {
             let parsed =
                 PolicySet::from_str(text).map_err(|e| located(file, text, &e, "syntax error"))?;
             let result = validator.validate(&parsed, ValidationMode::Strict);
-            if let Some(first) = result.validation_errors().next() {
+            // The validator's order is not the file's: report the earliest
+            // error, usually the cause of those after it (a mistyped
+            // comparison also loses the `has` guard that follows it).
+            if let Some(first) = result.validation_errors().min_by_key(|e| offset(*e)) {
                 let mut error = located(file, text, first, "does not match the schema");
                 let advice = match first.to_string() {
                     m if m.contains("Gpubom::Org") => Some(
@@ -329,14 +332,18 @@ fn cedar_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// `file:line:col: what: message (hint: …)` from a Cedar diagnostic.
-fn located(file: &str, text: &str, diagnostic: &dyn Diagnostic, what: &str) -> Error {
-    let offset = diagnostic
+/// Where in its file a Cedar diagnostic points (0 when it does not say).
+fn offset(diagnostic: &dyn Diagnostic) -> usize {
+    diagnostic
         .labels()
         .and_then(|mut labels| labels.next())
         .map(|label| label.offset())
-        .unwrap_or(0);
-    let (line, col) = line_col(text, offset);
+        .unwrap_or(0)
+}
+
+/// `file:line:col: what: message (hint: …)` from a Cedar diagnostic.
+fn located(file: &str, text: &str, diagnostic: &dyn Diagnostic, what: &str) -> Error {
+    let (line, col) = line_col(text, offset(diagnostic));
     let mut message = format!("{file}:{line}:{col}: {what}: {diagnostic}");
     if let Some(help) = diagnostic.help() {
         message.push_str(&format!(" (hint: {help})"));
