@@ -210,6 +210,19 @@ fn euid(json: &serde_json::Value) -> Result<EntityUid, Error> {
     EntityUid::from_json(json.clone()).map_err(|e| Error::Evaluation(e.to_string()))
 }
 
+/// The rule behind `waiver-expired` findings: no policy, but reports (SARIF)
+/// describe every result's rule.
+pub(crate) fn waiver_expired_rule() -> Rule {
+    Rule {
+        id: "waiver-expired".into(),
+        severity: Severity::Medium,
+        message: "a waiver in .gpubom.toml has expired".into(),
+        remediation: "fix what the rule reports, or renew the waiver with a new expiry date".into(),
+        file: ".gpubom.toml".into(),
+        line: 1,
+    }
+}
+
 /// Marks findings a live waiver covers; an expired waiver becomes a finding of its own.
 fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
     let mut expired = Vec::new();
@@ -225,16 +238,16 @@ fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
             }
         }
     }
+    let rule = waiver_expired_rule();
     for waiver in expired {
         findings.push(Finding {
-            rule: "waiver-expired".into(),
-            severity: Severity::Medium,
+            rule: rule.id.clone(),
+            severity: rule.severity,
             message: format!(
                 "the waiver for {} matching {:?} expired on {} ({})",
                 waiver.rule, waiver.pattern, waiver.expires, waiver.reason
             ),
-            remediation: "fix what the rule reports, or renew the waiver with a new expiry date"
-                .into(),
+            remediation: rule.remediation.clone(),
             subject: Subject {
                 kind: "waiver".into(),
                 name: waiver.rule.clone(),

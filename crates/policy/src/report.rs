@@ -191,21 +191,8 @@ fn dockerfile_line(f: &Finding, text: &str) -> usize {
         .unwrap_or(1)
 }
 
-/// Findings about waivers have no policy behind them, but SARIF wants every
-/// result's rule described.
-fn waiver_expired_rule() -> Rule {
-    Rule {
-        id: "waiver-expired".into(),
-        severity: Severity::Medium,
-        message: "a waiver in .gpubom.toml has expired".into(),
-        remediation: "fix what the rule reports, or renew the waiver with a new expiry date".into(),
-        file: ".gpubom.toml".into(),
-        line: 1,
-    }
-}
-
 fn sarif(findings: &[Finding], ctx: &Context) -> String {
-    let waiver_rule = waiver_expired_rule();
+    let waiver_rule = crate::waiver_expired_rule();
     let all_rules: Vec<&Rule> = ctx
         .rules
         .values()
