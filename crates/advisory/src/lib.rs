@@ -29,6 +29,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub struct Database {
     advisories: Vec<(Advisory, PathBuf)>,
+    /// Package purl (without version) → the advisories that name it, so a
+    /// component costs one lookup however large a mirrored export is.
+    by_package: BTreeMap<String, Vec<usize>>,
 }
 
 /// One advisory as `gpubom advisories list` shows it.
@@ -72,7 +75,19 @@ impl Database {
                 Advisory::parse(&bytes).map_err(|why| format!("{}: {why}", file.display()))?;
             advisories.push((advisory, file));
         }
-        Ok(Database { advisories })
+        let mut by_package: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, (advisory, _)) in advisories.iter().enumerate() {
+            for package in advisory.packages() {
+                let named = by_package.entry(package).or_default();
+                if named.last() != Some(&i) {
+                    named.push(i);
+                }
+            }
+        }
+        Ok(Database {
+            advisories,
+            by_package,
+        })
     }
 
     pub fn list(&self) -> Vec<Listing> {
@@ -102,12 +117,9 @@ impl Database {
                 continue;
             };
             let identity = purl_base(&purl);
-            let naming: Vec<usize> = (0..self.advisories.len())
-                .filter(|&i| self.advisories[i].0.names(&identity))
-                .collect();
-            if naming.is_empty() {
+            let Some(naming) = self.by_package.get(&identity) else {
                 continue;
-            }
+            };
             let version = component
                 .version
                 .as_deref()
@@ -121,7 +133,7 @@ impl Database {
                 continue;
             };
             let mut counted: Vec<&Advisory> = Vec::new();
-            for i in naming {
+            for &i in naming {
                 let advisory = &self.advisories[i].0;
                 if !advisory.affects(&identity, &version) {
                     continue;

@@ -198,10 +198,6 @@ impl Advisory {
         self.affected.iter().map(|a| a.identity.clone()).collect()
     }
 
-    pub(crate) fn names(&self, identity: &str) -> bool {
-        self.affected.iter().any(|a| a.identity == identity)
-    }
-
     /// The lowest version above `version` that fixes it for `identity`.
     pub(crate) fn fixed_above(&self, identity: &str, version: &Version) -> Option<Version> {
         self.affected
@@ -368,7 +364,11 @@ mod tests {
         assert!(hits(&a, trt, "10.16.0.72"));
         assert!(!hits(&a, trt, "10.16.1"));
         assert!(!hits(&a, trt, "8.6.1.6"), "before the range opens");
-        assert!(!a.names("pkg:pypi/tensorrt"), "never by bare name");
+        assert_eq!(
+            a.packages(),
+            ["pkg:generic/nvidia/tensorrt"],
+            "never by bare name"
+        );
     }
 
     #[test]
