@@ -20,6 +20,7 @@
 use crate::{evaluate, Config, Error, Pack};
 use gpubom_inventory::Inventory;
 use serde::Deserialize;
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
@@ -77,9 +78,11 @@ pub fn run(
         )));
     }
     let mut report = TestReport::default();
+    // Fixtures mostly share a configuration: the pack is loaded once for each.
+    let mut packs: HashMap<Option<String>, Pack> = HashMap::new();
     for file in files {
         let label = file.display().to_string();
-        match run_one(policies, &file, today, read_sbom) {
+        match run_one(policies, &file, today, read_sbom, &mut packs) {
             Ok((name, problems)) if problems.is_empty() => {
                 report.passed.push(format!("{name} ({label})"))
             }
@@ -98,6 +101,7 @@ fn run_one(
     file: &Path,
     today: &str,
     read_sbom: &dyn Fn(&[u8]) -> Result<Inventory, String>,
+    packs: &mut HashMap<Option<String>, Pack>,
 ) -> Result<(String, Vec<String>), String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let fixture: Fixture =
@@ -119,14 +123,19 @@ fn run_one(
         }
         None => policies.config,
     };
-    let pack = Pack::load_for(policies.paths, policies.include_default, config)
-        .map_err(|e| e.to_string())?;
+    let pack = match packs.entry(fixture.config.clone()) {
+        Entry::Occupied(loaded) => loaded.into_mut(),
+        Entry::Vacant(slot) => slot.insert(
+            Pack::load_for(policies.paths, policies.include_default, config)
+                .map_err(|e| e.to_string())?,
+        ),
+    };
     for rule in fixture.expect.fires.iter().chain(&fixture.expect.silent) {
         if !pack.rules.contains_key(rule) {
             return Err(format!("expects unknown rule {rule:?}"));
         }
     }
-    let findings = evaluate(&pack, &inventory, config, today).map_err(|e| e.to_string())?;
+    let findings = evaluate(pack, &inventory, config, today).map_err(|e| e.to_string())?;
     let fired: Vec<&str> = findings
         .iter()
         .filter(|f| f.waived.is_none())
