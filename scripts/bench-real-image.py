@@ -656,6 +656,17 @@ def config_blob(layer_metas):
     })
 
 
+def manifest_blob(config, layer_media_type, layers):
+    """An OCI image manifest for `config` (bytes) and `layers`, (digest, size) pairs."""
+    return canonical_json({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": "sha256:" + hashlib.sha256(config).hexdigest(), "size": len(config)},
+        "layers": [{"mediaType": layer_media_type, "digest": d, "size": n} for d, n in layers],
+    })
+
+
 def write_oci_dir(out, layer_metas):
     final = os.path.join(out, "oci")
     tmp = final + ".tmp"
@@ -675,14 +686,8 @@ def write_oci_dir(out, layer_metas):
     config = config_blob(layer_metas)
     config_hex = hashlib.sha256(config).hexdigest()
     write_atomic(os.path.join(blobs, config_hex), config)
-    manifest = canonical_json({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": f"sha256:{config_hex}", "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": f"sha256:{d}", "size": n} for d, n in results],
-    })
+    manifest = manifest_blob(config, "application/vnd.oci.image.layer.v1.tar+gzip",
+                             [(f"sha256:{d}", n) for d, n in results])
     manifest_hex = hashlib.sha256(manifest).hexdigest()
     write_atomic(os.path.join(blobs, manifest_hex), manifest)
     index = canonical_json({
@@ -755,14 +760,8 @@ def write_docker_archive(out, layer_metas):
         hex_ = m["diff_id"].split(":", 1)[1]
         layer_paths.append(f"blobs/sha256/{hex_}")
         members.append((f"blobs/sha256/{hex_}", os.path.join(out, "layers", f"{m['index']:02d}.tar")))
-    manifest = canonical_json({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": f"sha256:{config_hex}", "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": m["diff_id"], "size": m["size"]} for m in layer_metas],
-    })
+    manifest = manifest_blob(config, "application/vnd.oci.image.layer.v1.tar",
+                             [(m["diff_id"], m["size"]) for m in layer_metas])
     manifest_hex = hashlib.sha256(manifest).hexdigest()
     members.append((f"blobs/sha256/{manifest_hex}", manifest))
     members.append(("index.json", canonical_json({
