@@ -127,14 +127,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     // Everything is rendered before anything is written: no half set of reports.
     let mut rendered = Vec::new();
     for target in &targets {
-        let bytes = match target.format {
-            ReportFormat::CyclonedxJson => gpubom_sbom::render(
+        let bytes = match report_format(target) {
+            Some(format) => report::render(&findings, format, &context).into_bytes(),
+            None => gpubom_sbom::render(
                 &inventory,
                 gpubom_sbom::Format::CycloneDxJson,
                 env!("CARGO_PKG_VERSION"),
             )
             .context("cannot render the SBOM")?,
-            other => report::render(&findings, report_format(other, target), &context).into_bytes(),
         };
         rendered.push((target.file.as_deref(), bytes));
     }
@@ -146,16 +146,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-fn report_format(format: ReportFormat, target: &crate::output::Target<ReportFormat>) -> Format {
-    match format {
+/// The findings report a target asks for; `None` for the SBOM.
+fn report_format(target: &crate::output::Target<ReportFormat>) -> Option<Format> {
+    Some(match target.format {
         ReportFormat::Text => Format::Text {
             colour: crate::output::to_terminal(target) && std::env::var_os("NO_COLOR").is_none(),
         },
         ReportFormat::Json => Format::Json,
         ReportFormat::Sarif => Format::Sarif,
         ReportFormat::Markdown => Format::Markdown,
-        ReportFormat::CyclonedxJson => unreachable!("the SBOM is not a findings report"),
-    }
+        ReportFormat::CyclonedxJson => return None,
+    })
 }
 
 /// `--config FILE`, else `.gpubom.toml` in the current directory, else the
