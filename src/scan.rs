@@ -186,6 +186,7 @@ pub fn scan_source(
     scan.inventory.signatures = signature_facts(&image, &trust)?;
     scan.warnings
         .extend(advisories.annotate(&mut scan.inventory, &vex));
+    scan.inventory.advisory_data = Some(advisories.describe(&gpubom_inventory::time::today()));
     if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");

@@ -8,8 +8,6 @@ use common::*;
 use gpubom_testkit::elf::synthetic_shared_object;
 use gpubom_testkit::image::{Compression, ImageSpec, Layer};
 use gpubom_testkit::real;
-use std::path::Path;
-use std::process::Command;
 
 const CUDART_SHA256_PREFIX: &str = "9335f6a2"; // nvidia-formats.md, checked on real bytes
 
@@ -353,41 +351,6 @@ fn framework_build_facts_and_tensorrt_bindings_synthetic() {
         property(bindings, "gpubom:nvidia:tensorrt_expected"),
         Some("10.0.1")
     );
-}
-
-/// The members of a wheel whose path starts or ends with one of `wanted`, read by
-/// Python's zipfile: inflating a 190 MB wheel whole in a debug build would dominate the test.
-fn wheel_members(wheel: &Path, wanted: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let dir = tmp();
-    let script = "import sys, zipfile\n\
-        z = zipfile.ZipFile(sys.argv[1])\n\
-        for n in z.namelist():\n    \
-            if not n.endswith('/') and any(n.startswith(w) or n.endswith(w) for w in sys.argv[3:]):\n        \
-                z.extract(n, sys.argv[2])\n        \
-                print(n)\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(wheel)
-        .arg(dir.path())
-        .args(wanted)
-        .output()
-        .map_err(|e| format!("cannot run python3: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{}: {}",
-            wheel.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|name| {
-            std::fs::read(dir.path().join(name))
-                .map(|bytes| (name.to_string(), bytes))
-                .map_err(|e| format!("{name}: {e}"))
-        })
-        .collect()
 }
 
 /// One library of a small real wheel, by file name.

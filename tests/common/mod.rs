@@ -375,3 +375,38 @@ pub fn locations_where(
         })
         .collect()
 }
+
+/// The members of a wheel whose path starts or ends with one of `wanted`, read by
+/// Python's zipfile: inflating a 190 MB wheel whole in a debug build would dominate the test.
+pub fn wheel_members(wheel: &Path, wanted: &[&str]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let dir = tmp();
+    let script = "import sys, zipfile\n\
+        z = zipfile.ZipFile(sys.argv[1])\n\
+        for n in z.namelist():\n    \
+            if not n.endswith('/') and any(n.startswith(w) or n.endswith(w) for w in sys.argv[3:]):\n        \
+                z.extract(n, sys.argv[2])\n        \
+                print(n)\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(wheel)
+        .arg(dir.path())
+        .args(wanted)
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}: {}",
+            wheel.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|name| {
+            std::fs::read(dir.path().join(name))
+                .map(|bytes| (name.to_string(), bytes))
+                .map_err(|e| format!("{name}: {e}"))
+        })
+        .collect()
+}

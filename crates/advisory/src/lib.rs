@@ -32,6 +32,8 @@ pub struct Database {
     /// Package purl (without version) → the advisories that name it, so a
     /// component costs one lookup however large a mirrored export is.
     by_package: BTreeMap<String, Vec<usize>>,
+    /// How many records came from the user's files.
+    from_files: usize,
 }
 
 /// One advisory as `gpubom advisories list` shows it.
@@ -69,12 +71,30 @@ impl Database {
                     .join(", ")
             ));
         }
+        let built_in = advisories.len();
+        let mut from_files = 0;
+        let mut superseded = BTreeSet::new();
         for file in files {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let advisory =
                 Advisory::parse(&bytes).map_err(|why| format!("{}: {why}", file.display()))?;
+            // The user's copy of a built-in record (same id, or an alias such as its CVE or
+            // GHSA) replaces it: a mirrored export is newer, and one vulnerability is listed once.
+            let names: BTreeSet<&str> = advisory.names().collect();
+            for (i, (known, _)) in advisories[..built_in].iter().enumerate() {
+                if known.names().any(|n| names.contains(n)) {
+                    superseded.insert(i);
+                }
+            }
             advisories.push((advisory, file));
+            from_files += 1;
         }
+        let advisories: Vec<(Advisory, PathBuf)> = advisories
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !superseded.contains(i))
+            .map(|(_, a)| a)
+            .collect();
         let mut by_package: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, (advisory, _)) in advisories.iter().enumerate() {
             for package in advisory.packages() {
@@ -87,7 +107,21 @@ impl Database {
         Ok(Database {
             advisories,
             by_package,
+            from_files,
         })
+    }
+
+    /// What a report says of the data: `built-in data of 2026-11-26 (3 days old), 120 from
+    /// --advisories`, so a reader can tell a stale scan from a clean one.
+    pub fn describe(&self, today: &str) -> String {
+        let age = gpubom_inventory::time::days_between(DATA_VERSION, today)
+            .map(|days| format!(" ({days} days old)"))
+            .unwrap_or_default();
+        let mut text = format!("built-in data of {DATA_VERSION}{age}");
+        if self.from_files > 0 {
+            text.push_str(&format!(", {} from --advisories", self.from_files));
+        }
+        text
     }
 
     pub fn list(&self) -> Vec<Listing> {
@@ -253,7 +287,9 @@ mod tests {
         };
         let warnings = database.annotate(&mut inventory, &Vex::default());
         let known = &inventory.components[0].properties;
-        assert_eq!(known[props::ADVISORIES], "SYNTHETIC-TRT");
+        assert!(known[props::ADVISORIES]
+            .split(',')
+            .any(|id| id == "SYNTHETIC-TRT"));
         assert_eq!(known[props::ADVISORY_SEVERITY], "critical");
         assert!(!inventory.components[1]
             .properties

@@ -214,7 +214,12 @@ impl Advisory {
 
     /// Whether the advisory is known by `name` (its id or an alias).
     pub(crate) fn known_as(&self, name: &str) -> bool {
-        self.id == name || self.aliases.iter().any(|a| a == name)
+        self.names().any(|n| n == name)
+    }
+
+    /// Its id, then its aliases.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.id.as_str()).chain(self.aliases.iter().map(String::as_str))
     }
 
     /// Whether `version` of the package `identity` is affected.

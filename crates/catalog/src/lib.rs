@@ -152,6 +152,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         components: found.components,
         signatures: None,
         vulnerabilities: Vec::new(),
+        advisory_data: None,
     };
     inventory.normalize();
     Ok(Scan {

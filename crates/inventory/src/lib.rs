@@ -11,6 +11,7 @@
 //! Versions are kept as text; [`version`] parses and orders them by their
 //! ecosystem's rules (PEP 440, dpkg, dotted numbers).
 
+pub mod gpu;
 pub mod props;
 pub mod purl;
 pub mod text;
@@ -44,6 +45,8 @@ pub struct Inventory {
     /// Advisories that cover components of this inventory (from `--advisories`).
     #[serde(default)]
     pub vulnerabilities: Vec<VulnerabilityFact>,
+    /// The advisory data matched: `built-in data of 2026-11-26 (3 days old), 120 from --advisories`.
+    pub advisory_data: Option<String>,
 }
 
 /// How much something matters: a rule's finding, an advisory's rating.

@@ -16,11 +16,25 @@ pub const NVIDIA_SONAME_MAJOR: &str = "gpubom:nvidia:soname_major";
 /// The package (purl) that ships this library inside it, e.g. `pkg:pypi/triton@3.6.0`
 /// for the CUPTI triton vendors: the library is its own component, not the package.
 pub const BUNDLED_BY: &str = "gpubom:bundled_by";
-/// Comma-separated GPU architectures in the library's fatbin, e.g. `sm_80,sm_90`.
+/// Comma-separated GPU architectures the component's fatbins hold SASS for, in
+/// compute-capability order, with `cuobjdump`'s suffixes: `sm_75,sm_80,sm_90a,sm_100`.
 pub const NVIDIA_SM_ARCHS: &str = "gpubom:nvidia:sm_archs";
+/// Comma-separated architectures the component's fatbins hold PTX for: `sm_90,sm_120`.
+pub const NVIDIA_PTX_ARCHS: &str = "gpubom:nvidia:ptx_archs";
+/// The newest PTX ISA among that PTX, e.g. `9.0`: a driver must know it to JIT-compile it.
+pub const NVIDIA_PTX_ISA: &str = "gpubom:nvidia:ptx_isa";
+/// Fatbin containers the component's libraries keep outside `.nv_fatbin` (cuFFT loads
+/// its kernels from `.ldata` itself): its architectures are then not all listed above,
+/// and the gate does not judge them.
+pub const NVIDIA_FATBINS_ELSEWHERE: &str = "gpubom:nvidia:fatbins_elsewhere";
+/// Why the component needs [`NVIDIA_MIN_DRIVER`]: `CUDA runtime 13.0` or `PTX ISA 9.0`.
+pub const NVIDIA_MIN_DRIVER_REASON: &str = "gpubom:nvidia:min_driver_reason";
+/// Fleet GPUs (as configured) for which the component has neither SASS nor usable PTX.
+pub const NVIDIA_UNSUPPORTED_GPUS: &str = "gpubom:nvidia:unsupported_gpus";
 /// `true` for driver stubs (`stubs/libcuda.so`): the real driver comes from the host.
 pub const NVIDIA_STUB: &str = "gpubom:nvidia:stub";
-/// Minimum host driver for this CUDA version (minor-version compatibility floor).
+/// Minimum host driver the component needs: the CUDA runtime's minor-version
+/// compatibility floor, or the driver that first knew its PTX ISA, whichever is higher.
 pub const NVIDIA_MIN_DRIVER: &str = "gpubom:nvidia:min_driver";
 /// The TensorRT version a bindings wheel expects.
 pub const NVIDIA_TENSORRT_EXPECTED: &str = "gpubom:nvidia:tensorrt_expected";
@@ -33,6 +47,8 @@ pub const DECLARED_SOURCE: &str = "gpubom:declared:source";
 pub const VERSION_CONFLICT: &str = "gpubom:version:conflict";
 /// Comma-separated advisory ids a component carries (fed by advisory data).
 pub const ADVISORIES: &str = "gpubom:advisories";
+/// What advisory data a scan matched against, and how old the built-in part is (SBOM metadata).
+pub const ADVISORY_DATA: &str = "gpubom:advisories:data";
 /// The highest severity among them: `low`, `medium`, `high` or `critical`.
 pub const ADVISORY_SEVERITY: &str = "gpubom:advisories:severity";
 /// Highest confidence among the component's evidence, `0.0`–`1.0`.

@@ -32,9 +32,34 @@ pub fn today() -> String {
     rfc3339_from_epoch(secs)[..10].to_string()
 }
 
+/// Whole days from `YYYY-MM-DD` `from` to `to`; `None` when either is not such a date.
+pub fn days_between(from: &str, to: &str) -> Option<i64> {
+    Some(days_from_civil(to)? - days_from_civil(from)?)
+}
+
+/// Howard Hinnant's days_from_civil: days since 1970-01-01.
+fn days_from_civil(date: &str) -> Option<i64> {
+    let mut parts = date.get(..10)?.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_between_dates() {
+        assert_eq!(days_between("2026-11-26", "2026-11-26"), Some(0));
+        assert_eq!(days_between("2026-11-25", "2027-01-01"), Some(37));
+        assert_eq!(days_between("2024-02-28", "2024-03-01"), Some(2));
+        assert_eq!(days_between("soon", "2024-03-01"), None);
+    }
 
     #[test]
     fn epoch_to_rfc3339() {

@@ -21,6 +21,10 @@
 //! disable = ["missing-source-labels"]           # by @id
 //! severity = { "image-reference-unpinned" = "high" }
 //!
+//! [fleet]                       # the GPUs and the oldest driver images must run on
+//! driver = "535.183.01"
+//! gpus = ["A100", "H100", "sm_89"]
+//!
 //! [org]                         # the organisation's own values: principal.team, …
 //! team = "ml-infra"
 //!
@@ -32,6 +36,7 @@
 //! ```
 
 use crate::entities::Version;
+use crate::fleet::Fleet;
 use crate::org::OrgValues;
 use crate::Severity;
 use gpubom_inventory::version::Ecosystem;
@@ -46,6 +51,7 @@ pub struct Config {
     pub labels: Labels,
     pub signatures: Signatures,
     pub rules: Rules,
+    pub fleet: Fleet,
     /// The organisation's own values, as written; see [`Config::org_values`].
     org: BTreeMap<String, toml::Value>,
     pub waivers: Vec<Waiver>,
@@ -186,6 +192,14 @@ impl Config {
                 ));
             }
         }
+        config
+            .fleet
+            .gpus()
+            .map_err(|why| format!("{origin}: {why}"))?;
+        config
+            .fleet
+            .driver()
+            .map_err(|why| format!("{origin}: {why}"))?;
         for w in &config.waivers {
             if !is_date(&w.expires) {
                 return Err(format!(

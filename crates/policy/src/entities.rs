@@ -2,6 +2,7 @@
 //! values), one `Image`, and a `Component` or `Model` per component.
 
 use crate::config::Config;
+use crate::fleet::Fleet;
 use gpubom_inventory::version::{self as known, Ecosystem};
 use gpubom_inventory::{props, Component, Inventory};
 use serde_json::{json, Value};
@@ -112,22 +113,27 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
             "restrict_ports": !config.ports.allowed.is_empty(),
             "require_signature": config.signatures.required(),
             "required_labels": config.labels.required,
+            "fleet_driver_string": config.fleet.driver.trim(),
+            "fleet_gpus": config.fleet.gpus().unwrap_or_default().iter().map(|g| g.describe()).collect::<Vec<_>>(),
         },
         "parents": [],
     });
+    if let Some(driver) = Version::parse(Ecosystem::Generic, &config.fleet.driver) {
+        org["attrs"]["fleet_driver"] = driver.to_json();
+    }
     for (name, value) in config.org_values.attributes(declared) {
         org["attrs"][name] = value;
     }
     org
 }
 
-pub fn build(inventory: &Inventory) -> Vec<Built> {
+pub fn build(inventory: &Inventory, fleet: &Fleet) -> Vec<Built> {
     let mut out = vec![image(inventory)];
     for (i, c) in inventory.components.iter().enumerate() {
         out.push(if c.kind.is_model_like() {
             model(inventory, i, c)
         } else {
-            component(inventory, i, c)
+            component(inventory, i, c, fleet)
         });
     }
     out
@@ -274,11 +280,24 @@ pub(crate) fn listed_families(schema: &str) -> Vec<String> {
         .collect()
 }
 
+/// A comma-separated property as a Cedar set; empty when absent.
+fn list_property(c: &Component, key: &str) -> Vec<String> {
+    c.properties
+        .get(key)
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn layer_long(c: &Component) -> i64 {
     c.layer.map(|l| l.index as i64).unwrap_or(-1)
 }
 
-fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
+fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &Fleet) -> Built {
     let version = c
         .version
         .as_deref()
@@ -293,11 +312,9 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
         .map(|c| (c * 100.0).round() as i64)
         .unwrap_or(100);
     let prop = |k: &str| c.properties.get(k).cloned().unwrap_or_default();
-    let advisories: Vec<String> = prop(props::ADVISORIES)
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let list = |k: &str| list_property(c, k);
+    let advisories = list(props::ADVISORIES);
+    let min_driver = prop(props::NVIDIA_MIN_DRIVER);
     let id = uid("Component", &index.to_string());
     let mut json = json!({
             "uid": id,
@@ -316,9 +333,18 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
                 "has_advisories": !advisories.is_empty(),
                 "advisory_severity": prop(props::ADVISORY_SEVERITY),
                 "advisories": advisories,
+                "sass_archs": list(props::NVIDIA_SM_ARCHS),
+                "ptx_archs": list(props::NVIDIA_PTX_ARCHS),
+                "ptx_isa": prop(props::NVIDIA_PTX_ISA),
+                "min_driver_string": min_driver,
+                "min_driver_reason": prop(props::NVIDIA_MIN_DRIVER_REASON),
+                "unsupported_gpus": fleet.unsupported(c),
             },
             "parents": [],
     });
+    if let Some(v) = Version::parse(Ecosystem::Generic, &min_driver) {
+        json["attrs"]["min_driver"] = v.to_json();
+    }
     // An unknown version has no record at all: `version` is optional in the
     // schema, so a rule must test `resource has version` before comparing it
     // and cannot fire on a version nobody knows.
@@ -335,13 +361,7 @@ fn component(inventory: &Inventory, index: usize, c: &Component) -> Built {
 
 fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
     let prop = |k: &str| c.properties.get(k).cloned().unwrap_or_default();
-    let list = |k: &str| -> Vec<String> {
-        prop(k)
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
+    let list = |k: &str| list_property(c, k);
     let builder = prop(props::MODEL_TRT_VERSION);
     let builder_version = Version::parse(Ecosystem::Generic, &builder);
     let hash_verified = c
@@ -456,7 +476,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let built = build(&inventory);
+        let built = build(&inventory, &Fleet::default());
         for b in &built[1..] {
             let attrs = &b.json["attrs"];
             assert!(attrs.get("version").is_none(), "{attrs}");

@@ -12,6 +12,7 @@
 
 pub mod config;
 mod entities;
+pub mod fleet;
 mod message;
 pub mod org;
 mod pack;
@@ -84,7 +85,7 @@ pub fn evaluate(
             )));
         }
     }
-    let built = entities::build(inventory);
+    let built = entities::build(inventory, &config.fleet);
     let mut json: Vec<serde_json::Value> = built.iter().map(|b| b.json.clone()).collect();
     json.push(entities::org(config, &pack.org_declared));
     // Every entity of a type comes from the same builder, so one of each type

@@ -55,6 +55,14 @@ pub const DEFAULT_PACK: &[(&str, &str)] = &[
         include_str!("../../../policies/missing-source-labels.cedar"),
     ),
     (
+        "driver-too-old-for-image.cedar",
+        include_str!("../../../policies/driver-too-old-for-image.cedar"),
+    ),
+    (
+        "gpu-architecture-unsupported.cedar",
+        include_str!("../../../policies/gpu-architecture-unsupported.cedar"),
+    ),
+    (
         "tensorrt-denied-version.cedar",
         include_str!("../../../policies/tensorrt-denied-version.cedar"),
     ),

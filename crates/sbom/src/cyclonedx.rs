@@ -317,6 +317,9 @@ fn metadata_properties(inventory: &Inventory) -> Vec<Property> {
             );
         }
     }
+    if let Some(data) = &inventory.advisory_data {
+        push(props::ADVISORY_DATA, data);
+    }
     if let Some(signatures) = &inventory.signatures {
         push(props::SIGNATURES_CHECKED, "true");
         for s in signatures {

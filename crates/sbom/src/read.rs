@@ -133,6 +133,7 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         signatures: get(props::SIGNATURES_CHECKED).map(|_| signatures(&meta_props)),
         // The components keep their advisory properties, which is what the gate reads.
         vulnerabilities: Vec::new(),
+        advisory_data: get(props::ADVISORY_DATA),
     };
     inventory.normalize();
     Ok(inventory)

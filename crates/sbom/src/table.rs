@@ -3,7 +3,9 @@
 //! NVIDIA components lead (they are why gpubom exists), then models, then
 //! everything else; each row says how the version was established.
 
+use gpubom_inventory::gpu::{self, GpuArch};
 use gpubom_inventory::text::for_terminal;
+use gpubom_inventory::version::GenericVersion;
 use gpubom_inventory::{props, Component, ComponentKind, Inventory, Technique};
 use std::fmt::Write;
 
@@ -78,6 +80,61 @@ fn vulnerable(inventory: &Inventory, out: &mut String) {
     }
 }
 
+/// One line on what the image needs to run: the highest driver any component needs, and
+/// the architectures every library with device code has kernels for, e.g.
+/// `needs driver >= 580 (CUDA runtime 13.0); kernels for sm_75–sm_120 in all 9 libraries`.
+fn gpu_summary(inventory: &Inventory) -> Option<String> {
+    let driver = inventory
+        .components
+        .iter()
+        .filter_map(|c| {
+            let driver = c.properties.get(props::NVIDIA_MIN_DRIVER)?;
+            Some((GenericVersion::parse(driver)?, driver, c))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, driver, c)| {
+            let why = c
+                .properties
+                .get(props::NVIDIA_MIN_DRIVER_REASON)
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            format!("needs driver >= {driver}{why}")
+        });
+    // Per component with device code: its lowest and highest architecture with kernels.
+    let spans: Vec<(GpuArch, GpuArch, bool)> = inventory
+        .components
+        .iter()
+        .filter(|c| !c.properties.contains_key(props::NVIDIA_FATBINS_ELSEWHERE))
+        .filter_map(|c| {
+            let list = |k: &str| gpu::parse_list(c.properties.get(k).map_or("", String::as_str));
+            let (sass, ptx) = (list(props::NVIDIA_SM_ARCHS), list(props::NVIDIA_PTX_ARCHS));
+            let all: Vec<GpuArch> = sass.iter().chain(&ptx).copied().collect();
+            Some((*all.iter().min()?, *all.iter().max()?, !ptx.is_empty()))
+        })
+        .collect();
+    let kernels = (!spans.is_empty()).then(|| {
+        let low = spans.iter().map(|s| s.0).max().expect("not empty");
+        let high = spans.iter().map(|s| s.1).min().expect("not empty");
+        let later = if spans.iter().all(|s| s.2) {
+            " and later (PTX)"
+        } else {
+            ""
+        };
+        let n = spans.len();
+        if low <= high {
+            format!("kernels for {low}–{high}{later} in all {n} components with device code")
+        } else {
+            format!("no architecture has kernels in all {n} components with device code")
+        }
+    });
+    match (driver, kernels) {
+        (None, None) => None,
+        (Some(d), None) => Some(d),
+        (None, Some(k)) => Some(k),
+        (Some(d), Some(k)) => Some(format!("{d}; {k}")),
+    }
+}
+
 fn header(inventory: &Inventory, out: &mut String) {
     let s = &inventory.subject;
     let name = s.name.clone().unwrap_or_else(|| s.location.clone());
@@ -92,6 +149,12 @@ fn header(inventory: &Inventory, out: &mut String) {
     }
     if let Some(p) = &s.platform {
         let _ = writeln!(out, "Platform:  {}", for_terminal(p));
+    }
+    if let Some(line) = gpu_summary(inventory) {
+        let _ = writeln!(out, "GPU:       {line}");
+    }
+    if let Some(data) = &inventory.advisory_data {
+        let _ = writeln!(out, "Advisories: {}", for_terminal(data));
     }
     if let Some(d) = &inventory.distro {
         let _ = writeln!(

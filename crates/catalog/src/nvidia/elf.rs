@@ -9,12 +9,19 @@
 //! Some NVIDIA libraries keep their dynamic section at the very end of the file
 //! (CUDA 11's `libnvrtc.so.11.2`, 45 MB, has it at 45.6 MB): once the program
 //! headers in the prefix say where it is, that segment is captured as it streams past.
+//! The section headers, at the end of the file with the section names just before them,
+//! are captured the same way: they say which fatbin containers ([`super::fatbin`]) sit
+//! in `.nv_fatbin`, and so are the library's kernels.
 
 use goblin::container::{Container, Ctx};
 use goblin::elf::header::{Header, EM_X86_64};
 use goblin::elf::program_header::{ProgramHeader, PT_DYNAMIC, PT_LOAD};
+use goblin::elf::section_header::SectionHeader;
 use memchr::memmem;
 use std::collections::BTreeSet;
+
+use super::fatbin::{CodeKind, FatbinWalker};
+use gpubom_inventory::gpu::{self, GpuArch};
 
 /// Bytes kept for header and dynamic-section parsing.
 const PREFIX_CAP: usize = 8 << 20;
@@ -24,7 +31,13 @@ const TAIL_CAPTURE_CAP: u64 = 4 << 20;
 const TAIL: usize = 160;
 /// Distinct version strings kept per library (a hostile file could hold millions).
 const MAX_VERSION_STRINGS: usize = 16;
-/// `e_machine` of CUDA device code (cubins embedded in `.nv_fatbin`).
+/// Bytes captured before the section headers, where linkers put `.shstrtab`.
+const SECTION_NAMES_WINDOW: u64 = 64 << 10;
+/// Most section headers read (real CUDA libraries have about 30).
+const MAX_SECTIONS: u64 = 4096;
+/// Sections whose fatbin containers hold the library's own kernels.
+const FATBIN_SECTIONS: &[&str] = &[".nv_fatbin", "__nv_relfatbin"];
+/// `e_machine` of CUDA device code (cubins).
 const EM_CUDA: u16 = 190;
 
 /// A version string found in a library.
@@ -44,9 +57,19 @@ pub struct ElfFacts {
     pub class64: bool,
     pub machine: String,
     pub version_strings: Vec<VersionString>,
-    /// `sm_80`, … from uncompressed cubins in the fatbin (best effort: most
-    /// CUDA 12 libraries compress their fatbins, and then none are seen).
-    pub sm_archs: Vec<String>,
+    /// SASS in the library's fatbin, as `cuobjdump --list-elf` names it: `sm_80,sm_90a`.
+    pub sm_archs: String,
+    /// PTX in the library's fatbin, by the architecture it was written for: `sm_120`.
+    #[serde(default)]
+    pub ptx_archs: String,
+    /// The newest PTX ISA among those entries, `9.0`: the driver must know it to JIT.
+    #[serde(default)]
+    pub ptx_isa: Option<String>,
+    /// Fatbin containers in other sections: cuFFT keeps ~24,000 in `.ldata` and loads them
+    /// itself, CUPTI keeps profiler payloads in `.rodata`. `cuobjdump` lists neither, so
+    /// the architectures above are then not the whole story.
+    #[serde(default)]
+    pub fatbins_elsewhere: usize,
 }
 
 type Extract = fn(&[u8]) -> Option<(String, String)>;
@@ -70,27 +93,24 @@ pub struct ElfScanner {
     prefix: Vec<u8>,
     /// Bytes fed so far (the file offset of the next chunk).
     offset: u64,
-    /// Past-the-prefix range to keep, decided once the program headers are in.
+    /// Past-the-prefix ranges to keep, decided once the program headers are in.
     capture: Capture,
-    /// `(file offset, bytes)` kept from `capture`.
-    captured: Option<(u64, Vec<u8>)>,
+    /// `(file offset, bytes)` kept from each range of `capture`.
+    captured: Vec<(u64, Vec<u8>)>,
     carry: Vec<u8>,
     found: BTreeSet<VersionString>,
-    sm: BTreeSet<u32>,
     finders: Vec<memmem::Finder<'static>>,
-    cubin: memmem::Finder<'static>,
+    fatbin: FatbinWalker,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Capture {
     /// The program headers are not all in yet.
     Undecided,
     /// Nothing past the prefix is needed (or the file is not an ELF we can plan for).
     Nothing,
-    Range {
-        start: u64,
-        end: u64,
-    },
+    /// `[start, end)` file ranges, each at most a few MiB.
+    Ranges(Vec<(u64, u64)>),
 }
 
 impl Default for ElfScanner {
@@ -105,15 +125,14 @@ impl ElfScanner {
             prefix: Vec::new(),
             offset: 0,
             capture: Capture::Undecided,
-            captured: None,
+            captured: Vec::new(),
             carry: Vec::new(),
             found: BTreeSet::new(),
-            sm: BTreeSet::new(),
             finders: MARKERS
                 .iter()
                 .map(|(_, m, _)| memmem::Finder::new(*m))
                 .collect(),
-            cubin: memmem::Finder::new(b"\x7fELF\x02\x01"),
+            fatbin: FatbinWalker::new(),
         }
     }
 
@@ -125,17 +144,23 @@ impl ElfScanner {
         if self.capture == Capture::Undecided {
             self.capture = plan_capture(&self.prefix);
         }
-        if let Capture::Range { start, end } = self.capture {
+        if let Capture::Ranges(ranges) = &self.capture {
+            if self.captured.len() < ranges.len() {
+                self.captured = ranges.iter().map(|&(s, _)| (s, Vec::new())).collect();
+            }
             let (from, to) = (self.offset, self.offset + chunk.len() as u64);
-            if from < end && to > start {
-                let lo = (start.max(from) - from) as usize;
-                let hi = (end.min(to) - from) as usize;
-                let kept = self
-                    .captured
-                    .get_or_insert_with(|| (start.max(from), Vec::new()));
-                kept.1.extend_from_slice(&chunk[lo..hi]);
+            for (&(start, end), kept) in ranges.iter().zip(self.captured.iter_mut()) {
+                if from < end && to > start {
+                    let lo = (start.max(from) - from) as usize;
+                    let hi = (end.min(to) - from) as usize;
+                    if kept.1.is_empty() {
+                        kept.0 = start.max(from);
+                    }
+                    kept.1.extend_from_slice(&chunk[lo..hi]);
+                }
             }
         }
+        self.fatbin.feed(chunk);
         self.offset += chunk.len() as u64;
         // Search carry + chunk, so a marker split across chunks is still seen.
         let mut window = std::mem::take(&mut self.carry);
@@ -154,16 +179,37 @@ impl ElfScanner {
             class64: header.container().ok()? == Container::Big,
             machine: machine_name(header.e_machine),
             version_strings: self.found.into_iter().collect(),
-            sm_archs: self.sm.iter().map(|sm| format!("sm_{sm}")).collect(),
             ..Default::default()
         };
         let image = Sparse {
             prefix: &self.prefix,
-            captured: self.captured.as_ref().map(|(at, b)| (*at, b.as_slice())),
+            captured: &self.captured,
         };
         if let Some((soname, needed)) = dynamic_names(&image, &header) {
             facts.soname = soname;
             facts.needed = needed;
+        }
+        let containers = self.fatbin.finish();
+        if !containers.is_empty() {
+            let sections = fatbin_sections(&image, &header).unwrap_or_default();
+            let targets = containers.within(&sections);
+            facts.fatbins_elsewhere = containers.outside(&sections);
+            let of_kind = |kind: CodeKind| -> Vec<GpuArch> {
+                let mut archs: Vec<GpuArch> = targets
+                    .iter()
+                    .filter(|t| t.kind == kind)
+                    .map(|t| t.arch)
+                    .collect();
+                archs.dedup();
+                archs
+            };
+            facts.sm_archs = gpu::format_list(&of_kind(CodeKind::Sass));
+            facts.ptx_archs = gpu::format_list(&of_kind(CodeKind::Ptx));
+            facts.ptx_isa = targets
+                .iter()
+                .filter_map(|t| t.ptx_isa)
+                .max()
+                .map(|(major, minor)| format!("{major}.{minor}"));
         }
         Some(facts)
     }
@@ -188,19 +234,6 @@ impl ElfScanner {
                         version,
                         raw: format!("{}{raw}", String::from_utf8_lossy(marker)),
                     });
-                }
-            }
-        }
-        for pos in self.cubin.find_iter(window) {
-            let header = &window[pos..window.len().min(pos + 64)];
-            if header.len() == 64
-                && u16::from_le_bytes([header[18], header[19]]) == EM_CUDA
-                && self.sm.len() < 64
-            {
-                let flags = u32::from_le_bytes([header[48], header[49], header[50], header[51]]);
-                let sm = flags & 0xff;
-                if (20..=200).contains(&sm) {
-                    self.sm.insert(sm);
                 }
             }
         }
@@ -258,10 +291,10 @@ fn machine_name(machine: u16) -> String {
     }
 }
 
-/// The parts of a file that were kept: the prefix, and a captured range past it.
+/// The parts of a file that were kept: the prefix, and the ranges captured past it.
 struct Sparse<'a> {
     prefix: &'a [u8],
-    captured: Option<(u64, &'a [u8])>,
+    captured: &'a [(u64, Vec<u8>)],
 }
 
 impl Sparse<'_> {
@@ -270,9 +303,10 @@ impl Sparse<'_> {
         if end <= self.prefix.len() as u64 {
             return self.prefix.get(offset as usize..end as usize);
         }
-        let (at, bytes) = self.captured?;
-        let from = offset.checked_sub(at)?;
-        bytes.get(usize::try_from(from).ok()?..usize::try_from(from + len).ok()?)
+        self.captured.iter().find_map(|(at, bytes)| {
+            let from = usize::try_from(offset.checked_sub(*at)?).ok()?;
+            bytes.get(from..from.checked_add(usize::try_from(len).ok()?)?)
+        })
     }
 }
 
@@ -291,7 +325,8 @@ fn program_headers(prefix: &[u8], header: &Header) -> Option<(Ctx, Vec<ProgramHe
 }
 
 /// What to keep past the prefix: the loadable segment holding the dynamic section (where
-/// its string table lives too) when the dynamic section lies beyond the prefix.
+/// its string table lives too) when the dynamic section lies beyond the prefix, and the
+/// section headers with the bytes before them (the section names).
 fn plan_capture(prefix: &[u8]) -> Capture {
     let Ok(header) = goblin::elf::Elf::parse_header(prefix) else {
         let magic = &goblin::elf::header::ELFMAG[..prefix.len().min(4)];
@@ -301,39 +336,85 @@ fn plan_capture(prefix: &[u8]) -> Capture {
             Capture::Nothing
         };
     };
-    let Some((_, phdrs)) = program_headers(prefix, &header) else {
-        let phnum = u64::from(header.e_phnum).min(256);
-        let table_end = header
-            .e_phoff
-            .saturating_add(u64::from(header.e_phentsize) * phnum);
-        return if (prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
-            Capture::Undecided
-        } else {
-            Capture::Nothing
-        };
+    let phdrs = match program_headers(prefix, &header) {
+        Some((_, phdrs)) => phdrs,
+        None => {
+            let phnum = u64::from(header.e_phnum).min(256);
+            let table_end = header
+                .e_phoff
+                .saturating_add(u64::from(header.e_phentsize) * phnum);
+            if (prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
+                return Capture::Undecided;
+            }
+            Vec::new()
+        }
     };
-    let Some(dynamic) = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
-        return Capture::Nothing;
-    };
-    let dyn_end = dynamic.p_offset.saturating_add(dynamic.p_filesz);
-    if dyn_end <= PREFIX_CAP as u64 {
-        return Capture::Nothing;
+    let ranges: Vec<(u64, u64)> = [dynamic_segment(&phdrs), section_table(&header)]
+        .into_iter()
+        .flatten()
+        .filter(|&(_, end)| end > PREFIX_CAP as u64)
+        .collect();
+    if ranges.is_empty() {
+        Capture::Nothing
+    } else {
+        Capture::Ranges(ranges)
     }
+}
+
+/// The file range holding the dynamic section and its string table.
+fn dynamic_segment(phdrs: &[ProgramHeader]) -> Option<(u64, u64)> {
+    let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
+    let dyn_end = dynamic.p_offset.saturating_add(dynamic.p_filesz);
     let segment = phdrs
         .iter()
         .filter(|p| p.p_type == PT_LOAD && p.p_filesz <= TAIL_CAPTURE_CAP)
         .find(|p| {
             p.p_offset <= dynamic.p_offset && dyn_end <= p.p_offset.saturating_add(p.p_filesz)
         });
-    let (start, end) = match segment {
+    Some(match segment {
         Some(load) => (load.p_offset, load.p_offset.saturating_add(load.p_filesz)),
         // No small segment around it: the dynamic section and what follows (the string table, in practice).
         None => (
             dynamic.p_offset,
             dyn_end.max(dynamic.p_offset.saturating_add(TAIL_CAPTURE_CAP)),
         ),
+    })
+}
+
+/// The section header table, with the window before it where `.shstrtab` lives.
+fn section_table(header: &Header) -> Option<(u64, u64)> {
+    if header.e_shoff == 0 || header.e_shnum == 0 {
+        return None;
+    }
+    let len = u64::from(header.e_shentsize) * u64::from(header.e_shnum).min(MAX_SECTIONS);
+    Some((
+        header.e_shoff.saturating_sub(SECTION_NAMES_WINDOW),
+        header.e_shoff.checked_add(len)?,
+    ))
+}
+
+/// File ranges of the sections that hold the library's own fatbins.
+fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
+    let ctx = Ctx::new(header.container().ok()?, header.endianness().ok()?);
+    let count = usize::from(header.e_shnum).min(MAX_SECTIONS as usize);
+    let table = image.get(header.e_shoff, u64::from(header.e_shentsize) * count as u64)?;
+    let sections = SectionHeader::parse_from(table, 0, count, ctx).ok()?;
+    let names = sections.get(usize::from(header.e_shstrndx))?;
+    let names = image.get(names.sh_offset, names.sh_size.min(SECTION_NAMES_WINDOW))?;
+    let name_of = |at: usize| -> Option<&[u8]> {
+        let rest = names.get(at..)?;
+        Some(&rest[..rest.iter().position(|&b| b == 0)?])
     };
-    Capture::Range { start, end }
+    Some(
+        sections
+            .iter()
+            .filter(|s| {
+                name_of(s.sh_name)
+                    .is_some_and(|n| FATBIN_SECTIONS.iter().any(|f| f.as_bytes() == n))
+            })
+            .map(|s| (s.sh_offset, s.sh_offset.saturating_add(s.sh_size)))
+            .collect(),
+    )
 }
 
 /// SONAME and NEEDED from the dynamic section, in the prefix or the captured segment.

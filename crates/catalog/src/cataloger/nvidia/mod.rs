@@ -26,8 +26,9 @@ use crate::nvidia::{
     classify, is_nvidia_package, min_driver, package_family, ElfFacts, ElfScanner, Family,
     LibraryMatch,
 };
+use gpubom_inventory::version::GenericVersion;
 use gpubom_inventory::{
-    props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
+    gpu, props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
 };
 use std::collections::BTreeMap;
 
@@ -126,6 +127,7 @@ impl Cataloger for NvidiaCataloger {
             found.components.push(component);
         }
         annotate_frameworks(view, found);
+        found.components.iter_mut().for_each(add_driver_requirement);
     }
 }
 
@@ -465,17 +467,29 @@ fn finish_bare(component: &mut Component) {
             .properties
             .insert(props::DECLARED_SOURCE.to_string(), declared.source);
     }
-    if component
+}
+
+/// The driver a CUDA runtime needs, on its component, bare or packaged: the minor-version
+/// compatibility floor of its major, which is what `CUDA driver version is insufficient`
+/// checks.
+fn add_driver_requirement(component: &mut Component) {
+    let is_runtime = component
         .properties
         .get(props::NVIDIA_FAMILY)
         .map(String::as_str)
-        == Some(Family::CudaRuntime.product())
-    {
-        if let Some((floor, _)) = min_driver(&version) {
-            component
-                .properties
-                .insert(props::NVIDIA_MIN_DRIVER.to_string(), floor.to_string());
-        }
+        == Some(Family::CudaRuntime.product());
+    let Some(version) = component.version.as_deref().filter(|_| is_runtime) else {
+        return;
+    };
+    if let Some((floor, _)) = min_driver(version) {
+        let release: Vec<&str> = version.split('.').take(2).collect();
+        component
+            .properties
+            .insert(props::NVIDIA_MIN_DRIVER.to_string(), floor.to_string());
+        component.properties.insert(
+            props::NVIDIA_MIN_DRIVER_REASON.to_string(),
+            format!("CUDA runtime {}", release.join(".")),
+        );
     }
 }
 
@@ -524,9 +538,41 @@ fn add_elf_properties(component: &mut Component, elf: Option<&ElfFacts>) {
     if let Some(soname) = &elf.soname {
         append_list(component, props::NVIDIA_SONAME, soname);
     }
-    for arch in &elf.sm_archs {
-        append_list(component, props::NVIDIA_SM_ARCHS, arch);
+    merge_archs(component, props::NVIDIA_SM_ARCHS, &elf.sm_archs);
+    if elf.fatbins_elsewhere > 0 {
+        let before: usize = component
+            .properties
+            .get(props::NVIDIA_FATBINS_ELSEWHERE)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        component.properties.insert(
+            props::NVIDIA_FATBINS_ELSEWHERE.to_string(),
+            (before + elf.fatbins_elsewhere).to_string(),
+        );
     }
+    merge_archs(component, props::NVIDIA_PTX_ARCHS, &elf.ptx_archs);
+    if let Some(isa) = &elf.ptx_isa {
+        let newer = component
+            .properties
+            .get(props::NVIDIA_PTX_ISA)
+            .and_then(|old| GenericVersion::parse(old))
+            .is_none_or(|old| GenericVersion::parse(isa).is_some_and(|new| new > old));
+        if newer {
+            component
+                .properties
+                .insert(props::NVIDIA_PTX_ISA.to_string(), isa.clone());
+        }
+    }
+}
+
+/// Rolls a library's architectures into its component's, in compute-capability order.
+fn merge_archs(component: &mut Component, key: &str, archs: &str) {
+    if archs.is_empty() {
+        return;
+    }
+    let old = component.properties.get(key).map_or("", String::as_str);
+    let merged = gpu::format_list(&gpu::parse_list(&format!("{old},{archs}")));
+    component.properties.insert(key.to_string(), merged);
 }
 
 /// Adds `item` to a comma-separated, sorted, duplicate-free property.

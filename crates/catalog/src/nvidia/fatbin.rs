@@ -1,0 +1,375 @@
+//! NVIDIA fatbin containers, walked as a library streams past.
+//!
+//! A CUDA library's device code lives in fatbin containers in its `.nv_fatbin` (or, for
+//! relocatable objects, `__nv_relfatbin`) section. Each container is a 16-byte header
+//! (magic `0xBA55ED50`, version 1, header size 16, payload size) followed by entries, and
+//! every entry's own header names its kind (SASS as an ELF cubin, or PTX text), its target
+//! architecture, its PTX ISA version and whether its payload is compressed. So the
+//! architectures are listed from headers alone: no payload is decompressed or even kept,
+//! which matters for `libtorch_cuda.so`, whose fatbin is 300 MB.
+//!
+//! The walker only needs each entry header's position, which the previous header gives, so
+//! it reads a few hundred bytes per entry and skips the rest of the stream. It cannot know
+//! which section a container sits in until the section headers at the end of the file are
+//! read, so it keeps each container's offset, and [`Containers::within`] later keeps only
+//! those inside fatbin sections: CUPTI embeds containers of profiler payloads in `.rodata`,
+//! and NVIDIA's `cuobjdump` does not count those as the library's kernels.
+//!
+//! Layout facts were read from real libraries and checked against `cuobjdump` listings:
+//! `libcurand.so.10.4.0.35`, `libcusparse.so.12.6.3.3`, `libcufft.so.12.0.0.61` (CUDA 13)
+//! and `libtorch_cuda.so` of torch 2.11.0+cu130, whose `sm_90`/`sm_90a` pairs show that entry
+//! flag `0x100000` marks an architecture-specific (`a`) build.
+
+use gpubom_inventory::gpu::{GpuArch, Variant};
+use memchr::memmem;
+use std::collections::BTreeSet;
+
+/// Magic, version 1 and header size 16, as the first 8 bytes of a container.
+const CONTAINER_START: [u8; 8] = [0x50, 0xed, 0x55, 0xba, 0x01, 0x00, 0x10, 0x00];
+const CONTAINER_HEADER_LEN: usize = 16;
+/// Entry headers seen in real files are 64 to 112 bytes (the extra bytes hold options).
+const ENTRY_HEADER_MIN: usize = 64;
+const ENTRY_HEADER_MAX: usize = 1024;
+/// Bounds against hostile files: containers and distinct targets remembered per library.
+const MAX_CONTAINERS: usize = 1 << 16;
+const MAX_TARGETS: usize = 256;
+
+const KIND_PTX: u16 = 1;
+const KIND_SASS: u16 = 2;
+/// Entry flag of an architecture-specific build (`sm_90a`): confirmed on torch 2.11.0+cu130.
+const FLAG_ARCH_SPECIFIC: u64 = 0x10_0000;
+/// Entry flag of a family-specific build (`sm_100f`): the one other suffix `cuobjdump`
+/// prints; seen only on cuDNN 9.14 (CUDA 12) entries, not yet checked against `cuobjdump`.
+const FLAG_FAMILY_SPECIFIC: u64 = 0x20_0000;
+/// Payload compressed (LZ4-style before CUDA 12.8, zstd after); only reported.
+const FLAG_COMPRESSED: u64 = 0x2000 | 0x8000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CodeKind {
+    /// Machine code (an ELF cubin) for one architecture.
+    Sass,
+    /// PTX, JIT-compiled by the driver for its own or any later architecture.
+    Ptx,
+}
+
+/// One kind of device code a library carries: `sm_90a` SASS, or PTX for `sm_121` at ISA 9.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceTarget {
+    pub kind: CodeKind,
+    pub arch: GpuArch,
+    /// `(major, minor)` of the PTX ISA, for PTX entries.
+    pub ptx_isa: Option<(u16, u16)>,
+    pub compressed: bool,
+}
+
+/// A container whose every entry header parsed, and where it starts in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Container {
+    offset: u64,
+    targets: BTreeSet<DeviceTarget>,
+}
+
+/// The containers of one file, before it is known which sections they sit in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Containers {
+    found: Vec<Container>,
+}
+
+impl Containers {
+    /// Targets of the containers that start inside one of `sections` (`[start, end)` file
+    /// offsets of `.nv_fatbin` / `__nv_relfatbin`).
+    pub fn within(&self, sections: &[(u64, u64)]) -> BTreeSet<DeviceTarget> {
+        self.found
+            .iter()
+            .filter(|c| sections.iter().any(|&(s, e)| s <= c.offset && c.offset < e))
+            .flat_map(|c| c.targets.iter().copied())
+            .collect()
+    }
+
+    /// How many containers start outside every one of `sections`.
+    pub fn outside(&self, sections: &[(u64, u64)]) -> usize {
+        self.found
+            .iter()
+            .filter(|c| !sections.iter().any(|&(s, e)| s <= c.offset && c.offset < e))
+            .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Looking for the next container's first bytes.
+    Seeking,
+    /// Gathering `want` bytes from file offset `at` (skipping to it first).
+    Reading {
+        at: u64,
+        want: usize,
+        buf: Vec<u8>,
+        part: Part,
+    },
+    /// Skipping to a file offset before seeking again.
+    SkipTo(u64),
+    /// Past the last entry header: the container counts once the file reaches its end.
+    Closing(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    ContainerHeader,
+    EntryHeader { container_end: u64 },
+}
+
+/// Streams a file and records every well-formed fatbin container in it.
+#[derive(Debug)]
+pub struct FatbinWalker {
+    state: State,
+    /// Offset of the next byte fed.
+    offset: u64,
+    /// The last bytes of the previous chunk, so a container start split across chunks is seen.
+    tail: Vec<u8>,
+    finder: memmem::Finder<'static>,
+    current: Option<Container>,
+    containers: Containers,
+}
+
+impl Default for FatbinWalker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FatbinWalker {
+    pub fn new() -> Self {
+        FatbinWalker {
+            state: State::Seeking,
+            offset: 0,
+            tail: Vec::new(),
+            finder: memmem::Finder::new(&CONTAINER_START),
+            current: None,
+            containers: Containers::default(),
+        }
+    }
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        let base = self.offset;
+        let end = base + chunk.len() as u64;
+        let mut pos = base;
+        while pos < end {
+            pos = match std::mem::replace(&mut self.state, State::Seeking) {
+                State::Seeking => self.seek(chunk, base, pos),
+                State::SkipTo(at) if at >= end => {
+                    self.state = State::SkipTo(at);
+                    end
+                }
+                State::SkipTo(at) => at.max(pos),
+                State::Closing(at) if at > end => {
+                    self.state = State::Closing(at);
+                    end
+                }
+                State::Closing(at) => {
+                    self.containers.found.extend(self.current.take());
+                    at.max(pos)
+                }
+                State::Reading {
+                    at,
+                    want,
+                    mut buf,
+                    part,
+                } => {
+                    let next = at + buf.len() as u64;
+                    if next >= end {
+                        self.state = State::Reading {
+                            at,
+                            want,
+                            buf,
+                            part,
+                        };
+                        end
+                    } else {
+                        let from = (next - base) as usize;
+                        let take = (want - buf.len()).min(chunk.len() - from);
+                        buf.extend_from_slice(&chunk[from..from + take]);
+                        let after = next + take as u64;
+                        if buf.len() == want {
+                            self.state = self.header_complete(at, buf, part);
+                        } else {
+                            self.state = State::Reading {
+                                at,
+                                want,
+                                buf,
+                                part,
+                            };
+                        }
+                        after
+                    }
+                }
+            };
+        }
+        self.tail
+            .extend_from_slice(&chunk[chunk.len().saturating_sub(CONTAINER_START.len())..]);
+        let excess = self.tail.len().saturating_sub(CONTAINER_START.len() - 1);
+        self.tail.drain(..excess);
+        self.offset = end;
+    }
+
+    /// Every well-formed container seen; a container cut off by the end of the file is dropped.
+    pub fn finish(mut self) -> Containers {
+        if let State::Closing(end) = self.state {
+            if end <= self.offset {
+                self.containers.found.extend(self.current.take());
+            }
+        }
+        self.containers
+    }
+
+    /// Finds the next container start at or after `pos`; returns where reading goes on.
+    fn seek(&mut self, chunk: &[u8], base: u64, pos: u64) -> u64 {
+        let from = (pos - base) as usize;
+        // A start that began in the previous chunk's tail (only when seeking from the chunk's start).
+        if from == 0 && !self.tail.is_empty() {
+            let mut joint = self.tail.clone();
+            joint.extend_from_slice(&chunk[..chunk.len().min(CONTAINER_START.len() - 1)]);
+            if let Some(hit) = self.finder.find(&joint).filter(|&h| h < self.tail.len()) {
+                let at = base - (self.tail.len() - hit) as u64;
+                self.state = State::Reading {
+                    at,
+                    want: CONTAINER_HEADER_LEN,
+                    buf: self.tail[hit..].to_vec(),
+                    part: Part::ContainerHeader,
+                };
+                return base;
+            }
+        }
+        match self.finder.find(&chunk[from..]) {
+            Some(hit) => {
+                self.state = State::Reading {
+                    at: pos + hit as u64,
+                    want: CONTAINER_HEADER_LEN,
+                    buf: Vec::with_capacity(ENTRY_HEADER_MIN),
+                    part: Part::ContainerHeader,
+                };
+                pos + hit as u64
+            }
+            None => base + chunk.len() as u64,
+        }
+    }
+
+    /// What follows a header whose `want` bytes are all in `buf`.
+    fn header_complete(&mut self, at: u64, buf: Vec<u8>, part: Part) -> State {
+        match part {
+            Part::ContainerHeader => {
+                let payload = u64_at(&buf, 8);
+                if payload < ENTRY_HEADER_MIN as u64
+                    || self.containers.found.len() >= MAX_CONTAINERS
+                {
+                    return State::SkipTo(at + 1);
+                }
+                let first = at + CONTAINER_HEADER_LEN as u64;
+                self.current = Some(Container {
+                    offset: at,
+                    targets: BTreeSet::new(),
+                });
+                State::Reading {
+                    at: first,
+                    want: 16,
+                    buf: Vec::with_capacity(ENTRY_HEADER_MIN),
+                    part: Part::EntryHeader {
+                        container_end: first.saturating_add(payload),
+                    },
+                }
+            }
+            Part::EntryHeader { container_end } => {
+                let header_len = u32_at(&buf, 4) as usize;
+                if !(ENTRY_HEADER_MIN..=ENTRY_HEADER_MAX).contains(&header_len) {
+                    return self.abandon(at);
+                }
+                if buf.len() < header_len {
+                    return State::Reading {
+                        at,
+                        want: header_len,
+                        buf,
+                        part,
+                    };
+                }
+                let Some(target) = parse_entry(&buf) else {
+                    return self.abandon(at);
+                };
+                let next = (at + header_len as u64).checked_add(u64_at(&buf, 8));
+                match next {
+                    Some(next) if next <= container_end => {
+                        if let Some(current) = self.current.as_mut() {
+                            if current.targets.len() < MAX_TARGETS {
+                                current.targets.insert(target);
+                            }
+                        }
+                        if next + (ENTRY_HEADER_MIN as u64) <= container_end {
+                            State::Reading {
+                                at: next,
+                                want: 16,
+                                buf: Vec::with_capacity(ENTRY_HEADER_MIN),
+                                part,
+                            }
+                        } else {
+                            // Trailing padding, if any, is not an entry.
+                            State::Closing(container_end)
+                        }
+                    }
+                    _ => self.abandon(at),
+                }
+            }
+        }
+    }
+
+    /// A malformed entry: the container is not trusted, and seeking resumes after the header.
+    fn abandon(&mut self, at: u64) -> State {
+        self.current = None;
+        State::SkipTo(at + 1)
+    }
+}
+
+/// The target one entry header describes, if its kind is known.
+fn parse_entry(header: &[u8]) -> Option<DeviceTarget> {
+    let kind = match u16_at(header, 0) {
+        KIND_SASS => CodeKind::Sass,
+        KIND_PTX => CodeKind::Ptx,
+        _ => return None,
+    };
+    let arch = u32_at(header, 28);
+    if !(10..=1000).contains(&arch) {
+        return None;
+    }
+    let flags = u64_at(header, 40);
+    let variant = if flags & FLAG_ARCH_SPECIFIC != 0 {
+        Variant::ArchSpecific
+    } else if flags & FLAG_FAMILY_SPECIFIC != 0 {
+        Variant::FamilySpecific
+    } else {
+        Variant::Portable
+    };
+    let ptx_isa = (kind == CodeKind::Ptx).then(|| (u16_at(header, 26), u16_at(header, 24)));
+    Some(DeviceTarget {
+        kind,
+        arch: GpuArch::from_number(arch, variant),
+        ptx_isa,
+        compressed: flags & FLAG_COMPRESSED != 0,
+    })
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+#[path = "fatbin_tests.rs"]
+mod tests;

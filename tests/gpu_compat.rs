@@ -1,0 +1,210 @@
+//! Will the image run on the fleet's GPUs? Architectures from real NVIDIA libraries, checked
+//! against NVIDIA's own `cuobjdump`, and the two gate rules built on them.
+
+mod common;
+
+use common::*;
+use gpubom_testkit::real;
+
+/// A real library from a PyPI wheel, with what `cuobjdump --list-elf` / `--list-ptx` (CUDA
+/// 13.0) lists for the same bytes (the sha256 prefix identifies them).
+struct Truth {
+    wheel: (&'static str, &'static str),
+    member: &'static str,
+    sha256_prefix: &'static str,
+    sass: &'static str,
+    ptx: &'static str,
+}
+
+/// The files of the truth table that PyPI serves byte for byte. The CUDA 12.1 CUPTI has
+/// cubins only outside `.nv_fatbin` (profiler payloads), which `cuobjdump` does not list.
+const TRUTH: &[Truth] = &[
+    Truth {
+        wheel: ("nvidia-curand", "10.4.0.35"),
+        member: "nvidia/cu13/lib/libcurand.so.10",
+        sha256_prefix: "b53732a66b302b11",
+        sass: "sm_75,sm_80,sm_86,sm_89,sm_90,sm_100,sm_103,sm_120,sm_121",
+        ptx: "sm_121",
+    },
+    Truth {
+        wheel: ("nvidia-cusparse", "12.6.3.3"),
+        member: "nvidia/cu13/lib/libcusparse.so.12",
+        sha256_prefix: "09339f848f60bb11",
+        sass: "sm_75,sm_80,sm_86,sm_89,sm_90,sm_100,sm_103,sm_120",
+        ptx: "sm_90,sm_100,sm_103,sm_120",
+    },
+    Truth {
+        wheel: ("nvidia-cufft", "12.0.0.61"),
+        member: "nvidia/cu13/lib/libcufft.so.12",
+        sha256_prefix: "0933f68bb7e3bf90",
+        sass: "sm_75",
+        ptx: "",
+    },
+    Truth {
+        wheel: ("nvidia-cuda-cupti-cu12", "12.1.105"),
+        member: "nvidia/cuda_cupti/lib/libcupti.so.12",
+        sha256_prefix: "",
+        sass: "",
+        ptx: "",
+    },
+];
+
+/// The truth-table libraries, copied bare (no package metadata) into `root/usr/local/lib`.
+fn bare_truth_libraries(test: &str, root: &std::path::Path) -> Option<()> {
+    let lib = root.join("usr/local/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    for truth in TRUTH {
+        let wheel = or_skip(test, real::pypi_wheel(truth.wheel.0, truth.wheel.1))?;
+        let members = or_skip(test, wheel_members(&wheel, &[truth.member]))?;
+        let (_, bytes) = members
+            .into_iter()
+            .next()
+            .expect("the member is in the wheel");
+        assert!(
+            sha256_hex(&bytes).starts_with(truth.sha256_prefix),
+            "{} is not the file the truth table lists",
+            truth.member
+        );
+        let name = truth.member.rsplit('/').next().unwrap();
+        std::fs::write(lib.join(name), bytes).unwrap();
+    }
+    Some(())
+}
+
+#[test]
+fn architectures_equal_cuobjdump_on_real_libraries() {
+    let test = "architectures_equal_cuobjdump_on_real_libraries";
+    let dir = tmp();
+    if bare_truth_libraries(test, dir.path()).is_none() {
+        return;
+    }
+    let bom = scan_json(&dir.path().display().to_string());
+    for truth in TRUTH {
+        let name = truth.member.rsplit('/').next().unwrap();
+        let component = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| property(c, "gpubom:nvidia:library") == Some(name))
+            .unwrap_or_else(|| panic!("no component for {name}"));
+        assert_eq!(
+            property(component, "gpubom:nvidia:sm_archs").unwrap_or(""),
+            truth.sass,
+            "SASS of {name}"
+        );
+        assert_eq!(
+            property(component, "gpubom:nvidia:ptx_archs").unwrap_or(""),
+            truth.ptx,
+            "PTX of {name}"
+        );
+    }
+}
+
+/// `check --sbom bom` with `[fleet]` set to `fleet`.
+fn check_with_fleet(
+    dir: &std::path::Path,
+    bom: &std::path::Path,
+    fleet: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let config = dir.join("fleet.toml");
+    std::fs::write(&config, format!("[fleet]\n{fleet}\n")).unwrap();
+    let mut args = vec![
+        "check",
+        "--sbom",
+        bom.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    run(&args)
+}
+
+/// `check --sbom` of `bom` under a `[fleet]` config: the findings of the two fleet rules.
+fn fleet_findings(
+    dir: &std::path::Path,
+    bom: &std::path::Path,
+    fleet: &str,
+) -> (Option<serde_json::Value>, Option<serde_json::Value>) {
+    let out = check_with_fleet(dir, bom, fleet, &["-f", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
+    (
+        finding_of(&report, "driver-too-old-for-image").cloned(),
+        finding_of(&report, "gpu-architecture-unsupported").cloned(),
+    )
+}
+
+#[test]
+fn the_fleet_rules_fire_and_explain_themselves_on_a_cuda_13_image() {
+    let test = "the_fleet_rules_fire_and_explain_themselves_on_a_cuda_13_image";
+    let dir = tmp();
+    let root = dir.path().join("root");
+    if bare_truth_libraries(test, &root).is_none() {
+        return;
+    }
+    // The CUDA 13 runtime, from its real wheel, installed as pip would.
+    let Some(wheel) = or_skip(test, real::pypi_wheel("nvidia-cuda-runtime", "13.0.96")) else {
+        return;
+    };
+    let Some(members) = or_skip(
+        test,
+        wheel_members(&wheel, &["nvidia/cu13/lib/libcudart.so.13"]),
+    ) else {
+        return;
+    };
+    let cudart = root.join("usr/local/cuda-13.0/lib64");
+    std::fs::create_dir_all(&cudart).unwrap();
+    std::fs::write(cudart.join("libcudart.so.13.0.96"), &members[0].1).unwrap();
+    let bom = dir.path().join("bom.json");
+    let out = run(&[
+        "scan",
+        root.to_str().unwrap(),
+        "-o",
+        &format!("cyclonedx-json={}", bom.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A100s on a CUDA 13 driver: every library has SASS for sm_80, the driver is new enough.
+    let (driver, arch) = fleet_findings(
+        dir.path(),
+        &bom,
+        "driver = \"580.95.05\"\ngpus = [\"A100\", \"H100\", \"L4\"]",
+    );
+    assert!(driver.is_none(), "{driver:?}");
+    assert!(arch.is_none(), "{arch:?}");
+
+    // V100s on an R535 driver: CUDA 13 needs driver 580 (minor-version floor), and CUDA 13
+    // removed library support for Volta (CUDA 13.0 release notes), so nothing runs on sm_70.
+    let (driver, arch) = fleet_findings(
+        dir.path(),
+        &bom,
+        "driver = \"535.183.01\"\ngpus = [\"V100\", \"A100\"]",
+    );
+    let driver = driver.expect("the CUDA 13 runtime needs a newer driver");
+    let message = driver["message"].as_str().unwrap();
+    assert!(
+        message.contains(">= 580")
+            && message.contains("CUDA runtime 13.0")
+            && message.contains("535.183.01"),
+        "{message}"
+    );
+    let arch = arch.expect("no CUDA 13 library has sm_70 kernels");
+    let message = arch["message"].as_str().unwrap();
+    assert!(message.contains("V100 (sm_70)"), "{message}");
+    assert!(!message.contains("A100"), "{message}");
+    assert!(message.contains("sm_75"), "{message}");
+
+    // PTX for sm_121 (curand) does not rescue a GPU older than it, whatever the driver.
+    let (_, arch) = fleet_findings(
+        dir.path(),
+        &bom,
+        "driver = \"595.45.04\"\ngpus = [\"sm_70\"]",
+    );
+    assert!(arch.is_some());
+
+    // A GPU name gpubom does not know is one clear error, exit 2.
+    let out = check_with_fleet(dir.path(), &bom, "gpus = [\"A10G\"]", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sm_86"), "{}", stderr(&out));
+}
