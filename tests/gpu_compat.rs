@@ -208,3 +208,50 @@ fn the_fleet_rules_fire_and_explain_themselves_on_a_cuda_13_image() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("sm_86"), "{}", stderr(&out));
 }
+
+/// NVIDIA's forward compatibility: a `cuda-compat-13-0` package in the image lets the CUDA
+/// 13.0 runtime run on the R535 and R570 branches, on data center GPUs only (CUDA
+/// Compatibility guide). The runtime is the real libcudart 13.0.96; the package is a
+/// synthetic dpkg status entry.
+#[test]
+fn cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status() {
+    let test = "cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status";
+    let Some(wheel) = or_skip(test, real::pypi_wheel("nvidia-cuda-runtime", "13.0.96")) else {
+        return;
+    };
+    let Some(members) = or_skip(
+        test,
+        wheel_members(&wheel, &["nvidia/cu13/lib/libcudart.so.13"]),
+    ) else {
+        return;
+    };
+    let status = "Package: cuda-compat-13-0\nStatus: install ok installed\n\
+                  Architecture: amd64\nVersion: 580.65.06-1\n\n";
+    let spec = gpubom_testkit::image::ImageSpec::new("example.com/synthetic/cuda13-compat", "1")
+        .layer(
+            gpubom_testkit::image::Layer::new()
+                .file("etc/os-release", "ID=ubuntu\nVERSION_ID=\"24.04\"\n")
+                .file("var/lib/dpkg/status", status)
+                .file(
+                    "usr/local/cuda-13.0/lib64/libcudart.so.13.0.96",
+                    members[0].1.clone(),
+                ),
+        );
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = dir.path().join("bom.json");
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-o",
+        &format!("cyclonedx-json={}", bom.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let driver_finding = |fleet: &str| fleet_findings(dir.path(), &bom, fleet).0;
+    assert!(driver_finding("driver = \"535.183.01\"\ngpus = [\"A100\", \"H100\"]").is_none());
+    // A GeForce card in the fleet: forward compatibility does not apply to it.
+    assert!(driver_finding("driver = \"535.183.01\"\ngpus = [\"A100\", \"RTX 4090\"]").is_some());
+    // R550 is not a branch cuda-compat-13-0 supports.
+    assert!(driver_finding("driver = \"550.54.14\"\ngpus = [\"A100\"]").is_some());
+}

@@ -27,6 +27,9 @@ pub const NVIDIA_PTX_ISA: &str = "gpubom:nvidia:ptx_isa";
 /// its kernels from `.ldata` itself): its architectures are then not all listed above,
 /// and the gate does not judge them.
 pub const NVIDIA_FATBINS_ELSEWHERE: &str = "gpubom:nvidia:fatbins_elsewhere";
+/// The host driver branches (`535,570`) on which the image's `cuda-compat` package lets this
+/// CUDA runtime run below [`NVIDIA_MIN_DRIVER`], on data center GPUs (forward compatibility).
+pub const NVIDIA_FORWARD_COMPAT_BRANCHES: &str = "gpubom:nvidia:forward_compat_branches";
 /// Why the component needs [`NVIDIA_MIN_DRIVER`]: `CUDA runtime 13.0` or `PTX ISA 9.0`.
 pub const NVIDIA_MIN_DRIVER_REASON: &str = "gpubom:nvidia:min_driver_reason";
 /// Fleet GPUs (as configured) for which the component has neither SASS nor usable PTX.

@@ -114,6 +114,7 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
             "require_signature": config.signatures.required(),
             "required_labels": config.labels.required,
             "fleet_driver_string": config.fleet.driver.trim(),
+            "fleet_forward_compat": config.fleet.forward_compat_applies(),
             "fleet_gpus": config.fleet.gpus().unwrap_or_default().iter().map(|g| g.describe()).collect::<Vec<_>>(),
         },
         "parents": [],
@@ -339,6 +340,10 @@ fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &Fleet) 
                 "min_driver_string": min_driver,
                 "min_driver_reason": prop(props::NVIDIA_MIN_DRIVER_REASON),
                 "unsupported_gpus": fleet.unsupported(c),
+                "forward_compat_branches": list(props::NVIDIA_FORWARD_COMPAT_BRANCHES)
+                    .iter()
+                    .filter_map(|b| b.parse::<i64>().ok())
+                    .collect::<Vec<_>>(),
             },
             "parents": [],
     });

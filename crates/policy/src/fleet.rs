@@ -68,6 +68,13 @@ impl Fleet {
             .collect()
     }
 
+    /// Whether forward compatibility (`cuda-compat`) applies to the whole fleet: every GPU is
+    /// named, and is a data center GPU or a Jetson board. GPUs given only by architecture
+    /// could be GeForce cards, so they do not count.
+    pub fn forward_compat_applies(&self) -> bool {
+        !self.gpus.is_empty() && self.gpus.iter().all(|g| tables::forward_compat_applies(g))
+    }
+
     /// The driver, checked.
     pub fn driver(&self) -> Result<Option<GenericVersion>, String> {
         if self.driver.trim().is_empty() {
@@ -155,6 +162,9 @@ mod tests {
         let err = fleet("", &["A10G"]).gpus().unwrap_err();
         assert!(err.contains("\"A10G\"") && err.contains("sm_86"), "{err}");
         assert!(fleet("latest", &[]).driver().is_err());
+        assert!(fleet("", &["A100", "H100"]).forward_compat_applies());
+        assert!(!fleet("", &["A100", "RTX 4090"]).forward_compat_applies());
+        assert!(!fleet("", &["sm_80"]).forward_compat_applies());
     }
 
     #[test]

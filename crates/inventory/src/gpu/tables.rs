@@ -16,6 +16,11 @@
 //!   `README.md` at 01dad0225bc2ad8223ae0224102873c3132b9f6d and NVIDIA/bionemo-framework
 //!   `docs/docs/main/getting-started/pre-reqs.md` at 4e13ee6dcfb4b8f1b339c56735cc3624073dd0be.
 //!
+//! - [FC] CUDA Compatibility guide, "Forward Compatibility",
+//!   <https://docs.nvidia.com/deploy/cuda-compatibility/forward-compatibility.html>: the
+//!   `cuda-compat` package against the installed driver branch ("Branches not listed … are
+//!   end of life and are not supported"), on "NVIDIA Data Center GPUs … Jetson boards" only.
+//!
 //! Not here for want of an NVIDIA document: the A10G (a cloud SKU name; give its compute
 //! capability instead), and the exact drivers of CUDA 13.2 updates and later.
 
@@ -82,6 +87,29 @@ pub const PTX_ISA_RELEASE: &[(PtxIsa, Release)] = &[
 ];
 const CUDA_12_7_DRIVER_BRANCH: &str = "565";
 
+/// For each `cuda-compat-X-Y` package [FC]: the host driver branches it runs on.
+pub const FORWARD_COMPAT: &[(Release, &[u32])] = &[
+    ((13, 4), &[535, 570, 580, 590, 595, 610]),
+    ((13, 3), &[535, 570, 580, 590, 595]),
+    ((13, 2), &[535, 570, 580, 590]),
+    ((13, 1), &[535, 570, 580]),
+    ((13, 0), &[535, 570]),
+    ((12, 9), &[535, 570]),
+    ((12, 8), &[535]),
+    ((12, 6), &[535]),
+    ((12, 5), &[535]),
+    ((12, 4), &[535]),
+    ((12, 3), &[535]),
+];
+
+/// The driver branches a `cuda-compat` package for `release` supports; empty when unlisted.
+pub fn forward_compat_branches(release: Release) -> &'static [u32] {
+    FORWARD_COMPAT
+        .iter()
+        .find(|(r, _)| *r == release)
+        .map_or(&[], |(_, branches)| branches)
+}
+
 /// GPU names as NVIDIA lists them [GPUS], matched without case, spaces, hyphens or an
 /// `NVIDIA`/`GeForce` prefix.
 pub const GPUS: &[(&str, GpuArch)] = &[
@@ -109,6 +137,49 @@ pub const GPUS: &[(&str, GpuArch)] = &[
     ("GB10", GpuArch::new(12, 1)),
     ("DGX Spark", GpuArch::new(12, 1)),
 ];
+
+/// The GPUs of [`GPUS`] that forward compatibility applies to [FC]: NVIDIA's data center
+/// GPUs and Jetson boards (GeForce, RTX PRO and DGX Spark are left out).
+pub const FORWARD_COMPAT_GPUS: &[&str] = &[
+    "V100",
+    "T4",
+    "A100",
+    "A30",
+    "A10",
+    "A40",
+    "Jetson Orin",
+    "L4",
+    "L40",
+    "L40S",
+    "H100",
+    "H200",
+    "GH200",
+    "B200",
+    "GB200",
+    "B300",
+    "GB300",
+    "Jetson Thor",
+];
+
+/// Whether `name` is one of [`FORWARD_COMPAT_GPUS`].
+pub fn forward_compat_applies(name: &str) -> bool {
+    FORWARD_COMPAT_GPUS
+        .iter()
+        .any(|g| name_key(g) == name_key(name))
+}
+
+fn name_key(s: &str) -> String {
+    let folded: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let folded = folded.strip_prefix("NVIDIA").unwrap_or(&folded).to_string();
+    folded
+        .strip_prefix("GEFORCE")
+        .unwrap_or(&folded)
+        .to_string()
+}
 
 /// The compute capability of a GPU named as in [`GPUS`].
 pub fn gpu_by_name(name: &str) -> Option<GpuArch> {
@@ -171,6 +242,10 @@ mod tests {
         assert_eq!(gpu_by_name("GeForce RTX 5090"), Some(GpuArch::new(12, 0)));
         assert_eq!(gpu_by_name("l40s"), Some(GpuArch::new(8, 9)));
         assert_eq!(gpu_by_name("A10G"), None);
+        assert!(forward_compat_applies("nvidia a100"));
+        assert!(!forward_compat_applies("RTX 4090"));
+        assert_eq!(forward_compat_branches((13, 0)), [535, 570]);
+        assert!(forward_compat_branches((12, 2)).is_empty());
     }
 
     #[test]

@@ -127,7 +127,10 @@ impl Cataloger for NvidiaCataloger {
             found.components.push(component);
         }
         annotate_frameworks(view, found);
-        found.components.iter_mut().for_each(add_driver_requirement);
+        let compat = forward_compat_release(&found.components);
+        for component in &mut found.components {
+            add_driver_requirement(component, compat);
+        }
     }
 }
 
@@ -472,7 +475,7 @@ fn finish_bare(component: &mut Component) {
 /// The driver a CUDA runtime needs, on its component, bare or packaged: the minor-version
 /// compatibility floor of its major, which is what `CUDA driver version is insufficient`
 /// checks.
-fn add_driver_requirement(component: &mut Component) {
+fn add_driver_requirement(component: &mut Component, compat: Option<(u32, u32)>) {
     let is_runtime = component
         .properties
         .get(props::NVIDIA_FAMILY)
@@ -491,6 +494,37 @@ fn add_driver_requirement(component: &mut Component) {
             format!("CUDA runtime {}", release.join(".")),
         );
     }
+    // A cuda-compat package of the same major, as new as the runtime, lets it run on older
+    // driver branches (data center GPUs only: the gate knows the fleet).
+    let runtime: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+    if let (Some((major, minor)), [r_major, r_minor, ..]) = (compat, runtime.as_slice()) {
+        let branches = gpu::tables::forward_compat_branches((major, minor));
+        if major == *r_major && minor >= *r_minor && !branches.is_empty() {
+            let list: Vec<String> = branches.iter().map(u32::to_string).collect();
+            component.properties.insert(
+                props::NVIDIA_FORWARD_COMPAT_BRANCHES.to_string(),
+                list.join(","),
+            );
+        }
+    }
+}
+
+/// The CUDA release of the image's forward-compatibility package: a `cuda-compat-X-Y` deb, or
+/// the driver libraries it installs in `/usr/local/cuda-X.Y/compat/`.
+fn forward_compat_release(components: &[Component]) -> Option<(u32, u32)> {
+    let parse = |x: &str, y: &str| Some((x.parse().ok()?, y.parse().ok()?));
+    components.iter().find_map(|c| {
+        if let Some(rest) = c.name.strip_prefix("cuda-compat-") {
+            let (x, y) = rest.split_once('-')?;
+            return parse(x, y);
+        }
+        c.locations.iter().find_map(|l| {
+            let at = l.path.find("/cuda-")?;
+            let (release, tail) = l.path[at + 6..].split_once('/')?;
+            let (x, y) = release.split_once('.')?;
+            tail.starts_with("compat/").then(|| parse(x, y)).flatten()
+        })
+    })
 }
 
 /// A package-owned library: the package gains the NVIDIA facts, not a twin component.
