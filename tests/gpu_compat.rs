@@ -100,6 +100,19 @@ fn architectures_equal_cuobjdump_on_real_libraries() {
     }
 }
 
+/// libcudart.so.13 of the real `nvidia-cuda-runtime` 13.0.96 wheel, byte-identical to the
+/// truth table's libcudart.so.13.0.96 (no device code).
+fn real_cudart_13(test: &str) -> Option<Vec<u8>> {
+    let wheel = or_skip(test, real::pypi_wheel("nvidia-cuda-runtime", "13.0.96"))?;
+    let members = or_skip(
+        test,
+        wheel_members(&wheel, &["nvidia/cu13/lib/libcudart.so.13"]),
+    )?;
+    let (_, bytes) = members.into_iter().next().expect("the wheel has libcudart");
+    assert!(sha256_hex(&bytes).starts_with("96c42e418cec1905"));
+    Some(bytes)
+}
+
 /// `check --sbom bom` with `[fleet]` set to `fleet`.
 fn check_with_fleet(
     dir: &std::path::Path,
@@ -144,18 +157,12 @@ fn the_fleet_rules_fire_and_explain_themselves_on_a_cuda_13_image() {
         return;
     }
     // The CUDA 13 runtime, from its real wheel, installed as pip would.
-    let Some(wheel) = or_skip(test, real::pypi_wheel("nvidia-cuda-runtime", "13.0.96")) else {
+    let Some(cudart) = real_cudart_13(test) else {
         return;
     };
-    let Some(members) = or_skip(
-        test,
-        wheel_members(&wheel, &["nvidia/cu13/lib/libcudart.so.13"]),
-    ) else {
-        return;
-    };
-    let cudart = root.join("usr/local/cuda-13.0/lib64");
-    std::fs::create_dir_all(&cudart).unwrap();
-    std::fs::write(cudart.join("libcudart.so.13.0.96"), &members[0].1).unwrap();
+    let lib64 = root.join("usr/local/cuda-13.0/lib64");
+    std::fs::create_dir_all(&lib64).unwrap();
+    std::fs::write(lib64.join("libcudart.so.13.0.96"), &cudart).unwrap();
     let bom = dir.path().join("bom.json");
     let out = run(&[
         "scan",
@@ -216,13 +223,7 @@ fn the_fleet_rules_fire_and_explain_themselves_on_a_cuda_13_image() {
 #[test]
 fn cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status() {
     let test = "cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status";
-    let Some(wheel) = or_skip(test, real::pypi_wheel("nvidia-cuda-runtime", "13.0.96")) else {
-        return;
-    };
-    let Some(members) = or_skip(
-        test,
-        wheel_members(&wheel, &["nvidia/cu13/lib/libcudart.so.13"]),
-    ) else {
+    let Some(cudart) = real_cudart_13(test) else {
         return;
     };
     let status = "Package: cuda-compat-13-0\nStatus: install ok installed\n\
@@ -234,7 +235,7 @@ fn cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status() {
                 .file("var/lib/dpkg/status", status)
                 .file(
                     "usr/local/cuda-13.0/lib64/libcudart.so.13.0.96",
-                    members[0].1.clone(),
+                    cudart.clone(),
                 ),
         );
     let dir = tmp();

@@ -9,8 +9,11 @@ use crate::cataloger::{Cataloger, Claim, Fact, StreamSink, CATALOGERS};
 use gpubom_image::{Entry, EntryKind, Layer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
 
 /// What kind of filesystem object a path is in one layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +60,10 @@ pub(crate) fn analyze_layer(
 ) -> Result<LayerAnalysis, gpubom_image::Error> {
     let mut pass = Pass::new(layer.index);
     layer.walk(progress, &mut |entry, reader| pass.visit(entry, reader))?;
-    Ok(pass.finish())
+    pass.finish().map_err(|e| gpubom_image::Error::Layer {
+        layer: layer.index.to_string(),
+        why: e.to_string(),
+    })
 }
 
 /// The state of one layer's pass.
@@ -76,6 +82,8 @@ struct Pass {
     skipped_owner: Vec<usize>,
     /// For each of `out.whiteouts`, how many records preceded it.
     whiteout_after: Vec<usize>,
+    /// Large files still being hashed and analysed on other threads, oldest first.
+    pending: VecDeque<Offloaded>,
 }
 
 impl Pass {
@@ -89,13 +97,14 @@ impl Pass {
             fact_owner: Vec::new(),
             skipped_owner: Vec::new(),
             whiteout_after: Vec::new(),
+            pending: VecDeque::new(),
         }
     }
 
     fn visit(&mut self, entry: &Entry, reader: &mut dyn Read) -> io::Result<()> {
         let kind = match &entry.kind {
             EntryKind::Whiteout { target } => {
-                self.forget_facts(target, true);
+                self.forget_facts(target, true)?;
                 self.out.whiteouts.push(target.clone());
                 self.whiteout_after.push(self.out.files.len());
                 return Ok(());
@@ -112,9 +121,10 @@ impl Pass {
             EntryKind::Other => FileKind::Other,
         };
         // Anything but a directory replaces a directory with all it held.
-        self.forget_facts(&entry.path, kind != FileKind::Dir);
+        self.forget_facts(&entry.path, kind != FileKind::Dir)?;
         let record = self.out.files.len();
         if let FileKind::Hardlink(target) = &kind {
+            self.join_all()?;
             if let Some(indices) = self.facts_by_path.get(target).cloned() {
                 for i in indices {
                     let mut copy = self.out.facts[i].clone();
@@ -151,8 +161,13 @@ impl Pass {
     }
 
     /// `path` is being replaced (or removed): hard links made from now on must
-    /// not pick up what was there.
-    fn forget_facts(&mut self, path: &str, with_contents: bool) {
+    /// not pick up what was there, including what is still being analysed.
+    fn forget_facts(&mut self, path: &str, with_contents: bool) -> io::Result<()> {
+        let below = format!("{path}/");
+        let affected = |p: &str| p == path || (with_contents && p.starts_with(&below));
+        if self.pending.iter().any(|job| affected(&job.path)) {
+            self.join_all()?;
+        }
         self.facts_by_path.remove(path);
         if with_contents {
             let below = format!("{path}/");
@@ -166,17 +181,68 @@ impl Pass {
                 self.facts_by_path.remove(&p);
             }
         }
+        Ok(())
+    }
+
+    /// Waits for the oldest offloaded file and records its facts.
+    fn join_oldest(&mut self) -> io::Result<()> {
+        let Some(job) = self.pending.pop_front() else {
+            return Ok(());
+        };
+        let read = job.reading.map(|reading| {
+            reading
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("reading failed")))
+        });
+        let analysed = job
+            .done
+            .join()
+            .map_err(|_| io::Error::other(format!("analysing {} failed", job.path)))?;
+        if let Some(Err(e)) = read {
+            return Err(io::Error::new(e.kind(), format!("{}: {e}", job.path)));
+        }
+        if let Some((sha256, facts)) = analysed {
+            for fact in facts {
+                let fact = FileFact {
+                    path: job.path.clone(),
+                    sha256: Some(sha256.clone()),
+                    fact: std::sync::Arc::new(fact),
+                };
+                self.add_fact(fact, job.record);
+            }
+        }
+        Ok(())
+    }
+
+    fn join_all(&mut self) -> io::Result<()> {
+        while !self.pending.is_empty() {
+            self.join_oldest()?;
+        }
+        Ok(())
     }
 
     /// Keeps, for each path, only what its last entry in the layer left.
-    fn finish(self) -> LayerAnalysis {
+    fn finish(mut self) -> io::Result<LayerAnalysis> {
+        self.join_all()?;
         let Pass {
             mut out,
-            fact_owner,
+            mut fact_owner,
             skipped_owner,
             whiteout_after,
             ..
         } = self;
+        // Offloaded files' facts arrive late: back into entry order, so the analysis (and
+        // the cache entry) does not depend on which files other threads took.
+        let mut order: Vec<usize> = (0..out.facts.len()).collect();
+        order.sort_by_key(|&i| fact_owner[i]);
+        if order.windows(2).any(|w| w[0] > w[1]) {
+            let mut facts: Vec<Option<FileFact>> = out.facts.drain(..).map(Some).collect();
+            out.facts = order
+                .iter()
+                .map(|&i| facts[i].take().expect("each once"))
+                .collect();
+            fact_owner = order.iter().map(|&i| fact_owner[i]).collect();
+        }
         let files = &out.files;
         let mut by_path: Vec<usize> = (0..files.len()).collect();
         by_path.sort_unstable_by(|&a, &b| files[a].path.cmp(&files[b].path).then(a.cmp(&b)));
@@ -221,7 +287,7 @@ impl Pass {
             }
         }
         if live.iter().all(|&l| l) {
-            return out;
+            return Ok(out);
         }
         let mut keep = live.iter();
         out.files.retain(|_| *keep.next().unwrap_or(&true));
@@ -231,7 +297,7 @@ impl Pass {
         let mut owners = skipped_owner.iter();
         out.skipped
             .retain(|_| owners.next().is_none_or(|&record| live[record]));
-        out
+        Ok(out)
     }
 }
 
@@ -240,6 +306,134 @@ impl Pass {
 const CHUNK: usize = 256 << 10;
 /// Enough for every sink to decide whether it wants a file (models sniff 4 KiB).
 const FIRST_READ: usize = 8 << 10;
+
+/// Files this large are hashed and analysed on another thread while the layer's reader
+/// goes on: sha256 and the ELF scans of a 500 MB cuBLAS are the bulk of a scan's CPU, and
+/// one layer (or one `dir:`) would otherwise use one core.
+const OFFLOAD_MIN: u64 = 4 << 20;
+/// Chunks queued for each of an offloaded file's two threads: how far its reader may run ahead
+/// (1 MiB).
+const QUEUE_CHUNKS: usize = 4;
+/// Most files offloaded at once, whatever the core count: each holds up to ~14 MiB (its ELF
+/// scanner's 8 MiB prefix and 4 MiB capture, and its queues), and max RSS stays under 150 MB.
+const MAX_OFFLOADED: usize = 6;
+/// Offloaded files being analysed now, across every layer of every scan in the process.
+static OFFLOADED: AtomicUsize = AtomicUsize::new(0);
+
+/// What an offloaded file's analysis gives: `Some((sha256, facts))`, or `None` when every
+/// sink declined the file part way.
+type Analysis = Option<(String, Vec<Fact>)>;
+
+/// A large file whose analysis runs on threads of its own.
+struct Offloaded {
+    record: usize,
+    path: String,
+    /// The thread reading a directory source's file again on its own; `None` when the
+    /// layer's reader sent the bytes.
+    reading: Option<JoinHandle<io::Result<()>>>,
+    done: JoinHandle<Analysis>,
+}
+
+/// Takes one of the cores for an offloaded file, if one is free.
+fn take_core() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_OFFLOADED));
+    OFFLOADED
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |busy| {
+            (busy < cores).then_some(busy + 1)
+        })
+        .is_ok()
+}
+
+/// A chunk of an offloaded file, shared by the thread that hashes it and the one that scans it.
+type Chunk = std::sync::Arc<Pooled>;
+
+/// A chunk buffer that goes back to its file's pool when both threads are done with it: a
+/// fresh 256 KiB buffer per read would spend a fifth of the scan zeroing memory.
+struct Pooled {
+    bytes: Vec<u8>,
+    home: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let _ = self.home.send(std::mem::take(&mut self.bytes));
+    }
+}
+
+/// Where the reader sends an offloaded file's chunks: to its hashing and its scanning thread.
+struct Feeds {
+    hash: SyncSender<Chunk>,
+    scan: SyncSender<Chunk>,
+}
+
+/// Analyses a file on two new threads, one hashing it (from `first` on) and one feeding
+/// `sinks` (which have seen `first`), so one large library keeps two cores busy.
+fn offload(
+    mut sinks: Vec<Box<dyn StreamSink>>,
+    first: Vec<u8>,
+) -> (Feeds, JoinHandle<Analysis>) {
+    let (hash, to_hash) = sync_channel::<Chunk>(QUEUE_CHUNKS);
+    let (scan, to_scan) = sync_channel::<Chunk>(QUEUE_CHUNKS);
+    let done = std::thread::spawn(move || {
+        let hashing = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            hasher.update(&first);
+            for chunk in to_hash {
+                hasher.update(&chunk[..]);
+            }
+            hex::encode(hasher.finalize())
+        });
+        let mut declined = false;
+        for chunk in to_scan {
+            for sink in &mut sinks {
+                sink.feed(&chunk);
+            }
+            sinks.retain(|s| s.wants_more());
+            if sinks.is_empty() {
+                // Dropping the receiver tells the reader to stop.
+                declined = true;
+                break;
+            }
+        }
+        let sha256 = hashing.join();
+        OFFLOADED.fetch_sub(1, Ordering::AcqRel);
+        let sha256 = sha256.ok().filter(|_| !declined)?;
+        let facts = sinks.into_iter().flat_map(|s| s.finish(&sha256)).collect();
+        Some((sha256, facts))
+    });
+    (Feeds { hash, scan }, done)
+}
+
+/// Reads the rest of a file into chunks for its offloaded analysis; stops early when the
+/// analysis has stopped listening.
+fn send_rest(reader: &mut dyn Read, to: Feeds) -> io::Result<()> {
+    let (home, pool) = std::sync::mpsc::channel::<Vec<u8>>();
+    loop {
+        let mut bytes = pool.try_recv().unwrap_or_default();
+        bytes.resize(CHUNK, 0);
+        let n = match reader.read(&mut bytes) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        bytes.truncate(n);
+        let chunk = Chunk::new(Pooled {
+            bytes,
+            home: home.clone(),
+        });
+        if to.scan.send(chunk.clone()).is_err() || to.hash.send(chunk).is_err() {
+            return Ok(());
+        }
+    }
+}
 
 /// Reads a claimed file once: hashes it, feeds streaming sinks, and keeps the
 /// bytes only when some cataloger asked for the whole file and it fits.
@@ -285,6 +479,7 @@ fn read_claimed(
     // The first read is small: most files are offered only to be sniffed, and
     // a sink that declines them spares reading (and hashing) the rest.
     let mut limit = FIRST_READ.min(chunk.len());
+    let mut first_read = true;
     loop {
         let n = match reader.read(&mut chunk[..limit]) {
             Ok(0) => break,
@@ -293,12 +488,39 @@ fn read_claimed(
             Err(e) => return Err(e),
         };
         let data = &chunk[..n];
+        let first = std::mem::replace(&mut first_read, false);
         limit = chunk.len();
         for sink in &mut sinks {
             sink.feed(data);
         }
         sinks.retain(|s| s.wants_more());
         if sinks.is_empty() && !keep_whole {
+            return Ok(());
+        }
+        if first && !keep_whole && entry.size >= OFFLOAD_MIN && take_core() {
+            let (to, done) = offload(std::mem::take(&mut sinks), data.to_vec());
+            // A directory's file is read again by a thread of its own, so the walk goes on
+            // to the next file at once; a tar's bytes come only from the layer's reader.
+            let reading = match &entry.on_disk {
+                Some(path) => {
+                    let (path, from) = (path.clone(), n as u64);
+                    Some(std::thread::spawn(move || {
+                        let mut file = std::fs::File::open(&path)?;
+                        io::Seek::seek(&mut file, io::SeekFrom::Start(from))?;
+                        send_rest(&mut file, to)
+                    }))
+                }
+                None => {
+                    send_rest(reader, to)?;
+                    None
+                }
+            };
+            pass.pending.push_back(Offloaded {
+                record,
+                path: entry.path.clone(),
+                reading,
+                done,
+            });
             return Ok(());
         }
         hasher.update(data);
@@ -341,6 +563,7 @@ mod tests {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            on_disk: None,
         };
         pass.visit(&entry, &mut &bytes[..]).unwrap();
     }
@@ -375,7 +598,7 @@ mod tests {
         let mut pass = Pass::new(0);
         metadata(&mut pass, DIST, "1.0");
         metadata(&mut pass, DIST, "2.0");
-        let out = pass.finish();
+        let out = pass.finish().unwrap();
         assert_eq!(
             dists(&out),
             vec![(format!("{DIST}/METADATA"), "2.0".into())]
@@ -396,7 +619,7 @@ mod tests {
             },
             b"",
         );
-        let out = pass.finish();
+        let out = pass.finish().unwrap();
         assert!(dists(&out).is_empty());
         assert_eq!(out.files.len(), 1);
         assert_eq!(out.files[0].kind, FileKind::Symlink("elsewhere".into()));
@@ -416,7 +639,7 @@ mod tests {
         );
         // Recreated after the whiteout: this copy stays.
         metadata(&mut pass, "app/pkg-3.0.dist-info", "3.0");
-        let out = pass.finish();
+        let out = pass.finish().unwrap();
         assert_eq!(
             dists(&out),
             vec![("app/pkg-3.0.dist-info/METADATA".into(), "3.0".into())]
@@ -435,7 +658,7 @@ mod tests {
         metadata(&mut pass, DIST, "1.0");
         add(&mut pass, "app", EntryKind::File, b"not a directory");
         add(&mut pass, "app", EntryKind::Dir, b"");
-        let out = pass.finish();
+        let out = pass.finish().unwrap();
         assert!(dists(&out).is_empty());
         assert_eq!(paths(&out), vec!["app"]);
         assert_eq!(out.files[0].kind, FileKind::Dir);
@@ -447,7 +670,7 @@ mod tests {
         add(&mut pass, "app", EntryKind::Dir, b"");
         metadata(&mut pass, DIST, "1.0");
         add(&mut pass, "app", EntryKind::Dir, b"");
-        let out = pass.finish();
+        let out = pass.finish().unwrap();
         assert_eq!(dists(&out).len(), 1);
         assert_eq!(
             paths(&out),
@@ -468,6 +691,7 @@ mod tests {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            on_disk: None,
         };
         pass.visit(&link, &mut io::empty()).unwrap();
         metadata(&mut pass, DIST, "2.0");
@@ -475,7 +699,7 @@ mod tests {
         let mut second = link.clone();
         second.path = "app/second-1.0.dist-info/METADATA".into();
         pass.visit(&second, &mut io::empty()).unwrap();
-        let mut got = dists(&pass.finish());
+        let mut got = dists(&pass.finish().unwrap());
         got.sort();
         assert_eq!(
             got,
@@ -485,5 +709,80 @@ mod tests {
                 ("app/second-1.0.dist-info/METADATA".into(), "2.0".into()),
             ]
         );
+    }
+
+    /// The NCCL version a library fact carries (from its `NCCL version` string).
+    fn nccl_versions(out: &LayerAnalysis) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = out
+            .facts
+            .iter()
+            .filter_map(|f| match &*f.fact {
+                Fact::NativeLibrary(lib) => Some((
+                    f.path.clone(),
+                    lib.elf.as_ref()?.version_strings.first()?.version.clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn large_files_analysed_on_other_threads_keep_links_and_replacements_synthetic() {
+        // Big enough to be offloaded; the version string sits at the far end.
+        let nccl = |version: &str| {
+            gpubom_testkit::elf::synthetic_shared_object_padded(
+                "libnccl.so.2",
+                &[&format!("NCCL version {version}+cuda12.1")],
+                (OFFLOAD_MIN as usize) + (1 << 20),
+            )
+        };
+        let lib = "usr/lib/libnccl.so.2";
+        let link = |path: &str| Entry {
+            path: path.into(),
+            kind: EntryKind::Hardlink { target: lib.into() },
+            size: 0,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            on_disk: None,
+        };
+        for _ in 0..3 {
+            let mut pass = Pass::new(0);
+            add(&mut pass, lib, EntryKind::File, &nccl("2.18.3"));
+            pass.visit(&link("opt/a/libnccl.so.2"), &mut io::empty())
+                .unwrap();
+            add(&mut pass, lib, EntryKind::File, &nccl("2.19.3"));
+            pass.visit(&link("opt/b/libnccl.so.2"), &mut io::empty())
+                .unwrap();
+            add(
+                &mut pass,
+                "usr/lib/nccl2/libnccl.so.2",
+                EntryKind::File,
+                &nccl("2.20.5"),
+            );
+            let out = pass.finish().unwrap();
+            assert_eq!(
+                nccl_versions(&out),
+                vec![
+                    ("opt/a/libnccl.so.2".into(), "2.18.3".into()),
+                    ("opt/b/libnccl.so.2".into(), "2.19.3".into()),
+                    (lib.into(), "2.19.3".into()),
+                    ("usr/lib/nccl2/libnccl.so.2".into(), "2.20.5".into()),
+                ]
+            );
+            // Facts come back in entry order, whichever thread analysed them.
+            let owners: Vec<&str> = out.facts.iter().map(|f| f.path.as_str()).collect();
+            assert_eq!(
+                owners,
+                [
+                    "opt/a/libnccl.so.2",
+                    "usr/lib/libnccl.so.2",
+                    "opt/b/libnccl.so.2",
+                    "usr/lib/nccl2/libnccl.so.2"
+                ]
+            );
+        }
     }
 }

@@ -76,6 +76,7 @@ fn visit_path(
     progress: &(dyn Fn(u64) + Sync),
     visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
 ) -> Result<(), Error> {
+    let on_disk = (kind == EntryKind::File).then(|| full.to_path_buf());
     let entry = Entry {
         size: if kind == EntryKind::File {
             meta.len()
@@ -87,6 +88,7 @@ fn visit_path(
         mode: meta.permissions().mode(),
         uid: u64::from(meta.uid()),
         gid: u64::from(meta.gid()),
+        on_disk,
     };
     let result = if entry.kind == EntryKind::File {
         let mut file = fs::File::open(full).map_err(|e| Error::io(full, e))?;

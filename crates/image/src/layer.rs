@@ -273,6 +273,7 @@ fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
             mode: 0,
             uid: 0,
             gid: 0,
+            on_disk: None,
         }));
     } else if let Some(hidden) = name.strip_prefix(".wh.") {
         EntryKind::Whiteout {
@@ -311,5 +312,6 @@ fn describe<R: Read>(entry: &tar::Entry<R>) -> io::Result<Option<Entry>> {
         mode: header.mode().unwrap_or(0),
         uid: header.uid().unwrap_or(0),
         gid: header.gid().unwrap_or(0),
+        on_disk: None,
     }))
 }

@@ -149,6 +149,9 @@ pub struct Entry {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
+    /// Where a directory source's file lies on disk, so its bytes can be read again on
+    /// another thread; `None` inside a layer tar, which is one stream.
+    pub on_disk: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

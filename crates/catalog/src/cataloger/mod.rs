@@ -36,7 +36,7 @@ pub(crate) enum Claim {
 }
 
 /// Receives a claimed file chunk by chunk, so large files are never held whole.
-pub(crate) trait StreamSink {
+pub(crate) trait StreamSink: Send {
     fn feed(&mut self, chunk: &[u8]);
     /// False once the sink has seen enough to know the file is not for it;
     /// a file no sink wants is neither read further nor hashed.

@@ -183,21 +183,9 @@ fn name_key(s: &str) -> String {
 
 /// The compute capability of a GPU named as in [`GPUS`].
 pub fn gpu_by_name(name: &str) -> Option<GpuArch> {
-    let key = |s: &str| -> String {
-        let folded: String = s
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let folded = folded.strip_prefix("NVIDIA").unwrap_or(&folded).to_string();
-        folded
-            .strip_prefix("GEFORCE")
-            .unwrap_or(&folded)
-            .to_string()
-    };
-    let wanted = key(name);
+    let wanted = name_key(name);
     GPUS.iter()
-        .find(|(listed, _)| key(listed) == wanted)
+        .find(|(listed, _)| name_key(listed) == wanted)
         .map(|&(_, arch)| arch)
 }
 
