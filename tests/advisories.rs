@@ -23,6 +23,15 @@ fn torch_image(dir: &Path, version: &str) -> String {
     format!("oci-dir:{}", oci.display())
 }
 
+/// `spec` written as an OCI layout at `at`, scanned with the built-in advisories only.
+fn scan_layout(spec: &ImageSpec, at: &Path) -> serde_json::Value {
+    spec.write_oci_dir(at);
+    let source = format!("oci-dir:{}", at.display());
+    let out = run(&["scan", &source, "-f", "cyclonedx-json", "-q"]);
+    assert_exit(&out, 0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn torch_advisories(source: &str, advisories: &Path) -> Option<String> {
     let out = run(&[
         "scan",
@@ -314,17 +323,7 @@ fn an_image_of_torch_toolkit_and_bare_tensorrt_lists_exactly_the_expected_adviso
             ),
         ));
     let dir = tmp();
-    let oci = dir.path().join("oci");
-    spec.write_oci_dir(&oci);
-    let out = run(&[
-        "scan",
-        &format!("oci-dir:{}", oci.display()),
-        "-f",
-        "cyclonedx-json",
-        "-q",
-    ]);
-    assert_exit(&out, 0);
-    let bom: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bom = scan_layout(&spec, &dir.path().join("oci"));
     validate_cyclonedx_1_5(&bom);
     let ids_of = |name: &str| -> Vec<String> {
         let c = find_component(&bom, name).unwrap_or_else(|| panic!("no {name}"));
@@ -374,4 +373,37 @@ fn an_image_of_torch_toolkit_and_bare_tensorrt_lists_exactly_the_expected_adviso
         .unwrap();
     assert_eq!(torch_rce["recommendation"], "upgrade torch to 2.6.0");
     assert_eq!(torch_rce["ratings"][0]["severity"], "critical");
+}
+
+/// NVIDIA's Triton images declare their container release (Triton's `build.py` sets
+/// `NVIDIA_TRITON_SERVER_VERSION`), which is how NVIDIA's bulletins version Triton.
+#[test]
+fn a_triton_image_is_matched_by_its_container_release_synthetic_env() {
+    let dir = tmp();
+    let scan = |release: &str| -> Option<String> {
+        let spec = ImageSpec::new("example.com/synthetic/tritonserver", release)
+            .env(&format!("NVIDIA_TRITON_SERVER_VERSION={release}"))
+            .env("TRITON_SERVER_VERSION=2.59.0")
+            .layer(Layer::new().file("opt/tritonserver/README", "synthetic"));
+        let bom = scan_layout(&spec, &dir.path().join(release));
+        let triton = find_component(&bom, "triton-server").expect("triton-server");
+        assert_eq!(
+            triton["purl"],
+            format!("pkg:generic/nvidia/triton-server@{release}")
+        );
+        property(triton, "gpubom:advisories").map(str::to_owned)
+    };
+    assert_eq!(
+        scan("25.06").as_deref(),
+        Some(
+            "GPUBOM-NVIDIA-2025-23310,GPUBOM-NVIDIA-2025-23311,GPUBOM-NVIDIA-2025-23316,\
+             GPUBOM-NVIDIA-2025-23317,GPUBOM-NVIDIA-2026-24207,GPUBOM-NVIDIA-2026-47627"
+        )
+    );
+    // 25.07 fixes three of them; 26.06 all.
+    assert_eq!(
+        scan("25.07").as_deref(),
+        Some("GPUBOM-NVIDIA-2025-23316,GPUBOM-NVIDIA-2026-24207,GPUBOM-NVIDIA-2026-47627")
+    );
+    assert_eq!(scan("26.06"), None);
 }

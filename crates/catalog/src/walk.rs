@@ -375,10 +375,7 @@ struct Feeds {
 
 /// Analyses a file on two new threads, one hashing it (from `first` on) and one feeding
 /// `sinks` (which have seen `first`), so one large library keeps two cores busy.
-fn offload(
-    mut sinks: Vec<Box<dyn StreamSink>>,
-    first: Vec<u8>,
-) -> (Feeds, JoinHandle<Analysis>) {
+fn offload(mut sinks: Vec<Box<dyn StreamSink>>, first: Vec<u8>) -> (Feeds, JoinHandle<Analysis>) {
     let (hash, to_hash) = sync_channel::<Chunk>(QUEUE_CHUNKS);
     let (scan, to_scan) = sync_channel::<Chunk>(QUEUE_CHUNKS);
     let done = std::thread::spawn(move || {

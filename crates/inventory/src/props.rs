@@ -39,6 +39,8 @@ pub const NVIDIA_STUB: &str = "gpubom:nvidia:stub";
 /// Minimum host driver the component needs: the CUDA runtime's minor-version
 /// compatibility floor, or the driver that first knew its PTX ISA, whichever is higher.
 pub const NVIDIA_MIN_DRIVER: &str = "gpubom:nvidia:min_driver";
+/// The Triton server release (`2.52.0`) beside its container release (the version, `24.11`).
+pub const NVIDIA_TRITON_SERVER_VERSION: &str = "gpubom:nvidia:triton_server_version";
 /// The TensorRT version a bindings wheel expects.
 pub const NVIDIA_TENSORRT_EXPECTED: &str = "gpubom:nvidia:tensorrt_expected";
 

@@ -33,6 +33,7 @@ use gpubom_inventory::{
 use std::collections::BTreeMap;
 
 mod evidence;
+mod triton;
 use evidence::*;
 
 pub(crate) struct NvidiaCataloger;
@@ -127,6 +128,9 @@ impl Cataloger for NvidiaCataloger {
             found.components.push(component);
         }
         annotate_frameworks(view, found);
+        found
+            .components
+            .extend(triton::declared_server(context.env));
         let compat = forward_compat_release(&found.components);
         for component in &mut found.components {
             add_driver_requirement(component, compat);
