@@ -113,6 +113,24 @@ fn real_cudart_13(test: &str) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// `spec` written as an OCI layout in `dir` and scanned; the SBOM's path.
+fn scan_to_sbom(
+    spec: &gpubom_testkit::image::ImageSpec,
+    dir: &std::path::Path,
+) -> std::path::PathBuf {
+    let oci = dir.join("oci");
+    spec.write_oci_dir(&oci);
+    let bom = dir.join("bom.json");
+    let out = run(&[
+        "scan",
+        &format!("oci-dir:{}", oci.display()),
+        "-o",
+        &format!("cyclonedx-json={}", bom.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    bom
+}
+
 /// `check --sbom bom` with `[fleet]` set to `fleet`.
 fn check_with_fleet(
     dir: &std::path::Path,
@@ -239,20 +257,40 @@ fn cuda_compat_lets_cuda_13_run_on_r535_data_center_fleets_synthetic_status() {
                 ),
         );
     let dir = tmp();
-    let oci = dir.path().join("oci");
-    spec.write_oci_dir(&oci);
-    let bom = dir.path().join("bom.json");
-    let out = run(&[
-        "scan",
-        &format!("oci-dir:{}", oci.display()),
-        "-o",
-        &format!("cyclonedx-json={}", bom.display()),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let bom = scan_to_sbom(&spec, dir.path());
     let driver_finding = |fleet: &str| fleet_findings(dir.path(), &bom, fleet).0;
     assert!(driver_finding("driver = \"535.183.01\"\ngpus = [\"A100\", \"H100\"]").is_none());
     // A GeForce card in the fleet: forward compatibility does not apply to it.
     assert!(driver_finding("driver = \"535.183.01\"\ngpus = [\"A100\", \"RTX 4090\"]").is_some());
     // R550 is not a branch cuda-compat-13-0 supports.
     assert!(driver_finding("driver = \"550.54.14\"\ngpus = [\"A100\"]").is_some());
+}
+
+/// A framework build's device code rolls up onto its package: the real JAX CUDA 12 plugin
+/// wheel (0.10.2), whose extension modules have no `lib` prefix. The expected sets are read
+/// from the fatbin entry headers of the same bytes (no `cuobjdump` listing was recorded).
+#[test]
+fn the_jax_cuda_plugin_carries_its_extensions_architectures() {
+    let test = "the_jax_cuda_plugin_carries_its_extensions_architectures";
+    let Some(layer) = or_skip(test, wheel_layer(SITE, &("jax-cuda12-plugin", "0.10.2"))) else {
+        return;
+    };
+    let spec = gpubom_testkit::image::ImageSpec::new("example.com/synthetic/jax", "1").layer(layer);
+    let dir = tmp();
+    let bom_path = scan_to_sbom(&spec, dir.path());
+    let bom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bom_path).unwrap()).unwrap();
+    let jax = find_component(&bom, "jax-cuda12-plugin").expect("the plugin wheel");
+    assert_eq!(property(jax, "gpubom:nvidia:family"), Some("jax-cuda"));
+    assert_eq!(
+        property(jax, "gpubom:nvidia:sm_archs"),
+        Some("sm_50,sm_60,sm_70,sm_80,sm_90,sm_100,sm_101,sm_120")
+    );
+    assert_eq!(property(jax, "gpubom:nvidia:ptx_archs"), Some("sm_120"));
+    // V100, H100 and L4 all have SASS (sm_70, sm_90, sm_80 on 8.9); a Kepler GPU has none.
+    let (_, arch) = fleet_findings(dir.path(), &bom_path, "gpus = [\"V100\", \"H100\", \"L4\"]");
+    assert!(arch.is_none(), "{arch:?}");
+    let (_, arch) = fleet_findings(dir.path(), &bom_path, "gpus = [\"sm_35\"]");
+    let message = arch.expect("no kernels for sm_35")["message"].to_string();
+    assert!(message.contains("jax-cuda12-plugin"), "{message}");
 }

@@ -36,6 +36,8 @@ pub enum Family {
     PtxCompiler,
     TorchCuda,
     OnnxRuntimeCuda,
+    /// JAX's CUDA plugin extensions (`jax_cuda12_plugin/_linalg.so`), named by directory.
+    JaxCuda,
 }
 
 /// Library stems (the name before `.so`/`.a`) and their family.
@@ -91,7 +93,7 @@ const STEMS: &[(&str, Family)] = &[
 
 impl Family {
     /// Every family; the policy schema's `Family` enum must list each product.
-    pub const ALL: [Family; 26] = [
+    pub const ALL: [Family; 27] = [
         Family::CudaRuntime,
         Family::CudaDriverStub,
         Family::CudaDriver,
@@ -118,6 +120,7 @@ impl Family {
         Family::PtxCompiler,
         Family::TorchCuda,
         Family::OnnxRuntimeCuda,
+        Family::JaxCuda,
     ];
 
     /// The component name, also the purl name: `pkg:generic/nvidia/<product>@<version>`.
@@ -149,6 +152,7 @@ impl Family {
             Family::PtxCompiler => "nvptxcompiler",
             Family::TorchCuda => "pytorch-cuda",
             Family::OnnxRuntimeCuda => "onnxruntime-cuda",
+            Family::JaxCuda => "jax-cuda",
         }
     }
 
@@ -174,6 +178,7 @@ impl Family {
                 | Family::Nccl
                 | Family::TorchCuda
                 | Family::OnnxRuntimeCuda
+                | Family::JaxCuda
                 | Family::CudaDriver
                 | Family::Cufft
                 | Family::Curand
@@ -188,7 +193,10 @@ impl Family {
     /// Libraries a framework builds from its own sources against CUDA (PyTorch's
     /// `libtorch_cuda`): they belong to whichever package ships them.
     pub fn is_framework(self) -> bool {
-        matches!(self, Family::TorchCuda | Family::OnnxRuntimeCuda)
+        matches!(
+            self,
+            Family::TorchCuda | Family::OnnxRuntimeCuda | Family::JaxCuda
+        )
     }
 }
 
@@ -209,8 +217,35 @@ pub struct LibraryMatch {
 }
 
 /// Classifies a path (relative, no leading `/`).
+/// Directories of JAX's CUDA builds, whose extension modules carry no `lib` prefix.
+const JAX_CUDA_DIRS: &[&str] = &[
+    "jax_cuda12_plugin",
+    "jax_cuda13_plugin",
+    "jax_plugins/xla_cuda12",
+    "jax_plugins/xla_cuda13",
+    "jaxlib/cuda",
+];
+
+/// A JAX CUDA extension module: `…/jax_cuda12_plugin/_linalg.so`.
+pub fn is_jax_cuda_extension(path: &str) -> bool {
+    path.strip_suffix(".so")
+        .and_then(|p| p.rsplit_once('/'))
+        .is_some_and(|(dir, _)| JAX_CUDA_DIRS.iter().any(|d| dir.ends_with(d)))
+}
+
 pub fn classify(path: &str) -> Option<LibraryMatch> {
     let name = path.rsplit('/').next().unwrap_or(path);
+    if is_jax_cuda_extension(path) {
+        return Some(LibraryMatch {
+            family: Family::JaxCuda,
+            library: name.trim_end_matches(".so").to_string(),
+            soname_major: None,
+            file_version: None,
+            is_static: false,
+            is_stub: false,
+            path_version: None,
+        });
+    }
     if !name.starts_with("lib") {
         return None;
     }

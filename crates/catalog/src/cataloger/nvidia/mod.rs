@@ -342,7 +342,8 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
 
 fn is_shared_object_name(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.starts_with("lib") && (name.contains(".so") || name.ends_with(".a"))
+    (name.starts_with("lib") && (name.contains(".so") || name.ends_with(".a")))
+        || crate::nvidia::families::is_jax_cuda_extension(path)
 }
 
 fn parent(path: &str) -> &str {
