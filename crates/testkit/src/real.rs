@@ -81,10 +81,12 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
             "--only-binary=:all:",
         ])
         // Any of these glibc baselines: NVIDIA's older wheels are manylinux2014,
-        // newer ones manylinux_2_27 (curand 10.4) or manylinux_2_28 (triton 3.6, cuDNN 9).
+        // newer ones manylinux_2_18 (NCCL 2.28), _2_27 (curand 10.4) or _2_28 (triton 3.6, cuDNN 9).
         .args([
             "--platform",
             "manylinux2014_x86_64",
+            "--platform",
+            "manylinux_2_18_x86_64",
             "--platform",
             "manylinux_2_27_x86_64",
             "--platform",

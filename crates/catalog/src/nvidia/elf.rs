@@ -35,7 +35,9 @@ const MAX_VERSION_STRINGS: usize = 16;
 const SECTION_NAMES_WINDOW: u64 = 64 << 10;
 /// Most section headers read (real CUDA libraries have about 30).
 const MAX_SECTIONS: u64 = 4096;
-/// Sections whose fatbin containers hold the library's own kernels.
+/// Sections whose fatbin containers hold the library's own kernels, in preference order:
+/// a linked library's `.nv_fatbin`; only without one, the relocatable device code kept in
+/// `__nv_relfatbin` (NVSHMEM's host library has both, and `cuobjdump` lists only the first).
 const FATBIN_SECTIONS: &[&str] = &[".nv_fatbin", "__nv_relfatbin"];
 /// `e_machine` of CUDA device code (cubins).
 const EM_CUDA: u16 = 190;
@@ -405,15 +407,19 @@ fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
         let rest = names.get(at..)?;
         Some(&rest[..rest.iter().position(|&b| b == 0)?])
     };
-    Some(
+    let named = |wanted: &str| -> Vec<(u64, u64)> {
         sections
             .iter()
-            .filter(|s| {
-                name_of(s.sh_name)
-                    .is_some_and(|n| FATBIN_SECTIONS.iter().any(|f| f.as_bytes() == n))
-            })
+            .filter(|s| name_of(s.sh_name) == Some(wanted.as_bytes()))
             .map(|s| (s.sh_offset, s.sh_offset.saturating_add(s.sh_size)))
-            .collect(),
+            .collect()
+    };
+    Some(
+        FATBIN_SECTIONS
+            .iter()
+            .map(|name| named(name))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default(),
     )
 }
 

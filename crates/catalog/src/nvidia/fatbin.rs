@@ -12,13 +12,14 @@
 //! it reads a few hundred bytes per entry and skips the rest of the stream. It cannot know
 //! which section a container sits in until the section headers at the end of the file are
 //! read, so it keeps each container's offset, and [`Containers::within`] later keeps only
-//! those inside fatbin sections: CUPTI embeds containers of profiler payloads in `.rodata`,
-//! and NVIDIA's `cuobjdump` does not count those as the library's kernels.
+//! those inside the fatbin section: CUPTI embeds containers of profiler payloads in
+//! `.rodata`, and NVIDIA's `cuobjdump` does not count those as the library's kernels.
 //!
-//! Layout facts were read from real libraries and checked against `cuobjdump` listings:
-//! `libcurand.so.10.4.0.35`, `libcusparse.so.12.6.3.3`, `libcufft.so.12.0.0.61` (CUDA 13)
-//! and `libtorch_cuda.so` of torch 2.11.0+cu130, whose `sm_90`/`sm_90a` pairs show that entry
-//! flag `0x100000` marks an architecture-specific (`a`) build.
+//! Layout facts were read from real libraries and checked against `cuobjdump` listings: on a
+//! machine with the CUDA 13 toolkit, cuDNN 9.14, NCCL 2.28 and torch 2.11.0+cu130, the sets
+//! equal `cuobjdump --list-elf` / `--list-ptx` for all 94 NVIDIA libraries there (the
+//! `sm_90`/`sm_90a` pairs of `libtorch_cuda.so` show that entry flag `0x100000` marks an
+//! architecture-specific build).
 
 use gpubom_inventory::gpu::{GpuArch, Variant};
 use memchr::memmem;
@@ -37,10 +38,9 @@ const MAX_TARGETS: usize = 256;
 const KIND_PTX: u16 = 1;
 const KIND_SASS: u16 = 2;
 /// Entry flag of an architecture-specific build (`sm_90a`): confirmed on torch 2.11.0+cu130.
+/// Flag `0x200000` (on cuDNN 9.14, cuBLASLt 13.1, NCCL 2.28 and cuSPARSELt 0.8 entries) is
+/// not a suffix: NVIDIA's `cuobjdump` names those entries `sm_100`, `sm_120`, so it is ignored.
 const FLAG_ARCH_SPECIFIC: u64 = 0x10_0000;
-/// Entry flag of a family-specific build (`sm_100f`): the one other suffix `cuobjdump`
-/// prints; seen only on cuDNN 9.14 (CUDA 12) entries, not yet checked against `cuobjdump`.
-const FLAG_FAMILY_SPECIFIC: u64 = 0x20_0000;
 /// Payload compressed (LZ4-style before CUDA 12.8, zstd after); only reported.
 const FLAG_COMPRESSED: u64 = 0x2000 | 0x8000;
 
@@ -344,8 +344,6 @@ fn parse_entry(header: &[u8]) -> Option<DeviceTarget> {
     let flags = u64_at(header, 40);
     let variant = if flags & FLAG_ARCH_SPECIFIC != 0 {
         Variant::ArchSpecific
-    } else if flags & FLAG_FAMILY_SPECIFIC != 0 {
-        Variant::FamilySpecific
     } else {
         Variant::Portable
     };
