@@ -65,12 +65,17 @@ fn skip_in(ci: bool, test: &str, reason: &str) {
 pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
     let dir = cache_dir().join("wheels");
     let normalized = name.replace('-', "_").to_lowercase();
-    if let Some(found) = find_file(&dir, |f| {
+    let is_wanted = |f: &str| {
         let f = f.to_lowercase();
         f.starts_with(&format!("{normalized}-{version}-")) && f.ends_with(".whl")
-    }) {
+    };
+    if let Some(found) = find_file(&dir, is_wanted) {
         return Ok(found);
     }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Tests run in parallel and several may want one wheel: each downloads into a folder of
+    // its own and renames the finished file into place, so no test reads a half-written one.
+    let staging = tempfile::tempdir_in(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let status = Command::new("python3")
         .args([
             "-m",
@@ -95,7 +100,7 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
             "3.11",
         ])
         .arg("--dest")
-        .arg(&dir)
+        .arg(staging.path())
         .arg(format!("{name}=={version}"))
         .status()
         .map_err(|e| format!("cannot run pip to fetch {name}=={version}: {e}"))?;
@@ -104,16 +109,12 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
             "pip could not download {name}=={version} (offline?)"
         ));
     }
-    find_file(&dir, |f| {
-        f.to_lowercase()
-            .starts_with(&format!("{normalized}-{version}-"))
-    })
-    .ok_or_else(|| {
-        format!(
-            "pip reported success but no wheel for {name}=={version} in {}",
-            dir.display()
-        )
-    })
+    let fetched = find_file(staging.path(), is_wanted).ok_or_else(|| {
+        format!("pip reported success but no wheel for {name}=={version} was written")
+    })?;
+    let target = dir.join(fetched.file_name().expect("a file name"));
+    std::fs::rename(&fetched, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    Ok(target)
 }
 
 /// A real Debian package vendored in `tests/fixtures/debs/`, as a `.deb` path.
