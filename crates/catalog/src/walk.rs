@@ -170,7 +170,6 @@ impl Pass {
         }
         self.facts_by_path.remove(path);
         if with_contents {
-            let below = format!("{path}/");
             let doomed: Vec<String> = self
                 .facts_by_path
                 .range(below.clone()..)
@@ -202,16 +201,21 @@ impl Pass {
             return Err(io::Error::new(e.kind(), format!("{}: {e}", job.path)));
         }
         if let Some((sha256, facts)) = analysed {
-            for fact in facts {
-                let fact = FileFact {
-                    path: job.path.clone(),
-                    sha256: Some(sha256.clone()),
-                    fact: std::sync::Arc::new(fact),
-                };
-                self.add_fact(fact, job.record);
-            }
+            self.add_file_facts(&job.path, &sha256, facts, job.record);
         }
         Ok(())
+    }
+
+    /// Records what the catalogers parsed out of the file at `path`, hashed `sha256`.
+    fn add_file_facts(&mut self, path: &str, sha256: &str, facts: Vec<Fact>, record: usize) {
+        for fact in facts {
+            let fact = FileFact {
+                path: path.to_string(),
+                sha256: Some(sha256.to_string()),
+                fact: std::sync::Arc::new(fact),
+            };
+            self.add_fact(fact, record);
+        }
     }
 
     fn join_all(&mut self) -> io::Result<()> {
@@ -336,7 +340,11 @@ struct Offloaded {
 
 /// Takes one of the cores for an offloaded file, if one is free.
 fn take_core() -> bool {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_OFFLOADED));
+    // available_parallelism reads the cgroup's CPU quota each call: once per process is enough.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_OFFLOADED))
+    });
     OFFLOADED
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |busy| {
             (busy < cores).then_some(busy + 1)
@@ -389,11 +397,7 @@ fn offload(mut sinks: Vec<Box<dyn StreamSink>>, first: Vec<u8>) -> (Feeds, JoinH
         });
         let mut declined = false;
         for chunk in to_scan {
-            for sink in &mut sinks {
-                sink.feed(&chunk);
-            }
-            sinks.retain(|s| s.wants_more());
-            if sinks.is_empty() {
+            if !feed_all(&mut sinks, &chunk) {
                 // Dropping the receiver tells the reader to stop.
                 declined = true;
                 break;
@@ -408,6 +412,25 @@ fn offload(mut sinks: Vec<Box<dyn StreamSink>>, first: Vec<u8>) -> (Feeds, JoinH
     (Feeds { hash, scan }, done)
 }
 
+/// Feeds `data` to every sink and drops those that want no more; false when none is left.
+fn feed_all(sinks: &mut Vec<Box<dyn StreamSink>>, data: &[u8]) -> bool {
+    for sink in sinks.iter_mut() {
+        sink.feed(data);
+    }
+    sinks.retain(|s| s.wants_more());
+    !sinks.is_empty()
+}
+
+/// One `read`, retried when a signal interrupts it; 0 at the end of the file.
+fn read_some(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Reads the rest of a file into chunks for its offloaded analysis; stops early when the
 /// analysis has stopped listening.
 fn send_rest(reader: &mut dyn Read, to: Feeds) -> io::Result<()> {
@@ -415,12 +438,10 @@ fn send_rest(reader: &mut dyn Read, to: Feeds) -> io::Result<()> {
     loop {
         let mut bytes = pool.try_recv().unwrap_or_default();
         bytes.resize(CHUNK, 0);
-        let n = match reader.read(&mut bytes) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_some(reader, &mut bytes)?;
+        if n == 0 {
+            return Ok(());
+        }
         bytes.truncate(n);
         let chunk = Chunk::new(Pooled {
             bytes,
@@ -478,20 +499,14 @@ fn read_claimed(
     let mut limit = FIRST_READ.min(chunk.len());
     let mut first_read = true;
     loop {
-        let n = match reader.read(&mut chunk[..limit]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let n = read_some(reader, &mut chunk[..limit])?;
+        if n == 0 {
+            break;
+        }
         let data = &chunk[..n];
         let first = std::mem::replace(&mut first_read, false);
         limit = chunk.len();
-        for sink in &mut sinks {
-            sink.feed(data);
-        }
-        sinks.retain(|s| s.wants_more());
-        if sinks.is_empty() && !keep_whole {
+        if !feed_all(&mut sinks, data) && !keep_whole {
             return Ok(());
         }
         if first && !keep_whole && entry.size >= OFFLOAD_MIN && take_core() {
@@ -535,14 +550,7 @@ fn read_claimed(
             }
         }
     }
-    for fact in facts {
-        let fact = FileFact {
-            path: entry.path.clone(),
-            sha256: Some(sha256.clone()),
-            fact: std::sync::Arc::new(fact),
-        };
-        pass.add_fact(fact, record);
-    }
+    pass.add_file_facts(&entry.path, &sha256, facts, record);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! values), one `Image`, and a `Component` or `Model` per component.
 
 use crate::config::Config;
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, FleetCheck};
 use gpubom_inventory::version::{self as known, Ecosystem};
 use gpubom_inventory::{props, Component, Inventory};
 use serde_json::{json, Value};
@@ -129,12 +129,13 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
 }
 
 pub fn build(inventory: &Inventory, fleet: &Fleet) -> Vec<Built> {
+    let fleet = fleet.check();
     let mut out = vec![image(inventory)];
     for (i, c) in inventory.components.iter().enumerate() {
         out.push(if c.kind.is_model_like() {
             model(inventory, i, c)
         } else {
-            component(inventory, i, c, fleet)
+            component(inventory, i, c, &fleet)
         });
     }
     out
@@ -298,7 +299,7 @@ fn layer_long(c: &Component) -> i64 {
     c.layer.map(|l| l.index as i64).unwrap_or(-1)
 }
 
-fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &Fleet) -> Built {
+fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &FleetCheck) -> Built {
     let version = c
         .version
         .as_deref()

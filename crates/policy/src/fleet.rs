@@ -7,7 +7,7 @@
 //! gpus = ["A100", "H100", "sm_89"]   # NVIDIA names, or compute capabilities
 //! ```
 //!
-//! Whether SASS or PTX runs on a GPU is decided here, in Rust, by NVIDIA's documented rules
+//! Whether SASS or PTX runs on a GPU is decided here ([`FleetCheck::unsupported`]), in Rust, by NVIDIA's documented rules
 //! ([`gpubom_inventory::gpu`]), and handed to Cedar as `unsupported_gpus`: Cedar cannot
 //! compare architectures, but rules still see the raw `sass_archs`, `ptx_archs` and
 //! `min_driver` to write their own variants.
@@ -88,14 +88,30 @@ impl Fleet {
         })
     }
 
+    /// The GPUs and driver, parsed once for judging every component. A fleet that does not
+    /// parse ([`crate::config::Config::parse`] refuses it) judges nothing.
+    pub fn check(&self) -> FleetCheck {
+        match (self.gpus(), self.driver()) {
+            (Ok(gpus), Ok(driver)) => FleetCheck { gpus, driver },
+            _ => FleetCheck::default(),
+        }
+    }
+}
+
+/// A parsed fleet, ready to judge components.
+#[derive(Debug, Clone, Default)]
+pub struct FleetCheck {
+    gpus: Vec<FleetGpu>,
+    driver: Option<GenericVersion>,
+}
+
+impl FleetCheck {
     /// The fleet GPUs none of whose code in `component` can run: no SASS for it, and no PTX
     /// that JIT-compiles for it on the fleet's driver. Empty for a component with no device
     /// code (nothing to run), with fatbins outside `.nv_fatbin` (not all its kernels are
     /// known), or when the fleet names no GPUs.
     pub fn unsupported(&self, component: &Component) -> Vec<String> {
-        let (Ok(gpus), Ok(driver)) = (self.gpus(), self.driver()) else {
-            return Vec::new();
-        };
+        let (gpus, driver) = (&self.gpus, &self.driver);
         let list =
             |key: &str| gpu::parse_list(component.properties.get(key).map_or("", String::as_str));
         let (sass, ptx) = (list(props::NVIDIA_SM_ARCHS), list(props::NVIDIA_PTX_ARCHS));
@@ -108,14 +124,14 @@ impl Fleet {
         }
         // PTX is JIT-compiled only by a driver that knows its ISA; unknown driver: assume it does.
         let jit_possible = match (
-            &driver,
+            driver,
             component
                 .properties
                 .get(props::NVIDIA_PTX_ISA)
                 .and_then(|isa| tables::ptx_isa_driver(isa)),
         ) {
             (Some(fleet), Some((_, needed))) => {
-                gpu::driver(needed).is_some_and(|needed| fleet >= &needed)
+                gpu::driver(needed).is_some_and(|needed| *fleet >= needed)
             }
             _ => true,
         };
@@ -176,30 +192,40 @@ mod tests {
             Some("9.0"),
         );
         assert!(fleet("535.183.01", &["A100", "H100", "L4"])
+            .check()
             .unsupported(&curand)
             .is_empty());
         assert_eq!(
-            fleet("580.65.06", &["V100", "A100"]).unsupported(&curand),
+            fleet("580.65.06", &["V100", "A100"])
+                .check()
+                .unsupported(&curand),
             ["V100 (sm_70)"]
         );
         // PTX for sm_80 JITs for a later GPU only on a driver that knows its ISA.
         let ptx_only = library("sm_80", "sm_80", Some("9.0"));
         assert!(fleet("580.65.06", &["sm_90"])
+            .check()
             .unsupported(&ptx_only)
             .is_empty());
         assert_eq!(
-            fleet("535.183.01", &["sm_90"]).unsupported(&ptx_only),
+            fleet("535.183.01", &["sm_90"])
+                .check()
+                .unsupported(&ptx_only),
             ["sm_90"]
         );
-        assert!(fleet("", &["sm_90"]).unsupported(&ptx_only).is_empty());
+        assert!(fleet("", &["sm_90"])
+            .check()
+            .unsupported(&ptx_only)
+            .is_empty());
         // `a` SASS runs only on its own architecture.
         let hopper_only = library("sm_90a", "", None);
         assert_eq!(
-            fleet("", &["GB200"]).unsupported(&hopper_only),
+            fleet("", &["GB200"]).check().unsupported(&hopper_only),
             ["GB200 (sm_100)"]
         );
         // No device code: nothing to run, nothing unsupported.
         assert!(fleet("", &["V100"])
+            .check()
             .unsupported(&library("", "", None))
             .is_empty());
     }

@@ -69,6 +69,14 @@ struct Container {
     targets: BTreeSet<DeviceTarget>,
 }
 
+impl Container {
+    fn starts_in(&self, sections: &[(u64, u64)]) -> bool {
+        sections
+            .iter()
+            .any(|&(start, end)| start <= self.offset && self.offset < end)
+    }
+}
+
 /// The containers of one file, before it is known which sections they sit in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Containers {
@@ -81,17 +89,14 @@ impl Containers {
     pub fn within(&self, sections: &[(u64, u64)]) -> BTreeSet<DeviceTarget> {
         self.found
             .iter()
-            .filter(|c| sections.iter().any(|&(s, e)| s <= c.offset && c.offset < e))
+            .filter(|c| c.starts_in(sections))
             .flat_map(|c| c.targets.iter().copied())
             .collect()
     }
 
     /// How many containers start outside every one of `sections`.
     pub fn outside(&self, sections: &[(u64, u64)]) -> usize {
-        self.found
-            .iter()
-            .filter(|c| !sections.iter().any(|&(s, e)| s <= c.offset && c.offset < e))
-            .count()
+        self.found.iter().filter(|c| !c.starts_in(sections)).count()
     }
 
     pub fn is_empty(&self) -> bool {

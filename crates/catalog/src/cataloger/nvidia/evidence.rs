@@ -108,6 +108,13 @@ pub(super) fn version_string_applies(family: Family, kind: &str) -> bool {
 /// libraries do not share beyond major.minor (the 12.1.1 toolkit ships libcudart 12.1.105).
 pub(super) const TOOLKIT_RELEASE_ENV: &[&str] = &["env:CUDA_VERSION"];
 
+/// The value of `name` in an image's `KEY=value` environment (the last setting wins).
+pub(super) fn env_value<'a>(env: &'a [String], name: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The image environment's claim about this family's version (weakest evidence).
 pub(super) fn declared_evidence(family: Family, env: &[String]) -> Vec<Evidence> {
     let names: &[&str] = match family {
@@ -120,10 +127,7 @@ pub(super) fn declared_evidence(family: Family, env: &[String]) -> Vec<Evidence>
     names
         .iter()
         .filter_map(|name| {
-            let value = env
-                .iter()
-                .rev()
-                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))?;
+            let value = env_value(env, name)?;
             let version = value.split(['-', '+']).next().unwrap_or(value).to_string();
             Some(evidence(
                 Technique::Declared,

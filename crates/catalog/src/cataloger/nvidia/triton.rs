@@ -7,7 +7,7 @@
 //! version, and its purl is the one the built-in Triton advisories name. The evidence is
 //! declared (the image says so), not observed.
 
-use super::evidence::evidence;
+use super::evidence::{env_value, evidence};
 use gpubom_inventory::{props, Component, ComponentKind, Technique};
 
 const CONTAINER_RELEASE: &str = "NVIDIA_TRITON_SERVER_VERSION";
@@ -16,9 +16,7 @@ const SERVER_VERSION: &str = "TRITON_SERVER_VERSION";
 /// The Triton server an image's environment declares, if any.
 pub(super) fn declared_server(env: &[String]) -> Option<Component> {
     let value = |name: &str| -> Option<String> {
-        env.iter()
-            .rev()
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        env_value(env, name)
             .map(|v| v.trim().trim_start_matches('r').to_string())
             .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
     };
