@@ -199,7 +199,10 @@ fn untrustworthy_waivers_are_errors_in_validate_and_check() {
     ] {
         let file = write(d, "waivers.toml", &config);
         let err = refused(&own, &["--config", &file]);
-        assert!(err.contains(&says), "validate: {err}");
+        assert!(
+            err.contains(&format!("{file}: {says}")),
+            "validate names the file and the waiver: {err}"
+        );
         // check refuses it too, before it scans anything.
         let out = run(&["check", &source, "--config", &file, "-q"]);
         assert_exit(&out, 2);

@@ -66,6 +66,9 @@ pub struct Config {
     /// `[org]` and the extra `[versions]` floors, typed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub org_values: OrgValues,
+    /// Where it was read from, for errors found after parsing; empty for the defaults.
+    #[serde(skip)]
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -213,6 +216,7 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
         let mut config: Config =
             toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
+        config.origin = origin.to_string();
         config.org_values = OrgValues::read(&config.versions.floors, &config.org)
             .map_err(|why| format!("{origin}: {why}"))?;
         for (id, severity) in &config.rules.severity {

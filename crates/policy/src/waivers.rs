@@ -124,7 +124,10 @@ pub fn check_against(
     today: &str,
 ) -> Result<(), Error> {
     for waiver in &config.waivers {
-        let name = waiver.describe();
+        let name = match config.origin.as_str() {
+            "" => waiver.describe(),
+            origin => format!("{origin}: {}", waiver.describe()),
+        };
         if !rules.contains_key(&waiver.rule) {
             let why = if config.rules.disable.contains(&waiver.rule) {
                 "which [rules] disable turns off; remove the waiver".to_string()
