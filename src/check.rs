@@ -74,6 +74,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     if pack.rules.is_empty() {
         bail!("no rules to check: --no-default-policies was given without any --policy");
     }
+    let today = gpubom_inventory::time::today();
+    gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
     let (inventory, target) = match (&args.source, &args.sbom) {
         (_, Some(sbom)) => {
             let bytes =
@@ -88,8 +90,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         ),
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };
-    let findings =
-        gpubom_policy::evaluate(&pack, &inventory, &config, &gpubom_inventory::time::today())?;
+    let findings = gpubom_policy::evaluate(&pack, &inventory, &config, &today)?;
     if !args.scan.quiet {
         for waiver in gpubom_policy::unused_waivers(&findings, &config) {
             eprintln!(

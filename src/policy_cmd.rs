@@ -9,15 +9,19 @@ use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
-    /// Parse and validate policies against the gpubom schema
+    /// Parse and validate policies against the gpubom schema, with the default
+    /// pack (no @id may clash with it) and the configuration's waivers
     Validate {
         /// .cedar files or directories
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The organisation's values the policies read as principal.<name>
-        /// [default: .gpubom.toml if present]
+        /// The organisation's values the policies read as principal.<name>, and
+        /// its waivers [default: .gpubom.toml if present]
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Validate as `check --no-default-policies` runs: without the built-in rule pack
+        #[arg(long)]
+        no_default_policies: bool,
     },
     /// Run *.test.json fixtures (an inventory or an SBOM, with the rules expected
     /// to fire and to stay silent) against the policies
@@ -47,12 +51,26 @@ pub enum PolicyCommand {
 
 pub fn run(command: PolicyCommand) -> Result<ExitCode> {
     match command {
-        PolicyCommand::Validate { paths, config } => {
+        PolicyCommand::Validate {
+            paths,
+            config,
+            no_default_policies,
+        } => {
             let config = crate::check::read_config(config.as_deref())?;
-            let pack = Pack::load_for(&paths, false, &config)?;
+            // The pack `check` would load, so an @id clash or a waiver for a
+            // rule that is not there fails here, not in CI.
+            let pack = Pack::load_for(&paths, !no_default_policies, &config)?;
+            let today = gpubom_inventory::time::today();
+            gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
+            let own = pack.rules.values().filter(|r| !r.builtin).count();
             println!(
-                "ok: {} rule(s) valid against the gpubom schema",
-                pack.rules.len()
+                "ok: {own} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
+                if no_default_policies {
+                    ""
+                } else {
+                    ", no @id clashes with the default pack"
+                },
+                config.waivers.len()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -238,7 +238,7 @@ fn sarif_is_valid_and_points_at_the_dockerfile() {
         &config,
         "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/ml/serving:2.3\"\n\
          reason = \"base image migration\"\nexpires = \"2999-01-01\"\n\
-         [[waivers]]\nrule = \"ssh-port-exposed\"\nmatch = \"*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
+         [[waivers]]\nrule = \"ssh-port-exposed\"\nmatch = \"example.com/*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
     )
     .unwrap();
     let sarif = dir.path().join("gpubom.sarif");
@@ -269,11 +269,10 @@ fn sarif_is_valid_and_points_at_the_dockerfile() {
         2
     );
     assert_eq!(ssh["level"], "error");
-    // A waived finding stays, as a suppression that carries the waiver's reason.
-    assert_eq!(
-        result("image-runs-as-root")["suppressions"][0]["justification"],
-        "base image migration"
-    );
+    // A waived finding stays, as a suppression that carries the waiver's reason and expiry.
+    let suppression = &result("image-runs-as-root")["suppressions"][0];
+    assert_eq!(suppression["justification"], "base image migration");
+    assert_eq!(suppression["properties"]["expires"], "2999-01-01");
     // waiver-expired has a rule entry like every other result.
     let rules = doc["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
@@ -530,7 +529,8 @@ fn config_values_and_waivers_from_toml() {
     let (code, report, _) = check_json(&source, &config, &["--fail-on", "low", "-q"]);
     let findings = report["findings"].as_array().unwrap();
     let root = finding_of(&report, "image-runs-as-root").unwrap();
-    assert_eq!(root["waived"], "migrating base image");
+    assert_eq!(root["waived"]["reason"], "migrating base image");
+    assert_eq!(root["waived"]["expires"], "2999-01-01");
     assert!(findings
         .iter()
         .any(|f| f["rule"] == "port-not-allowed" && f["waived"].is_null()));
@@ -562,7 +562,7 @@ fn a_waiver_means_the_same_for_every_form_of_the_image() {
         let (code, report, err) = check_json(&source, &config, &[]);
         let root = finding_of(&report, "image-runs-as-root")
             .unwrap_or_else(|| panic!("{source}: {report}"));
-        assert_eq!(root["waived"], "r", "{source}");
+        assert_eq!(root["waived"]["reason"], "r", "{source}");
         assert_eq!(code, Some(0), "{source}: {err}");
         // The ssh waiver matched nothing: said, not silently kept.
         assert!(

@@ -511,6 +511,7 @@ mod tests {
                 identity: name.split('@').next().unwrap_or(name).into(),
                 version: None,
                 path: path.map(str::to_owned),
+                sha256: None,
                 layer: None,
                 layer_created_by: None,
             },
@@ -532,7 +533,12 @@ mod tests {
             finding("unsafe-pickle", "model", "a.pkl", Some("/m/a.pkl")),
         ];
         let mut waived = finding("unsafe-pickle", "model", "b.pkl", Some("/m/b.pkl"));
-        waived.waived = Some("vendor model".into());
+        waived.waived = Some(gpubom_policy::Waived {
+            reason: "vendor model".into(),
+            expires: "2999-01-01".into(),
+            pattern: "/m/b.pkl".into(),
+            sha256: None,
+        });
         let new = [
             finding("image-runs-as-root", "image", "x@sha256:2", None),
             finding(

@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 
 /// Everything found in one scanned subject (an image, a directory or a file).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-// Partial documents (policy test fixtures) leave out what they do not need.
-#[serde(default)]
+// Partial documents (policy test fixtures) leave out what they do not need;
+// a key that is not a field is an error at every level, so a misspelt fact
+// fails the fixture with its name instead of leaving the fact unset.
+#[serde(default, deny_unknown_fields)]
 pub struct Inventory {
     pub subject: Subject,
     /// Facts from the image configuration; `None` when there is no config to
@@ -85,7 +87,7 @@ impl Severity {
 
 /// One advisory and the components it covers.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct VulnerabilityFact {
     pub id: String,
     pub aliases: Vec<String>,
@@ -104,6 +106,7 @@ pub struct VulnerabilityFact {
 
 /// A VEX statement: whether a vulnerability affects the product, and why not.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct VexAnalysis {
     /// `not_affected`, `fixed`, `affected` or `under_investigation` (OpenVEX's words).
     pub status: String,
@@ -114,6 +117,7 @@ pub struct VexAnalysis {
 
 /// One signature found for the image, and whether it counted.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct SignatureFact {
     pub source: SignatureSource,
     /// Digest of the manifest that carries the signature.
@@ -163,7 +167,7 @@ impl SignatureSource {
 
 /// What was scanned, as the user named it and as the source resolved it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Subject {
     /// The source kind: `oci-dir`, `oci-archive`, `docker-archive`, `registry`, `dir`, `file`.
     pub kind: String,
@@ -183,7 +187,7 @@ pub struct Subject {
 
 /// Facts from the image configuration that policies care about.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImageFacts {
     /// `User` as written in the config; empty or absent means the config names
     /// none, so the container runs as root (a known fact, unlike a missing config).
@@ -214,7 +218,7 @@ impl ImageFacts {
 
 /// The distribution from `os-release`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Distro {
     /// `ID`, e.g. `debian`, `ubuntu`.
     pub id: String,
@@ -232,7 +236,7 @@ pub struct Distro {
 
 /// One layer of an image.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LayerInfo {
     pub index: usize,
     /// Digest of the uncompressed tar (`rootfs.diff_ids`).
@@ -247,6 +251,7 @@ pub struct LayerInfo {
 
 /// Where a component (or a piece of evidence) came from within the layer stack.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(deny_unknown_fields)]
 pub struct LayerRef {
     pub index: usize,
 }
@@ -343,6 +348,7 @@ impl Technique {
 
 /// One piece of evidence for a component's identity or version.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Evidence {
     pub technique: Technique,
     pub confidence: f32,
@@ -354,6 +360,7 @@ pub struct Evidence {
 
 /// A place a component was found.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(deny_unknown_fields)]
 pub struct Location {
     /// Absolute path inside the subject, e.g. `/usr/lib/x86_64-linux-gnu/libcudart.so.12`.
     pub path: String,
@@ -362,6 +369,7 @@ pub struct Location {
 
 /// A content hash of a component's file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(deny_unknown_fields)]
 pub struct Hash {
     /// `SHA-256`, `SHA-1`, … (CycloneDX algorithm names).
     pub alg: String,
@@ -370,7 +378,7 @@ pub struct Hash {
 
 /// One software component (package, library or model).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Component {
     pub kind: ComponentKind,
     pub name: String,

@@ -130,3 +130,93 @@ pub const SIGNATURE_KEY: &str = "gpubom:signature:key";
 pub const SIGNATURE_REASON: &str = "gpubom:signature:reason";
 /// `true` when the image was looked at for signatures (then none found means unsigned).
 pub const SIGNATURES_CHECKED: &str = "gpubom:signatures:checked";
+
+/// Every property a component may carry: what a hand-written inventory (a
+/// `policy test` fixture) may set, so a misspelt name is an error instead of
+/// a fact that silently stays unset.
+pub const COMPONENT: &[&str] = &[
+    NVIDIA_FAMILY,
+    NVIDIA_LIBRARY,
+    NVIDIA_SONAME,
+    NVIDIA_SONAME_MAJOR,
+    BUNDLED_BY,
+    NVIDIA_SM_ARCHS,
+    NVIDIA_PTX_ARCHS,
+    NVIDIA_PTX_ISA,
+    NVIDIA_FATBINS_ELSEWHERE,
+    NVIDIA_FORWARD_COMPAT_BRANCHES,
+    NVIDIA_MIN_DRIVER_REASON,
+    NVIDIA_UNSUPPORTED_GPUS,
+    NVIDIA_STUB,
+    NVIDIA_MIN_DRIVER,
+    NVIDIA_TRITON_SERVER_VERSION,
+    NVIDIA_TENSORRT_EXPECTED,
+    DECLARED_VERSION,
+    DECLARED_SOURCE,
+    VERSION_CONFLICT,
+    ADVISORIES,
+    ADVISORY_SEVERITY,
+    CONFIDENCE,
+    MODEL_FORMAT,
+    MODEL_VERDICT,
+    MODEL_VERDICT_REASON,
+    MODEL_GLOBALS,
+    MODEL_UNSAFE_GLOBALS,
+    MODEL_TRT_VERSION,
+    MODEL_EXTERNAL_DATA_TRAVERSAL,
+    MODEL_HASH_VERIFIED,
+    MODEL_UNTRUSTED_GLOBALS,
+    MODEL_OWNER,
+    PACKAGE_MODEL_FILES,
+    PACKAGE_MODEL_FILES_NEEDING_TRUST,
+    LAYER_INDEX,
+    LAYER_DIFF_ID,
+    LAYER_CREATED_BY,
+    KIND,
+];
+
+#[cfg(test)]
+mod tests {
+    /// The SBOM's metadata properties: about the image, never on a component.
+    const METADATA: &[&str] = &[
+        super::ADVISORY_DATA,
+        super::SOURCE_KIND,
+        super::IMAGE_DIGEST,
+        super::IMAGE_CONFIG_DIGEST,
+        super::IMAGE_PLATFORM,
+        super::IMAGE_USER,
+        super::IMAGE_EXPOSED_PORT,
+        super::IMAGE_ENV_NAME,
+        super::IMAGE_LABEL_PREFIX,
+        super::IMAGE_ENTRYPOINT,
+        super::IMAGE_CMD,
+        super::IMAGE_WORKDIR,
+        super::LAYER_PREFIX,
+        super::SIGNATURE_SOURCE,
+        super::SIGNATURE_MANIFEST,
+        super::SIGNATURE_VERIFIED,
+        super::SIGNATURE_KEY,
+        super::SIGNATURE_REASON,
+        super::SIGNATURES_CHECKED,
+    ];
+
+    /// A property added above must be listed as a component's or the metadata's,
+    /// or fixtures could not set it (or could set a metadata name on a component).
+    #[test]
+    fn every_property_is_a_component_or_metadata_property() {
+        let source = include_str!("props.rs");
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((_, value)) = rest.split_once("= \"") else {
+                continue;
+            };
+            let value = value.trim_end_matches("\";");
+            assert!(
+                super::COMPONENT.contains(&value) ^ METADATA.contains(&value),
+                "{value}: list it in exactly one of props::COMPONENT and the METADATA of this test"
+            );
+        }
+    }
+}

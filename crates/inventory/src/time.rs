@@ -32,6 +32,23 @@ pub fn today() -> String {
     rfc3339_from_epoch(secs)[..10].to_string()
 }
 
+/// Whether `text` is a real calendar date written `YYYY-MM-DD`: `2027-02-30`
+/// and `2026-13-01` are not, `2028-02-29` is. A date that does not exist
+/// comes back from the day count as another one, which is how it is caught.
+pub fn is_date(text: &str) -> bool {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        && days_from_civil(text)
+            .is_some_and(|days| rfc3339_from_epoch(days * 86_400).starts_with(text))
+}
+
 /// Whole days from `YYYY-MM-DD` `from` to `to`; `None` when either is not such a date.
 pub fn days_between(from: &str, to: &str) -> Option<i64> {
     Some(days_from_civil(to)? - days_from_civil(from)?)
@@ -59,6 +76,28 @@ mod tests {
         assert_eq!(days_between("2026-11-25", "2027-01-01"), Some(37));
         assert_eq!(days_between("2024-02-28", "2024-03-01"), Some(2));
         assert_eq!(days_between("soon", "2024-03-01"), None);
+    }
+
+    #[test]
+    fn only_real_dates_are_dates() {
+        for real in ["2026-01-31", "2028-02-29", "2000-02-29", "1999-12-31"] {
+            assert!(is_date(real), "{real}");
+        }
+        for not in [
+            "2027-02-30",
+            "2027-02-29",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+            "2026-01-00",
+            "2026-1-01",
+            "2026/01/01",
+            "soon",
+            "2026-01-01T00:00:00Z",
+        ] {
+            assert!(!is_date(not), "{not}");
+        }
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! cuda_min = "11.8"
 //! pytorch_min = "2.6.0"
 //! cudnn_min = "9.0"             # any *_min / *_max: principal.cudnn_min, a Version
-//! tensorrt_denied = ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
+//! tensorrt_denied = ["8.5.1"]  # the organisation's own deny-list; empty by default
 //!
 //! [ports]
-//! allowed = [8000, 8080]        # empty: any port not denied by a rule
+//! allowed = [8000, "8080/tcp", "53/udp"]   # a bare number is tcp; empty: any port not denied by a rule
 //!
 //! [labels]
 //! required = ["org.opencontainers.image.source", "org.opencontainers.image.revision"]
@@ -28,11 +28,16 @@
 //! [org]                         # the organisation's own values: principal.team, …
 //! team = "ml-infra"
 //!
+//! [waiver_limits]
+//! max_days = 90                 # no waiver expires further than this from the day of the check
+//! allow_wildcards = false       # a match that covers every subject ("*") is refused
+//!
 //! [[waivers]]
 //! rule = "model-hash-unverified"
-//! match = "/models/*.onnx"      # glob on the subject's path or name; "*" for all
+//! match = "/models/*.onnx"      # glob on the subject's path or name
 //! reason = "pinned upstream by the model registry"
 //! expires = "2027-01-31"
+//! sha256 = "…"                  # optional: only the file with these bytes
 //! ```
 
 use crate::entities::Version;
@@ -42,6 +47,8 @@ use crate::Severity;
 use gpubom_inventory::version::Ecosystem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+pub use crate::waivers::{glob_match, Waiver, WaiverLimits};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -55,9 +62,13 @@ pub struct Config {
     /// The organisation's own values, as written; see [`Config::org_values`].
     org: BTreeMap<String, toml::Value>,
     pub waivers: Vec<Waiver>,
+    pub waiver_limits: WaiverLimits,
     /// `[org]` and the extra `[versions]` floors, typed (filled by [`Config::parse`]).
     #[serde(skip)]
     pub org_values: OrgValues,
+    /// Where it was read from, for errors found after parsing; empty for the defaults.
+    #[serde(skip)]
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,7 +105,50 @@ impl Rules {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ports {
-    pub allowed: Vec<i64>,
+    /// As written: port numbers (tcp) and `"port/protocol"` strings; see [`Ports::allowed_specs`].
+    allowed: Vec<PortEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum PortEntry {
+    Number(i64),
+    Spec(String),
+}
+
+impl Ports {
+    /// Each allowed port as `"port/protocol"`: a bare number, or a string
+    /// without a protocol, is tcp, as an OCI config's `"8000"` is.
+    pub fn allowed_specs(&self) -> Result<Vec<String>, String> {
+        self.allowed
+            .iter()
+            .map(|entry| {
+                let written = match entry {
+                    PortEntry::Number(n) => n.to_string(),
+                    PortEntry::Spec(s) => s.clone(),
+                };
+                port_spec(&written).ok_or_else(|| {
+                    format!(
+                        "[ports] allowed has {written:?}; write a port (8000, tcp) or \"port/protocol\" (\"53/udp\")"
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// `"8000"`, `"8000/TCP"` → `"8000/tcp"`; `None` for what is not a port
+/// (1–65535) with an optional tcp, udp or sctp.
+pub fn port_spec(written: &str) -> Option<String> {
+    let (number, protocol) = written
+        .trim()
+        .split_once('/')
+        .unwrap_or((written.trim(), "tcp"));
+    let number: u16 = number.parse().ok().filter(|n| *n > 0)?;
+    let protocol = protocol.to_ascii_lowercase();
+    ["tcp", "udp", "sctp"]
+        .contains(&protocol.as_str())
+        .then(|| format!("{number}/{protocol}"))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,17 +185,6 @@ impl Signatures {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Waiver {
-    pub rule: String,
-    #[serde(rename = "match")]
-    pub pattern: String,
-    pub reason: String,
-    /// `YYYY-MM-DD`; the waiver stops applying after this day.
-    pub expires: String,
-}
-
 impl Default for Versions {
     fn default() -> Self {
         Versions {
@@ -149,10 +192,10 @@ impl Default for Versions {
             cuda_min: "11.8".into(),
             // CVE-2025-32434: torch.load's weights_only is bypassable before 2.6.0.
             pytorch_min: "2.6.0".into(),
-            // The deny-list example from the TensorRT advisory article this product came from.
-            tensorrt_denied: ["8.4.1", "8.5.0", "8.5.1", "8.5.2", "8.5.3"]
-                .map(String::from)
-                .into(),
+            // Empty: no NVIDIA bulletin names TensorRT versions to deny wholesale
+            // (its advisories are built-in data, judged by component-known-advisory);
+            // the list is the organisation's own.
+            tensorrt_denied: Vec::new(),
             floors: BTreeMap::new(),
         }
     }
@@ -173,6 +216,7 @@ impl Config {
     pub fn parse(text: &str, origin: &str) -> Result<Config, String> {
         let mut config: Config =
             toml::from_str(text).map_err(|e| format!("{origin}: {}", e.to_string().trim_end()))?;
+        config.origin = origin.to_string();
         config.org_values = OrgValues::read(&config.versions.floors, &config.org)
             .map_err(|why| format!("{origin}: {why}"))?;
         for (id, severity) in &config.rules.severity {
@@ -200,14 +244,12 @@ impl Config {
             .fleet
             .driver()
             .map_err(|why| format!("{origin}: {why}"))?;
-        for w in &config.waivers {
-            if !is_date(&w.expires) {
-                return Err(format!(
-                    "{origin}: waiver for {:?} has expires = {:?}; write it as YYYY-MM-DD",
-                    w.rule, w.expires
-                ));
-            }
-        }
+        config
+            .ports
+            .allowed_specs()
+            .map_err(|why| format!("{origin}: {why}"))?;
+        crate::waivers::check_written(&mut config.waivers, &config.waiver_limits)
+            .map_err(|why| format!("{origin}: {why}"))?;
         Ok(config)
     }
 
@@ -222,59 +264,41 @@ impl Config {
     }
 }
 
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-/// `*` matches any run of characters (including `/`); everything else literally.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(i) => rest = &rest[i + middle.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("*", "anything"));
-        assert!(glob_match("/models/*.onnx", "/models/a/b.onnx"));
-        assert!(!glob_match("/models/*.onnx", "/models/a.pt"));
-        assert!(glob_match("torch", "torch"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxcyyb"));
-    }
 
     #[test]
     fn typos_are_errors() {
         let err = Config::parse("[version]\ncuda_min = \"12.0\"\n", "x.toml").unwrap_err();
         assert!(err.contains("version"), "{err}");
         let err = Config::parse(
-            "[[waivers]]\nrule=\"a\"\nmatch=\"*\"\nreason=\"r\"\nexpires=\"soon\"\n",
+            "[[waivers]]\nrule=\"a\"\nmatch=\"x\"\nreason=\"r\"\nexpires=\"2027-02-30\"\n",
             "x.toml",
         )
         .unwrap_err();
-        assert!(err.contains("YYYY-MM-DD"), "{err}");
+        assert!(
+            err.starts_with("x.toml: the waiver for a matching \"x\"")
+                && err.contains("YYYY-MM-DD"),
+            "{err}"
+        );
+        let err = Config::parse("[waiver_limits]\nmax_day = 30\n", "x.toml").unwrap_err();
+        assert!(err.contains("max_day"), "{err}");
+    }
+
+    #[test]
+    fn ports_are_allowed_with_their_protocol() {
+        let specs = |allowed: &str| {
+            Config::parse(&format!("[ports]\nallowed = {allowed}\n"), "x.toml")
+                .and_then(|c| c.ports.allowed_specs())
+        };
+        assert_eq!(
+            specs("[8000, \"8080\", \"53/UDP\", \"9000/tcp\"]").unwrap(),
+            ["8000/tcp", "8080/tcp", "53/udp", "9000/tcp"]
+        );
+        for bad in ["[0]", "[70000]", "[\"8000/quic\"]", "[\"http\"]", "[-1]"] {
+            let err = specs(bad).unwrap_err();
+            assert!(err.contains("[ports] allowed"), "{bad}: {err}");
+        }
     }
 }

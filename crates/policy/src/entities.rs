@@ -86,6 +86,9 @@ pub struct Subject {
     pub identity: String,
     pub version: Option<String>,
     pub path: Option<String>,
+    /// The sha256 of the subject's file (a model's, a library's primary
+    /// file), for waivers that pin the bytes they accept.
+    pub sha256: Option<String>,
     pub layer: Option<usize>,
     /// The history line of the layer, e.g. `RUN pip install torch==2.5.1`.
     pub layer_created_by: Option<String>,
@@ -103,14 +106,16 @@ pub struct Built {
 /// The `Org` principal: the configuration's values, and those of the
 /// organisation's own that the pack's schema declares.
 pub fn org(config: &Config, declared: &[String]) -> Value {
+    // Checked when the configuration was parsed.
+    let allowed_ports = config.ports.allowed_specs().unwrap_or_default();
     let mut org = json!({
         "uid": uid("Org", "config"),
         "attrs": {
             "cuda_min": config.cuda_min().to_json(),
             "pytorch_min": config.pytorch_min().to_json(),
             "tensorrt_denied": config.versions.tensorrt_denied,
-            "allowed_ports": config.ports.allowed,
-            "restrict_ports": !config.ports.allowed.is_empty(),
+            "allowed_port_specs": allowed_ports,
+            "restrict_ports": !allowed_ports.is_empty(),
             "require_signature": config.signatures.required(),
             "required_labels": config.labels.required,
             "fleet_driver_string": config.fleet.driver.trim(),
@@ -191,17 +196,25 @@ fn image(inventory: &Inventory) -> Built {
         .iter()
         .filter_map(|p| p.split('/').next()?.parse().ok())
         .collect();
+    // With their protocol, tcp when the config names none; one that is not a
+    // port stays as written (lower-cased), so no allowed list covers it.
+    let port_specs: Vec<String> = facts
+        .exposed_ports
+        .iter()
+        .map(|p| crate::config::port_spec(p).unwrap_or_else(|| p.to_ascii_lowercase()))
+        .collect();
     let mut attrs = json!({
         "reference": reference(inventory),
         "name": inventory.subject.name.clone().unwrap_or_default(),
         "tag": inventory.subject.tag.clone().unwrap_or_default(),
         "digest": inventory.subject.digest.clone().unwrap_or_default(),
         "has_digest": inventory.subject.digest.is_some(),
+        "has_reference": inventory.subject.name.is_some(),
         "has_config": has_config,
         "user": user,
         "runs_as_root": runs_as_root,
         "exposed_ports": ports,
-        "exposed_port_specs": facts.exposed_ports,
+        "exposed_port_specs": port_specs,
         "env_names": facts.env.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
         "label_keys": facts.labels.keys().cloned().collect::<Vec<_>>(),
         "labels": facts.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
@@ -224,6 +237,7 @@ fn image(inventory: &Inventory) -> Built {
                 .unwrap_or_else(|| inventory.subject.location.clone()),
             version: None,
             path: None,
+            sha256: None,
             layer: None,
             layer_created_by: None,
         },
@@ -244,6 +258,11 @@ fn subject(inventory: &Inventory, kind: &str, c: &Component) -> Subject {
         identity: c.name.clone(),
         version: c.version.clone(),
         path: c.locations.first().map(|l| l.path.clone()),
+        sha256: c
+            .hashes
+            .iter()
+            .find(|h| h.alg == "SHA-256")
+            .map(|h| h.hex.to_ascii_lowercase()),
         layer,
         layer_created_by: layer.and_then(|i| {
             inventory
@@ -256,30 +275,48 @@ fn subject(inventory: &Inventory, kind: &str, c: &Component) -> Subject {
     }
 }
 
-/// A component's family as the schema's `Family` enum: `none` outside
-/// NVIDIA's stack, `other` for one the schema does not list.
-fn family(product: &str) -> Value {
-    static LISTED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let listed = LISTED.get_or_init(|| listed_families(crate::SCHEMA));
-    let id = match product {
-        "" => "none",
-        known if listed.iter().any(|f| f == known) => known,
-        _ => "other",
-    };
-    json!({ "__entity": { "type": format!("{NAMESPACE}::Family"), "id": id } })
+/// The members of every `entity NAME enum [...]` in the schema, by name.
+pub(crate) fn enums(schema: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut rest = schema;
+    while let Some(start) = rest.find("entity ") {
+        rest = &rest[start + "entity ".len()..];
+        let Some((name, body)) = rest.split_once(" enum [") else {
+            continue;
+        };
+        if name.contains(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
+            continue;
+        }
+        let members = body[..body.find(']').unwrap_or(0)]
+            .split(',')
+            .map(|item| item.trim().trim_matches('"').to_string())
+            .filter(|item| !item.is_empty())
+            .collect();
+        out.insert(name.to_string(), members);
+    }
+    out
 }
 
-/// The members of `entity Family enum [...]` in the schema text.
-pub(crate) fn listed_families(schema: &str) -> Vec<String> {
-    let Some(start) = schema.find("entity Family enum [") else {
-        return Vec::new();
-    };
-    let body = &schema[start + "entity Family enum [".len()..];
-    body[..body.find(']').unwrap_or(0)]
-        .split(',')
-        .map(|item| item.trim().trim_matches('"').to_string())
-        .filter(|item| !item.is_empty())
-        .collect()
+/// A member of the schema's enum `name`: `id` when the schema lists it, else
+/// `otherwise` (its member for a value it does not know).
+fn member(name: &str, id: &str, otherwise: &str) -> Value {
+    static ENUMS: std::sync::OnceLock<std::collections::BTreeMap<String, Vec<String>>> =
+        std::sync::OnceLock::new();
+    let listed = ENUMS
+        .get_or_init(|| enums(crate::SCHEMA))
+        .get(name)
+        .is_some_and(|members| members.iter().any(|m| m == id));
+    let id = if listed { id } else { otherwise };
+    json!({ "__entity": { "type": format!("{NAMESPACE}::{name}"), "id": id } })
+}
+
+/// A property that is absent (or empty) as the enum's `none` member.
+fn recorded_member(name: &str, value: &str, otherwise: &str) -> Value {
+    member(
+        name,
+        if value.is_empty() { "none" } else { value },
+        otherwise,
+    )
 }
 
 /// A comma-separated property as a Cedar set; empty when absent.
@@ -293,6 +330,20 @@ fn list_property(c: &Component, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The highest severity of the advisories that count: `none` without any,
+/// `unrated` when none of them rates one.
+fn advisory_severity(advisories: &[String], highest: &str) -> Value {
+    if advisories.is_empty() {
+        return member("Severity", "none", "none");
+    }
+    let rated = !matches!(highest, "" | "none" | "unrated");
+    member(
+        "Severity",
+        if rated { highest } else { "unrated" },
+        "unrated",
+    )
 }
 
 fn layer_long(c: &Component) -> i64 {
@@ -324,8 +375,8 @@ fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &FleetCh
                 "name": c.name,
                 "version_string": c.version.clone().unwrap_or_default(),
                 "has_version": version.is_some(),
-                "kind": c.kind.as_str(),
-                "family": family(&prop(props::NVIDIA_FAMILY)),
+                "kind": member("ComponentKind", c.kind.as_str(), "other"),
+                "family": recorded_member("Family", &prop(props::NVIDIA_FAMILY), "other"),
                 "purl": c.purl.clone().unwrap_or_default(),
                 "path": c.locations.first().map(|l| l.path.clone()).unwrap_or_default(),
                 "layer": layer_long(c),
@@ -333,7 +384,7 @@ fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &FleetCh
                 "version_conflict": prop(props::VERSION_CONFLICT) == "true",
                 "declared_version": prop(props::DECLARED_VERSION),
                 "has_advisories": !advisories.is_empty(),
-                "advisory_severity": prop(props::ADVISORY_SEVERITY),
+                "advisory_severity": advisory_severity(&advisories, &prop(props::ADVISORY_SEVERITY)),
                 "advisories": advisories,
                 "sass_archs": list(props::NVIDIA_SM_ARCHS),
                 "ptx_archs": list(props::NVIDIA_PTX_ARCHS),
@@ -370,25 +421,30 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
     let list = |k: &str| list_property(c, k);
     let builder = prop(props::MODEL_TRT_VERSION);
     let builder_version = Version::parse(Ecosystem::Generic, &builder);
-    let hash_verified = c
+    let hash_verified = match c
         .properties
         .get(props::MODEL_HASH_VERIFIED)
-        .cloned()
-        .unwrap_or_else(|| "unknown".into());
+        .map(String::as_str)
+    {
+        Some("true") => "verified",
+        Some(_) => "unverified",
+        None => "no-manifest",
+    };
     let id = uid("Model", &index.to_string());
     let mut json = json!({
             "uid": id,
             "attrs": {
                 "name": c.name,
-                "format": prop(props::MODEL_FORMAT),
-                "verdict": prop(props::MODEL_VERDICT),
+                "format": recorded_member("ModelFormat", &prop(props::MODEL_FORMAT), "other"),
+                // A verdict this schema does not know is no verdict of safety.
+                "verdict": recorded_member("Verdict", &prop(props::MODEL_VERDICT), "unknown"),
                 "globals": list(props::MODEL_GLOBALS),
                 "unsafe_globals": list(props::MODEL_UNSAFE_GLOBALS),
                 "untrusted_globals": list(props::MODEL_UNTRUSTED_GLOBALS),
                 "owner": prop(props::MODEL_OWNER),
                 "builder_version_string": builder,
                 "has_builder_version": builder_version.is_some(),
-                "hash_verified": hash_verified,
+                "hash_verified": member("HashCheck", hash_verified, "unverified"),
                 "external_data_traversal": prop(props::MODEL_EXTERNAL_DATA_TRAVERSAL) == "true",
                 "path": c.locations.first().map(|l| l.path.clone()).unwrap_or_default(),
                 "layer": layer_long(c),

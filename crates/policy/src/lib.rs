@@ -6,8 +6,8 @@
 //! inventory into entities (an `Org` principal holding the configuration's
 //! values, the `Image`, each `Component` and `Model`), asks Cedar one
 //! question per entity, and reports each deciding `forbid` as a [`Finding`].
-//! Waivers then suppress findings until they expire; an expired waiver is a
-//! finding itself. [`report`] renders findings as text, JSON, SARIF or
+//! [`waivers`] then suppress findings until they expire; an expired waiver is
+//! a finding itself. [`report`] renders findings as text, JSON, SARIF or
 //! Markdown.
 
 pub mod config;
@@ -16,13 +16,17 @@ pub mod fleet;
 mod message;
 pub mod org;
 mod pack;
+mod placeholders;
 pub mod report;
 pub mod test_runner;
+pub mod waivers;
 
 pub use config::Config;
 pub use entities::{reference, Subject, Version};
 pub use gpubom_inventory::Severity;
 pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
+pub(crate) use waivers::waiver_expired_rule;
+pub use waivers::{unused_waivers, Waived};
 
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityUid, Request, RestrictedExpression,
@@ -56,14 +60,16 @@ pub struct Finding {
     /// missing label, the version and the threshold), by placeholder.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub evidence: std::collections::BTreeMap<String, String>,
-    /// The reason of the waiver that suppressed it, when one did.
+    /// The waiver that suppressed it (reason, expiry, match), when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub waived: Option<String>,
+    pub waived: Option<Waived>,
 }
 
 /// The NVIDIA families the schema's `Family` enum lists (besides `none` and `other`).
 pub fn families() -> Vec<String> {
-    entities::listed_families(SCHEMA)
+    entities::enums(SCHEMA)
+        .remove("Family")
+        .unwrap_or_default()
         .into_iter()
         .filter(|f| f != "none" && f != "other")
         .collect()
@@ -76,15 +82,7 @@ pub fn evaluate(
     config: &Config,
     today: &str,
 ) -> Result<Vec<Finding>, Error> {
-    for waiver in &config.waivers {
-        if !pack.rules.contains_key(&waiver.rule) {
-            return Err(Error::Load(format!(
-                "waiver for unknown rule {:?}; the rules are: {}",
-                waiver.rule,
-                pack.rules.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
-        }
-    }
+    waivers::check_against(config, &pack.rules, today)?;
     let built = entities::build(inventory, &config.fleet);
     let mut json: Vec<serde_json::Value> = built.iter().map(|b| b.json.clone()).collect();
     json.push(entities::org(config, &pack.org_declared));
@@ -134,27 +132,28 @@ pub fn evaluate(
         if response.decision() == Decision::Deny {
             for id in response.diagnostics().reason() {
                 if let Some(rule) = pack.rules.get(&id.to_string()) {
-                    let rendered = message::interpolate(
-                        &rule.message,
-                        &message::Scope {
-                            resource: &entity.json["attrs"],
-                            principal: &org_json["attrs"],
-                        },
-                    );
+                    let scope = message::Scope {
+                        resource: &entity.json["attrs"],
+                        principal: &org_json["attrs"],
+                    };
+                    let message = message::interpolate(&rule.message, &scope);
+                    let remediation = message::interpolate(&rule.remediation, &scope);
+                    let mut evidence = message.evidence;
+                    evidence.extend(remediation.evidence);
                     findings.push(Finding {
                         rule: rule.id.clone(),
                         severity: rule.severity,
-                        message: rendered.text,
-                        remediation: rule.remediation.clone(),
+                        message: message.text,
+                        remediation: remediation.text,
                         subject: entity.subject.clone(),
-                        evidence: rendered.evidence,
+                        evidence,
                         waived: None,
                     });
                 }
             }
         }
     }
-    apply_waivers(&mut findings, config, today);
+    waivers::apply(&mut findings, config, today);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -209,93 +208,6 @@ fn expression(v: &serde_json::Value) -> Result<RestrictedExpression, Error> {
 
 fn euid(json: &serde_json::Value) -> Result<EntityUid, Error> {
     EntityUid::from_json(json.clone()).map_err(|e| Error::Evaluation(e.to_string()))
-}
-
-/// The rule behind `waiver-expired` findings: no policy, but reports (SARIF)
-/// describe every result's rule.
-pub(crate) fn waiver_expired_rule() -> Rule {
-    Rule {
-        id: "waiver-expired".into(),
-        severity: Severity::Medium,
-        message: "a waiver in .gpubom.toml has expired".into(),
-        remediation: "fix what the rule reports, or renew the waiver with a new expiry date".into(),
-        file: ".gpubom.toml".into(),
-        line: 1,
-    }
-}
-
-/// Marks findings a live waiver covers; an expired waiver becomes a finding of its own.
-fn apply_waivers(findings: &mut Vec<Finding>, config: &Config, today: &str) {
-    let mut expired = Vec::new();
-    for finding in findings.iter_mut() {
-        for waiver in config.waivers.iter().filter(|w| w.rule == finding.rule) {
-            if !covers(waiver, finding) {
-                continue;
-            }
-            if waiver.expires.as_str() >= today {
-                finding.waived = Some(waiver.reason.clone());
-            } else if !expired.contains(waiver) {
-                expired.push(waiver.clone());
-            }
-        }
-    }
-    let rule = waiver_expired_rule();
-    for waiver in expired {
-        findings.push(Finding {
-            rule: rule.id.clone(),
-            severity: rule.severity,
-            message: format!(
-                "the waiver for {} matching {:?} expired on {} ({})",
-                waiver.rule, waiver.pattern, waiver.expires, waiver.reason
-            ),
-            remediation: rule.remediation.clone(),
-            subject: Subject {
-                kind: "waiver".into(),
-                name: waiver.rule.clone(),
-                identity: format!("{} {}", waiver.rule, waiver.pattern),
-                version: None,
-                path: None,
-                layer: None,
-                layer_created_by: None,
-            },
-            evidence: [
-                ("waiver.match", &waiver.pattern),
-                ("waiver.expires", &waiver.expires),
-                ("waiver.reason", &waiver.reason),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-            waived: None,
-        });
-    }
-}
-
-/// Whether `waiver` is about `finding`'s subject. An image is matched by its
-/// reference with and without the digest, and by its repository, so one
-/// waiver means the same for every form the image comes in (an OCI layout
-/// knows its digest; a `docker save` archive does not).
-fn covers(waiver: &config::Waiver, finding: &Finding) -> bool {
-    let subject = &finding.subject;
-    let undigested = subject.name.split('@').next();
-    [
-        Some(subject.name.as_str()),
-        undigested,
-        Some(subject.identity.as_str()),
-        subject.path.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|target| config::glob_match(&waiver.pattern, target))
-}
-
-/// Waivers that covered no finding: left over after a fix, or mistyped.
-pub fn unused_waivers<'a>(findings: &[Finding], config: &'a Config) -> Vec<&'a config::Waiver> {
-    config
-        .waivers
-        .iter()
-        .filter(|w| !findings.iter().any(|f| f.rule == w.rule && covers(w, f)))
-        .collect()
 }
 
 /// Findings that count against `fail_on`: not waived, at or above it. With

@@ -9,10 +9,15 @@
 //!   set missing from another — the port that is not allowed, the label that
 //!   is not there — which a rule's `containsAll` tests but cannot name.
 //!
-//! Each finding gets the values of its own entity, in its message and as
-//! evidence (placeholder → value) for the machine-readable reports. A name the
-//! entity lacks is left as written, so a typo shows in the output instead of
-//! vanishing.
+//! - `{resource.signature.summary|not looked for}`: after `|`, the text shown
+//!   when an attribute on the way is absent. The schema marks such attributes
+//!   optional (`signature?`, `version?`), and a placeholder that reaches one
+//!   must give this fallback: the pack does not load otherwise (see
+//!   [`crate::placeholders`], which checks every name against the schema).
+//!
+//! Each finding gets the values of its own entity, in its message (and
+//! remediation) and as evidence (placeholder → value) for the
+//! machine-readable reports.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,55 +36,115 @@ pub struct Scope<'a> {
     pub principal: &'a Value,
 }
 
-/// `message` with every placeholder replaced from `scope`.
-pub fn interpolate(message: &str, scope: &Scope) -> Rendered {
-    let mut text = String::with_capacity(message.len());
-    let mut evidence = BTreeMap::new();
-    let mut rest = message;
-    while let Some(start) = rest.find('{') {
-        text.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let Some(end) = after.find('}') else {
-            text.push_str(after);
-            rest = "";
-            break;
-        };
-        let expression = &after[1..end];
-        match evaluate(expression, scope) {
-            Some(value) => {
-                let shown = show(&value);
-                text.push_str(&shown);
-                evidence.insert(expression.trim().to_string(), shown);
-            }
-            None => text.push_str(&after[..=end]),
-        }
-        rest = &after[end + 1..];
-    }
-    text.push_str(rest);
-    Rendered { text, evidence }
+/// One `{…}` in a message: a path (`resource.version.mmp`) or the difference
+/// of two (`A - B`), and the text to show when a value is absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder<'a> {
+    /// As written between the braces.
+    pub written: &'a str,
+    /// One path, or the two sides of a difference, each split at `.`.
+    pub paths: Vec<Vec<&'a str>>,
+    pub fallback: Option<&'a str>,
 }
 
-/// The rule's message as a description of the rule, placeholders elided.
-pub fn without_placeholders(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
+impl<'a> Placeholder<'a> {
+    fn parse(written: &'a str) -> Placeholder<'a> {
+        let (expression, fallback) = match written.split_once('|') {
+            Some((expression, fallback)) => (expression, Some(fallback.trim())),
+            None => (written, None),
+        };
+        let sides: Vec<&str> = match expression.split_once(" - ") {
+            Some((left, right)) => vec![left, right],
+            None => vec![expression],
+        };
+        Placeholder {
+            written,
+            paths: sides
+                .into_iter()
+                .map(|side| side.trim().split('.').collect())
+                .collect(),
+            fallback,
+        }
+    }
+
+    /// The placeholder without its fallback, as evidence names it.
+    fn expression(&self) -> String {
+        self.paths
+            .iter()
+            .map(|path| path.join("."))
+            .collect::<Vec<_>>()
+            .join(" - ")
+    }
+}
+
+/// A message as literal text and placeholders, in order.
+pub enum Piece<'a> {
+    Text(&'a str),
+    Placeholder(Placeholder<'a>),
+}
+
+/// Splits `message` at its placeholders; an unclosed `{` is text.
+pub fn pieces(message: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
     let mut rest = message;
     while let Some(start) = rest.find('{') {
         let Some(end) = rest[start..].find('}') else {
             break;
         };
-        out.push_str(&rest[..start]);
-        out.push('…');
+        out.push(Piece::Text(&rest[..start]));
+        out.push(Piece::Placeholder(Placeholder::parse(
+            &rest[start + 1..start + end],
+        )));
         rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
+    out.push(Piece::Text(rest));
     out
 }
 
-fn evaluate(expression: &str, scope: &Scope) -> Option<Value> {
-    match expression.split_once(" - ") {
-        Some((left, right)) => {
+/// `message` with every placeholder replaced from `scope`.
+pub fn interpolate(message: &str, scope: &Scope) -> Rendered {
+    let mut text = String::with_capacity(message.len());
+    let mut evidence = BTreeMap::new();
+    for piece in pieces(message) {
+        let placeholder = match piece {
+            Piece::Text(literal) => {
+                text.push_str(literal);
+                continue;
+            }
+            Piece::Placeholder(placeholder) => placeholder,
+        };
+        let shown = match (evaluate(&placeholder, scope), placeholder.fallback) {
+            (Some(value), _) => show(&value),
+            (None, Some(fallback)) => fallback.to_string(),
+            // A pack that loaded has no such placeholder; keep it visible.
+            (None, None) => {
+                text.push_str(&format!("{{{}}}", placeholder.written));
+                continue;
+            }
+        };
+        text.push_str(&shown);
+        evidence.insert(placeholder.expression(), shown);
+    }
+    Rendered { text, evidence }
+}
+
+/// The rule's message as a description of the rule, placeholders elided.
+pub fn without_placeholders(message: &str) -> String {
+    pieces(message)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(literal) => literal,
+            Piece::Placeholder(_) => "…",
+        })
+        .collect()
+}
+
+fn evaluate(placeholder: &Placeholder, scope: &Scope) -> Option<Value> {
+    match placeholder.paths.as_slice() {
+        [path] => lookup(path, scope),
+        [left, right] => {
             let (Value::Array(left), Value::Array(right)) =
-                (lookup(left.trim(), scope)?, lookup(right.trim(), scope)?)
+                (lookup(left, scope)?, lookup(right, scope)?)
             else {
                 return None;
             };
@@ -87,20 +152,21 @@ fn evaluate(expression: &str, scope: &Scope) -> Option<Value> {
                 left.into_iter().filter(|v| !right.contains(v)).collect(),
             ))
         }
-        None => lookup(expression.trim(), scope),
+        _ => None,
     }
 }
 
-fn lookup(path: &str, scope: &Scope) -> Option<Value> {
-    let (root, rest) = path.split_once('.')?;
-    let attrs = match root {
+fn lookup(path: &[&str], scope: &Scope) -> Option<Value> {
+    let (root, rest) = path.split_first()?;
+    let attrs = match *root {
         "resource" => scope.resource,
         "principal" => scope.principal,
         _ => return None,
     };
-    rest.split('.')
-        .try_fold(attrs, |v, key| v.get(key))
-        .cloned()
+    if rest.is_empty() {
+        return None;
+    }
+    rest.iter().try_fold(attrs, |v, key| v.get(*key)).cloned()
 }
 
 fn show(value: &Value) -> String {
@@ -169,6 +235,15 @@ mod tests {
             render("{resource.user - principal.allowed}").text,
             "{resource.user - principal.allowed}"
         );
+    }
+
+    #[test]
+    fn a_fallback_stands_for_what_is_absent() {
+        let r = render(
+            "{resource.sig.summary|none looked for}; {resource.nope.summary|none looked for}",
+        );
+        assert_eq!(r.text, "none; none looked for");
+        assert_eq!(r.evidence["resource.nope.summary"], "none looked for");
     }
 
     #[test]

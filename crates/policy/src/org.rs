@@ -18,10 +18,14 @@ const BUILT_IN: &[&str] = &[
     "cuda_min",
     "pytorch_min",
     "tensorrt_denied",
-    "allowed_ports",
+    "allowed_port_specs",
     "restrict_ports",
     "require_signature",
     "required_labels",
+    "fleet_driver",
+    "fleet_driver_string",
+    "fleet_forward_compat",
+    "fleet_gpus",
 ];
 
 /// One value a policy reads as `principal.<name>`, typed for Cedar.

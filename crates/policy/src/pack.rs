@@ -5,7 +5,14 @@
 //! `@id`; every policy is therefore re-keyed by its `@id`, which must be
 //! unique across all files. Each file is validated against the schema on
 //! its own, so an error points at that file's line and column.
+//!
+//! Whatever could never work is refused here, not found out later: a
+//! `permit` (the pack is forbid-only: gpubom permits everything else itself,
+//! so a permit can never change a decision), a template, a comparison of an
+//! enum attribute with a string (the error lists the values), and a
+//! placeholder in `@message` or `@remediation` that the schema does not back.
 
+use crate::placeholders::{self, Shapes};
 use crate::{Config, Error, Severity};
 use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use miette::Diagnostic;
@@ -121,6 +128,8 @@ pub struct Rule {
     /// The file it came from (`policies/<name>` for the default pack).
     pub file: String,
     pub line: usize,
+    /// Whether it is gpubom's own (the default pack, `waiver-expired`).
+    pub builtin: bool,
 }
 
 pub struct Pack {
@@ -152,32 +161,50 @@ impl Pack {
         include_default: bool,
         config: &Config,
     ) -> Result<Pack, Error> {
-        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut sources: Vec<Source> = Vec::new();
         if include_default {
-            sources.extend(
-                DEFAULT_PACK
-                    .iter()
-                    .map(|(name, text)| (format!("policies/{name}"), text.to_string())),
-            );
+            sources.extend(DEFAULT_PACK.iter().map(|(name, text)| Source {
+                file: format!("policies/{name}"),
+                text: text.to_string(),
+                builtin: true,
+            }));
         }
         for path in paths {
             for file in cedar_files(path)? {
                 let text = std::fs::read_to_string(&file)
                     .map_err(|e| Error::Load(format!("{}: {e}", file.display())))?;
-                sources.push((file.display().to_string(), text));
+                sources.push(Source {
+                    file: file.display().to_string(),
+                    text,
+                    builtin: false,
+                });
             }
         }
         Pack::from_sources_for(&sources, config)
     }
 
+    /// A pack of the organisation's own policy texts, `(file, text)`.
     pub fn from_sources(sources: &[(String, String)]) -> Result<Pack, Error> {
-        Pack::from_sources_for(sources, &Config::default())
+        let sources: Vec<Source> = sources
+            .iter()
+            .map(|(file, text)| Source {
+                file: file.clone(),
+                text: text.clone(),
+                builtin: false,
+            })
+            .collect();
+        Pack::from_sources_for(&sources, &Config::default())
     }
 
-    fn from_sources_for(sources: &[(String, String)], config: &Config) -> Result<Pack, Error> {
-        let schema = Schema::from_cedarschema_str(&schema_text(config))
+    fn from_sources_for(sources: &[Source], config: &Config) -> Result<Pack, Error> {
+        let schema_text = schema_text(config);
+        let schema = Schema::from_cedarschema_str(&schema_text)
             .map_err(|e| Error::Load(format!("the organisation values do not make a schema: {e}")))?
             .0;
+        let shapes = Shapes::of(&schema_text).map_err(|e| {
+            Error::Load(format!("the organisation values do not make a schema: {e}"))
+        })?;
+        let enums = crate::entities::enums(&schema_text);
         let validator = Validator::new(schema.clone());
         let mut set = PolicySet::new();
         let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
@@ -186,28 +213,26 @@ impl Pack {
             set.add(p.new_id(PolicyId::new("gpubom-baseline-permit")))
                 .expect("fresh set");
         }
-        for (file, text) in sources {
+        for Source {
+            file,
+            text,
+            builtin,
+        } in sources
+        {
             let parsed =
                 PolicySet::from_str(text).map_err(|e| located(file, text, &e, "syntax error"))?;
+            refuse_what_never_decides(file, text, &parsed)?;
             let result = validator.validate(&parsed, ValidationMode::Strict);
             // The validator's order is not the file's: report the earliest
             // error, usually the cause of those after it (a mistyped
             // comparison also loses the `has` guard that follows it).
             if let Some(first) = result.validation_errors().min_by_key(|e| offset(*e)) {
                 let mut error = located(file, text, first, "does not match the schema");
-                let advice = match first.to_string() {
-                    m if m.contains("Gpubom::Org") => Some(
-                        " (an organisation value is declared in .gpubom.toml: \
-                         [versions] NAME_min = \"9.0\", or [org] NAME = …)",
-                    ),
-                    m if m.contains("Gpubom::Family") => Some(
-                        " (a family is written Gpubom::Family::\"cudnn\"; \
-                         `gpubom policy schema` lists them)",
-                    ),
-                    _ => None,
-                };
-                if let (Error::Policy(message), Some(advice)) = (&mut error, advice) {
-                    message.push_str(advice);
+                if let (Error::Policy(message), Some(advice)) = (
+                    &mut error,
+                    advice(&first.to_string(), span(text, first), &enums),
+                ) {
+                    message.push_str(&advice);
                 }
                 return Err(error);
             }
@@ -235,26 +260,39 @@ impl Pack {
                         Error::Load(format!("{at}: rule {id} has no @{key}(\"…\") annotation"))
                     })
                 };
-                let is_forbid = policy.effect() == cedar_policy::Effect::Forbid;
-                if is_forbid {
-                    let severity_text = annotation("severity")?;
-                    let severity = Severity::from_str(&severity_text).map_err(|_| {
-                        Error::Load(format!(
-                            "{at}: rule {id} has @severity(\"{severity_text}\"); use low, medium, high or critical"
+                let severity_text = annotation("severity")?;
+                let severity = Severity::from_str(&severity_text).map_err(|_| {
+                    Error::Load(format!(
+                        "{at}: rule {id} has @severity(\"{severity_text}\"); use low, medium, high or critical"
+                    ))
+                })?;
+                let message = annotation("message")?;
+                let remediation = annotation("remediation")?;
+                let resources = resource_types(&policy.action_constraint());
+                for (key, value) in [("message", &message), ("remediation", &remediation)] {
+                    placeholders::check(value, &resources, &shapes).map_err(|why| {
+                        let start = text.find(&format!("@id(\"{id}\")")).unwrap_or(0);
+                        let offset = text[start..]
+                            .find(&format!("@{key}("))
+                            .map_or(0, |o| start + o);
+                        let (line, col) = line_col(text, offset);
+                        Error::Policy(format!(
+                            "{file}:{line}:{col}: rule {id}: @{key} placeholder {why}"
                         ))
                     })?;
-                    rules.insert(
-                        id.clone(),
-                        Rule {
-                            id: id.clone(),
-                            severity,
-                            message: annotation("message")?,
-                            remediation: annotation("remediation")?,
-                            file: file.clone(),
-                            line,
-                        },
-                    );
                 }
+                rules.insert(
+                    id.clone(),
+                    Rule {
+                        id: id.clone(),
+                        severity,
+                        message,
+                        remediation,
+                        file: file.clone(),
+                        line,
+                        builtin: *builtin,
+                    },
+                );
                 set.add(policy.new_id(PolicyId::new(&id)))
                     .map_err(|e| Error::Load(format!("{at}: {e}")))?;
             }
@@ -294,22 +332,159 @@ fn configure(
     Ok(())
 }
 
-const ACTIONS: &[&str] = &["ship", "include", "include_model"];
+/// A policy file, as [`Pack`] reads it.
+struct Source {
+    /// How errors name it: the path, or `policies/<name>` for the default pack.
+    file: String,
+    text: String,
+    builtin: bool,
+}
+
+/// Each action, and the entity type its resource is.
+const ACTIONS: &[(&str, &str)] = &[
+    ("ship", "Image"),
+    ("include", "Component"),
+    ("include_model", "Model"),
+];
+
+/// The entity types a policy's resource can be, by its action constraint.
+fn resource_types(constraint: &cedar_policy::ActionConstraint) -> Vec<&'static str> {
+    ACTIONS
+        .iter()
+        .filter(|(action, _)| applies(constraint, action))
+        .map(|(_, resource)| *resource)
+        .collect()
+}
+
+fn applies(constraint: &cedar_policy::ActionConstraint, action: &str) -> bool {
+    match constraint {
+        cedar_policy::ActionConstraint::Eq(uid) => uid.id().unescaped() == action,
+        cedar_policy::ActionConstraint::In(uids) => {
+            uids.iter().any(|u| u.id().unescaped() == action)
+        }
+        _ => true,
+    }
+}
+
+/// A `permit` or a template would load and never decide anything: refused,
+/// with where it is.
+fn refuse_what_never_decides(file: &str, text: &str, parsed: &PolicySet) -> Result<(), Error> {
+    let at = |needle: &str, from: usize| {
+        let offset = text[from.min(text.len())..]
+            .find(needle)
+            .map_or(0, |o| from + o);
+        let (line, col) = line_col(text, offset);
+        format!("{file}:{line}:{col}")
+    };
+    if let Some(template) = parsed.templates().next() {
+        return Err(Error::Policy(format!(
+            "{}: a template (?principal or ?resource slot), which gpubom never links, so it \
+             would never decide; write the entity the rule is about as `resource`",
+            at(&template.to_string(), 0)
+        )));
+    }
+    for policy in parsed.policies() {
+        if policy.effect() == cedar_policy::Effect::Permit {
+            let id = policy
+                .annotation("id")
+                .map_or_else(String::new, |id| format!(" {id}"));
+            let from = policy
+                .annotation("id")
+                .and_then(|id| text.find(&format!("@id(\"{id}\")")))
+                .unwrap_or(0);
+            return Err(Error::Policy(format!(
+                "{}: permit{id} is refused: the pack is forbid-only (gpubom permits \
+                 everything no forbid denies, so a permit never changes a decision); \
+                 write the rule as `forbid (…) when {{ … }}`, with @id, @severity, @message \
+                 and @remediation",
+                at("permit", from)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// More than Cedar says, for the mistakes it cannot explain: an organisation
+/// value not declared, an enum compared with a string or misspelt. `snippet`
+/// is the policy text the error points at, where the value meant is written.
+fn advice(error: &str, snippet: &str, enums: &BTreeMap<String, Vec<String>>) -> Option<String> {
+    if error.contains("Gpubom::Org") {
+        return Some(
+            " (an organisation value is declared in .gpubom.toml: \
+             [versions] NAME_min = \"9.0\", or [org] NAME = …)"
+                .into(),
+        );
+    }
+    let (name, members) = enums
+        .iter()
+        .find(|(name, _)| error.contains(&format!("Gpubom::{name}")))?;
+    // "Unsafe", "native_library", "cuddn": the member meant, as the schema spells it.
+    fn quoted(s: &str) -> impl Iterator<Item = &str> {
+        s.split('"').skip(1).step_by(2)
+    }
+    let meant = quoted(snippet).chain(quoted(error)).find_map(|written| {
+        members
+            .iter()
+            .map(|m| (near(written, m), m))
+            .filter(|(distance, _)| *distance <= 2)
+            .min()
+            .map(|(_, m)| m)
+    });
+    // Cedar lists the members of a misspelt one itself; a string compared with
+    // an enum it does not explain.
+    if error.contains("not declared as a valid eid") {
+        return meant.map(|m| format!(" (did you mean Gpubom::{name}::\"{m}\"?)"));
+    }
+    let example = meant
+        .or_else(|| {
+            members
+                .iter()
+                .find(|m| !matches!(m.as_str(), "none" | "other"))
+        })
+        .or(members.first())?;
+    Some(format!(
+        " (Gpubom::{name} is an enum: compare with Gpubom::{name}::\"{example}\"; its values are: {})",
+        members.join(", ")
+    ))
+}
+
+/// How far apart two names are: edits between them, case and `-`/`_` aside.
+fn near(a: &str, b: &str) -> usize {
+    let plain = |s: &str| -> Vec<char> {
+        s.to_ascii_lowercase()
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect()
+    };
+    let (a, b) = (plain(a), plain(b));
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// The policy text a diagnostic's first label covers.
+fn span<'t>(text: &'t str, diagnostic: &dyn Diagnostic) -> &'t str {
+    diagnostic
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .and_then(|label| text.get(label.offset()..label.offset() + label.len()))
+        .unwrap_or("")
+}
 
 fn partition(all: &PolicySet) -> BTreeMap<String, PolicySet> {
     ACTIONS
         .iter()
-        .map(|action| {
+        .map(|(action, _)| {
             let mut set = PolicySet::new();
             for policy in all.policies() {
-                let applies = match policy.action_constraint() {
-                    cedar_policy::ActionConstraint::Eq(uid) => uid.id().unescaped() == *action,
-                    cedar_policy::ActionConstraint::In(uids) => {
-                        uids.iter().any(|u| u.id().unescaped() == *action)
-                    }
-                    _ => true,
-                };
-                if applies {
+                if applies(&policy.action_constraint(), action) {
                     set.add(policy.clone())
                         .expect("ids are unique in the full set");
                 }

@@ -7,6 +7,8 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+mod waived;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text { colour: bool },
@@ -108,6 +110,7 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
             let _ = writeln!(out, "      fix: {}", f.remediation);
         }
     }
+    waived::text(&mut out, findings, &|s| for_terminal(s).into_owned());
     let waived = findings.len() - active.len();
     let failing = crate::failing(findings, ctx.fail_on);
     let verdict = match ctx.fail_on {
@@ -207,7 +210,7 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
                 "name": pascal_case(&r.id),
                 "shortDescription": { "text": description },
                 "fullDescription": { "text": description },
-                "help": { "text": r.remediation, "markdown": format!("**Fix:** {}", r.remediation) },
+                "help": { "text": crate::message::without_placeholders(&r.remediation), "markdown": format!("**Fix:** {}", crate::message::without_placeholders(&r.remediation)) },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
             })
@@ -242,12 +245,8 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
             if !f.evidence.is_empty() {
                 result["properties"] = json!({ "evidence": f.evidence });
             }
-            if let Some(reason) = &f.waived {
-                result["suppressions"] = json!([{
-                    "kind": "external",
-                    "status": "accepted",
-                    "justification": reason,
-                }]);
+            if let Some(waiver) = &f.waived {
+                result["suppressions"] = waived::sarif_suppression(waiver);
             }
             if let Some(i) = all_rules.iter().position(|r| r.id == f.rule) {
                 result["ruleIndex"] = json!(i);
@@ -310,27 +309,25 @@ fn markdown(findings: &[Finding], ctx: &Context) -> String {
         threshold(ctx),
         findings.len()
     );
-    if findings.is_empty() {
-        return out;
-    }
-    let _ = writeln!(
-        out,
-        "| Severity | Rule | Finding | Fix |\n|---|---|---|---|"
-    );
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    for f in findings {
-        let severity = match &f.waived {
-            Some(_) => format!("{} (waived)", f.severity.as_str()),
-            None => f.severity.as_str().to_string(),
-        };
+    let active: Vec<&Finding> = findings.iter().filter(|f| f.waived.is_none()).collect();
+    if !active.is_empty() {
         let _ = writeln!(
             out,
-            "| {severity} | `{}` | {}: {} | {} |",
+            "| Severity | Rule | Finding | Fix |\n|---|---|---|---|"
+        );
+    }
+    for f in active {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {}: {} | {} |",
+            f.severity.as_str(),
             f.rule,
             cell(&f.message),
             cell(&describe(f)),
             cell(&f.remediation)
         );
     }
+    waived::markdown(&mut out, findings, &cell);
     out
 }

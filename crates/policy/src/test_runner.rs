@@ -7,15 +7,20 @@
 //! { "name": "root image with ssh",
 //!   "inventory": { "image": { "user": "root", "exposed_ports": ["22/tcp"] } },
 //!   "config": "optional .gpubom.toml text",
+//!   "today": "2026-06-01",
 //!   "expect": { "fires": ["image-runs-as-root"], "silent": ["jupyter-port-exposed"] } }
 //!
 //! { "name": "the release image", "sbom": "release.cdx.json",
 //!   "expect": { "fires": ["cudnn-below-9"] } }
 //! ```
-//! `sbom` is relative to the fixture. Every rule in `fires` must produce a
-//! finding; none in `silent` may. Each fixture passes or fails on its own: one
-//! that cannot be read or evaluated is a failure with its reason, and the
-//! others still run.
+//! `sbom` is relative to the fixture; `today` fixes the day waivers are
+//! judged on, so a fixture about a waiver does not break when it expires.
+//! Every rule in `fires` must produce a finding; none in `silent` may. The
+//! format is strict (policies/README.md documents every key): a key that is
+//! not one, at any level, and a component property gpubom does not know, fail
+//! the fixture with its name, never an expectation that silently cannot hold.
+//! Each fixture passes or fails on its own: one that cannot be read or
+//! evaluated is a failure with its reason, and the others still run.
 
 use crate::{evaluate, Config, Error, Pack};
 use gpubom_inventory::Inventory;
@@ -33,6 +38,9 @@ struct Fixture {
     sbom: Option<PathBuf>,
     #[serde(default)]
     config: Option<String>,
+    /// `YYYY-MM-DD`: the day waivers are judged on, instead of the real one.
+    #[serde(default)]
+    today: Option<String>,
     expect: Expect,
 }
 
@@ -106,8 +114,23 @@ fn run_one(
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
     let fixture: Fixture =
         serde_json::from_str(&text).map_err(|e| format!("not a fixture: {e}"))?;
+    if fixture.expect.fires.is_empty() && fixture.expect.silent.is_empty() {
+        return Err("expects nothing: name rules in \"fires\" or \"silent\"".into());
+    }
+    let today = match &fixture.today {
+        Some(day) if gpubom_inventory::time::is_date(day) => day.as_str(),
+        Some(day) => {
+            return Err(format!(
+                "\"today\": {day:?} is not a date; write YYYY-MM-DD"
+            ))
+        }
+        None => today,
+    };
     let inventory = match (fixture.inventory, &fixture.sbom) {
-        (Some(inventory), None) => inventory,
+        (Some(inventory), None) => {
+            known_properties(&inventory)?;
+            inventory
+        }
         (None, Some(sbom)) => {
             let path = file.parent().unwrap_or(Path::new("")).join(sbom);
             let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -153,6 +176,26 @@ fn run_one(
         }
     }
     Ok((fixture.name, problems))
+}
+
+/// Every component property is one gpubom knows: a misspelt name would
+/// leave the fact unset and the fixture testing something else.
+fn known_properties(inventory: &Inventory) -> Result<(), String> {
+    for component in &inventory.components {
+        if let Some(name) = component
+            .properties
+            .keys()
+            .find(|name| !gpubom_inventory::props::COMPONENT.contains(&name.as_str()))
+        {
+            return Err(format!(
+                "component {:?} has property {name:?}, which is not one gpubom knows; \
+                 the properties are: {}",
+                component.name,
+                gpubom_inventory::props::COMPONENT.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Policies kept beside their tests: `*.cedar` in the fixture directory or,

@@ -111,6 +111,27 @@ fn ports_training_tensorboard_and_allow_list() {
 }
 
 #[test]
+fn ports_are_allowed_with_their_protocol() {
+    // A bare number allows tcp; an OCI "8000" is 8000/tcp.
+    let tcp_only = Config::parse("[ports]\nallowed = [8000]\n", "t.toml").unwrap();
+    assert!(rules_fired(&image("app", &["8000"]), &tcp_only).is_empty());
+    let udp = finding(&image("app", &["8000/udp"]), &tcp_only, "port-not-allowed");
+    assert!(
+        udp.message.contains("port(s) 8000/udp, outside"),
+        "{}",
+        udp.message
+    );
+    let both = Config::parse("[ports]\nallowed = [8000, \"8000/udp\"]\n", "t.toml").unwrap();
+    assert!(rules_fired(&image("app", &["8000/tcp", "8000/udp"]), &both).is_empty());
+    // The named-service rules are about their tcp services.
+    assert!(rules_fired(&image("app", &["22/udp", "8888/udp"]), &Config::default()).is_empty());
+    assert_eq!(
+        rules_fired(&image("app", &["22"]), &Config::default()),
+        vec!["ssh-port-exposed"]
+    );
+}
+
+#[test]
 fn unpinned_latest_and_labels() {
     let mut inv = image("1001", &[]);
     inv.subject.tag = Some("latest".into());
@@ -118,6 +139,36 @@ fn unpinned_latest_and_labels() {
     assert_eq!(
         rules_fired(&inv, &Config::default()),
         vec!["image-reference-unpinned", "missing-source-labels"]
+    );
+}
+
+#[test]
+fn only_a_named_image_has_a_reference_to_pin() {
+    let unpinned = |name: Option<&str>, tag: Option<&str>, digest: Option<&str>| {
+        let mut inv = image("1001", &[]);
+        inv.subject.name = name.map(str::to_owned);
+        inv.subject.tag = tag.map(str::to_owned);
+        inv.subject.digest = digest.map(str::to_owned);
+        rules_fired(&inv, &Config::default()) == vec!["image-reference-unpinned"]
+    };
+    let (name, digest) = (Some("example.com/app"), Some("sha256:0715"));
+    // A docker save archive: a name and a tag, no manifest digest. The tag is the reference.
+    assert!(!unpinned(name, Some("2.3"), None));
+    assert!(unpinned(name, Some("latest"), None));
+    // latest stays a moving reference even when the scanned bytes had a digest.
+    assert!(unpinned(name, Some("latest"), digest));
+    assert!(!unpinned(name, None, digest));
+    assert!(unpinned(name, None, None));
+    // Saved by id, or a layout without a name: nothing to pin, whatever the digest.
+    assert!(!unpinned(None, None, None));
+    assert!(!unpinned(None, Some("latest"), digest));
+    let mut inv = image("1001", &[]);
+    inv.subject.tag = Some("latest".into());
+    let message = finding(&inv, &Config::default(), "image-reference-unpinned").message;
+    assert!(
+        message.starts_with("the image reference example.com/synthetic/app:latest@sha256:0000")
+            && !message.contains("no digest"),
+        "{message}"
     );
 }
 
@@ -295,17 +346,12 @@ fn image_rules_need_an_image_config() {
         };
         assert!(rules_fired(&inv, &Config::default()).is_empty(), "{kind}");
     }
-    // The same facts with a config: a known root user, no labels, no digest.
+    // The same facts with a config: a known root user, no labels.
     let mut inv = image("", &[]);
-    inv.subject.digest = None;
     inv.image.as_mut().unwrap().labels.clear();
     assert_eq!(
         rules_fired(&inv, &Config::default()),
-        vec![
-            "image-reference-unpinned",
-            "image-runs-as-root",
-            "missing-source-labels"
-        ]
+        vec!["image-runs-as-root", "missing-source-labels"]
     );
     // A config that names no USER runs as root.
     inv.image.as_mut().unwrap().user = None;
@@ -365,10 +411,14 @@ fn findings_name_the_values_that_triggered_them() {
         &config,
         "port-not-allowed",
     );
-    assert!(ports.message.contains("port(s) 22,"), "{}", ports.message);
+    assert!(
+        ports.message.contains("port(s) 22/tcp,"),
+        "{}",
+        ports.message
+    );
     assert_eq!(
-        ports.evidence["resource.exposed_ports - principal.allowed_ports"],
-        "22"
+        ports.evidence["resource.exposed_port_specs - principal.allowed_port_specs"],
+        "22/tcp"
     );
 
     let mut unlabelled = image("app", &[]);
@@ -451,6 +501,12 @@ fn package_owned_model_files_fire_only_when_unsafe() {
 
 #[test]
 fn tensorrt_deny_list_and_engines() {
+    // The deny-list is the organisation's: empty unless it names versions.
+    let denying = Config::parse(
+        "[versions]\ntensorrt_denied = [\"8.5.1\", \"8.5.2\"]\n",
+        "t.toml",
+    )
+    .unwrap();
     let trt = |v: &str| {
         with(
             image("1001", &[]),
@@ -463,10 +519,19 @@ fn tensorrt_deny_list_and_engines() {
         )
     };
     assert_eq!(
-        rules_fired(&trt("8.5.2.2"), &Config::default()),
+        rules_fired(&trt("8.5.2.2"), &denying),
         vec!["tensorrt-denied-version"]
     );
-    assert!(rules_fired(&trt("8.6.1"), &Config::default()).is_empty());
+    assert!(rules_fired(&trt("8.5.2.2"), &Config::default()).is_empty());
+    assert!(rules_fired(&trt("8.6.1"), &denying).is_empty());
+    let denied = finding(&trt("8.5.2.2"), &denying, "tensorrt-denied-version");
+    assert!(
+        denied
+            .message
+            .contains("deny-list ([versions] tensorrt_denied: 8.5.1, 8.5.2)"),
+        "{}",
+        denied.message
+    );
     let engine = |v: &str| {
         with(
             image("1001", &[]),
@@ -484,10 +549,11 @@ fn tensorrt_deny_list_and_engines() {
         )
     };
     assert_eq!(
-        rules_fired(&engine("8.5.1"), &Config::default()),
+        rules_fired(&engine("8.5.1"), &denying),
         vec!["engine-built-by-denied-tensorrt"]
     );
-    assert!(rules_fired(&engine("10.3.0"), &Config::default()).is_empty());
+    assert!(rules_fired(&engine("8.5.1"), &Config::default()).is_empty());
+    assert!(rules_fired(&engine("10.3.0"), &denying).is_empty());
 }
 
 #[test]
@@ -553,7 +619,7 @@ fn waivers_suppress_until_they_expire() {
     .unwrap();
     assert!(rules_fired(&inv, &live).is_empty());
     let expired = Config::parse(
-        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
+        "[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"example.com/*\"\nreason = \"old\"\nexpires = \"2000-01-01\"\n",
         "t.toml",
     )
     .unwrap();
@@ -562,13 +628,96 @@ fn waivers_suppress_until_they_expire() {
         vec!["image-runs-as-root", "waiver-expired"]
     );
     let unknown = Config::parse(
-        "[[waivers]]\nrule = \"no-such-rule\"\nmatch = \"*\"\nreason = \"r\"\nexpires = \"2999-01-01\"\n",
+        "[[waivers]]\nrule = \"no-such-rule\"\nmatch = \"x\"\nreason = \"r\"\nexpires = \"2999-01-01\"\n",
         "t.toml",
     )
     .unwrap();
     let pack = Pack::load(&[], true).unwrap();
     let err = evaluate(&pack, &inv, &unknown, "2026-06-01").unwrap_err();
-    assert!(err.to_string().contains("no-such-rule"), "{err}");
+    assert!(
+        err.to_string().contains(
+            "the waiver for no-such-rule matching \"x\" waives \"no-such-rule\", which is no rule"
+        ),
+        "{err}"
+    );
+    // A waiver for a rule the organisation disabled says so.
+    let disabled = Config::parse(
+        "[rules]\ndisable = [\"image-runs-as-root\"]\n[[waivers]]\nrule = \"image-runs-as-root\"\nmatch = \"x\"\nreason = \"r\"\nexpires = \"2999-01-01\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let pack = Pack::load_for(&[], true, &disabled).unwrap();
+    let err = evaluate(&pack, &inv, &disabled, "2026-06-01").unwrap_err();
+    assert!(
+        err.to_string().contains("[rules] disable turns off"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_waiver_lasts_at_most_max_days_from_the_check() {
+    let inv = image("", &[]);
+    let config = |expires: &str| {
+        Config::parse(
+            &format!(
+                "[waiver_limits]\nmax_days = 90\n[[waivers]]\nrule = \"image-runs-as-root\"\n\
+                 match = \"example.com/*\"\nreason = \"migrating\"\nexpires = \"{expires}\"\n"
+            ),
+            "t.toml",
+        )
+        .unwrap()
+    };
+    let pack = Pack::load(&[], true).unwrap();
+    // 2026-06-01 + 90 days is 2026-08-30.
+    let within = evaluate(&pack, &inv, &config("2026-08-30"), "2026-06-01").unwrap();
+    assert!(within.iter().all(|f| f.waived.is_some()), "{within:?}");
+    let err = evaluate(&pack, &inv, &config("2026-08-31"), "2026-06-01").unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "the waiver for image-runs-as-root matching \"example.com/*\" expires on 2026-08-31, 91 days from today (2026-06-01); [waiver_limits] max_days allows 90"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pinned_waiver_covers_only_those_bytes() {
+    let pinned = "0a".repeat(32);
+    let model = |hex: &str| {
+        let mut c = component(
+            ComponentKind::Model,
+            "checkpoint.pt",
+            "",
+            &[
+                (props::MODEL_VERDICT, "unsafe"),
+                (props::MODEL_HASH_VERIFIED, "true"),
+            ],
+        );
+        c.locations = vec![gpubom_inventory::Location {
+            path: "/models/checkpoint.pt".into(),
+            layer: None,
+        }];
+        c.hashes = vec![gpubom_inventory::Hash {
+            alg: "SHA-256".into(),
+            hex: hex.into(),
+        }];
+        with(image("1001", &[]), vec![c])
+    };
+    let config = Config::parse(
+        &format!(
+            "[[waivers]]\nrule = \"unsafe-pickle\"\nmatch = \"/models/checkpoint.pt\"\n\
+             reason = \"vendor checkpoint, sandboxed\"\nexpires = \"2026-12-31\"\nsha256 = \"{pinned}\"\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert!(rules_fired(&model(&pinned), &config).is_empty());
+    // Other bytes at the waived path: judged again, and the waiver matched nothing.
+    let other = model(&"0b".repeat(32));
+    assert_eq!(rules_fired(&other, &config), vec!["unsafe-pickle"]);
+    let pack = Pack::load(&[], true).unwrap();
+    let findings = evaluate(&pack, &other, &config, "2026-06-01").unwrap();
+    assert_eq!(gpubom_policy::unused_waivers(&findings, &config).len(), 1);
 }
 
 fn load_one(text: &str) -> Result<Pack, Error> {
@@ -689,10 +838,12 @@ fn an_org_version_floor_needs_no_hand_computed_number() {
         .unwrap()
         .is_empty());
     // The same rule by the record's parts, with no configuration at all.
-    let by_major = CUDNN_FLOOR.replace(
-        "resource.version.key < principal.cudnn_min.key",
-        "resource.version.major < 9",
-    );
+    let by_major = CUDNN_FLOOR
+        .replace(
+            "resource.version.key < principal.cudnn_min.key",
+            "resource.version.major < 9",
+        )
+        .replace("{principal.cudnn_min.mmp}", "9");
     assert_eq!(
         fired_with(&by_major, &cudnn("8.9.2.26"), &Config::default()).unwrap(),
         vec!["cudnn-below-9"]
@@ -772,4 +923,212 @@ fn default_rules_can_be_disabled_or_reweighted_by_id() {
         "o.toml",
     );
     assert!(bad.unwrap_err().contains("urgent"));
+}
+
+/// A rule about a model, with `when` as its condition.
+fn model_rule(when: &str) -> String {
+    format!(
+        "@id(\"org-rule\")\n@severity(\"high\")\n@message(\"m\")\n@remediation(\"r\")\n\
+         forbid (principal, action == Gpubom::Action::\"include_model\", resource)\nwhen {{ {when} }};\n"
+    )
+}
+
+#[test]
+fn closed_values_are_enums_and_a_wrong_literal_lists_them() {
+    for (when, values) in [
+        (
+            r#"resource.verdict == "Unsafe""#,
+            r#"Gpubom::Verdict::"unsafe"; its values are: safe, suspicious, unsafe, unknown, none"#,
+        ),
+        (
+            r#"resource.verdict == Gpubom::Verdict::"Unsafe""#,
+            r#"valid entity eids: "safe", "suspicious", "unsafe", "unknown", "none") (did you mean Gpubom::Verdict::"unsafe"?)"#,
+        ),
+        (
+            r#"resource.format == "ONNX""#,
+            r#"Gpubom::ModelFormat::"onnx"; its values are: tensorrt-engine, onnx,"#,
+        ),
+        (
+            r#"resource.hash_verified == "true""#,
+            "its values are: verified, unverified, no-manifest",
+        ),
+    ] {
+        let err = load_one(&model_rule(when)).err().expect(when).to_string();
+        assert!(
+            err.starts_with("org/rule.cedar:6:") && err.contains(values),
+            "{when}: {err}"
+        );
+    }
+    let component = r#"@id("org-rule")
+@severity("high")
+@message("m")
+@remediation("r")
+forbid (principal, action == Gpubom::Action::"include", resource)
+when { resource.kind == "pypi" || resource.advisory_severity == "critical" };
+"#;
+    let err = load_one(component).err().unwrap().to_string();
+    assert!(
+        err.contains("Gpubom::ComponentKind is an enum")
+            && err.contains("deb, python, native-library, operating-system, other"),
+        "{err}"
+    );
+    let severity = component.replace(r#"resource.kind == "pypi" || "#, "");
+    let err = load_one(&severity).err().unwrap().to_string();
+    assert!(
+        err.contains(r#"Gpubom::Severity::"critical"; its values are: none, unrated, low, medium, high, critical"#),
+        "{err}"
+    );
+    // Written as enums, they load and decide.
+    let right = model_rule(r#"resource.verdict == Gpubom::Verdict::"unsafe""#);
+    assert!(load_one(&right).is_ok());
+}
+
+#[test]
+fn enums_carry_what_was_recorded_and_a_member_for_nothing() {
+    let advisory = |properties: &[(&str, &str)]| {
+        with(
+            image("1001", &[]),
+            vec![component(
+                ComponentKind::Python,
+                "pillow",
+                "9.0.0",
+                properties,
+            )],
+        )
+    };
+    let rule = |when: &str| {
+        format!(
+            "@id(\"org-rule\")\n@severity(\"high\")\n@message(\"{{resource.advisory_severity}} {{resource.kind}}\")\n@remediation(\"r\")\n\
+             forbid (principal, action == Gpubom::Action::\"include\", resource)\nwhen {{ {when} }};\n"
+        )
+    };
+    let critical = rule(r#"resource.advisory_severity == Gpubom::Severity::"critical""#);
+    let rated = [
+        (props::ADVISORIES, "CVE-0000-0001-synthetic"),
+        (props::ADVISORY_SEVERITY, "critical"),
+    ];
+    assert!(fired_with(&critical, &advisory(&rated), &Config::default())
+        .unwrap()
+        .contains(&"org-rule".to_string()));
+    let unrated = rule(r#"resource.advisory_severity == Gpubom::Severity::"unrated""#);
+    let ids_only = [(props::ADVISORIES, "CVE-0000-0001-synthetic")];
+    assert!(
+        fired_with(&unrated, &advisory(&ids_only), &Config::default())
+            .unwrap()
+            .contains(&"org-rule".to_string())
+    );
+    let none = rule(
+        r#"resource.advisory_severity == Gpubom::Severity::"none" && resource.kind == Gpubom::ComponentKind::"python""#,
+    );
+    assert_eq!(
+        fired_with(&none, &advisory(&[]), &Config::default()).unwrap(),
+        vec!["org-rule"]
+    );
+}
+
+#[test]
+fn a_permit_is_refused_with_where_it_is() {
+    let permit = "// allow the base image\n@id(\"allow-base\")\npermit (principal, action, resource)\nwhen { resource has name };\n";
+    let err = load_one(permit)
+        .err()
+        .expect("a permit must not load")
+        .to_string();
+    assert!(
+        err.starts_with(
+            "org/rule.cedar:3:1: permit allow-base is refused: the pack is forbid-only"
+        ),
+        "{err}"
+    );
+    let template = "@id(\"t\")\n@severity(\"low\")\n@message(\"m\")\n@remediation(\"r\")\nforbid (principal, action, resource == ?resource);\n";
+    let err = load_one(template)
+        .err()
+        .expect("a template must not load")
+        .to_string();
+    assert!(err.contains("a template"), "{err}");
+}
+
+#[test]
+fn placeholders_are_checked_against_the_schema() {
+    let rule = |message: &str| {
+        format!(
+            "@id(\"org-rule\")\n@severity(\"low\")\n@message(\"{message}\")\n@remediation(\"r\")\n\
+             forbid (principal, action == Gpubom::Action::\"include_model\", resource)\nwhen {{ resource.owner == \"\" }};\n"
+        )
+    };
+    let err = load_one(&rule("found {resource.pth}"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with("org/rule.cedar:3:1: rule org-rule: @message placeholder {resource.pth} names pth, which Model does not have; its attributes are: ")
+            && err.contains("path"),
+        "{err}"
+    );
+    let err = load_one(&rule("built by {resource.builder_version.mmp}"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("reaches Model.builder_version") && err.contains("|TEXT}"),
+        "{err}"
+    );
+    assert!(load_one(&rule(
+        "built by {resource.builder_version.mmp|an unknown TensorRT}"
+    ))
+    .is_ok());
+    let remediation = rule("m").replace(
+        "@remediation(\"r\")",
+        "@remediation(\"move {resource.paht}\")",
+    );
+    let err = load_one(&remediation).err().unwrap().to_string();
+    assert!(
+        err.contains("@remediation placeholder {resource.paht}"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fallback_is_shown_for_what_is_absent() {
+    let policy = r#"@id("org-engine")
+@severity("low")
+@message("{resource.name} was built by TensorRT {resource.builder_version.mmp|of an unknown version}")
+@remediation("rebuild {resource.path}")
+forbid (principal, action == Gpubom::Action::"include_model", resource)
+when { resource.format == Gpubom::ModelFormat::"tensorrt-engine" };
+"#;
+    let engine = |trt: &str| {
+        let mut c = component(
+            ComponentKind::Model,
+            "detector.engine",
+            "",
+            &[
+                (props::MODEL_FORMAT, "tensorrt-engine"),
+                (props::MODEL_TRT_VERSION, trt),
+            ],
+        );
+        c.locations = vec![gpubom_inventory::Location {
+            path: "/models/detector.engine".into(),
+            layer: None,
+        }];
+        with(image("1001", &[]), vec![c])
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.cedar");
+    std::fs::write(&file, policy).unwrap();
+    let pack = Pack::load_for(&[file], false, &Config::default()).unwrap();
+    let message = |trt: &str| {
+        let findings = evaluate(&pack, &engine(trt), &Config::default(), "2026-06-01").unwrap();
+        (findings[0].message.clone(), findings[0].remediation.clone())
+    };
+    assert_eq!(
+        message("10.3.0"),
+        (
+            "detector.engine was built by TensorRT 10.3.0".to_string(),
+            "rebuild /models/detector.engine".to_string()
+        )
+    );
+    assert_eq!(
+        message("").0,
+        "detector.engine was built by TensorRT of an unknown version"
+    );
 }
