@@ -36,7 +36,7 @@ trusted_setup() {
   if ! git cat-file -e "$base_sha^{commit}" 2>/dev/null; then
     # actions/checkout fetches one commit unless told otherwise; the base comes the same way.
     git fetch --quiet --no-tags --depth=1 origin "$base_sha" ||
-      die "trusted-config: base: cannot fetch the base commit $base_sha (is the repository checked out here?)"
+      die "trusted-config: base: cannot fetch the base commit $base_sha; check the repository out here (actions/checkout with fetch-depth: 0 has it)"
   fi
   trusted_dir="$work/trusted"
   mkdir -p "$trusted_dir"
