@@ -30,7 +30,14 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
     }
     let reference =
         gpubom_registry::reference::strip_scheme(&args.reference).unwrap_or(&args.reference);
-    let attached = gpubom_registry::attach::attach(reference, bytes, args.plain_http)?;
+    // Where the credentials may go besides the registry: `.gpubom.toml` here, if any.
+    let config = crate::check::read_config(None)?;
+    let attached = gpubom_registry::attach::attach(
+        reference,
+        bytes,
+        args.plain_http,
+        &config.registry.credential_hosts,
+    )?;
     let how = if attached.tag_schema {
         "listed under the referrers tag schema: the registry has no referrers API"
     } else {

@@ -112,9 +112,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             .then(|| PathBuf::from("Dockerfile"))
     });
     let dockerfile_text = match &dockerfile_path {
-        Some(p) => Some(
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
-        ),
+        Some(p) => Some(read_dockerfile(p)?),
         None => None,
     };
     let dockerfile_uri = dockerfile_path.as_ref().map(|p| p.display().to_string());
@@ -145,6 +143,20 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The Dockerfile, as far as SARIF results can point into it: a longer one (its writer
+/// may be the pull request being checked) is not read to its end.
+fn read_dockerfile(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(report::MAX_DOCKERFILE_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The findings report a target asks for; `None` for the SBOM.

@@ -164,7 +164,7 @@ pub fn scan_source(
         }
         None => None,
     };
-    let image = open_source(source, settings)?;
+    let image = open_source(source, settings, &config.registry.credential_hosts)?;
     let no_cache =
         settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
     let cache = (!no_cache)
@@ -235,13 +235,18 @@ fn signature_facts(
 }
 
 /// A registry reference through the registry client, anything else as a local path.
-fn open_source(source: &str, settings: &ScanFlags) -> Result<gpubom_image::Image> {
+fn open_source(
+    source: &str,
+    settings: &ScanFlags,
+    credential_hosts: &[String],
+) -> Result<gpubom_image::Image> {
     match gpubom_registry::reference::recognise(source) {
         Some(reference) => Ok(gpubom_registry::open(
             reference,
             &gpubom_registry::Options {
                 platform: settings.platform.clone(),
                 plain_http: settings.plain_http,
+                credential_hosts: credential_hosts.to_vec(),
             },
         )?),
         None => {

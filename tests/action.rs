@@ -207,6 +207,34 @@ impl FakeGitHub {
             .unwrap();
         last["body"]["body"].as_str().unwrap().to_string()
     }
+
+    /// The pull request's comments as the API lists them, with their authors.
+    fn comments(&self) -> Vec<serde_json::Value> {
+        let out = Command::new("curl")
+            .args(["-fsS"])
+            .arg(format!(
+                "{}/repos/octo/synthetic/issues/7/comments?page=1",
+                self.url
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Posts `body` as the pull request's author (a request without a token).
+    fn comment_as_pr_author(&self, body: &str) {
+        let out = Command::new("curl")
+            .args(["-fsS", "-X", "POST", "--data-binary"])
+            .arg(serde_json::json!({ "body": body }).to_string())
+            .arg(format!(
+                "{}/repos/octo/synthetic/issues/7/comments",
+                self.url
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
 }
 
 impl Drop for FakeGitHub {
@@ -214,6 +242,12 @@ impl Drop for FakeGitHub {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A step's log as the runner keeps it: run.sh sends everything to stdout, so that the
+/// runner reads it in order; stderr is added in case a line strays there.
+fn log(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out))
 }
 
 /// A stand-in program: a script, executable.
@@ -276,7 +310,7 @@ fn synthetic_clean_image_passes_and_inputs_reach_gpubom() {
     // Quotes are part of a path: a list input is split into lines, never shell-parsed.
     let out = runner.check(&[("image", &source), ("policies", "\n'org policies'\n")]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("'org policies'"), "{}", stderr(&out));
+    assert!(log(&out).contains("'org policies'"), "{}", log(&out));
 
     // One path a line, as a YAML block gives it: spaces stay inside the path. The SBOM's
     // directory does not exist yet.
@@ -330,8 +364,8 @@ fn synthetic_hostile_inputs_run_nothing() {
         ]);
         assert_exit(&out, 2);
         assert!(!pwned.exists(), "{hostile:?} ran a command");
-        assert!(stderr(&out).contains("gpubom: error:"), "{}", stderr(&out));
-        assert!(stderr(&out).contains("::error title=gpubom::gpubom could not run"));
+        assert!(log(&out).contains("gpubom: error:"), "{}", log(&out));
+        assert!(log(&out).contains("::error title=gpubom::gpubom could not run"));
         assert!(
             runner.outputs().is_empty(),
             "no verdict when it could not run"
@@ -354,7 +388,7 @@ fn synthetic_hostile_inputs_run_nothing() {
 
     let out = runner.check(&[("image", &source), ("comment", "yes")]);
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("comment: expected true or false"));
+    assert!(log(&out).contains("comment: expected true or false"));
 }
 
 #[test]
@@ -375,21 +409,7 @@ fn synthetic_pull_request_comment_is_posted_once_then_updated_per_image() {
         runner.check(&pairs)
     };
     // Someone quoting an earlier comment: starts with "> ", so it is not the action's.
-    let seeded = Command::new("curl")
-        .args([
-            "-fsS",
-            "-X",
-            "POST",
-            "--data-binary",
-            r#"{"body":"> <!-- gpubom -->\n> quoted"}"#,
-        ])
-        .arg(format!(
-            "{}/repos/octo/synthetic/issues/7/comments",
-            github.url
-        ))
-        .output()
-        .unwrap();
-    assert!(seeded.status.success());
+    github.comment_as_pr_author("> <!-- gpubom -->\n> quoted");
 
     assert_exit(&run(&failing), 1);
     assert_eq!(
@@ -460,8 +480,477 @@ fn synthetic_comment_failure_is_a_warning_not_a_failed_gate() {
         ("github-token", "t"),
     ]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("::warning title=gpubom::could not post"));
+    assert!(log(&out).contains("::warning title=gpubom::could not post"));
     assert_eq!(runner.outputs()["verdict"], "pass");
+}
+
+// ---- the pull request is hostile ground: its author controls the image and its files ----
+
+/// The two marker lines the action's comment starts with for `image`: anyone can write them.
+fn marker(image: &str) -> String {
+    format!(
+        "<!-- gpubom -->\n<!-- gpubom image {} -->\n",
+        &sha256_hex(image.as_bytes())[..16]
+    )
+}
+
+#[test]
+fn synthetic_comment_is_found_by_its_author_never_by_its_marker_alone() {
+    let (runner, github) = Runner::with_github();
+    let failing = image(runner.dir.path(), None, &["22/tcp"]);
+    let run = |token: &str| {
+        runner.check(&[
+            ("image", failing.as_str()),
+            ("comment", "true"),
+            ("github-token", token),
+        ])
+    };
+    // The pull request's author writes the marker lines first, with a verdict of their own.
+    let look_alike = format!("{}### gpubom check: ✅ **PASS**\n", marker(&failing));
+    github.comment_as_pr_author(&look_alike);
+
+    // github.token: GET /user is refused, so the action writes as github-actions[bot]; the
+    // look-alike is not its own, so a comment is posted beside it.
+    let out = run("ghs_synthetic");
+    assert_exit(&out, 1);
+    let comments = github.comments();
+    assert_eq!(
+        comments[0]["body"],
+        look_alike.as_str(),
+        "the look-alike was edited"
+    );
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert!(
+        log(&out).contains("as github-actions[bot]"),
+        "{}",
+        log(&out)
+    );
+    assert_eq!(comments[1]["user"]["login"], "github-actions[bot]");
+    assert!(comments[1]["body"]
+        .as_str()
+        .unwrap()
+        .contains("❌ **FAIL**"));
+
+    // The next run edits the bot's own comment, and still not the look-alike.
+    assert_exit(&run("ghs_synthetic"), 1);
+    assert_eq!(
+        github.writes().last().unwrap(),
+        &(
+            "PATCH".to_string(),
+            format!(
+                "/repos/octo/synthetic/issues/comments/{}",
+                comments[1]["id"]
+            )
+        )
+    );
+    assert_eq!(github.comments()[0]["body"], look_alike.as_str());
+
+    // A personal token writes as its user (GET /user answers): the bot's comment is not
+    // that user's either, so the user gets a comment of their own, edited from then on.
+    assert_exit(&run("ghp_octo-maintainer"), 1);
+    assert_exit(&run("ghp_octo-maintainer"), 1);
+    let comments = github.comments();
+    let authors: Vec<&str> = comments
+        .iter()
+        .map(|c| c["user"]["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        authors,
+        ["pr-author", "github-actions[bot]", "octo-maintainer"]
+    );
+    assert_eq!(comments[0]["body"], look_alike.as_str());
+    assert_eq!(github.writes().last().unwrap().0, "PATCH");
+}
+
+/// The workflow commands the runner would obey in a step's log, each as its whole line.
+/// Lines end at LF, CR or CRLF, as the runner reads a process's output. A line is a
+/// command when, after leading blanks, it is `::name ...::data`, or when it holds
+/// `##[name ...]` anywhere (the runner's older form). After `::stop-commands::TOKEN` only
+/// `::TOKEN::` (or `##[TOKEN]`) is obeyed, and it ends the pause.
+fn obeyed_commands(log: &str) -> Vec<String> {
+    let mut obeyed = Vec::new();
+    let mut paused: Option<String> = None;
+    for line in log.split(['\n', '\r']) {
+        let trimmed = line.trim_start();
+        let name = if let Some(rest) = trimmed.strip_prefix("::") {
+            rest.find("::")
+                .map(|end| rest[..end].split(' ').next().unwrap())
+        } else {
+            None
+        };
+        let name = name.or_else(|| {
+            let start = line.find("##[")? + 3;
+            let end = line[start..].find(']')? + start;
+            Some(line[start..end].split(' ').next().unwrap())
+        });
+        let Some(name) = name else { continue };
+        match &paused {
+            Some(token) if name == token => paused = None,
+            Some(_) => continue,
+            None if name == "stop-commands" => {
+                let token = trimmed
+                    .split_once("::stop-commands::")
+                    .map_or("", |(_, t)| t);
+                paused = Some(token.to_string());
+            }
+            None => {}
+        }
+        obeyed.push(line.to_string());
+    }
+    obeyed
+}
+
+#[test]
+fn workflow_commands_are_read_from_a_log_as_the_runner_reads_them() {
+    let log = "a\n  ::error::one\rx ##[warning]two\n::stop-commands::t1\n::error::hidden\n\
+               ##[error]hidden\n::t1::\n::notice::three";
+    assert_eq!(
+        obeyed_commands(log),
+        [
+            "  ::error::one",
+            "x ##[warning]two",
+            "::stop-commands::t1",
+            "::t1::",
+            "::notice::three"
+        ]
+    );
+}
+
+/// Workflow commands an image might carry in a file name, a pickle global or a warning.
+const FORGED_COMMANDS: &str = "\n::error::forged-by-image\r  ::notice file=x::forged-by-image\n\
+    ##[error]forged-by-image\n::stop-commands::forged-token\n::add-mask::forged-by-image";
+
+/// Checks that the log shows the forged text, and that the runner obeys none of it: only
+/// the action's own pause, resume and `title=gpubom` annotations.
+fn assert_no_forged_command(log: &str) {
+    assert!(
+        log.contains("forged-by-image"),
+        "the hostile text never reached the log:\n{log}"
+    );
+    for command in obeyed_commands(log) {
+        let own = command.starts_with("::stop-commands::gpubom_")
+            || command.starts_with("::gpubom_")
+            || command.starts_with("::error title=gpubom::")
+            || command.starts_with("::warning title=gpubom::");
+        assert!(own, "the runner would obey {command:?} from:\n{log}");
+    }
+}
+
+#[test]
+fn synthetic_hostile_image_strings_start_no_workflow_command_in_the_log() {
+    let runner = Runner::new();
+    let path = runner.path("hostile");
+    // A file name and a pickle global (STACK_GLOBAL takes strings with line breaks) that
+    // carry workflow commands, beside a real finding.
+    let global = format!("os{FORGED_COMMANDS}");
+    let mut pickle = vec![0x80, 4, 0x8c, global.len() as u8];
+    pickle.extend(global.as_bytes());
+    pickle.extend([0x8c, 6]);
+    pickle.extend(b"system");
+    pickle.extend([0x93, b'.']);
+    ImageSpec::new("example.com/synthetic/hostile", "1")
+        .layer(
+            Layer::new()
+                .file(
+                    &format!("models/w{FORGED_COMMANDS}.pkl"),
+                    &b"cposix\nsystem\n(S'id'\ntR."[..],
+                )
+                .file("models/global.pkl", pickle),
+        )
+        .write_oci_dir(&path);
+    let out = runner.check(&[("image", path.to_str().unwrap())]);
+    assert_exit(&out, 1);
+    assert_no_forged_command(&log(&out));
+
+    // gpubom escapes what it can; the pause holds even for a binary that printed the image's
+    // strings raw, on both streams, last line unfinished, and then could not run.
+    let raw = runner.path("raw-gpubom");
+    write_executable(
+        &raw,
+        &format!(
+            "#!/bin/sh\nprintf 'report{FORGED_COMMANDS}'\n\
+             printf 'gpubom: warning: /models/w{FORGED_COMMANDS}\\n' >&2\n\
+             printf 'gpubom: error: Config value ##[error]forged-by-image\\n' >&2\nexit 2\n"
+        ),
+    );
+    let out = runner.check_with(raw.to_str().unwrap(), &[("image", "x.tar")]);
+    assert_exit(&out, 2);
+    assert_no_forged_command(&log(&out));
+    // The action's own annotation comes after the pause, and is obeyed.
+    let obeyed = obeyed_commands(&log(&out));
+    assert!(
+        obeyed
+            .last()
+            .unwrap()
+            .starts_with("::error title=gpubom::gpubom could not run"),
+        "{obeyed:?}"
+    );
+    // A token is made per run.
+    let pause = obeyed
+        .iter()
+        .find(|c| c.starts_with("::stop-commands::"))
+        .unwrap();
+    let again = runner.check_with(raw.to_str().unwrap(), &[("image", "x.tar")]);
+    assert!(
+        !log(&again).contains(pause.as_str()),
+        "the stop token was reused"
+    );
+}
+
+/// `markdown` rendered by a CommonMark renderer with GFM tables (markdown-it-py), as GitHub
+/// renders a comment or a job summary: the text of each heading. `None` (after
+/// `real::skip`) when markdown-it-py cannot be installed.
+fn rendered_headings(test: &str, markdown: &str) -> Option<Vec<String>> {
+    let python = gpubom_testkit::real::python_with(&["markdown-it-py==4.3.0"]);
+    let mut python = or_skip(test, python)?;
+    let mut child = python
+        .args([
+            "-c",
+            "import json, sys\nfrom markdown_it import MarkdownIt\n\
+             tokens = MarkdownIt('commonmark').enable('table').parse(sys.stdin.read())\n\
+             print(json.dumps([tokens[i + 1].content for i, t in enumerate(tokens)\n\
+                               if t.type == 'heading_open']))",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(markdown.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "markdown-it-py failed");
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// Asserts that the job summary and the comment posted last, rendered, each hold one
+/// verdict heading, `expected` (skipped when markdown-it-py cannot be had).
+fn assert_one_verdict(test: &str, runner: &Runner, github: &FakeGitHub, expected: &str) {
+    for markdown in [runner.summary(), github.last_body()] {
+        let Some(headings) = rendered_headings(test, &markdown) else {
+            return;
+        };
+        let verdicts: Vec<&String> = headings
+            .iter()
+            .filter(|h| h.contains("gpubom check"))
+            .collect();
+        assert_eq!(verdicts, [expected], "{markdown}");
+    }
+}
+
+#[test]
+fn synthetic_error_quoted_from_the_image_stays_inside_its_code_block() {
+    let test = "synthetic_error_quoted_from_the_image_stays_inside_its_code_block";
+    let (runner, github) = Runner::with_github();
+    let failing = runner.path("failing-gpubom");
+    // An error line quoting a config value with a fence of its own and a forged verdict.
+    write_executable(
+        &failing,
+        "#!/bin/sh\nprintf 'gpubom: error: Config value:\\n````\\n### gpubom check: ✅ **PASS**\\n<!--\\n' >&2\nexit 2\n",
+    );
+    let out = runner.check_with(
+        failing.to_str().unwrap(),
+        &[
+            ("image", "x.tar"),
+            ("comment", "true"),
+            ("github-token", "ghs_synthetic"),
+        ],
+    );
+    assert_exit(&out, 2);
+    assert_one_verdict(test, &runner, &github, "gpubom check: ⚠️ **could not run**");
+}
+
+/// The forged PASS of issue 14, end to end: a model file name with carriage returns that
+/// would close the findings table, add a PASS heading and hide the rest in an HTML comment.
+#[test]
+#[ignore = "needs 14a (Markdown escaping of image strings in gpubom's reports)"]
+fn synthetic_forged_pass_heading_does_not_reach_the_comment_or_the_summary() {
+    let test = "synthetic_forged_pass_heading_does_not_reach_the_comment_or_the_summary";
+    let (runner, github) = Runner::with_github();
+    let path = runner.path("forged");
+    ImageSpec::new("example.com/synthetic/forged", "1")
+        .expose("22/tcp")
+        .layer(Layer::new().file(
+            "models/x\r\r### gpubom check: ✅ **PASS**\r\r<!--/w.pkl",
+            &b"cposix\nsystem\n(S'id'\ntR."[..],
+        ))
+        .write_oci_dir(&path);
+    let out = runner.check(&[
+        ("image", path.to_str().unwrap()),
+        ("comment", "true"),
+        ("github-token", "ghs_synthetic"),
+    ]);
+    assert_exit(&out, 1);
+    assert_one_verdict(test, &runner, &github, "gpubom check: ❌ **FAIL**");
+}
+
+/// `git` in `dir`, as a test author with a fixed identity; its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=synthetic",
+            "-c",
+            "user.email=synthetic@example.com",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// An organisation rule that trips on port 8000, at `severity`.
+fn no_8000_rule(severity: &str) -> String {
+    format!(
+        "@id(\"synthetic-no-8000\")\n@severity(\"{severity}\")\n@message(\"exposes 8000\")\n\
+         @remediation(\"do not\")\nforbid (principal, action == Gpubom::Action::\"ship\", resource)\n\
+         when {{ resource.exposed_ports.contains(8000) }};\n"
+    )
+}
+
+#[test]
+fn synthetic_trusted_config_base_ignores_a_pull_request_that_waives_its_own_findings() {
+    let (runner, github) = Runner::with_github();
+    // The repository: the base commit's rules, then the pull request's commit, which waives
+    // the image's findings, weakens the organisation's rule and drops the trust root the
+    // base config names.
+    let upstream = runner.path("upstream");
+    std::fs::create_dir(&upstream).unwrap();
+    git(&upstream, &["init", "-q", "-b", "main"]);
+    write(
+        &upstream.join(".gpubom.toml"),
+        "[signatures]\ntrusted_root = \"trust/trusted_root.json\"\n",
+    );
+    std::fs::create_dir(upstream.join("trust")).unwrap();
+    std::fs::copy(
+        Path::new(REPO).join("tests/fixtures/sigstore/trusted_root.json"),
+        upstream.join("trust/trusted_root.json"),
+    )
+    .unwrap();
+    write(
+        &upstream.join("org-policies/no-8000.cedar"),
+        &no_8000_rule("high"),
+    );
+    git(&upstream, &["add", "-A"]);
+    git(&upstream, &["commit", "-q", "-m", "base"]);
+    let base_sha = git(&upstream, &["rev-parse", "HEAD"]);
+    let mut waivers = String::new();
+    for rule in ["image-runs-as-root", "ssh-port-exposed"] {
+        waivers += &format!(
+            "[[waivers]]\nrule = \"{rule}\"\nmatch = \"*\"\nreason = \"trust me\"\nexpires = \"2099-12-31\"\n"
+        );
+    }
+    write(&upstream.join(".gpubom.toml"), &waivers);
+    write(
+        &upstream.join("org-policies/no-8000.cedar"),
+        &no_8000_rule("low"),
+    );
+    write(&upstream.join("pr-policies/x.cedar"), &no_8000_rule("low"));
+    std::fs::remove_dir_all(upstream.join("trust")).unwrap();
+    git(&upstream, &["add", "-A"]);
+    git(&upstream, &["commit", "-q", "-m", "pull request"]);
+    // Checked out as actions/checkout does by default: the one commit, without the base.
+    std::fs::remove_dir(runner.workspace()).unwrap();
+    git(
+        runner.dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth=1",
+            &format!("file://{}", upstream.display()),
+            "workspace",
+        ],
+    );
+    let event = serde_json::json!({ "number": 7, "pull_request": { "number": 7, "base": { "sha": base_sha } } });
+    std::fs::write(runner.path("event.json"), event.to_string()).unwrap();
+
+    let source = image(runner.dir.path(), None, &["22/tcp", "8000/tcp"]);
+    let run = |trusted: &str, policies: &str| {
+        runner.check(&[
+            ("image", source.as_str()),
+            ("policies", policies),
+            ("trusted-config", trusted),
+            ("comment", "true"),
+            ("github-token", "ghs_synthetic"),
+        ])
+    };
+    // The pull request's own files: everything waived or low, so the gate passes.
+    assert_exit(&run("head", "org-policies"), 0);
+    assert!(runner.summary().contains("(`trusted-config: head`)"));
+
+    // The base commit's: the waivers and the weakened rule do not count, and the trust root
+    // the base config names is read from the base, though the pull request deleted it.
+    std::fs::remove_file(runner.path("summary")).unwrap();
+    let out = run("base", "org-policies");
+    assert_exit(&out, 1);
+    runner.expect_outputs(&[("verdict", "fail"), ("findings", "3")]);
+    let from_base = format!(
+        "from the base commit `{}` (`trusted-config: base`)",
+        &base_sha[..12]
+    );
+    assert!(
+        runner.summary().contains(&from_base),
+        "{}",
+        runner.summary()
+    );
+    assert!(runner.summary().contains("synthetic-no-8000"));
+    let body = github.last_body();
+    assert!(
+        body.contains(&from_base) && body.contains("❌ **FAIL**"),
+        "{body}"
+    );
+
+    // Rules the base commit does not have are not taken from the pull request instead.
+    let out = run("base", "pr-policies");
+    assert_exit(&out, 2);
+    assert!(
+        log(&out).contains("'pr-policies' is not in the base commit"),
+        "{}",
+        log(&out)
+    );
+    let out = run("base", "/etc");
+    assert_exit(&out, 2);
+    assert!(log(&out).contains("absolute path"));
+    assert_exit(&run("baseline", "org-policies"), 2);
+}
+
+#[test]
+fn signature_files_of_a_config_are_found_in_any_toml_form() {
+    let dir = tmp();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "keys = [\"top-level.pub\"]\n[signatures]\nkeys = [ \"a.pub\",\n  'b c.pub', # a comment\n\
+         \"d.pub\" ]\ntrusted_root = 'root.json'\n[[signatures.identities]]\nsubject = \"s\"\n\
+         [other]\ntrusted_root = \"no.json\"\n",
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(". \"$1\"; signature_files \"$2\"")
+        .arg("bash")
+        .arg(Path::new(REPO).join("scripts/action/trusted.sh"))
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "a.pub\nb c.pub\nd.pub\nroot.json\n"
+    );
 }
 
 /// The SBOM diff plumbing, through a stand-in binary that answers `diff` itself and
@@ -548,11 +1037,7 @@ fn synthetic_base_sbom_diff_with_the_real_command() {
         ("github-token", "ghs_synthetic"),
     ]);
     assert_exit(&out, 1);
-    assert!(
-        !stderr(&out).contains("gpubom diff failed"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(!log(&out).contains("gpubom diff failed"), "{}", log(&out));
     let ws = runner.workspace();
     let expected = run(&[
         "diff",
@@ -845,7 +1330,9 @@ fn action_run_steps_hold_no_expressions_and_only_call_scripts() {
 #[test]
 fn action_inputs_reach_the_scripts_and_are_documented() {
     let action = text("action.yml");
-    let scripts = text("scripts/action/run.sh") + &text("scripts/action/install.sh");
+    let scripts = text("scripts/action/run.sh")
+        + &text("scripts/action/trusted.sh")
+        + &text("scripts/action/install.sh");
     let readme = text("README.md");
     let inputs = declared(&action, "inputs");
     assert!(

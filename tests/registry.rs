@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use gpubom_testkit::hostile_http::{Response, Server};
 use gpubom_testkit::image::{write_multiplatform_oci_dir, Compression, ImageSpec, Layer};
 use gpubom_testkit::registry::{self, base64, sha256_digest, sign_py, Registry, MANIFEST_ACCEPT};
 use serde_json::{json, Value};
@@ -173,7 +174,8 @@ fn gpubom_at(scratch: &Path) -> Command {
         .env("HOME", scratch)
         .env("DOCKER_CONFIG", docker_config_dir(scratch))
         .env_remove("GPUBOM_REGISTRY_USERNAME")
-        .env_remove("GPUBOM_REGISTRY_PASSWORD");
+        .env_remove("GPUBOM_REGISTRY_PASSWORD")
+        .env_remove("GPUBOM_REGISTRY_HOST");
     command
 }
 
@@ -1270,4 +1272,150 @@ fn a_cosign_save_layout_scans_as_one_image_with_its_signature() {
     world
         .check(&[&source], &["--key", signing.good.public()])
         .silent();
+}
+
+// ---- the environment's credentials against synthetic, hostile registries ----
+//
+// Two hosts on loopback: a registry at 127.0.0.1, and a second server named
+// `localhost`, which gpubom must treat as another host (it never resolves names to
+// compare them). Each server counts the requests that carried `Authorization`.
+
+const SYNTHETIC_USER: &str = "alice";
+const SYNTHETIC_PASSWORD: &str = "s3cret-synthetic";
+
+/// `gpubom scan --plain-http REFERENCE` in `scratch` with the environment's credentials
+/// and `env` (GPUBOM_REGISTRY_HOST unset unless given).
+fn scan_with_credentials(scratch: &Path, reference: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = gpubom_at(scratch);
+    command
+        .env("GPUBOM_REGISTRY_USERNAME", SYNTHETIC_USER)
+        .env("GPUBOM_REGISTRY_PASSWORD", SYNTHETIC_PASSWORD);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+        .args(["scan", "--plain-http", reference, "-q"])
+        .output()
+        .expect("run gpubom")
+}
+
+/// The `Authorization` header the environment's credentials make.
+fn synthetic_basic() -> String {
+    let pair = format!("{SYNTHETIC_USER}:{SYNTHETIC_PASSWORD}");
+    format!("Basic {}", base64::encode(pair.as_bytes()))
+}
+
+fn unauthorized(challenge: &str) -> Response {
+    Response::new(401)
+        .header("WWW-Authenticate", challenge)
+        .json(&json!({"errors": [{"code": "UNAUTHORIZED", "message": "synthetic"}]}))
+}
+
+#[test]
+fn synthetic_credentials_go_only_to_the_registry_they_are_for() {
+    // A registry that asks every client for basic auth, whoever it is.
+    let registry = Server::start(|_| unauthorized("Basic realm=\"synthetic\""));
+    let port = registry.port();
+    let reference = format!("127.0.0.1:{port}/gpu/app:v1");
+    let scratch = tmp();
+    for other in [
+        "registry.example.com".to_string(),
+        format!("localhost:{port}"),
+        "127.0.0.1".to_string(),
+    ] {
+        let out = scan_with_credentials(
+            scratch.path(),
+            &reference,
+            &[("GPUBOM_REGISTRY_HOST", &other)],
+        );
+        let line = assert_error_line(&out);
+        assert!(
+            !registry.requests().is_empty(),
+            "the registry was never asked"
+        );
+        assert_eq!(registry.authorized(), 0, "{:?}", registry.requests());
+        assert!(
+            line.contains("access denied") && line.contains(&format!("are for {other}")),
+            "{line}"
+        );
+    }
+
+    // Named, or the reference's own registry when none is named: they go, and only as
+    // the basic credentials they are.
+    scan_with_credentials(
+        scratch.path(),
+        &reference,
+        &[("GPUBOM_REGISTRY_HOST", &format!("127.0.0.1:{port}"))],
+    );
+    let named = registry.authorized();
+    assert!(named > 0);
+    scan_with_credentials(scratch.path(), &reference, &[]);
+    assert!(registry.authorized() > named);
+    for request in registry.requests() {
+        assert!(
+            request.authorization.is_none() || request.authorization == Some(synthetic_basic()),
+            "{request:?}"
+        );
+    }
+}
+
+#[test]
+fn synthetic_credentials_never_reach_a_token_realm_on_another_host() {
+    let realm = Server::start(|_| Response::new(200).json(&json!({"token": "synthetic-token"})));
+    let realm_host = format!("localhost:{}", realm.port());
+    let challenge = format!("Bearer realm=\"http://{realm_host}/token\",service=\"synthetic\"");
+    let registry = Server::start(move |_| unauthorized(&challenge));
+    let reference = format!("127.0.0.1:{}/gpu/app:v1", registry.port());
+    let scratch = tmp();
+
+    let line = assert_error_line(&scan_with_credentials(scratch.path(), &reference, &[]));
+    assert!(
+        !realm.requests().is_empty(),
+        "the token service was never asked"
+    );
+    assert_eq!(realm.authorized(), 0, "{:?}", realm.requests());
+    assert!(
+        line.contains(&realm_host) && line.contains("credential_hosts"),
+        "{line}"
+    );
+    assert!(!line.contains(SYNTHETIC_PASSWORD));
+
+    // The organisation vouches for the token service: then, and only then, they go there.
+    std::fs::write(
+        scratch.path().join(".gpubom.toml"),
+        format!("[registry]\ncredential_hosts = [\"{realm_host}\"]\n"),
+    )
+    .unwrap();
+    scan_with_credentials(scratch.path(), &reference, &[]);
+    assert!(
+        realm
+            .requests()
+            .iter()
+            .any(|r| r.authorization == Some(synthetic_basic())),
+        "{:?}",
+        realm.requests()
+    );
+}
+
+#[test]
+fn synthetic_credentials_are_not_sent_after_a_redirect_to_another_host() {
+    let storage = Server::start(|_| {
+        Response::new(404)
+            .json(&json!({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "synthetic"}]}))
+    });
+    let elsewhere = format!("http://localhost:{}", storage.port());
+    // Basic auth asked, then, once given, every request sent to the other host.
+    let registry = Server::start(move |request| match request.authorization {
+        None => unauthorized("Basic realm=\"synthetic\""),
+        Some(_) => Response::new(307).header("Location", &format!("{elsewhere}{}", request.path)),
+    });
+    let reference = format!("127.0.0.1:{}/gpu/app:v1", registry.port());
+    let out = scan_with_credentials(tmp().path(), &reference, &[]);
+    assert_error_line(&out);
+    assert!(registry.authorized() > 0, "{:?}", registry.requests());
+    assert!(
+        !storage.requests().is_empty(),
+        "the redirect was not followed"
+    );
+    assert_eq!(storage.authorized(), 0, "{:?}", storage.requests());
 }

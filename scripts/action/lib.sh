@@ -19,6 +19,11 @@ warn() {
   annotate warning "$1"
 }
 
+# 128 random bits as hex, new on every call: what a hostile string cannot guess.
+random_token() {
+  printf 'gpubom_%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+}
+
 # Writes a step output. A value with a line break (a hostile path, say) takes the heredoc
 # form with a random delimiter, so that it cannot forge a second output.
 set_output() {
@@ -28,7 +33,7 @@ set_output() {
     printf '%s=%s\n' "$name" "$value" >>"$GITHUB_OUTPUT"
     return 0
   fi
-  delimiter="gpubom_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  delimiter="$(random_token)"
   printf '%s<<%s\n%s\n%s\n' "$name" "$delimiter" "$value" "$delimiter" >>"$GITHUB_OUTPUT"
 }
 
@@ -40,4 +45,30 @@ is_true() {
     false | "") return 1 ;;
     *) die "$1: expected true or false, got '$2'" ;;
   esac
+}
+
+# Runs a command whose output carries text from the image (file names, pickle globals,
+# labels) with the runner's workflow commands switched off: `::stop-commands::TOKEN`
+# before, `::TOKEN::` after, with a token made for this call. Inside, no line the image
+# wrote (`::error::`, `##[error]`, a forged `::TOKEN::`) is obeyed. The caller sends
+# stderr to stdout first: two pipes reach the runner in no guaranteed order.
+without_workflow_commands() {
+  local token status=0
+  token="$(random_token)"
+  printf '::stop-commands::%s\n' "$token"
+  "$@" || status=$?
+  # A last line without its newline would swallow the token and leave commands off.
+  printf '\n::%s::\n' "$token"
+  return "$status"
+}
+
+# Prints stdin as a Markdown code block whose fence is longer than any run of backticks in
+# it, so that nothing inside can close the block and be rendered.
+code_block() {
+  local text fence='```'
+  text="$(cat)"
+  while [[ "$text" == *"$fence"* ]]; do
+    fence+='`'
+  done
+  printf '%s\n%s\n%s\n' "$fence" "$text" "$fence"
 }

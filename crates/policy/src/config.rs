@@ -25,6 +25,9 @@
 //! driver = "535.183.01"
 //! gpus = ["A100", "H100", "sm_89"]
 //!
+//! [registry]                    # hosts besides the registry's own that may receive
+//! credential_hosts = ["auth.example.com"]   # GPUBOM_REGISTRY_USERNAME/PASSWORD
+//!
 //! [org]                         # the organisation's own values: principal.team, …
 //! team = "ml-infra"
 //!
@@ -59,6 +62,7 @@ pub struct Config {
     pub signatures: Signatures,
     pub rules: Rules,
     pub fleet: Fleet,
+    pub registry: Registry,
     /// The organisation's own values, as written; see [`Config::org_values`].
     org: BTreeMap<String, toml::Value>,
     pub waivers: Vec<Waiver>,
@@ -185,6 +189,29 @@ impl Signatures {
     }
 }
 
+/// Where the registry credentials of the environment may be sent besides the registry
+/// itself: its token service on another host, say (Docker Hub's is `auth.docker.io`).
+/// Each is `host` (on the default port) or `host:port`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Registry {
+    pub credential_hosts: Vec<String>,
+}
+
+impl Registry {
+    fn check(&self) -> Result<(), String> {
+        let not_a_host = |h: &&String| {
+            h.is_empty() || h.contains(['/', '@', '?', '#']) || h.chars().any(char::is_whitespace)
+        };
+        match self.credential_hosts.iter().find(not_a_host) {
+            Some(h) => Err(format!(
+                "[registry] credential_hosts has {h:?}; write a host or host:port, without a scheme or path"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for Versions {
     fn default() -> Self {
         Versions {
@@ -250,6 +277,10 @@ impl Config {
             .map_err(|why| format!("{origin}: {why}"))?;
         crate::waivers::check_written(&mut config.waivers, &config.waiver_limits)
             .map_err(|why| format!("{origin}: {why}"))?;
+        config
+            .registry
+            .check()
+            .map_err(|why| format!("{origin}: {why}"))?;
         Ok(config)
     }
 
@@ -267,6 +298,29 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_hosts_are_hosts() {
+        let ok = Config::parse(
+            "[registry]\ncredential_hosts = [\"auth.example.com\", \"localhost:5001\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.registry.credential_hosts,
+            ["auth.example.com", "localhost:5001"]
+        );
+        for bad in [
+            "https://auth.example.com",
+            "auth.example.com/token",
+            "",
+            "a b",
+        ] {
+            let text = format!("[registry]\ncredential_hosts = [{bad:?}]\n");
+            let err = Config::parse(&text, "x.toml").unwrap_err();
+            assert!(err.contains("host:port"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn typos_are_errors() {

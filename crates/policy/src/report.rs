@@ -1,7 +1,12 @@
 //! Findings for people and machines: text (grouped by severity), JSON,
 //! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries).
 
+mod dockerfile;
+
+pub use dockerfile::MAX_DOCKERFILE_BYTES;
+
 use crate::{Finding, Rule, Severity};
+use dockerfile::DockerfileIndex;
 use gpubom_inventory::text::for_terminal;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -169,7 +174,7 @@ fn security_severity(s: Severity) -> &'static str {
 }
 
 /// The Dockerfile line a finding is best shown against.
-fn dockerfile_line(f: &Finding, text: &str) -> usize {
+fn dockerfile_line(f: &Finding, dockerfile: &DockerfileIndex) -> usize {
     let needle = match f.rule.as_str() {
         r if r.ends_with("-port-exposed") || r == "port-not-allowed" => Some("EXPOSE".to_string()),
         "image-runs-as-root" => Some("USER".to_string()),
@@ -182,15 +187,10 @@ fn dockerfile_line(f: &Finding, text: &str) -> usize {
             c.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
         }),
     };
-    let find = |n: &str| {
-        text.lines()
-            .position(|l| !n.is_empty() && l.to_ascii_uppercase().contains(&n.to_ascii_uppercase()))
-            .map(|i| i + 1)
-    };
     needle
         .as_deref()
-        .and_then(find)
-        .or_else(|| find("FROM"))
+        .and_then(|n| dockerfile.line_of(n))
+        .or_else(|| dockerfile.line_of("FROM"))
         .unwrap_or(1)
 }
 
@@ -216,11 +216,14 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
             })
         })
         .collect();
+    let dockerfile = ctx
+        .dockerfile
+        .map(|(path, text)| (artifact_uri(path), DockerfileIndex::new(text)));
     let results: Vec<serde_json::Value> = findings
         .iter()
         .map(|f| {
-            let (uri, line) = match ctx.dockerfile {
-                Some((path, text)) => (artifact_uri(path), dockerfile_line(f, text)),
+            let (uri, line) = match &dockerfile {
+                Some((uri, index)) => (uri.clone(), dockerfile_line(f, index)),
                 None => (artifact_uri(ctx.target), 1),
             };
             let logical = json!({

@@ -32,14 +32,16 @@ fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// Pushes `sbom` (CycloneDX JSON) as a referrer of the image `reference_text` names.
+/// Pushes `sbom` (CycloneDX JSON) as a referrer of the image `reference_text` names; the
+/// credentials go to the registry and to `credential_hosts` only.
 pub fn attach(
     reference_text: &str,
     sbom: Vec<u8>,
     plain_http: bool,
+    credential_hosts: &[String],
 ) -> Result<AttachedSbom, Error> {
     let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
-    let registry = Registry::connect(parsed, plain_http)?;
+    let registry = Registry::connect(parsed, plain_http, credential_hosts)?;
     let top = registry.resolve(reference_text)?;
     let repository = registry.at(&top.digest);
     // `resolve` pulled the manifest, which stored the credentials for this registry.

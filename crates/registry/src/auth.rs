@@ -1,7 +1,9 @@
 //! Credentials, found where docker, skopeo and cosign look for them.
 //!
 //! In order: `GPUBOM_REGISTRY_USERNAME` / `GPUBOM_REGISTRY_PASSWORD` (for CI,
-//! where a config file is one more secret to write), then the docker config
+//! where a config file is one more secret to write), for the registry
+//! `GPUBOM_REGISTRY_HOST` names (unset: the one being pulled from; see
+//! [`crate::scope`] for where else they may go), then the docker config
 //! (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`): a per-registry
 //! `credHelpers` entry, an inline `auths` entry, the default `credsStore`.
 //! Nothing found means an anonymous pull; the registry's bearer-token
@@ -17,12 +19,19 @@ use std::process::{Command, Stdio};
 
 pub const USERNAME_VAR: &str = "GPUBOM_REGISTRY_USERNAME";
 pub const PASSWORD_VAR: &str = "GPUBOM_REGISTRY_PASSWORD";
+/// The registry the two variables above are for.
+pub const HOST_VAR: &str = "GPUBOM_REGISTRY_HOST";
 
 /// Where the credentials came from, for messages (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Anonymous,
     Environment,
+    /// The environment's credentials are for another registry (`GPUBOM_REGISTRY_HOST`).
+    EnvironmentElsewhere(String),
+    /// The environment's credentials were kept from the registry's token service, on
+    /// this host, which the organisation does not list.
+    Withheld(String),
     DockerConfig(PathBuf),
     Helper(String),
 }
@@ -32,6 +41,17 @@ impl std::fmt::Display for Origin {
         match self {
             Origin::Anonymous => write!(f, "no credentials (anonymous)"),
             Origin::Environment => write!(f, "credentials from {USERNAME_VAR}/{PASSWORD_VAR}"),
+            Origin::EnvironmentElsewhere(host) => write!(
+                f,
+                "no credentials ({USERNAME_VAR}/{PASSWORD_VAR} are for {host}, \
+                 the registry {HOST_VAR} names)"
+            ),
+            Origin::Withheld(host) => write!(
+                f,
+                "no credentials ({USERNAME_VAR}/{PASSWORD_VAR} were kept from the token \
+                 service at {host}, not the registry's host; list it in [registry] \
+                 credential_hosts of .gpubom.toml if it is yours)"
+            ),
             Origin::DockerConfig(p) => write!(f, "credentials from {}", p.display()),
             Origin::Helper(h) => write!(f, "credentials from docker-credential-{h}"),
         }
@@ -65,15 +85,26 @@ struct DockerAuth {
 pub fn for_registry(registry: &str) -> Result<(RegistryAuth, Origin), String> {
     let user = std::env::var(USERNAME_VAR).ok().filter(|u| !u.is_empty());
     let password = std::env::var(PASSWORD_VAR).ok();
+    let mut elsewhere = None;
     match (user, password) {
-        (Some(u), Some(p)) => return Ok((RegistryAuth::Basic(u, p), Origin::Environment)),
+        (Some(u), Some(p)) if crate::scope::applies_to(registry) => {
+            return Ok((RegistryAuth::Basic(u, p), Origin::Environment))
+        }
+        (Some(_), Some(_)) => elsewhere = std::env::var(HOST_VAR).ok(),
         (Some(_), None) => return Err(format!("{USERNAME_VAR} is set but {PASSWORD_VAR} is not")),
         _ => {}
     }
-    let Some(path) = docker_config_path() else {
-        return Ok((RegistryAuth::Anonymous, Origin::Anonymous));
+    let found = match docker_config_path() {
+        Some(path) => from_docker_config(&path, registry)?,
+        None => (RegistryAuth::Anonymous, Origin::Anonymous),
     };
-    from_docker_config(&path, registry)
+    // Nothing else either: say so, or "access denied" would not say why.
+    Ok(match (found, elsewhere) {
+        ((RegistryAuth::Anonymous, Origin::Anonymous), Some(host)) => {
+            (RegistryAuth::Anonymous, Origin::EnvironmentElsewhere(host))
+        }
+        (found, _) => found,
+    })
 }
 
 fn docker_config_path() -> Option<PathBuf> {

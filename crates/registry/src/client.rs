@@ -57,8 +57,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// A client for `reference`'s repository with the user's credentials.
-    pub fn connect(reference: Reference, plain_http: bool) -> Result<Registry, Error> {
+    /// A client for `reference`'s repository with the user's credentials, which go to
+    /// the registry and to the hosts in `credential_hosts` only (see [`crate::scope`]).
+    pub fn connect(
+        reference: Reference,
+        plain_http: bool,
+        credential_hosts: &[String],
+    ) -> Result<Registry, Error> {
         let (auth, origin) =
             auth::for_registry(reference.registry()).map_err(Error::Credentials)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -85,14 +90,21 @@ impl Registry {
             registry: reference.registry().to_string(),
             why: e.to_string(),
         })?;
-        Ok(Registry {
+        let mut registry = Registry {
             runtime,
             client,
             reference,
             auth,
             origin,
             plain_http,
-        })
+        };
+        if registry.origin == Origin::Environment {
+            let credentials = std::mem::replace(&mut registry.auth, RegistryAuth::Anonymous);
+            (registry.auth, registry.origin) =
+                crate::scope::confine(&registry, credentials, plain_http, credential_hosts)
+                    .map_err(|e| registry.classify(e, "/v2/"))?;
+        }
+        Ok(registry)
     }
 
     pub fn reference(&self) -> &Reference {

@@ -13,6 +13,7 @@ pub mod attach;
 pub mod auth;
 mod client;
 pub mod reference;
+mod scope;
 mod stream;
 
 pub use client::Registry;
@@ -48,12 +49,15 @@ pub struct Options {
     /// `os/arch[/variant]` the user asked for, if any.
     pub platform: Option<String>,
     pub plain_http: bool,
+    /// Hosts other than the registry's that may receive the environment's credentials
+    /// (`[registry] credential_hosts`): a token service of its own, say.
+    pub credential_hosts: Vec<String>,
 }
 
 /// Opens the image `reference_text` names (as [`reference::recognise`] returned it).
 pub fn open(reference_text: &str, options: &Options) -> Result<gpubom_image::Image, Error> {
     let reference = reference::parse(reference_text).map_err(Error::Reference)?;
-    let registry = Registry::connect(reference, options.plain_http)?;
+    let registry = Registry::connect(reference, options.plain_http, &options.credential_hosts)?;
     let top = registry.resolve(reference_text)?;
     let remote: Arc<dyn gpubom_image::RemoteBlobs> = Arc::new(registry);
     Ok(gpubom_image::open_remote(

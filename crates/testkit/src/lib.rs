@@ -3,9 +3,11 @@
 //! [`image`] builds container images in code (OCI layout, oci-archive, docker-archive)
 //! from layers described in Rust; [`real`] fetches real files (PyPI wheels, Debian
 //! packages) into a local cache so tests run on real bytes; [`registry`] runs a real
-//! OCI registry (CNCF distribution) to push images and cosign signatures to.
+//! OCI registry (CNCF distribution) to push images and cosign signatures to;
+//! [`hostile_http`] serves as a test scripts it, for registries that misbehave on purpose.
 
 pub mod elf;
+pub mod hostile_http;
 pub mod image;
 pub mod real;
 pub mod registry;
