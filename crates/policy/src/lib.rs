@@ -27,7 +27,7 @@ pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityUid, Request, RestrictedExpression,
 };
-use gpubom_inventory::Inventory;
+use gpubom_inventory::{Fact, Inventory, NotChecked};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -66,6 +66,22 @@ pub fn families() -> Vec<String> {
     entities::listed_families(SCHEMA)
         .into_iter()
         .filter(|f| f != "none" && f != "other")
+        .collect()
+}
+
+/// Everything a check of `inventory` under `config` could not establish: what
+/// the inventory declares, and what the configuration leaves undecided (no
+/// `[fleet]`). Without fleet GPUs no component's architectures are judged, and
+/// one line says so for all of them.
+pub fn not_checked(inventory: &Inventory, config: &Config) -> Vec<NotChecked> {
+    let fleet = config.fleet.not_checked(inventory);
+    let no_gpus = fleet.iter().any(|i| i.fact == Fact::GpuArchitectures);
+    inventory
+        .not_checked
+        .iter()
+        .filter(|i| !(no_gpus && i.fact == Fact::GpuArchitectures))
+        .cloned()
+        .chain(fleet)
         .collect()
 }
 

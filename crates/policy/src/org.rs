@@ -21,6 +21,7 @@ const BUILT_IN: &[&str] = &[
     "allowed_ports",
     "restrict_ports",
     "require_signature",
+    "signatures_required",
     "required_labels",
 ];
 
