@@ -1,10 +1,12 @@
 //! Test fixtures for gpubom.
 //!
 //! [`image`] builds container images in code (OCI layout, oci-archive, docker-archive)
-//! from layers described in Rust; [`real`] fetches real files (PyPI wheels, Debian
-//! packages) into a local cache so tests run on real bytes; [`registry`] runs a real
-//! OCI registry (CNCF distribution) to push images and cosign signatures to.
+//! from layers described in Rust, [`demo`] the README's demo image; [`real`] fetches
+//! real files (PyPI wheels, Debian packages) into a local cache so tests run on real
+//! bytes; [`registry`] runs a real OCI registry (CNCF distribution) to push images and
+//! cosign signatures to.
 
+pub mod demo;
 pub mod elf;
 pub mod image;
 pub mod real;
