@@ -1,8 +1,9 @@
 //! `gpubom check`: scan (or read an SBOM), evaluate the rule pack, report.
 
-use crate::scan::{scan_source, ScanFlags};
+use crate::scan::{scan_source, unchecked_signatures_warning, Advisories, ScanFlags};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use gpubom_inventory::Inventory;
 use gpubom_policy::report::{self, Format};
 use gpubom_policy::{Config, Pack, Severity};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,9 @@ pub struct CheckArgs {
     #[arg(required_unless_present = "sbom", conflicts_with = "sbom")]
     pub source: Option<String>,
 
-    /// Check a CycloneDX JSON SBOM instead (gpubom's own, or Syft's / Trivy's)
+    /// Check a CycloneDX JSON SBOM instead (gpubom's own, or Syft's / Trivy's), with
+    /// --advisories and --vex; what it does not record is reported as not checked, and
+    /// flags that only apply to reading an image (--key, --platform, …) are refused
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
 
@@ -35,7 +38,9 @@ pub struct CheckArgs {
     pub format: ReportFormat,
 
     /// Where reports go, repeatable, from one evaluation: FORMAT=FILE, FORMAT (to stdout)
-    /// or FILE (the --format report). cyclonedx-json is the SBOM. Written atomically
+    /// or FILE (the --format report). cyclonedx-json is the SBOM. An unknown FORMAT= is an
+    /// error; a file whose name has '=' is written ./NAME. A file is replaced atomically, a
+    /// symlink written through, a device or FIFO (/dev/null) written in place
     #[arg(short, long = "output", value_name = "[FORMAT=]FILE")]
     pub outputs: Vec<String>,
 
@@ -77,13 +82,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let today = gpubom_inventory::time::today();
     gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
     let (inventory, target) = match (&args.source, &args.sbom) {
-        (_, Some(sbom)) => {
-            let bytes =
-                std::fs::read(sbom).with_context(|| format!("cannot read {}", sbom.display()))?;
-            let inventory = gpubom_sbom::read_cyclonedx_json(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", sbom.display()))?;
-            (inventory, sbom.display().to_string())
-        }
+        (_, Some(sbom)) => (
+            read_sbom(sbom, &args.scan, &config)?,
+            sbom.display().to_string(),
+        ),
         (Some(source), None) => (
             scan_source(source, &args.scan, &config)?.inventory,
             source.clone(),
@@ -91,6 +93,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };
     let findings = gpubom_policy::evaluate(&pack, &inventory, &config, &today)?;
+    let not_checked = gpubom_policy::not_checked(&inventory, &config);
     if !args.scan.quiet {
         for waiver in gpubom_policy::unused_waivers(&findings, &config) {
             eprintln!(
@@ -122,6 +125,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         fail_on,
         tool_version: env!("CARGO_PKG_VERSION"),
         dockerfile: dockerfile_uri.as_deref().zip(dockerfile_text.as_deref()),
+        not_checked: &not_checked,
     };
     // Everything is rendered before anything is written: no half set of reports.
     let mut rendered = Vec::new();
@@ -159,6 +163,41 @@ fn read_dockerfile(path: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// An SBOM as the gate sees it: the advisories and VEX statements given now
+/// applied, and what it does not record declared not checked. Flags that only
+/// change how an image is read are refused: an SBOM is a scan already made.
+fn read_sbom(path: &Path, flags: &ScanFlags, config: &Config) -> Result<Inventory> {
+    let refused = flags.image_only();
+    if !refused.is_empty() {
+        let each: Vec<String> = refused
+            .iter()
+            .map(|(flag, why)| format!("{flag} ({why})"))
+            .collect();
+        bail!(
+            "{} cannot apply to --sbom: {}; check the image itself to use {}",
+            refused
+                .iter()
+                .map(|(f, _)| *f)
+                .collect::<Vec<_>>()
+                .join(", "),
+            each.join("; "),
+            if refused.len() == 1 { "it" } else { "them" }
+        );
+    }
+    let advisories = Advisories::load(flags)?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut inventory = gpubom_sbom::read_cyclonedx_json(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut warnings = advisories.apply(&mut inventory);
+    warnings.extend(unchecked_signatures_warning(&inventory, config));
+    if !flags.quiet {
+        for warning in warnings {
+            eprintln!("gpubom: warning: {warning}");
+        }
+    }
+    Ok(inventory)
+}
+
 /// The findings report a target asks for; `None` for the SBOM.
 fn report_format(target: &crate::output::Target<ReportFormat>) -> Option<Format> {
     Some(match target.format {
@@ -183,6 +222,7 @@ pub fn load_config(flags: &ScanFlags) -> Result<Config> {
     if let Some(root) = &flags.trusted_root {
         config.signatures.trusted_root = Some(root.display().to_string());
     }
+    config.signatures.check().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
 

@@ -34,7 +34,8 @@ pub struct DiffArgs {
     #[arg(short, long, value_enum, default_value = "text")]
     pub format: DiffFormat,
 
-    /// Write the report to FILE instead of stdout (written atomically)
+    /// Write the report to FILE instead of stdout (atomically; a symlink is written
+    /// through, a device or FIFO in place)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -71,7 +72,28 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
         }
         Ok(gpubom_policy::evaluate(&pack, inventory, &config, &today)?)
     };
-    let diff = compare::diff(&old, &new, &findings(&old)?, &findings(&new)?);
+    // Each side again with the image facts only the other recorded: a finding
+    // that appears only then is not compared, rather than new or resolved.
+    let counterfactual = |side: &Inventory, other: &Inventory| -> Result<Option<Vec<Finding>>> {
+        let facts = compare::unrecorded(side, other);
+        if facts.is_empty() {
+            return Ok(None);
+        }
+        findings(&compare::with_facts_of(side, other, &facts)).map(Some)
+    };
+    let (old_findings, new_findings) = (findings(&old)?, findings(&new)?);
+    let old_with_new_facts = counterfactual(&old, &new)?;
+    let new_with_old_facts = counterfactual(&new, &old)?;
+    let diff = compare::diff(
+        &old,
+        &new,
+        &compare::Findings {
+            old: &old_findings,
+            new: &new_findings,
+            old_with_new_facts: old_with_new_facts.as_deref(),
+            new_with_old_facts: new_with_old_facts.as_deref(),
+        },
+    );
     let (old_side, new_side) = (side(&args.old, &old), side(&args.new, &new));
     let rendered = match args.format {
         DiffFormat::Text => render::text(&diff),

@@ -16,24 +16,14 @@ pub struct Target<F> {
 /// Reads the `-o` values: `FORMAT=FILE`, `FORMAT` (to stdout), or a bare
 /// `FILE` for the `--format` report. With no `-o`, the `--format` report goes
 /// to stdout. Several reports may go to files, at most one to stdout.
+///
+/// Text before the first `=` is a format unless it holds a `/`: `sarf=x` is a
+/// typo and an error, never a file of that name; `./a=b` is the file `a=b`.
 pub fn targets<F: ValueEnum + Copy>(values: &[String], format: F) -> Result<Vec<Target<F>>> {
-    let parse = |name: &str| F::from_str(name, true).ok();
     let mut out: Vec<Target<F>> = values
         .iter()
-        .map(|value| match value.split_once('=') {
-            Some((name, file)) if parse(name).is_some() && !file.is_empty() => Target {
-                format: parse(name).expect("checked"),
-                file: Some(PathBuf::from(file)),
-            },
-            _ => match parse(value) {
-                Some(format) => Target { format, file: None },
-                None => Target {
-                    format,
-                    file: Some(PathBuf::from(value)),
-                },
-            },
-        })
-        .collect();
+        .map(|value| target(value, format))
+        .collect::<Result<_>>()?;
     if out.is_empty() {
         out.push(Target { format, file: None });
     }
@@ -41,6 +31,50 @@ pub fn targets<F: ValueEnum + Copy>(values: &[String], format: F) -> Result<Vec<
         bail!("more than one report would go to stdout; give all but one a file (-o FORMAT=FILE)");
     }
     Ok(out)
+}
+
+fn target<F: ValueEnum + Copy>(value: &str, default: F) -> Result<Target<F>> {
+    let parse = |name: &str| F::from_str(name, true).ok();
+    match value.split_once('=') {
+        Some((name, _)) if name.contains('/') => Ok(Target {
+            format: default,
+            file: Some(PathBuf::from(value)),
+        }),
+        Some((name, file)) => {
+            let Some(format) = parse(name) else {
+                bail!(
+                    "-o {value}: {name:?} is not a format; the formats are {} (a file whose name has '=' is written ./{value})",
+                    names::<F>()
+                );
+            };
+            if file.is_empty() {
+                bail!(
+                    "-o {value}: no file after '='; write -o {name}=FILE, or -o {name} for stdout"
+                );
+            }
+            Ok(Target {
+                format,
+                file: Some(PathBuf::from(file)),
+            })
+        }
+        None => Ok(match parse(value) {
+            Some(format) => Target { format, file: None },
+            None => Target {
+                format: default,
+                file: Some(PathBuf::from(value)),
+            },
+        }),
+    }
+}
+
+/// `text, json, sarif`: every format `F` has, as written on the command line.
+fn names<F: ValueEnum>() -> String {
+    F::value_variants()
+        .iter()
+        .filter_map(|v| v.to_possible_value())
+        .map(|v| v.get_name().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_stdout(file: Option<&Path>) -> bool {
@@ -61,35 +95,88 @@ pub fn write_all(rendered: Vec<(Option<&Path>, Vec<u8>)>) -> Result<()> {
         .try_for_each(|(file, bytes)| write(file, &bytes))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory,
-/// then rename), or to stdout when `path` is `None` or `-`. The file gets the
-/// permissions any new file would under the user's umask.
+/// Writes `bytes` to `path`, or to stdout when `path` is `None` or `-`.
+///
+/// A regular file (or a new one) is written atomically: a temporary file in
+/// the same directory, then a rename, with the permissions any new file would
+/// get under the user's umask. A symlink is written through, as Syft does:
+/// the link stays, its target gets the content. Anything that is not a regular
+/// file (`/dev/null`, a FIFO, a terminal, `/dev/stdout`) is written in place,
+/// never replaced: renaming over `/dev/null` as root would leave a regular
+/// file there for every later process to write into.
 pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    match path {
-        None => write_stdout(bytes),
-        Some(p) if p.as_os_str() == "-" => write_stdout(bytes),
-        Some(p) => {
-            let dir = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let mut builder = tempfile::Builder::new();
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                // tempfile's default is 0600; the umask narrows 0666 as for any new file.
-                builder.permissions(std::fs::Permissions::from_mode(0o666));
+    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+        return write_stdout(bytes);
+    };
+    if is_descriptor(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return write_in_place(path, bytes);
+    }
+    let target = through_links(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile's default is 0600; the umask narrows 0666 as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write to {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(&target)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// `/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`: another name for an open
+/// descriptor, which may lead to a regular file the shell opened (`> out`).
+/// Replacing that file would leave the shell's descriptor on a deleted one.
+fn is_descriptor(path: &Path) -> bool {
+    path.starts_with("/dev/fd")
+        || path.starts_with("/proc")
+        || ["/dev/stdout", "/dev/stderr"]
+            .iter()
+            .any(|name| path == Path::new(name))
+}
+
+fn write_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.flush())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The file a chain of symlinks at `path` ends at (`path` itself when it is
+/// none), so that a rename replaces the file, not the link.
+fn through_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many hops as the kernel follows before ELOOP.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let next = std::fs::read_link(&current)
+                    .with_context(|| format!("cannot read the link {}", current.display()))?;
+                current = match current.parent() {
+                    Some(dir) => dir.join(next),
+                    None => next,
+                };
             }
-            let mut tmp = builder
-                .tempfile_in(dir)
-                .with_context(|| format!("cannot write to {}", dir.display()))?;
-            tmp.write_all(bytes)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            tmp.persist(p)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            Ok(())
+            _ => return Ok(current),
         }
     }
+    bail!(
+        "cannot write {}: too many levels of symlinks",
+        path.display()
+    )
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -98,5 +185,40 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
         // A closed pipe (`gpubom scan … | head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::ReportFormat;
+
+    fn parsed(value: &str) -> Result<Target<ReportFormat>> {
+        target(value, ReportFormat::Text)
+    }
+
+    #[test]
+    fn format_equals_file_and_what_is_not() {
+        let file = |f: &str| Some(PathBuf::from(f));
+        assert_eq!(parsed("sarif=a.sarif").unwrap().file, file("a.sarif"));
+        assert!(parsed("sarif=a.sarif").unwrap().format == ReportFormat::Sarif);
+        assert!(parsed("markdown").unwrap().file.is_none());
+        // A '=' after a '/' is part of a path; a bare name without '=' is a file.
+        assert_eq!(parsed("./a=b").unwrap().file, file("./a=b"));
+        assert_eq!(parsed("out/x=1.txt").unwrap().file, file("out/x=1.txt"));
+        assert_eq!(parsed("report.txt").unwrap().file, file("report.txt"));
+        let err = parsed("sarf=a.sarif").err().expect("a typo").to_string();
+        assert!(err.contains("\"sarf\" is not a format"), "{err}");
+        assert!(parsed("json=").is_err());
+    }
+
+    #[test]
+    fn descriptor_names_are_never_replaced() {
+        for name in ["/dev/stdout", "/dev/stderr", "/dev/fd/3", "/proc/self/fd/1"] {
+            assert!(is_descriptor(Path::new(name)), "{name}");
+        }
+        for name in ["/dev/shm/sbom.json", "out.json", "/tmp/dev/stdout"] {
+            assert!(!is_descriptor(Path::new(name)), "{name}");
+        }
     }
 }

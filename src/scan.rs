@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use gpubom_catalog::nvidia::FingerprintTable;
+use gpubom_inventory::{Fact, Inventory, NotChecked};
 use gpubom_sbom::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -36,7 +37,9 @@ pub struct ScanArgs {
     pub format: Option<OutputFormat>,
 
     /// Where output goes, repeatable, from one scan: FORMAT=FILE, FORMAT (to stdout) or
-    /// FILE (the --format output). Written atomically
+    /// FILE (the --format output). An unknown FORMAT= is an error; a file whose name has
+    /// '=' is written ./NAME. A file is replaced atomically, a symlink written through,
+    /// a device or FIFO (/dev/null) written in place
     #[arg(short, long = "output", value_name = "[FORMAT=]FILE")]
     pub outputs: Vec<String>,
 
@@ -100,6 +103,100 @@ pub struct ScanFlags {
     pub vex: Vec<PathBuf>,
 }
 
+impl ScanFlags {
+    /// The flags given that change how an image is read, each with why: an SBOM
+    /// is a scan already made, so `check --sbom` cannot honour them.
+    pub fn image_only(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            (
+                self.platform.is_some(),
+                "--platform",
+                "the platform was chosen when the SBOM was made",
+            ),
+            (
+                self.fingerprints.is_some(),
+                "--fingerprints",
+                "NVIDIA libraries are identified when the image is scanned",
+            ),
+            (
+                self.expect_sha256.is_some(),
+                "--expect-sha256",
+                "model hashes are compared with the files' bytes, which an SBOM does not hold",
+            ),
+            (
+                !self.keys.is_empty(),
+                "--key",
+                "signatures are verified beside the image, when it is scanned",
+            ),
+            (
+                self.trusted_root.is_some(),
+                "--trusted-root",
+                "signatures are verified beside the image, when it is scanned",
+            ),
+            (
+                self.plain_http,
+                "--plain-http",
+                "an SBOM is read from a file, not a registry",
+            ),
+            (self.no_cache, "--no-cache", "an SBOM has no layers to read"),
+        ]
+        .into_iter()
+        .filter(|(given, _, _)| *given)
+        .map(|(_, flag, why)| (flag, why))
+        .collect()
+    }
+}
+
+/// The advisory data (built in, plus `--advisories`) and the `--vex`
+/// statements components are matched against, loaded before any byte is read.
+pub struct Advisories {
+    database: gpubom_advisory::Database,
+    vex: gpubom_advisory::Vex,
+}
+
+impl Advisories {
+    pub fn load(flags: &ScanFlags) -> Result<Advisories> {
+        Ok(Advisories {
+            database: gpubom_advisory::Database::load(&flags.advisories)
+                .map_err(anyhow::Error::msg)?,
+            vex: gpubom_advisory::Vex::load(&flags.vex).map_err(anyhow::Error::msg)?,
+        })
+    }
+
+    /// Matches `inventory`'s components and says which data it used (and, for
+    /// an SBOM read back, which data its scan used). Returns the warnings.
+    pub fn apply(&self, inventory: &mut Inventory) -> Vec<String> {
+        let warnings = self.database.annotate(inventory, &self.vex);
+        let now = self.database.describe(&gpubom_inventory::time::today());
+        inventory.advisory_data = Some(match inventory.advisory_data.take() {
+            Some(before) if before != now => format!("{now}; when scanned: {before}"),
+            _ => now,
+        });
+        warnings
+    }
+}
+
+/// A warning when signers are trusted but the image's signatures could not be
+/// checked, so `image-signature-untrusted` cannot fire; `None` when they were,
+/// or when `[signatures] required = true` makes it a finding anyway.
+pub fn unchecked_signatures_warning(
+    inventory: &Inventory,
+    config: &gpubom_policy::Config,
+) -> Option<String> {
+    let signatures = &config.signatures;
+    if !signatures.names_signers() || signatures.required {
+        return None;
+    }
+    let item = inventory
+        .not_checked
+        .iter()
+        .find(|i| i.fact == Fact::Signatures && i.subject.is_none())?;
+    Some(format!(
+        "signatures were not checked, although keys or identities are trusted: {}; [signatures] required = true in .gpubom.toml makes this a finding",
+        item.reason
+    ))
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutputFormat {
     CyclonedxJson,
@@ -146,9 +243,7 @@ pub fn scan_source(
 ) -> Result<gpubom_catalog::Scan> {
     // Keys and advisories are loaded before any byte is pulled: bad input fails fast.
     let trust = trust(&config.signatures)?;
-    let advisories =
-        gpubom_advisory::Database::load(&settings.advisories).map_err(anyhow::Error::msg)?;
-    let vex = gpubom_advisory::Vex::load(&settings.vex).map_err(anyhow::Error::msg)?;
+    let advisories = Advisories::load(settings)?;
     let mut fingerprints = FingerprintTable::builtin();
     if let Some(path) = &settings.fingerprints {
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
@@ -183,10 +278,16 @@ pub fn scan_source(
         },
     )?;
     bar.finish_and_clear();
-    scan.inventory.signatures = signature_facts(&image, &trust)?;
+    match signature_facts(&image, &trust)? {
+        Some(facts) => scan.inventory.signatures = Some(facts),
+        None => scan.inventory.declare_not_checked(NotChecked::image(
+            Fact::Signatures,
+            unsigned_source(image.kind),
+        )),
+    }
+    scan.warnings.extend(advisories.apply(&mut scan.inventory));
     scan.warnings
-        .extend(advisories.annotate(&mut scan.inventory, &vex));
-    scan.inventory.advisory_data = Some(advisories.describe(&gpubom_inventory::time::today()));
+        .extend(unchecked_signatures_warning(&scan.inventory, config));
     if !settings.quiet {
         for warning in &scan.warnings {
             eprintln!("gpubom: warning: {warning}");
@@ -232,6 +333,17 @@ fn signature_facts(
         .map(String::as_str)
         .collect();
     Ok(Some(gpubom_signature::check(&attached, &digests, trust)))
+}
+
+/// Why a source kind that carries no signatures has none, and where to look instead.
+fn unsigned_source(kind: gpubom_image::SourceKind) -> &'static str {
+    use gpubom_image::SourceKind;
+    match kind {
+        SourceKind::DockerArchive => "a docker-archive carries none (docker save drops them); scan the pushed reference, or an OCI layout written by cosign save",
+        SourceKind::Dir => "a directory carries none; scan the pushed reference",
+        SourceKind::File => "a single file carries none; scan the pushed reference",
+        _ => "this source carries none; scan the pushed reference",
+    }
 }
 
 /// A registry reference through the registry client, anything else as a local path.

@@ -168,22 +168,12 @@ fn the_sbom_lists_the_vulnerability_and_vex_suppresses_it() {
     );
 
     // An OpenVEX statement by alias: kept, with its justification, but no longer counted.
-    let vex = dir.path().join("vex.json");
-    std::fs::write(
-        &vex,
-        serde_json::json!({
-            "@context": "https://openvex.dev/ns/v0.2.0",
-            "statements": [{
-                "vulnerability": {"name": "CVE-2022-45907"},
-                "products": [{"@id": "pkg:pypi/torch"}],
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_in_execute_path",
-                "impact_statement": "TorchScript is never used (synthetic statement)"
-            }]
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let vex = openvex_not_affected(
+        dir.path(),
+        "CVE-2022-45907",
+        "pkg:pypi/torch",
+        "TorchScript is never used (synthetic statement)",
+    );
     let bom: serde_json::Value = serde_json::from_slice(&scan(&[
         "-f",
         "cyclonedx-json",

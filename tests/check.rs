@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use gpubom_testkit::image::{ImageSpec, Layer};
-use gpubom_testkit::real;
 
 fn base(user: Option<&str>, ports: &[&str]) -> ImageSpec {
     let mut spec = ImageSpec::new("example.com/ml/serving", "2.3")
@@ -304,27 +303,7 @@ fn sarif_is_valid_and_points_at_the_dockerfile() {
     assert_eq!(fingerprints(&again), fingerprints(&doc));
     assert!(!fingerprints(&doc).iter().any(|f| f.contains("sha256")));
 
-    let multitool = match real::sarif_multitool() {
-        Ok(m) => m,
-        Err(why) => {
-            real::skip(
-                "sarif_is_valid_and_points_at_the_dockerfile (schema part)",
-                &why,
-            );
-            return;
-        }
-    };
-    let check = std::process::Command::new(multitool)
-        .arg("validate")
-        .arg(&sarif)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "{report}");
-    assert!(
-        !report.contains(": error "),
-        "SARIF does not validate:\n{report}"
-    );
+    validate_sarif("sarif_is_valid_and_points_at_the_dockerfile", &sarif);
 }
 
 #[test]

@@ -247,7 +247,8 @@ fn every_kind_of_change_in_json_synthetic() {
     );
     assert_eq!(
         report["image"],
-        json!({ "user": { "from": "", "to": "1000" }, "ports_opened": [], "ports_closed": ["8888/tcp"] })
+        json!({ "user": { "from": "", "to": "1000" }, "ports_opened": [], "ports_closed": ["8888/tcp"],
+                "not_compared": [] })
     );
     // A new critical pickle, and the new model is unpinned; the root user and
     // Jupyter are fixed. The image's other findings (its subject names a new
@@ -357,7 +358,10 @@ fn waived_findings_are_neither_new_nor_resolved_synthetic() {
 fn own_policies_alone_or_none_synthetic() {
     let (dir, old, new) = pair();
     let report = diff_json(dir.path(), &[&old, &new, "--no-default-policies"]);
-    assert_eq!(report["findings"], json!({ "new": [], "resolved": [] }));
+    assert_eq!(
+        report["findings"],
+        json!({ "new": [], "resolved": [], "not_compared": [] })
+    );
     assert_eq!(report["components"]["upgraded"][0]["to"], "9.1.0.70");
 
     let policy = file(
@@ -380,13 +384,55 @@ fn a_foreign_sbom_says_nothing_of_user_or_ports_synthetic() {
     foreign["metadata"]["properties"] = json!([]);
     let new = write(dir.path(), "foreign.cdx.json", &foreign);
     let report = diff_json(dir.path(), &[&old, &new]);
+    let no_config =
+        "this SBOM records no image config; check the image itself (gpubom check IMAGE)";
     assert_eq!(
         report["image"],
-        json!({ "ports_opened": [], "ports_closed": [] })
+        json!({ "ports_opened": [], "ports_closed": [], "not_compared": [
+            { "facts": ["user", "ports"], "sides": ["new"], "reason": no_config },
+        ] })
     );
     for change in ["added", "removed", "upgraded", "downgraded", "changed"] {
         assert_eq!(report["components"][change], json!([]), "{change}");
     }
+    // Root and Jupyter are not fixed: the new SBOM is silent about them.
+    let findings = &report["findings"];
+    assert_eq!(
+        rules(&findings["resolved"]),
+        Vec::<&str>::new(),
+        "{report:#}"
+    );
+    assert_eq!(
+        rules(&findings["not_compared"]),
+        [
+            "image-runs-as-root",
+            "jupyter-port-exposed",
+            "missing-source-labels"
+        ]
+    );
+    assert!(report["summary"].as_str().unwrap().ends_with(
+        "3 findings not compared (image-runs-as-root, jupyter-port-exposed, missing-source-labels), \
+         user, ports not compared."
+    ), "{report:#}");
+    // Nor are they new the other way round.
+    let report = diff_json(dir.path(), &[&new, &old]);
+    assert_eq!(rules(&report["findings"]["new"]), Vec::<&str>::new());
+    assert_eq!(
+        report["findings"]["not_compared"].as_array().unwrap().len(),
+        3
+    );
+    let out = diff(dir.path(), &[&new, &old]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "Not compared:\n  user, ports (old SBOM): {no_config}\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("not compared high     [image-runs-as-root]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -515,4 +561,107 @@ fn two_scanned_builds_synthetic() {
         ),
         "{text}"
     );
+}
+
+/// The real Syft and Trivy SBOMs of the demo image (tests/fixtures/foreign-sboms)
+/// against gpubom's own SBOM of the very same image: packages match by purl
+/// whatever path each tool points at, and what the other tools do not record
+/// (user, ports, signatures) is not compared, never resolved or new.
+#[test]
+fn real_syft_and_trivy_sboms_against_gpubom_s_of_the_same_image() {
+    let test = "real_syft_and_trivy_sboms_against_gpubom_s_of_the_same_image";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let models = root.join("tests/fixtures/real-models");
+    let Some(spec) = or_skip(test, gpubom_testkit::demo::build(models.to_str())) else {
+        return;
+    };
+    let dir = tmp();
+    let archive = dir.path().join("demo-image.docker.tar");
+    spec.write_docker_archive(&archive, gpubom_testkit::image::DockerForm::Blobs);
+    let ours = scan_json(&archive.display().to_string());
+    // The layers the fixtures were made from (Trivy lists them), or they need making again.
+    let diff_ids: Vec<&str> = ours["metadata"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"].as_str().unwrap().ends_with(":diff_id"))
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        diff_ids,
+        [
+            "sha256:b65067da7a157d77e91a8ed2e3e4a56ca513cf804159db5fae9a8124a295ebaf",
+            "sha256:48149b62ff9e98e07b10bef23a3f4462669798532e6a331b119027abb00211ba",
+            "sha256:2c0b6bcbc6b2e143feb3bf5a19f49c8a84b5760483642906ef7907aeddcd2022",
+            "sha256:0e7890431bc821fa451ac395fd55bed9a385886a6d384f82384a5fbd515383c4",
+        ],
+        "the demo image changed: make tests/fixtures/foreign-sboms again (its README says how)"
+    );
+    let ours = write(dir.path(), "gpubom.cdx.json", &ours);
+    // What only gpubom finds: the bare CUDA runtime nobody installed, and the models.
+    let only_gpubom = [
+        "native-library /opt/app/lib/libcudart.so.12",
+        "model /models/malicious_checkpoint.pt",
+        "model /models/model.onnx",
+        "model /models/state_dict.pt",
+    ];
+    let listed = |report: &Value, change: &str| -> Vec<String> {
+        report["components"][change]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["kind"].as_str().unwrap(),
+                    c["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let image_rules = [
+        "image-runs-as-root",
+        "jupyter-port-exposed",
+        "ssh-port-exposed",
+        "image-reference-unpinned",
+        "missing-source-labels",
+    ];
+    for tool in ["syft", "trivy"] {
+        let theirs = root
+            .join(format!("tests/fixtures/foreign-sboms/demo.{tool}.cdx.json"))
+            .display()
+            .to_string();
+        for (old, new, gained) in [(&theirs, &ours, "added"), (&ours, &theirs, "removed")] {
+            let report = diff_json(dir.path(), &[old, new]);
+            assert_eq!(listed(&report, gained), only_gpubom, "{tool}: {report:#}");
+            for change in ["added", "removed", "upgraded", "downgraded", "changed"] {
+                if change != gained {
+                    assert_eq!(report["components"][change], json!([]), "{tool} {change}");
+                }
+            }
+            // No fact one side did not record is news: root, SSH and Jupyter are not compared.
+            let findings = &report["findings"];
+            assert_eq!(rules(&findings["not_compared"]), image_rules, "{tool}");
+            // Only the models' findings come or go, with the models; none both ways.
+            let (with_models, without) = match gained {
+                "added" => ("new", "resolved"),
+                _ => ("resolved", "new"),
+            };
+            let fired = rules(&findings[with_models]);
+            assert!(
+                fired.len() == 4
+                    && fired
+                        .iter()
+                        .all(|r| ["unsafe-pickle", "model-hash-unverified"].contains(r)),
+                "{tool} {with_models}: {fired:?}"
+            );
+            assert_eq!(findings[without], json!([]), "{tool} {without}");
+            let facts = &report["image"]["not_compared"][0];
+            assert_eq!(facts["facts"], json!(["user", "ports"]), "{tool}");
+            assert!(
+                !report.to_string().contains("\"user\":{"),
+                "{tool}: no user change"
+            );
+        }
+    }
 }

@@ -124,7 +124,11 @@ impl World {
 
     /// `gpubom check --plain-http SOURCE -f json EXTRA…` (SOURCE may be `--sbom FILE`).
     fn check(&self, source: &[&str], extra: &[&str]) -> Checked {
-        let mut args = vec!["check", "--plain-http", "-f", "json"];
+        let mut args = vec!["check", "-f", "json"];
+        // An SBOM is read from a file: `check --sbom` refuses registry flags.
+        if source.first() != Some(&"--sbom") {
+            args.push("--plain-http");
+        }
         args.extend(source);
         args.extend(extra);
         let out = self.run(&args);
@@ -752,6 +756,15 @@ fn check_of_a_scanned_sbom_keeps_the_signature_facts_and_finding() {
         return;
     };
     let key = ["--key", signing.good.public()];
+    // The same trust from a config: `check --sbom` refuses --key, since an SBOM's
+    // signatures were verified when the image was scanned.
+    let config = signing.world.path("trust.toml");
+    std::fs::write(
+        &config,
+        format!("[signatures]\nkeys = [{:?}]\n", signing.good.public()),
+    )
+    .unwrap();
+    let trust = ["--config", config.to_str().unwrap()];
     for (name, tamper) in [("verified.cdx.json", false), ("tampered.cdx.json", true)] {
         let extra: &[&str] = if tamper { &["--tamper"] } else { &[] };
         signing.sign(test, &signing.good, extra);
@@ -772,7 +785,7 @@ fn check_of_a_scanned_sbom_keeps_the_signature_facts_and_finding() {
         let from_image = signing.world.check(&[&signing.image()], &key);
         let from_sbom = signing
             .world
-            .check(&["--sbom", sbom.to_str().unwrap()], &key);
+            .check(&["--sbom", sbom.to_str().unwrap()], &trust);
         assert_eq!(
             from_sbom.signature_finding(),
             from_image.signature_finding(),

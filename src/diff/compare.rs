@@ -2,11 +2,12 @@
 //! findings to a [`Diff`], so that every rule about what counts as a change
 //! is testable without files or a policy pack.
 
+use gpubom_inventory::not_checked::by_reason;
 use gpubom_inventory::version::{Ecosystem, Version};
-use gpubom_inventory::{props, Component, ComponentKind, ImageFacts, Inventory};
+use gpubom_inventory::{props, Component, ComponentKind, Fact, ImageFacts, Inventory, NotChecked};
 use gpubom_policy::Finding;
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What changed between two SBOMs, most important first within each list.
 #[derive(Debug, Default)]
@@ -19,6 +20,21 @@ pub struct Diff {
     pub ports_closed: Vec<String>,
     pub new_findings: Vec<Finding>,
     pub resolved_findings: Vec<Finding>,
+    /// The user or ports, when one side or both did not record them.
+    pub facts_not_compared: Vec<NotCompared>,
+    /// Findings on one side only because the other did not record what their
+    /// rule reads (a Syft SBOM and `image-runs-as-root`): neither new nor resolved.
+    pub findings_not_compared: Vec<Finding>,
+}
+
+/// Image facts left out of the comparison, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotCompared {
+    pub facts: Vec<Fact>,
+    /// `old`, `new`, or both: the SBOMs that do not record them.
+    pub sides: Vec<String>,
+    /// That SBOM's reason (`this SBOM records no image config; …`).
+    pub reason: String,
 }
 
 impl Diff {
@@ -29,6 +45,7 @@ impl Diff {
             && self.ports_closed.is_empty()
             && self.new_findings.is_empty()
             && self.resolved_findings.is_empty()
+            && self.findings_not_compared.is_empty()
     }
 
     pub fn changes(&self, change: Change) -> impl Iterator<Item = &ComponentChange> {
@@ -93,16 +110,21 @@ pub struct ComponentChange {
     pub format: Option<String>,
 }
 
-/// What makes two components "the same thing" across the two SBOMs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Identity {
-    group: Group,
-    kind: ComponentKind,
-    family: String,
-    /// The name, PEP 503-normalised for Python (Syft and pip spell it
-    /// differently); a model's path, because model names are bare file names
-    /// and two `model.onnx` in different directories are different models.
-    name: String,
+/// What makes two components "the same thing" across two SBOMs, whichever
+/// tool wrote them: never the path of a metadata file (Syft points a wheel at
+/// its `METADATA`, gpubom at its `.dist-info`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Identity {
+    /// A model or data file, by path: model names are bare file names, and two
+    /// `model.onnx` in different directories are different models.
+    File(String),
+    /// A package or library by its purl without version, qualifiers or
+    /// subpath (`pypi/torch`, `deb/debian/zlib1g`, `generic/nvidia/cudnn`),
+    /// the name PEP 503-normalised for PyPI (Syft and pip spell it differently).
+    /// An NVIDIA library without a purl is its family's.
+    Package(String),
+    /// Nothing better: its kind and name (PEP 503-normalised for Python).
+    Named(ComponentKind, String),
 }
 
 fn group_of(c: &Component) -> Group {
@@ -120,22 +142,64 @@ fn primary_path(c: &Component) -> Option<&str> {
 }
 
 fn identity(c: &Component) -> Identity {
-    let group = group_of(c);
+    if c.kind.is_model_like() {
+        return Identity::File(primary_path(c).unwrap_or(&c.name).to_string());
+    }
+    if let Some(package) = c.purl.as_deref().and_then(purl_identity) {
+        return Identity::Package(package);
+    }
+    if let Some(family) = c.properties.get(props::NVIDIA_FAMILY) {
+        return Identity::Package(format!("generic/nvidia/{family}"));
+    }
     let name = match c.kind {
         ComponentKind::Python => gpubom_catalog::python::normalize_name(&c.name),
-        k if k.is_model_like() => primary_path(c).unwrap_or(&c.name).to_string(),
         _ => c.name.clone(),
     };
-    Identity {
-        group,
-        kind: c.kind,
-        family: c
-            .properties
-            .get(props::NVIDIA_FAMILY)
-            .cloned()
-            .unwrap_or_default(),
-        name,
+    Identity::Named(c.kind, name)
+}
+
+/// `pkg:pypi/Typing_Extensions@4.12.2?x=y` → `pypi/typing-extensions`.
+fn purl_identity(purl: &str) -> Option<String> {
+    let rest = purl.strip_prefix("pkg:")?;
+    let rest = &rest[..rest.find(['@', '?', '#']).unwrap_or(rest.len())];
+    let (ty, path) = rest.split_once('/')?;
+    let ty = ty.to_ascii_lowercase();
+    let (namespace, name) = match path.rsplit_once('/') {
+        Some((namespace, name)) => (Some(decode(namespace)), decode(name)),
+        None => (None, decode(path)),
+    };
+    let name = match ty.as_str() {
+        "pypi" => gpubom_catalog::python::normalize_name(&name),
+        _ => name,
+    };
+    Some(match namespace {
+        Some(namespace) => format!("{ty}/{namespace}/{name}"),
+        None => format!("{ty}/{name}"),
+    })
+}
+
+/// Percent-decoding, so `libstdc%2B%2B6` and `libstdc++6` are one package.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The value whose change is reported. A model file rarely has a version, but
@@ -177,7 +241,6 @@ fn sides(inventory: &Inventory) -> BTreeMap<Identity, Side<'_>> {
 
 fn change(
     change: Change,
-    id: &Identity,
     shown: &Component,
     from: Option<String>,
     to: Option<String>,
@@ -185,8 +248,8 @@ fn change(
     let prop = |k: &str| shown.properties.get(k).cloned();
     ComponentChange {
         change,
-        group: id.group,
-        kind: id.kind,
+        group: group_of(shown),
+        kind: shown.kind,
         name: shown.name.clone(),
         family: prop(props::NVIDIA_FAMILY),
         path: primary_path(shown).map(str::to_owned),
@@ -219,23 +282,24 @@ pub fn components(old: &Inventory, new: &Inventory) -> Vec<ComponentChange> {
             .filter(|(v, _)| !before.contains_key(*v))
             .collect();
         if let ([(from, _)], [(to, shown)]) = (gone.as_slice(), came.as_slice()) {
-            let kind = match order(id.kind, from, to) {
+            let kind = match order(shown.kind, from, to) {
                 Some(Ordering::Equal) => continue,
                 Some(Ordering::Greater) => Change::Upgraded,
                 Some(Ordering::Less) => Change::Downgraded,
                 None => Change::Changed,
             };
-            out.push(change(kind, id, shown, (*from).clone(), (*to).clone()));
+            out.push(change(kind, shown, (*from).clone(), (*to).clone()));
             continue;
         }
         for (version, shown) in gone {
-            out.push(change(Change::Removed, id, shown, version.clone(), None));
+            out.push(change(Change::Removed, shown, version.clone(), None));
         }
         for (version, shown) in came {
-            out.push(change(Change::Added, id, shown, None, version.clone()));
+            out.push(change(Change::Added, shown, None, version.clone()));
         }
     }
-    // Identities sort by group first, so the report's order comes for free.
+    // NVIDIA first, then models, then the rest; by identity within each (a stable sort).
+    out.sort_by_key(|c| c.group);
     out
 }
 
@@ -267,55 +331,167 @@ fn image(old: &Option<ImageFacts>, new: &Option<ImageFacts>, diff: &mut Diff) {
     diff.ports_closed = before.difference(&after).cloned().collect();
 }
 
-/// What makes a finding "the same" across two builds. The image's subject is
-/// its reference, digest included, which every rebuild changes; a component's
-/// path names its version (`libcudnn.so.8.9.2`, `torch-2.5.1.dist-info`), so
-/// its directory stands in and a rule that still fires after an upgrade is
-/// neither new nor resolved. A model's path is its identity.
-fn finding_key(f: &Finding) -> (String, String, String) {
-    let s = &f.subject;
-    let place = match s.kind.as_str() {
-        "image" => String::new(),
-        "component" => {
-            let dir = s
-                .path
-                .as_deref()
-                .and_then(|p| p.rsplit_once('/'))
-                .map_or("", |(dir, _)| dir);
-            format!("{}\n{dir}", s.name)
-        }
-        _ => s.path.clone().unwrap_or_else(|| s.name.clone()),
-    };
-    (f.rule.clone(), s.kind.clone(), place)
+/// Where a finding is, the same across two builds and two tools.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Place {
+    /// The image: its reference, digest included, changes with every rebuild.
+    Image,
+    /// A component or model, by [`identity`]: a rule that still fires after an
+    /// upgrade (the path names the version: `libcudnn.so.8.9.2`) is neither
+    /// new nor resolved, and Syft's `…/METADATA` is gpubom's `….dist-info`.
+    Component(Identity),
+    /// Anything else (an expired waiver), by name.
+    Named(String),
 }
 
-/// Findings of `ours` whose key `theirs` lacks; waived ones count for neither.
-fn only_in(ours: &[Finding], theirs: &[Finding]) -> Vec<Finding> {
-    let active = |f: &&Finding| f.waived.is_none();
-    let known: HashSet<_> = theirs.iter().filter(active).map(finding_key).collect();
-    let mut reported = HashSet::new();
-    ours.iter()
-        .filter(active)
-        .filter(|f| {
-            let key = finding_key(f);
-            !known.contains(&key) && reported.insert(key)
+type FindingKey = (String, Place);
+
+/// The keys of `findings` about `inventory`.
+fn keyed<'a>(inventory: &Inventory, findings: &'a [Finding]) -> Vec<(FindingKey, &'a Finding)> {
+    let identities: HashMap<(&str, Option<&str>), Identity> = inventory
+        .components
+        .iter()
+        .map(|c| ((c.name.as_str(), primary_path(c)), identity(c)))
+        .collect();
+    findings
+        .iter()
+        .map(|f| {
+            let s = &f.subject;
+            let place = match s.kind.as_str() {
+                "image" => Place::Image,
+                "component" | "model" => {
+                    match identities.get(&(s.name.as_str(), s.path.as_deref())) {
+                        Some(id) => Place::Component(id.clone()),
+                        // Not in this inventory (findings made elsewhere): a model is its path.
+                        None if s.kind == "model" => Place::Component(Identity::File(
+                            s.path.clone().unwrap_or_else(|| s.name.clone()),
+                        )),
+                        None => Place::Named(s.name.clone()),
+                    }
+                }
+                _ => Place::Named(s.name.clone()),
+            };
+            ((f.rule.clone(), place), f)
         })
-        .cloned()
         .collect()
 }
 
-pub fn diff(
-    old: &Inventory,
-    new: &Inventory,
-    old_findings: &[Finding],
-    new_findings: &[Finding],
-) -> Diff {
+/// Findings of `ours` whose key `theirs` lacks, once each; waived ones count for neither.
+fn only_in(
+    ours: &[(FindingKey, &Finding)],
+    theirs: &[(FindingKey, &Finding)],
+) -> Vec<(FindingKey, Finding)> {
+    let active = |(_, f): &&(FindingKey, &Finding)| f.waived.is_none();
+    let known: HashSet<&FindingKey> = theirs.iter().filter(active).map(|(k, _)| k).collect();
+    let mut reported = HashSet::new();
+    ours.iter()
+        .filter(active)
+        .filter(|(key, _)| !known.contains(key) && reported.insert(key.clone()))
+        .map(|(key, f)| (key.clone(), (*f).clone()))
+        .collect()
+}
+
+/// The image facts `side` does not record and `other` does (an SBOM from
+/// Syft against one from gpubom: user, ports, labels, signatures).
+pub fn unrecorded(side: &Inventory, other: &Inventory) -> BTreeSet<Fact> {
+    let image_facts = |i: &Inventory| -> BTreeSet<Fact> {
+        i.facts_not_checked(None)
+            .into_iter()
+            .filter(|f| f.is_about_the_image())
+            .collect()
+    };
+    image_facts(side)
+        .difference(&image_facts(other))
+        .copied()
+        .collect()
+}
+
+/// `side` with the facts it does not record taken from `other`: what its
+/// findings would have been had it recorded them. A finding that appears only
+/// then depends on those facts, and is not compared.
+pub fn with_facts_of(side: &Inventory, other: &Inventory, facts: &BTreeSet<Fact>) -> Inventory {
+    let mut borrowed = side.clone();
+    if facts.iter().any(|f| Fact::IMAGE_CONFIG.contains(f)) {
+        borrowed.image = other.image.clone();
+    }
+    if facts.contains(&Fact::Signatures) {
+        borrowed.signatures = other.signatures.clone();
+    }
+    borrowed
+        .not_checked
+        .retain(|i| !(i.subject.is_none() && facts.contains(&i.fact)));
+    borrowed
+}
+
+/// The facts the image section compares (user, ports) that a side does not
+/// record, grouped by reason. (Labels and signatures are not compared there;
+/// the findings that read them are, given the other side's facts.)
+fn facts_not_compared(old: &Inventory, new: &Inventory) -> Vec<NotCompared> {
+    // Each item's subject names the side it is from, so a group lists the sides.
+    let items: Vec<NotChecked> = [("old", old), ("new", new)]
+        .into_iter()
+        .flat_map(|(side, inventory)| {
+            inventory
+                .not_checked
+                .iter()
+                .filter(|i| i.subject.is_none() && matches!(i.fact, Fact::User | Fact::Ports))
+                .map(move |i| NotChecked {
+                    subject: Some(side.to_string()),
+                    ..i.clone()
+                })
+        })
+        .collect();
+    by_reason(&items)
+        .into_iter()
+        .map(|group| NotCompared {
+            facts: group.facts,
+            sides: group.subjects.into_iter().map(str::to_owned).collect(),
+            reason: group.reason.to_string(),
+        })
+        .collect()
+}
+
+/// The findings of each side, and of each side given the facts only the other
+/// recorded (`None` when it records all the other does).
+pub struct Findings<'a> {
+    pub old: &'a [Finding],
+    pub new: &'a [Finding],
+    pub old_with_new_facts: Option<&'a [Finding]>,
+    pub new_with_old_facts: Option<&'a [Finding]>,
+}
+
+pub fn diff(old: &Inventory, new: &Inventory, findings: &Findings) -> Diff {
+    let (old_keyed, new_keyed) = (keyed(old, findings.old), keyed(new, findings.new));
+    // A finding the other side would have had, given the facts only this side
+    // recorded, is neither new nor resolved: that side simply could not say.
+    let would_have = |inventory: &Inventory, counterfactual: Option<&[Finding]>| {
+        keyed(inventory, counterfactual.unwrap_or_default())
+            .into_iter()
+            .filter(|(_, f)| f.waived.is_none())
+            .map(|(k, _)| k)
+            .collect::<HashSet<FindingKey>>()
+    };
+    let new_would_have = would_have(new, findings.new_with_old_facts);
+    let old_would_have = would_have(old, findings.old_with_new_facts);
     let mut diff = Diff {
         components: components(old, new),
-        new_findings: only_in(new_findings, old_findings),
-        resolved_findings: only_in(old_findings, new_findings),
+        facts_not_compared: facts_not_compared(old, new),
         ..Default::default()
     };
+    for (key, finding) in only_in(&new_keyed, &old_keyed) {
+        if old_would_have.contains(&key) {
+            diff.findings_not_compared.push(finding);
+        } else {
+            diff.new_findings.push(finding);
+        }
+    }
+    for (key, finding) in only_in(&old_keyed, &new_keyed) {
+        if new_would_have.contains(&key) {
+            diff.findings_not_compared.push(finding);
+        } else {
+            diff.resolved_findings.push(finding);
+        }
+    }
     image(&old.image, &new.image, &mut diff);
     diff
 }
@@ -499,6 +675,16 @@ mod tests {
         assert!(diff.is_empty());
     }
 
+    /// Findings of both sides, with nothing one side did not record.
+    fn both<'a>(old: &'a [Finding], new: &'a [Finding]) -> Findings<'a> {
+        Findings {
+            old,
+            new,
+            old_with_new_facts: None,
+            new_with_old_facts: None,
+        }
+    }
+
     fn finding(rule: &str, kind: &str, name: &str, path: Option<&str>) -> Finding {
         Finding {
             rule: rule.into(),
@@ -555,8 +741,116 @@ mod tests {
                 .map(|f| format!("{} {}", f.rule, f.subject.path.as_deref().unwrap_or("")))
                 .collect()
         };
-        let diff = diff(&Inventory::default(), &Inventory::default(), &old, &new);
+        let diff = diff(
+            &Inventory::default(),
+            &Inventory::default(),
+            &both(&old, &new),
+        );
         assert_eq!(rules(&diff.new_findings), ["unsafe-pickle /n/a.pkl"]);
         assert_eq!(rules(&diff.resolved_findings), ["unsafe-pickle /m/a.pkl"]);
+    }
+
+    #[test]
+    fn a_package_is_its_purl_whatever_the_tool_synthetic() {
+        let site = "/usr/local/lib/python3.11/site-packages";
+        // gpubom: the .dist-info directory, the NVIDIA family on an NVIDIA wheel.
+        let mut ours = component(
+            ComponentKind::Python,
+            "nvidia-cuda-runtime-cu12",
+            "12.1.105",
+            &format!("{site}/nvidia_cuda_runtime_cu12-12.1.105.dist-info"),
+        );
+        ours.purl = Some("pkg:pypi/nvidia-cuda-runtime-cu12@12.1.105".into());
+        ours.properties
+            .insert(props::NVIDIA_FAMILY.into(), "cuda-runtime".into());
+        // Syft: its METADATA file, its own spelling, no family.
+        let mut theirs = component(
+            ComponentKind::Python,
+            "nvidia_cuda_runtime_cu12",
+            "12.1.105",
+            &format!("{site}/nvidia_cuda_runtime_cu12-12.1.105.dist-info/METADATA"),
+        );
+        theirs.purl = Some("pkg:pypi/nvidia_cuda_runtime_cu12@12.1.105".into());
+        assert!(between(theirs.clone(), ours.clone()).is_empty());
+        assert_eq!(identity(&ours), identity(&theirs));
+        let deb = |purl: &str| {
+            let mut c = component(ComponentKind::Deb, "libstdc++6", "12.2.0-14", "/s");
+            c.purl = Some(purl.into());
+            identity(&c)
+        };
+        assert_eq!(
+            deb("pkg:deb/debian/libstdc%2B%2B6@12.2.0-14?arch=amd64"),
+            deb("pkg:deb/debian/libstdc++6@12.2.0-14?arch=amd64&distro=debian-12")
+        );
+        // A finding about it is the same finding on both sides.
+        let mut old = finding("pytorch-weights-only-bypass", "component", "x", None);
+        old.subject.name = theirs.name.clone();
+        old.subject.path = theirs.locations[0].path.clone().into();
+        let mut new = old.clone();
+        new.subject.name = ours.name.clone();
+        new.subject.path = ours.locations[0].path.clone().into();
+        let (old, new) = ([old], [new]);
+        let diff = diff(
+            &inventory(vec![theirs]),
+            &inventory(vec![ours]),
+            &both(&old, &new),
+        );
+        assert!(diff.new_findings.is_empty() && diff.resolved_findings.is_empty());
+    }
+
+    #[test]
+    fn what_one_side_could_not_say_is_not_compared_synthetic() {
+        let mut syft = Inventory::default();
+        for item in NotChecked::image_config("this SBOM records no image config") {
+            syft.declare_not_checked(item);
+        }
+        let gpubom = Inventory {
+            image: facts("", &["22/tcp"]),
+            ..Default::default()
+        };
+        assert_eq!(
+            unrecorded(&syft, &gpubom),
+            BTreeSet::from([Fact::User, Fact::Ports, Fact::Labels])
+        );
+        assert!(unrecorded(&gpubom, &syft).is_empty());
+        let borrowed = with_facts_of(&syft, &gpubom, &unrecorded(&syft, &gpubom));
+        assert_eq!(borrowed.image, gpubom.image);
+        assert!(borrowed.not_checked.is_empty());
+
+        let root = [finding("image-runs-as-root", "image", "x", None)];
+        let old_only = diff(
+            &gpubom,
+            &syft,
+            &Findings {
+                old: &root,
+                new: &[],
+                old_with_new_facts: None,
+                // Syft's SBOM given gpubom's config: it would have fired there too.
+                new_with_old_facts: Some(&root),
+            },
+        );
+        assert!(old_only.resolved_findings.is_empty());
+        assert_eq!(old_only.findings_not_compared, root);
+        assert_eq!(
+            old_only.facts_not_compared,
+            [NotCompared {
+                facts: vec![Fact::User, Fact::Ports],
+                sides: vec!["new".to_string()],
+                reason: "this SBOM records no image config".into(),
+            }]
+        );
+        // The other way round it is not new either.
+        let new_only = diff(
+            &syft,
+            &gpubom,
+            &Findings {
+                old: &[],
+                new: &root,
+                old_with_new_facts: Some(&root),
+                new_with_old_facts: None,
+            },
+        );
+        assert!(new_only.new_findings.is_empty());
+        assert_eq!(new_only.findings_not_compared, root);
     }
 }

@@ -2,7 +2,7 @@
 //! machines (JSON). All three lead with the same headline, so a bot that posts
 //! the JSON's `summary` says what a person reading the text would see first.
 
-use super::compare::{Change, ComponentChange, Diff, Group};
+use super::compare::{Change, ComponentChange, Diff, Group, NotCompared};
 use gpubom_inventory::text::for_terminal;
 use gpubom_policy::Finding;
 use serde_json::{json, Value};
@@ -135,7 +135,8 @@ fn ports_phrase(verb: &str, ports: &[String]) -> Option<String> {
     }
 }
 
-/// `2 new findings (unsafe-pickle, model-hash-unverified)`.
+/// `2 new findings (unsafe-pickle, model-hash-unverified)`; the plural goes
+/// on `finding`: `2 findings not compared (…)`.
 fn findings_phrase(what: &str, findings: &[Finding]) -> Option<String> {
     if findings.is_empty() {
         return None;
@@ -146,19 +147,47 @@ fn findings_phrase(what: &str, findings: &[Finding]) -> Option<String> {
             rules.push(&f.rule);
         }
     }
-    let plural = if findings.len() == 1 { "" } else { "s" };
-    Some(format!(
-        "{} {what}{plural} ({})",
-        findings.len(),
-        rules.join(", ")
-    ))
+    let what = match findings.len() {
+        1 => what.to_string(),
+        _ => what.replacen("finding", "findings", 1),
+    };
+    Some(format!("{} {what} ({})", findings.len(), rules.join(", ")))
+}
+
+/// `user, ports`: the image facts a side did not record, once each.
+fn facts_not_compared(diff: &Diff) -> Option<String> {
+    let mut facts: Vec<&str> = Vec::new();
+    for fact in diff.facts_not_compared.iter().flat_map(|n| &n.facts) {
+        if !facts.contains(&fact.as_str()) {
+            facts.push(fact.as_str());
+        }
+    }
+    (!facts.is_empty()).then(|| facts.join(", "))
+}
+
+fn fact_names(n: &NotCompared) -> Vec<&'static str> {
+    n.facts.iter().map(|f| f.as_str()).collect()
+}
+
+/// `user, ports (new SBOM): this SBOM records no image config; …`.
+fn not_compared_line(n: &NotCompared) -> String {
+    format!(
+        "{} ({} SBOM): {}",
+        fact_names(n).join(", "),
+        n.sides.join(" and "),
+        n.reason
+    )
 }
 
 /// One sentence, most important first: the NVIDIA stack and models, then who
 /// the container runs as and what it listens on, then the other packages.
 pub fn headline(diff: &Diff) -> String {
+    let unknown = facts_not_compared(diff);
     if diff.is_empty() {
-        return "No changes to components, image user, ports or findings.".into();
+        return match unknown {
+            None => "No changes to components, image user, ports or findings.".into(),
+            Some(facts) => format!("No changes to components or findings; {facts} not compared."),
+        };
     }
     let component = |c: &ComponentChange| match (c.group, c.change) {
         // Two content hashes say nothing in a sentence; the sections show them.
@@ -191,6 +220,8 @@ pub fn headline(diff: &Diff) -> String {
     let findings: Vec<String> = [
         findings_phrase("new finding", &diff.new_findings),
         findings_phrase("resolved finding", &diff.resolved_findings),
+        findings_phrase("finding not compared", &diff.findings_not_compared),
+        unknown.map(|facts| format!("{facts} not compared")),
     ]
     .into_iter()
     .flatten()
@@ -215,6 +246,11 @@ fn place(f: &Finding) -> &str {
 fn findings(diff: &Diff) -> impl Iterator<Item = (&'static str, &Finding)> {
     let new = diff.new_findings.iter().map(|f| ("new", f));
     new.chain(diff.resolved_findings.iter().map(|f| ("resolved", f)))
+        .chain(
+            diff.findings_not_compared
+                .iter()
+                .map(|f| ("not compared", f)),
+        )
 }
 
 /// The image rows as `(what, old, new)`.
@@ -255,7 +291,7 @@ pub fn text(diff: &Diff) -> String {
             lines.push(format!("  {what:<11} {old} → {new}"));
         }
     }
-    if !diff.new_findings.is_empty() || !diff.resolved_findings.is_empty() {
+    if findings(diff).next().is_some() {
         lines.push(String::new());
         lines.push("Findings:".into());
         for (status, f) in findings(diff) {
@@ -266,6 +302,13 @@ pub fn text(diff: &Diff) -> String {
                 f.message,
                 place(f)
             ));
+        }
+    }
+    if !diff.facts_not_compared.is_empty() {
+        lines.push(String::new());
+        lines.push("Not compared:".into());
+        for n in &diff.facts_not_compared {
+            lines.push(format!("  {}", not_compared_line(n)));
         }
     }
     lines
@@ -326,7 +369,7 @@ pub fn markdown(diff: &Diff, old: &Side, new: &Side) -> String {
             .map(|(what, old, new)| vec![what, old, new]);
         table(&mut out, &["Image", "Old", "New"], rows);
     }
-    if !diff.new_findings.is_empty() || !diff.resolved_findings.is_empty() {
+    if findings(diff).next().is_some() {
         let rows = findings(diff).map(|(status, f)| {
             vec![
                 status.into(),
@@ -341,6 +384,16 @@ pub fn markdown(diff: &Diff, old: &Side, new: &Side) -> String {
             &["Finding", "Severity", "Rule", "Message", "Where"],
             rows,
         );
+    }
+    if !diff.facts_not_compared.is_empty() {
+        let rows = diff.facts_not_compared.iter().map(|n| {
+            vec![
+                fact_names(n).join(", "),
+                n.sides.join(" and "),
+                n.reason.clone(),
+            ]
+        });
+        table(&mut out, &["Not compared", "Not in", "Why"], rows);
     }
     out
 }
@@ -386,13 +439,22 @@ pub fn json(diff: &Diff, old: &Side, new: &Side) -> String {
     if let Some((from, to)) = &diff.user {
         image["user"] = json!({ "from": from, "to": to });
     }
+    image["not_compared"] = diff
+        .facts_not_compared
+        .iter()
+        .map(|n| json!({ "facts": fact_names(n), "sides": n.sides, "reason": n.reason }))
+        .collect();
     let doc = json!({
         "old": side(old),
         "new": side(new),
         "summary": headline(diff),
         "components": components,
         "image": image,
-        "findings": { "new": diff.new_findings, "resolved": diff.resolved_findings },
+        "findings": {
+            "new": diff.new_findings,
+            "resolved": diff.resolved_findings,
+            "not_compared": diff.findings_not_compared,
+        },
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -28,6 +28,65 @@ pub fn run(args: &[&str]) -> Output {
     gpubom().args(args).output().expect("run gpubom")
 }
 
+/// gpubom in `dir`: relative paths land there, and no `.gpubom.toml` around
+/// the checkout is read.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    gpubom()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run gpubom")
+}
+
+/// Validates a SARIF file with Microsoft's SARIF validator (skipped, and
+/// counted, when npm cannot fetch it).
+pub fn validate_sarif(test: &str, sarif: &Path) {
+    let multitool = match real::sarif_multitool() {
+        Ok(m) => m,
+        Err(why) => {
+            real::skip(&format!("{test} (schema part)"), &why);
+            return;
+        }
+    };
+    let check = Command::new(multitool)
+        .arg("validate")
+        .arg(sarif)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{report}");
+    assert!(
+        !report.contains(": error "),
+        "SARIF does not validate:\n{report}"
+    );
+}
+
+/// An OpenVEX document in `dir` stating `vulnerability` `not_affected` for `product`.
+pub fn openvex_not_affected(
+    dir: &Path,
+    vulnerability: &str,
+    product: &str,
+    impact: &str,
+) -> PathBuf {
+    let path = dir.join(format!("vex-{vulnerability}.json"));
+    std::fs::write(
+        &path,
+        serde_json::json!({
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "statements": [{
+                "vulnerability": {"name": vulnerability},
+                "products": [{"@id": product}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+                "impact_statement": impact
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    path
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -21,7 +21,9 @@ pub use osv::Advisory;
 pub use vex::Vex;
 
 use gpubom_inventory::version::{Ecosystem, Version};
-use gpubom_inventory::{props, Inventory, VulnerabilityFact};
+use gpubom_inventory::{
+    props, Component, Fact, Inventory, NotChecked, Severity, VulnerabilityFact,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -139,34 +141,50 @@ impl Database {
     /// Marks every component an advisory covers (`gpubom:advisories`, and the
     /// highest severity) unless a VEX statement says it is not affected or
     /// fixed, and records each advisory, with its VEX analysis, in
-    /// `inventory.vulnerabilities`. Returns what the user should be told:
-    /// components an advisory names whose version is unknown, so nothing
-    /// could be matched.
+    /// `inventory.vulnerabilities`. Advisories a component already carries (an
+    /// SBOM read back) are kept, unless a VEX statement now waives them. A
+    /// component whose version is unknown is declared not checked. Returns
+    /// what the user should be told: components an advisory names whose
+    /// version is unknown, so nothing could be matched.
     pub fn annotate(&self, inventory: &mut Inventory, vex: &Vex) -> Vec<String> {
         let mut warnings = Vec::new();
+        let mut unmatched = Vec::new();
         // Per advisory: the components it covers, their fixes, and a VEX analysis.
         let mut facts: BTreeMap<usize, VulnerabilityFact> = BTreeMap::new();
         for (index, component) in inventory.components.iter_mut().enumerate() {
-            let Some(purl) = component.purl.clone() else {
-                continue;
-            };
-            let identity = purl_base(&purl);
-            let Some(naming) = self.by_package.get(&identity) else {
-                continue;
-            };
+            let identity = component.purl.as_deref().map(purl_base);
+            let ecosystem = identity
+                .as_deref()
+                .map_or(Ecosystem::of(component.kind), ecosystem_of_purl);
             let version = component
                 .version
                 .as_deref()
-                .and_then(|v| Version::parse(ecosystem_of_purl(&identity), v));
-            let Some(version) = version else {
-                warnings.push(format!(
-                    "{} advisory(ies) name {} ({identity}), but its version is unknown: not matched",
-                    naming.len(),
-                    component.name
+                .and_then(|v| Version::parse(ecosystem, v));
+            if version.is_none() && !component.kind.is_model_like() {
+                unmatched.push(NotChecked::about(
+                    Fact::Advisories,
+                    component,
+                    unknown_version_reason(component),
                 ));
+            }
+            let (Some(purl), Some(identity)) = (component.purl.clone(), identity) else {
                 continue;
             };
-            let mut counted: Vec<&Advisory> = Vec::new();
+            let naming = self
+                .by_package
+                .get(&identity)
+                .map_or(&[][..], Vec::as_slice);
+            let Some(version) = version else {
+                if !naming.is_empty() {
+                    warnings.push(format!(
+                        "{} advisory(ies) name {} ({identity}), but its version is unknown: not matched",
+                        naming.len(),
+                        component.name
+                    ));
+                }
+                continue;
+            };
+            let mut counted = self.still_counted(component, vex, &purl);
             for &i in naming {
                 let advisory = &self.advisories[i].0;
                 if !advisory.affects(&identity, &version) {
@@ -192,24 +210,75 @@ impl Database {
                     fact.analysis = Some(analysis.clone());
                 }
                 if !analysis.is_some_and(vex::suppresses) {
-                    counted.push(advisory);
+                    counted.ids.insert(advisory.id.clone());
+                    counted.severity = counted.severity.max(advisory.severity);
                 }
             }
-            if counted.is_empty() {
+            let properties = &mut component.properties;
+            if counted.ids.is_empty() {
+                properties.remove(props::ADVISORIES);
+                properties.remove(props::ADVISORY_SEVERITY);
                 continue;
             }
-            let ids: BTreeSet<&str> = counted.iter().map(|a| a.id.as_str()).collect();
-            let properties = &mut component.properties;
             properties.insert(
                 props::ADVISORIES.into(),
-                ids.into_iter().collect::<Vec<_>>().join(","),
+                counted.ids.into_iter().collect::<Vec<_>>().join(","),
             );
-            if let Some(severity) = counted.iter().filter_map(|a| a.severity).max() {
+            if let Some(severity) = counted.severity {
                 properties.insert(props::ADVISORY_SEVERITY.into(), severity.as_str().into());
             }
         }
         inventory.vulnerabilities = facts.into_values().collect();
+        for item in unmatched {
+            inventory.declare_not_checked(item);
+        }
         warnings
+    }
+
+    /// The advisories `component` already carries (from an SBOM read back) that
+    /// no VEX statement waives. Their recorded severity is the highest of all
+    /// of them, so it stays while any of them does: an over-estimate, never an
+    /// under-estimate.
+    fn still_counted(&self, component: &Component, vex: &Vex, purl: &str) -> Counted {
+        let recorded = component
+            .properties
+            .get(props::ADVISORIES)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let ids: BTreeSet<String> = recorded
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .filter(|id| {
+                // Known here under this id or as an alias (built in, or loaded
+                // again): a VEX statement may name it by any of its names.
+                let known = self.advisories.iter().find(|(a, _)| a.known_as(id));
+                let names = |name: &str| known.map_or(name == *id, |(a, _)| a.known_as(name));
+                !vex.about(&names, purl).is_some_and(vex::suppresses)
+            })
+            .map(str::to_owned)
+            .collect();
+        let severity = component
+            .properties
+            .get(props::ADVISORY_SEVERITY)
+            .and_then(|s| s.parse().ok())
+            .filter(|_| !ids.is_empty());
+        Counted { ids, severity }
+    }
+}
+
+/// A component's advisories that count, and the highest of their severities.
+struct Counted {
+    ids: BTreeSet<String>,
+    severity: Option<Severity>,
+}
+
+/// Why no advisory can be matched against a component, and what would let it.
+fn unknown_version_reason(component: &Component) -> String {
+    match component.properties.get(props::NVIDIA_SONAME_MAJOR) {
+        Some(major) => format!(
+            "its version is unknown (its SONAME says only {major}), so no advisory can be matched; install it from NVIDIA's package or wheel, or add its sha256 with --fingerprints"
+        ),
+        None => "its version is unknown, so no advisory can be matched".into(),
     }
 }
 
@@ -296,5 +365,65 @@ mod tests {
             .contains_key(props::ADVISORIES));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("version is unknown"), "{warnings:?}");
+        // …and the gate is told it could not check that one.
+        assert_eq!(
+            inventory.not_checked,
+            [NotChecked {
+                fact: Fact::Advisories,
+                subject: Some("tensorrt".into()),
+                reason: "its version is unknown, so no advisory can be matched".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn advisories_an_sbom_carries_stay_unless_a_vex_statement_waives_them_synthetic() {
+        let mut torch = Component {
+            kind: ComponentKind::Python,
+            name: "torch".into(),
+            version: Some("2.7.0".into()),
+            purl: Some("pkg:pypi/torch@2.7.0".into()),
+            ..Default::default()
+        };
+        // Matched when the SBOM was made, against data not loaded now.
+        torch
+            .properties
+            .insert(props::ADVISORIES.into(), "SYNTHETIC-1,SYNTHETIC-2".into());
+        torch
+            .properties
+            .insert(props::ADVISORY_SEVERITY.into(), "high".into());
+        let database = Database::load(&[]).unwrap();
+        let annotate = |vex: &Vex| {
+            let mut inventory = Inventory {
+                components: vec![torch.clone()],
+                ..Default::default()
+            };
+            database.annotate(&mut inventory, vex);
+            inventory.components.remove(0).properties
+        };
+        let kept = annotate(&Vex::default());
+        assert_eq!(kept[props::ADVISORIES], "SYNTHETIC-1,SYNTHETIC-2");
+        assert_eq!(kept[props::ADVISORY_SEVERITY], "high");
+
+        let dir = tempfile::tempdir().unwrap();
+        let statement = |id: &str| {
+            let file = dir.path().join(format!("{id}.json"));
+            std::fs::write(
+                &file,
+                format!(
+                    r#"{{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{{
+                    "vulnerability":{{"name":"{id}"}},"products":[{{"@id":"pkg:pypi/torch"}}],
+                    "status":"not_affected","justification":"component_not_present"}}]}}"#
+                ),
+            )
+            .unwrap();
+            file
+        };
+        let one = Vex::load(&[statement("SYNTHETIC-1")]).unwrap();
+        assert_eq!(annotate(&one)[props::ADVISORIES], "SYNTHETIC-2");
+        let both = Vex::load(&[statement("SYNTHETIC-1"), statement("SYNTHETIC-2")]).unwrap();
+        let waived = annotate(&both);
+        assert!(!waived.contains_key(props::ADVISORIES), "{waived:?}");
+        assert!(!waived.contains_key(props::ADVISORY_SEVERITY), "{waived:?}");
     }
 }

@@ -19,6 +19,7 @@ mod cataloger;
 pub mod dpkg;
 mod merge;
 pub mod model;
+mod not_checked;
 pub mod nvidia;
 pub mod os_release;
 pub mod python;
@@ -153,8 +154,10 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         signatures: None,
         vulnerabilities: Vec::new(),
         advisory_data: None,
+        not_checked: Vec::new(),
     };
     inventory.normalize();
+    not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);
     Ok(Scan {
         inventory,
         warnings,

@@ -12,11 +12,14 @@
 //! ecosystem's rules (PEP 440, dpkg, dotted numbers).
 
 pub mod gpu;
+pub mod not_checked;
 pub mod props;
 pub mod purl;
 pub mod text;
 pub mod time;
 pub mod version;
+
+pub use not_checked::{Fact, NotChecked};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +52,10 @@ pub struct Inventory {
     pub vulnerabilities: Vec<VulnerabilityFact>,
     /// The advisory data matched: `built-in data of 2026-11-26 (3 days old), 120 from --advisories`.
     pub advisory_data: Option<String>,
+    /// Facts the rules need that could not be established, each with why.
+    /// Empty is left out, so inventories without any serialise as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<NotChecked>,
 }
 
 /// How much something matters: a rule's finding, an advisory's rating.
@@ -413,6 +420,14 @@ impl Component {
         )
     }
 
+    /// How reports name it when they cannot show it whole: `name at /primary/path`.
+    pub fn label(&self) -> String {
+        match self.locations.first() {
+            Some(location) => format!("{} at {}", self.name, location.path),
+            None => self.name.clone(),
+        }
+    }
+
     /// A stable identifier used as the CycloneDX `bom-ref`.
     pub fn bom_ref(&self) -> String {
         match &self.purl {
@@ -453,5 +468,23 @@ impl Inventory {
         }
         self.components
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+
+    /// Records that `item` could not be established; saying it twice (an SBOM
+    /// read back, then matched again) records it once.
+    pub fn declare_not_checked(&mut self, item: NotChecked) {
+        if !self.not_checked.contains(&item) {
+            self.not_checked.push(item);
+        }
+    }
+
+    /// The facts not established about `subject` (a [`Component::label`], or
+    /// `None` for the image).
+    pub fn facts_not_checked(&self, subject: Option<&str>) -> std::collections::BTreeSet<Fact> {
+        self.not_checked
+            .iter()
+            .filter(|item| item.subject.as_deref() == subject)
+            .map(|item| item.fact)
+            .collect()
     }
 }

@@ -131,6 +131,15 @@ pub const SIGNATURE_REASON: &str = "gpubom:signature:reason";
 /// `true` when the image was looked at for signatures (then none found means unsigned).
 pub const SIGNATURES_CHECKED: &str = "gpubom:signatures:checked";
 
+/// Facts that could not be established ([`crate::NotChecked`]), one group per
+/// item in the SBOM's metadata, always in this order and always all three, so
+/// a reader can regroup them. The fact: `user`, `signatures`, … ([`crate::Fact`]).
+pub const NOT_CHECKED_FACT: &str = "gpubom:not_checked:fact";
+/// The component it is about (`name at /path`), empty for the image.
+pub const NOT_CHECKED_SUBJECT: &str = "gpubom:not_checked:subject";
+/// Why, and what to do about it.
+pub const NOT_CHECKED_REASON: &str = "gpubom:not_checked:reason";
+
 /// Every property a component may carry: what a hand-written inventory (a
 /// `policy test` fixture) may set, so a misspelt name is an error instead of
 /// a fact that silently stays unset.
@@ -198,6 +207,9 @@ mod tests {
         super::SIGNATURE_KEY,
         super::SIGNATURE_REASON,
         super::SIGNATURES_CHECKED,
+        super::NOT_CHECKED_FACT,
+        super::NOT_CHECKED_SUBJECT,
+        super::NOT_CHECKED_REASON,
     ];
 
     /// A property added above must be listed as a component's or the metadata's,

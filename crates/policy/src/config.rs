@@ -16,6 +16,7 @@
 //!
 //! [signatures]
 //! keys = ["cosign.pub"]          # then every image needs a signature one of them verifies
+//! required = true               # and one whose signatures cannot be checked fails too
 //!
 //! [rules]
 //! disable = ["missing-source-labels"]           # by @id
@@ -161,13 +162,18 @@ pub struct Labels {
     pub required: Vec<String>,
 }
 
-/// Who may sign images. Giving anyone makes a verified signature required.
+/// Who may sign images. Giving anyone makes a verified signature required
+/// wherever signatures can be looked for.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Signatures {
     /// cosign public keys (`cosign.pub`), relative to the config file.
     #[serde(alias = "trusted")]
     pub keys: Vec<String>,
+    /// Fail closed: an image whose signatures cannot be checked (a
+    /// docker-archive, a directory, an SBOM that does not record them) is a
+    /// finding too, not a pass.
+    pub required: bool,
     /// Keyless signers: certificate subject and OIDC issuer.
     pub identities: Vec<SignerIdentity>,
     /// Sigstore's `trusted_root.json`, relative to the config file: what
@@ -183,9 +189,18 @@ pub struct SignerIdentity {
 }
 
 impl Signatures {
-    /// Whether an image must carry a signature that verifies.
-    pub fn required(&self) -> bool {
+    /// Whether anyone is trusted to sign: then an image must carry a signature that verifies.
+    pub fn names_signers(&self) -> bool {
         !self.keys.is_empty() || !self.identities.is_empty()
+    }
+
+    /// `required = true` with nobody to verify against can only ever fail:
+    /// said once, as an error, rather than on every image.
+    pub fn check(&self) -> Result<(), String> {
+        if self.required && !self.names_signers() {
+            return Err("[signatures] required = true, but no key or identity is trusted: add keys = [\"cosign.pub\"] or [[signatures.identities]], or pass --key".into());
+        }
+        Ok(())
     }
 }
 

@@ -4,8 +4,9 @@
 use crate::config::Config;
 use crate::fleet::{Fleet, FleetCheck};
 use gpubom_inventory::version::{self as known, Ecosystem};
-use gpubom_inventory::{props, Component, Inventory};
+use gpubom_inventory::{props, Component, Fact, Inventory};
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A version as Cedar sees it: the release numbers as four Longs, whether it
 /// is a pre-release, and one ordering key.
@@ -116,7 +117,8 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
             "tensorrt_denied": config.versions.tensorrt_denied,
             "allowed_port_specs": allowed_ports,
             "restrict_ports": !allowed_ports.is_empty(),
-            "require_signature": config.signatures.required(),
+            "require_signature": config.signatures.names_signers(),
+            "signatures_required": config.signatures.required,
             "required_labels": config.labels.required,
             "fleet_driver_string": config.fleet.driver.trim(),
             "fleet_forward_compat": config.fleet.forward_compat_applies(),
@@ -135,15 +137,37 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
 
 pub fn build(inventory: &Inventory, fleet: &Fleet) -> Vec<Built> {
     let fleet = fleet.check();
+    let mut not_checked: BTreeMap<Option<&str>, BTreeSet<Fact>> = BTreeMap::new();
+    for item in &inventory.not_checked {
+        not_checked
+            .entry(item.subject.as_deref())
+            .or_default()
+            .insert(item.fact);
+    }
+    let facts_of = |subject: Option<&str>| fact_set(not_checked.get(&subject));
     let mut out = vec![image(inventory)];
+    out[0].json["attrs"]["not_checked"] = facts_of(None);
     for (i, c) in inventory.components.iter().enumerate() {
-        out.push(if c.kind.is_model_like() {
+        let mut built = if c.kind.is_model_like() {
             model(inventory, i, c)
         } else {
             component(inventory, i, c, &fleet)
-        });
+        };
+        built.json["attrs"]["not_checked"] = facts_of(Some(&c.label()));
+        out.push(built);
     }
     out
+}
+
+/// Facts as a set of the schema's `Fact` enum: `Gpubom::Fact::"signatures"`.
+fn fact_set(facts: Option<&BTreeSet<Fact>>) -> Value {
+    let ids = facts.into_iter().flatten();
+    Value::Array(
+        ids.map(
+            |f| json!({ "__entity": { "type": format!("{NAMESPACE}::Fact"), "id": f.as_str() } }),
+        )
+        .collect(),
+    )
 }
 
 /// The image as findings about it name it: `name:tag@digest`, or where it was scanned.
@@ -167,21 +191,37 @@ fn signature_attrs(signatures: &[gpubom_inventory::SignatureFact]) -> Value {
         .filter(|s| s.verified)
         .filter_map(|s| s.key.clone().or_else(|| s.identity.clone()))
         .collect();
-    let summary = if signatures.is_empty() {
-        "no signature found (no .sig tag, referrer or bundle for this digest)".to_string()
-    } else {
-        let each: Vec<String> = signatures
-            .iter()
-            .map(|s| format!("{} {}: {}", s.source.as_str(), s.manifest, s.reason))
-            .collect();
-        format!("{} found; {}", signatures.len(), each.join("; "))
-    };
     json!({
         "found": signatures.len() as i64,
         "verified": signatures.iter().any(|s| s.verified),
         "signers": signers,
-        "summary": summary,
+        "summary": found_signatures(signatures),
     })
+}
+
+/// Each signature found and why it counted or not.
+fn found_signatures(signatures: &[gpubom_inventory::SignatureFact]) -> String {
+    if signatures.is_empty() {
+        return "no signature found (no .sig tag, referrer or bundle for this digest)".to_string();
+    }
+    let each: Vec<String> = signatures
+        .iter()
+        .map(|s| format!("{} {}: {}", s.source.as_str(), s.manifest, s.reason))
+        .collect();
+    format!("{} found; {}", signatures.len(), each.join("; "))
+}
+
+/// What was found when signatures were looked for, or why they could not be.
+fn signature_summary(inventory: &Inventory) -> String {
+    if let Some(signatures) = &inventory.signatures {
+        return found_signatures(signatures);
+    }
+    let why = inventory
+        .not_checked
+        .iter()
+        .find(|i| i.fact == Fact::Signatures && i.subject.is_none())
+        .map_or("nobody looked for them", |i| i.reason.as_str());
+    format!("signatures were not checked: {why}")
 }
 
 fn image(inventory: &Inventory) -> Built {
@@ -222,6 +262,7 @@ fn image(inventory: &Inventory) -> Built {
     if let Some(signatures) = &inventory.signatures {
         attrs["signature"] = signature_attrs(signatures);
     }
+    attrs["signature_summary"] = json!(signature_summary(inventory));
     let id = uid("Image", "image");
     Built {
         json: json!({ "uid": id, "attrs": attrs, "parents": [] }),

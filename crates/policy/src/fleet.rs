@@ -14,7 +14,7 @@
 
 use gpubom_inventory::gpu::{self, tables, GpuArch};
 use gpubom_inventory::version::GenericVersion;
-use gpubom_inventory::{props, Component};
+use gpubom_inventory::{props, Component, Fact, Inventory, NotChecked};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,6 +86,32 @@ impl Fleet {
                 self.driver
             )
         })
+    }
+
+    /// What the gate cannot judge for want of a fleet: GPU architectures without `gpus`, the
+    /// host driver without `driver`. Said only when a component has device code or needs a
+    /// driver, so an image without CUDA is not told about GPUs.
+    pub fn not_checked(&self, inventory: &Inventory) -> Vec<NotChecked> {
+        let any = |keys: &[&str]| {
+            inventory
+                .components
+                .iter()
+                .any(|c| keys.iter().any(|k| c.properties.contains_key(*k)))
+        };
+        let mut out = Vec::new();
+        if self.gpus.is_empty() && any(&[props::NVIDIA_SM_ARCHS, props::NVIDIA_PTX_ARCHS]) {
+            out.push(NotChecked::image(
+                Fact::GpuArchitectures,
+                "no [fleet] gpus in .gpubom.toml; name the GPUs the image must run on (gpus = [\"A100\", \"sm_89\"])",
+            ));
+        }
+        if self.driver.trim().is_empty() && any(&[props::NVIDIA_MIN_DRIVER]) {
+            out.push(NotChecked::image(
+                Fact::Driver,
+                "no [fleet] driver in .gpubom.toml; give the oldest host driver the fleet runs (driver = \"535.183.01\")",
+            ));
+        }
+        out
     }
 
     /// The GPUs and driver, parsed once for judging every component. A fleet that does not

@@ -31,7 +31,7 @@ pub use waivers::{unused_waivers, Waived};
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityUid, Request, RestrictedExpression,
 };
-use gpubom_inventory::Inventory;
+use gpubom_inventory::{Fact, Inventory, NotChecked};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -72,6 +72,22 @@ pub fn families() -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .filter(|f| f != "none" && f != "other")
+        .collect()
+}
+
+/// Everything a check of `inventory` under `config` could not establish: what
+/// the inventory declares, and what the configuration leaves undecided (no
+/// `[fleet]`). Without fleet GPUs no component's architectures are judged, and
+/// one line says so for all of them.
+pub fn not_checked(inventory: &Inventory, config: &Config) -> Vec<NotChecked> {
+    let fleet = config.fleet.not_checked(inventory);
+    let no_gpus = fleet.iter().any(|i| i.fact == Fact::GpuArchitectures);
+    inventory
+        .not_checked
+        .iter()
+        .filter(|i| !(no_gpus && i.fact == Fact::GpuArchitectures))
+        .cloned()
+        .chain(fleet)
         .collect()
 }
 

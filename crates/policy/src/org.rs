@@ -21,6 +21,7 @@ const BUILT_IN: &[&str] = &[
     "allowed_port_specs",
     "restrict_ports",
     "require_signature",
+    "signatures_required",
     "required_labels",
     "fleet_driver",
     "fleet_driver_string",

@@ -1,5 +1,8 @@
 //! Findings for people and machines: text (grouped by severity), JSON,
-//! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries).
+//! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries). Each ends
+//! with what was not checked ([`not_checked`]).
+
+mod not_checked;
 
 mod dockerfile;
 
@@ -32,6 +35,8 @@ pub struct Context<'a> {
     pub tool_version: &'a str,
     /// A Dockerfile (path as it should appear in SARIF, and its text).
     pub dockerfile: Option<(&'a str, &'a str)>,
+    /// The facts that could not be established ([`crate::not_checked`]).
+    pub not_checked: &'a [gpubom_inventory::NotChecked],
 }
 
 pub fn render(findings: &[Finding], format: Format, ctx: &Context) -> String {
@@ -136,6 +141,7 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
         ctx.rules.len(),
         for_terminal(ctx.target)
     );
+    out.push_str(&not_checked::text(ctx.not_checked, colour));
     out
 }
 
@@ -146,6 +152,7 @@ fn json(findings: &[Finding], ctx: &Context) -> String {
         "fail_on": threshold(ctx),
         "failing": crate::failing(findings, ctx.fail_on),
         "findings": findings,
+        "not_checked": not_checked::json(ctx.not_checked),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
@@ -268,6 +275,10 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
                 "rules": rules,
             }},
             "results": results,
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": not_checked::sarif_notifications(ctx.not_checked),
+            }],
         }],
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -297,6 +308,10 @@ fn artifact_uri(path: &str) -> String {
 }
 
 fn markdown(findings: &[Finding], ctx: &Context) -> String {
+    markdown_findings(findings, ctx) + &not_checked::markdown(ctx.not_checked)
+}
+
+fn markdown_findings(findings: &[Finding], ctx: &Context) -> String {
     let failing = crate::failing(findings, ctx.fail_on);
     let mut out = String::new();
     let status = match ctx.fail_on {

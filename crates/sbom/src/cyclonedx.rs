@@ -334,6 +334,14 @@ fn metadata_properties(inventory: &Inventory) -> Vec<Property> {
             push(props::SIGNATURE_REASON, &s.reason);
         }
     }
+    for item in &inventory.not_checked {
+        push(props::NOT_CHECKED_FACT, item.fact.as_str());
+        push(
+            props::NOT_CHECKED_SUBJECT,
+            item.subject.as_deref().unwrap_or(""),
+        );
+        push(props::NOT_CHECKED_REASON, &item.reason);
+    }
     out
 }
 

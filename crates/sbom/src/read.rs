@@ -6,11 +6,13 @@
 //! What an SBOM does not say stays unknown: image config facts (user, ports,
 //! labels) are read only where gpubom recorded them, marked by
 //! [`props::IMAGE_USER`]. A Syft or Trivy SBOM has none, so its inventory has no
-//! [`ImageFacts`] and the gate does not judge it as running as root.
+//! [`ImageFacts`] and the gate does not judge it as running as root. What the
+//! SBOM cannot tell is declared [`NotChecked`], with gpubom's own reasons when
+//! it wrote the SBOM, else because this SBOM does not record it.
 
 use gpubom_inventory::{
-    props, Component, ComponentKind, Distro, Hash, ImageFacts, Inventory, LayerInfo, LayerRef,
-    Location, SignatureFact, SignatureSource, Subject,
+    props, Component, ComponentKind, Distro, Fact, Hash, ImageFacts, Inventory, LayerInfo,
+    LayerRef, Location, NotChecked, SignatureFact, SignatureSource, Subject,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -134,9 +136,60 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         // The components keep their advisory properties, which is what the gate reads.
         vulnerabilities: Vec::new(),
         advisory_data: get(props::ADVISORY_DATA),
+        not_checked: not_checked(&meta_props),
     };
+    declare_unrecorded(&mut inventory);
     inventory.normalize();
     Ok(inventory)
+}
+
+/// What the SBOM cannot tell and did not already say: no image config, no
+/// signature lookup (any SBOM not written by gpubom, and gpubom's of sources
+/// that have neither, written before it said so).
+fn declare_unrecorded(inventory: &mut Inventory) {
+    let said = |inventory: &Inventory, fact| inventory.not_checked.iter().any(|i| i.fact == fact);
+    if inventory.image.is_none() && !said(inventory, Fact::User) {
+        for item in NotChecked::image_config(
+            "this SBOM records no image config; check the image itself (gpubom check IMAGE)",
+        ) {
+            inventory.declare_not_checked(item);
+        }
+    }
+    if inventory.signatures.is_none() && !said(inventory, Fact::Signatures) {
+        inventory.declare_not_checked(NotChecked::image(
+            Fact::Signatures,
+            "this SBOM records no signature lookup; check the pushed reference (gpubom check REF --key cosign.pub)",
+        ));
+    }
+}
+
+/// Regroups the not-checked properties: each group starts at its fact. A fact
+/// this build does not know (a newer gpubom wrote the SBOM) is left out.
+fn not_checked(meta_props: &[(String, String)]) -> Vec<NotChecked> {
+    let mut groups: Vec<(&str, NotChecked)> = Vec::new();
+    for (k, v) in meta_props {
+        if k == props::NOT_CHECKED_FACT {
+            groups.push((v, NotChecked::image(Fact::User, "")));
+            continue;
+        }
+        let Some((_, item)) = groups.last_mut() else {
+            continue;
+        };
+        match k.as_str() {
+            props::NOT_CHECKED_SUBJECT if !v.is_empty() => item.subject = Some(v.clone()),
+            props::NOT_CHECKED_REASON => item.reason = v.clone(),
+            _ => {}
+        }
+    }
+    groups
+        .into_iter()
+        .filter_map(|(fact, item)| {
+            Some(NotChecked {
+                fact: Fact::parse(fact)?,
+                ..item
+            })
+        })
+        .collect()
 }
 
 /// Regroups the signature properties: each group starts at its source.

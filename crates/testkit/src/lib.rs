@@ -1,11 +1,13 @@
 //! Test fixtures for gpubom.
 //!
 //! [`image`] builds container images in code (OCI layout, oci-archive, docker-archive)
-//! from layers described in Rust; [`real`] fetches real files (PyPI wheels, Debian
-//! packages) into a local cache so tests run on real bytes; [`registry`] runs a real
-//! OCI registry (CNCF distribution) to push images and cosign signatures to;
-//! [`hostile_http`] serves as a test scripts it, for registries that misbehave on purpose.
+//! from layers described in Rust, [`demo`] the README's demo image; [`real`] fetches
+//! real files (PyPI wheels, Debian packages) into a local cache so tests run on real
+//! bytes; [`registry`] runs a real OCI registry (CNCF distribution) to push images and
+//! cosign signatures to; [`hostile_http`] serves as a test scripts it, for registries
+//! that misbehave on purpose.
 
+pub mod demo;
 pub mod elf;
 pub mod hostile_http;
 pub mod image;

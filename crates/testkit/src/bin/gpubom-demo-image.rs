@@ -1,42 +1,45 @@
 //! Builds the demo image the README scans: a small Debian + Python + CUDA image
 //! assembled from real bytes (Debian packages vendored in tests/fixtures/debs,
-//! NVIDIA wheels from PyPI), written as an oci-archive.
+//! NVIDIA wheels from PyPI), written as an oci-archive, or with
+//! `--docker-archive` as `docker save` (Docker 25+) writes it.
 //!
-//! Usage: gpubom-demo-image OUT.tar [MODELS_DIR]
+//! Usage: gpubom-demo-image OUT.tar [MODELS_DIR] [--docker-archive]
 //!
 //! MODELS_DIR, when given, holds model files written by the real libraries
 //! (tests/fixtures/real-models: torch, torch.onnx); three of them are copied into
 //! /models, one of them a malicious checkpoint.
 
-use gpubom_testkit::image::{Compression, ImageSpec, Layer};
-use gpubom_testkit::real;
+use gpubom_testkit::demo;
+use gpubom_testkit::image::DockerForm;
 use std::process::ExitCode;
 
-const SITE: &str = "usr/local/lib/python3.11/site-packages";
-const DEBS: &[(&str, &str)] = &[
-    ("base-files", "12.4+deb12u15"),
-    ("zlib1g", "1:1.2.13.dfsg-1"),
-    ("libexpat1", "2.5.0-1+deb12u2"),
-];
-const WHEELS: &[(&str, &str)] = &[
-    ("nvidia-cuda-runtime-cu12", "12.1.105"),
-    ("nvidia-nvtx-cu12", "12.1.105"),
-    ("six", "1.16.0"),
-];
-
 fn main() -> ExitCode {
-    let Some(out) = std::env::args().nth(1) else {
-        eprintln!("usage: gpubom-demo-image OUT.tar");
+    let (flags, paths): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a.starts_with("--"));
+    let docker = match flags.as_slice() {
+        [] => false,
+        [flag] if flag == "--docker-archive" => true,
+        _ => {
+            eprintln!("usage: gpubom-demo-image OUT.tar [MODELS_DIR] [--docker-archive]");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(out) = paths.first() else {
+        eprintln!("usage: gpubom-demo-image OUT.tar [MODELS_DIR] [--docker-archive]");
         return ExitCode::from(2);
     };
-    let models = std::env::args().nth(2);
-    match build(models.as_deref()) {
+    match demo::build(paths.get(1).map(String::as_str)) {
         Ok(spec) => {
-            if let Some(parent) = std::path::Path::new(&out).parent() {
+            let out = std::path::Path::new(out);
+            if let Some(parent) = out.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            spec.write_oci_archive(std::path::Path::new(&out));
-            eprintln!("demo image written to {out}");
+            if docker {
+                spec.write_docker_archive(out, DockerForm::Blobs);
+            } else {
+                spec.write_oci_archive(out);
+            }
+            eprintln!("demo image written to {}", out.display());
             ExitCode::SUCCESS
         }
         Err(why) => {
@@ -44,66 +47,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn build(models: Option<&str>) -> Result<ImageSpec, String> {
-    let mut base = Layer::new();
-    let mut status = String::new();
-    for (name, version) in DEBS {
-        let deb = real::deb_contents(&real::debian_package(name, version)?)?;
-        let list: String = deb.files.iter().map(|(p, _)| format!("{p}\n")).collect();
-        base = base.file(&format!("var/lib/dpkg/info/{name}:amd64.list"), list);
-        for (path, bytes) in deb.files {
-            base = base.file(path.trim_start_matches('/'), bytes);
-        }
-        for (path, target) in deb.symlinks {
-            base = base.symlink(path.trim_start_matches('/'), &target);
-        }
-        let control = deb.control.trim_end();
-        let (first, rest) = control.split_once('\n').unwrap_or((control, ""));
-        status.push_str(&format!(
-            "{first}\nStatus: install ok installed\n{rest}\n\n"
-        ));
-    }
-    base = base.file("var/lib/dpkg/status", status);
-
-    let mut wheels = Layer::new();
-    let mut cudart = None;
-    for (name, version) in WHEELS {
-        for (path, bytes) in real::wheel_files(&real::pypi_wheel(name, version)?)? {
-            if path.ends_with("libcudart.so.12") {
-                cudart = Some(bytes.clone());
-            }
-            wheels = wheels.file(&format!("{SITE}/{path}"), bytes);
-        }
-    }
-    let cudart = cudart.ok_or("the cuda-runtime wheel has no libcudart.so.12")?;
-    // The same library copied in by hand, with no package metadata: what scanners miss.
-    let copied = Layer::new()
-        .file("opt/app/lib/libcudart.so.12", cudart)
-        .created_by("COPY vendor/libcudart.so.12 /opt/app/lib/");
-
-    let mut model_layer = Layer::new().created_by("COPY models /models");
-    if let Some(dir) = models {
-        for name in ["malicious_checkpoint.pt", "state_dict.pt", "model.onnx"] {
-            let path = std::path::Path::new(dir).join(name);
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            model_layer = model_layer.file(&format!("models/{name}"), bytes);
-        }
-    }
-
-    Ok(ImageSpec::new("example.com/gpubom/demo", "1.0")
-        .expose("8888/tcp")
-        .expose("22/tcp")
-        .env("PATH=/usr/local/bin:/usr/bin:/bin")
-        .env("CUDA_VERSION=12.1.1")
-        .label("org.opencontainers.image.title", "gpubom demo")
-        .layer(base.created_by("ADD debian-bookworm-rootfs /").compression(Compression::Gzip))
-        .layer(
-            wheels
-                .created_by("RUN pip install nvidia-cuda-runtime-cu12==12.1.105 nvidia-nvtx-cu12==12.1.105 six==1.16.0")
-                .compression(Compression::Zstd),
-        )
-        .layer(copied.compression(Compression::Gzip))
-        .layer(model_layer.compression(Compression::Gzip)))
 }
