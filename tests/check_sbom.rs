@@ -23,6 +23,8 @@ fn foreign(tool: &str) -> String {
 const NO_CONFIG: &str =
     "this SBOM records no image config; check the image itself (gpubom check IMAGE)";
 const NO_SIGNATURES: &str = "this SBOM records no signature lookup; check the pushed reference (gpubom check REF --key cosign.pub)";
+// Both name the image by the archive's file name; Trivy would add RepoTag had it read a registry.
+const NO_REFERENCE: &str = "this SBOM does not say whether it names the image by a registry reference or by a file; check the reference itself (gpubom check REF)";
 
 #[test]
 fn real_syft_and_trivy_sboms_of_a_root_image_with_ssh_and_jupyter_say_what_they_lack() {
@@ -47,6 +49,7 @@ fn real_syft_and_trivy_sboms_of_a_root_image_with_ssh_and_jupyter_say_what_they_
                 ("ports", NO_CONFIG),
                 ("labels", NO_CONFIG),
                 ("signatures", NO_SIGNATURES),
+                ("reference", NO_REFERENCE),
             ],
             "{tool}"
         );
@@ -54,7 +57,7 @@ fn real_syft_and_trivy_sboms_of_a_root_image_with_ssh_and_jupyter_say_what_they_
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(
             text.ends_with(&format!(
-                "Not checked (a PASS does not cover these):\n  user, ports, labels: {NO_CONFIG}\n  signatures: {NO_SIGNATURES}\n"
+                "Not checked (a PASS does not cover these):\n  user, ports, labels: {NO_CONFIG}\n  signatures: {NO_SIGNATURES}\n  reference: {NO_REFERENCE}\n"
             )),
             "{tool}: {text}"
         );

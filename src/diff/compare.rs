@@ -417,6 +417,12 @@ pub fn with_facts_of(side: &Inventory, other: &Inventory, facts: &BTreeSet<Fact>
     if facts.contains(&Fact::Signatures) {
         borrowed.signatures = other.signatures.clone();
     }
+    if facts.contains(&Fact::Reference) {
+        // How the image is named: name, tag and the digest that pins them.
+        borrowed.subject.name = other.subject.name.clone();
+        borrowed.subject.tag = other.subject.tag.clone();
+        borrowed.subject.digest = other.subject.digest.clone();
+    }
     borrowed
         .not_checked
         .retain(|i| !(i.subject.is_none() && facts.contains(&i.fact)));

@@ -25,6 +25,9 @@ pub enum Fact {
     Labels,
     /// Whether a trusted key or identity signed the image's digest.
     Signatures,
+    /// Whether the image is named by a registry reference that a tag or digest
+    /// pins (an SBOM from another tool may name a file instead).
+    Reference,
     /// Whether a model file's sha256 is the one `--expect-sha256` pins.
     ModelHash,
     /// Whether a component has known advisories: needs its version.
@@ -36,11 +39,12 @@ pub enum Fact {
 }
 
 impl Fact {
-    pub const ALL: [Fact; 8] = [
+    pub const ALL: [Fact; 9] = [
         Fact::User,
         Fact::Ports,
         Fact::Labels,
         Fact::Signatures,
+        Fact::Reference,
         Fact::ModelHash,
         Fact::Advisories,
         Fact::GpuArchitectures,
@@ -54,6 +58,7 @@ impl Fact {
             Fact::Ports => "ports",
             Fact::Labels => "labels",
             Fact::Signatures => "signatures",
+            Fact::Reference => "reference",
             Fact::ModelHash => "model-hash",
             Fact::Advisories => "advisories",
             Fact::GpuArchitectures => "gpu-architectures",
@@ -70,7 +75,7 @@ impl Fact {
 
     /// Facts about the image as a whole, rather than one of its components.
     pub fn is_about_the_image(self) -> bool {
-        Fact::IMAGE_CONFIG.contains(&self) || self == Fact::Signatures
+        Fact::IMAGE_CONFIG.contains(&self) || matches!(self, Fact::Signatures | Fact::Reference)
     }
 }
 

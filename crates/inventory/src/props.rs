@@ -97,6 +97,10 @@ pub const KIND: &str = "gpubom:kind";
 
 /// SBOM metadata: the source kind (`oci-dir`, `dir`, …, see [`crate::Subject::kind`]).
 pub const SOURCE_KIND: &str = "gpubom:source:kind";
+/// Trivy's record, on an SBOM's root component, of the registry reference it
+/// read the image by (absent when it read a file), as Trivy 0.59 writes it.
+pub const TRIVY_REPO_TAG: &str = "aquasecurity:trivy:RepoTag";
+pub const TRIVY_REPO_DIGEST: &str = "aquasecurity:trivy:RepoDigest";
 /// SBOM metadata: the manifest digest, config digest and platform of the image.
 pub const IMAGE_DIGEST: &str = "gpubom:image:digest";
 pub const IMAGE_CONFIG_DIGEST: &str = "gpubom:image:config_digest";
@@ -190,6 +194,8 @@ mod tests {
     const METADATA: &[&str] = &[
         super::ADVISORY_DATA,
         super::SOURCE_KIND,
+        super::TRIVY_REPO_TAG,
+        super::TRIVY_REPO_DIGEST,
         super::IMAGE_DIGEST,
         super::IMAGE_CONFIG_DIGEST,
         super::IMAGE_PLATFORM,

@@ -37,10 +37,16 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
             .collect()
     };
     let root = &doc["metadata"]["component"];
+    // Another tool's SBOM names the image by whatever it was given, a file as
+    // readily as a registry reference; only Trivy says which it read.
+    let names_a_reference = get(props::SOURCE_KIND).is_some()
+        || properties(root)
+            .iter()
+            .any(|(k, _)| k == props::TRIVY_REPO_TAG || k == props::TRIVY_REPO_DIGEST);
     let mut subject = Subject {
         kind: get(props::SOURCE_KIND).unwrap_or_else(|| "sbom".into()),
         location: str_of(&root["name"]).unwrap_or_default(),
-        name: str_of(&root["name"]),
+        name: str_of(&root["name"]).filter(|_| names_a_reference),
         tag: str_of(&root["version"]).filter(|v| !v.starts_with("sha256:")),
         digest: get(props::IMAGE_DIGEST),
         config_digest: get(props::IMAGE_CONFIG_DIGEST),
@@ -139,6 +145,12 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         not_checked: not_checked(&meta_props),
     };
     declare_unrecorded(&mut inventory);
+    if !names_a_reference {
+        inventory.declare_not_checked(NotChecked::image(
+            Fact::Reference,
+            "this SBOM does not say whether it names the image by a registry reference or by a file; check the reference itself (gpubom check REF)",
+        ));
+    }
     inventory.normalize();
     Ok(inventory)
 }
@@ -295,5 +307,47 @@ fn component(c: &Value) -> Component {
             .filter(|(k, _)| k.starts_with("gpubom:"))
             .collect(),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trivy_root(properties: serde_json::Value) -> Vec<u8> {
+        serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "metadata": { "component": {
+                "type": "container",
+                "name": "ghcr.io/acme/infer:latest",
+                "properties": properties,
+            } },
+            "components": [],
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn another_tool_s_name_is_a_reference_only_when_it_says_so_synthetic() {
+        // Trivy read a file: the name it shows is not a reference to pin.
+        let file = read_cyclonedx_json(&trivy_root(serde_json::json!([]))).unwrap();
+        assert_eq!(file.subject.name, None);
+        assert_eq!(file.subject.location, "ghcr.io/acme/infer:latest");
+        assert!(file
+            .not_checked
+            .iter()
+            .any(|i| i.fact == Fact::Reference && i.subject.is_none()));
+        // Trivy read a registry: it records the tag it pulled.
+        let pulled = read_cyclonedx_json(&trivy_root(serde_json::json!([
+            { "name": props::TRIVY_REPO_TAG, "value": "ghcr.io/acme/infer:latest" }
+        ])))
+        .unwrap();
+        assert_eq!(
+            pulled.subject.name.as_deref(),
+            Some("ghcr.io/acme/infer:latest")
+        );
+        assert!(!pulled.not_checked.iter().any(|i| i.fact == Fact::Reference));
     }
 }
