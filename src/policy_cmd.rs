@@ -12,8 +12,8 @@ pub enum PolicyCommand {
     /// Parse and validate policies against the gpubom schema, with the default
     /// pack (no @id may clash with it) and the configuration's waivers
     Validate {
-        /// .cedar files or directories
-        #[arg(required = true)]
+        /// .cedar files or directories [default: none: the default pack and the
+        /// configuration alone, e.g. to validate its waivers]
         paths: Vec<PathBuf>,
         /// The organisation's values the policies read as principal.<name>, and
         /// its waivers [default: .gpubom.toml if present]
@@ -60,6 +60,9 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             // The pack `check` would load, so an @id clash or a waiver for a
             // rule that is not there fails here, not in CI.
             let pack = Pack::load_for(&paths, !no_default_policies, &config)?;
+            if pack.rules.is_empty() {
+                bail!("nothing to validate: --no-default-policies was given without any policy path");
+            }
             let today = gpubom_inventory::time::today();
             gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
             let own = pack.rules.values().filter(|r| !r.builtin).count();

@@ -220,6 +220,12 @@ fn untrustworthy_waivers_are_errors_in_validate_and_check() {
     let out = run(&["policy", "validate", &own, "--config", &allowed]);
     assert_exit(&out, 0);
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 waiver(s) valid"));
+    // The configuration alone, against the default pack: no policy of one's own needed.
+    let out = run(&["policy", "validate", "--config", &allowed]);
+    assert_exit(&out, 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 waiver(s) valid"));
+    let out = run(&["policy", "validate", "--no-default-policies"]);
+    assert_exit(&out, 2);
     // .gpubom.toml in the current directory is the default, as for check.
     write(d, ".gpubom.toml", &waiver("no-such-rule", "x", &in_90));
     let out = gpubom()
