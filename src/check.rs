@@ -92,10 +92,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         gpubom_policy::evaluate(&pack, &inventory, &config, &gpubom_inventory::time::today())?;
     if !args.scan.quiet {
         for waiver in gpubom_policy::unused_waivers(&findings, &config) {
-            eprintln!(
-                "gpubom: warning: waiver for {} matching {:?} matched nothing; remove it, or fix its match",
+            crate::console::warning(&format!(
+                "waiver for {} matching {:?} matched nothing; remove it, or fix its match",
                 waiver.rule, waiver.pattern
-            );
+            ));
         }
     }
     let fail_on = match args.fail_on {

@@ -50,10 +50,10 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         PolicyCommand::Validate { paths, config } => {
             let config = crate::check::read_config(config.as_deref())?;
             let pack = Pack::load_for(&paths, false, &config)?;
-            println!(
+            crate::console::out(&format!(
                 "ok: {} rule(s) valid against the gpubom schema",
                 pack.rules.len()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Test {
@@ -67,7 +67,9 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         }
         PolicyCommand::Schema { config } => {
             let config = crate::check::read_config(config.as_deref())?;
-            print!("{}", gpubom_policy::schema_text(&config));
+            gpubom_policy::schema_text(&config)
+                .lines()
+                .for_each(crate::console::out);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -91,7 +93,7 @@ fn test(
         );
     }
     let under_test: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
-    println!(
+    crate::console::out(&format!(
         "testing {}{}",
         if no_default { "" } else { "the default pack" },
         match (under_test.is_empty(), no_default) {
@@ -99,7 +101,7 @@ fn test(
             (false, true) => under_test.join(", "),
             (false, false) => format!(" and {}", under_test.join(", ")),
         }
-    );
+    ));
     let report = test_runner::run(
         &Policies {
             paths: &policies,
@@ -111,16 +113,16 @@ fn test(
         &|bytes| gpubom_sbom::read_cyclonedx_json(bytes),
     )?;
     for name in &report.passed {
-        println!("PASS {name}");
+        crate::console::out(&format!("PASS {name}"));
     }
     for (name, why) in &report.failed {
-        println!("FAIL {name}: {why}");
+        crate::console::out(&format!("FAIL {name}: {why}"));
     }
-    println!(
+    crate::console::out(&format!(
         "{} passed, {} failed",
         report.passed.len(),
         report.failed.len()
-    );
+    ));
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -189,7 +189,7 @@ pub fn scan_source(
     scan.inventory.advisory_data = Some(advisories.describe(&gpubom_inventory::time::today()));
     if !settings.quiet {
         for warning in &scan.warnings {
-            eprintln!("gpubom: warning: {warning}");
+            crate::console::warning(warning);
         }
     }
     Ok(scan)

@@ -2,7 +2,7 @@
 //! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries).
 
 use crate::{Finding, Rule, Severity};
-use gpubom_inventory::text::for_terminal;
+use gpubom_inventory::text::{for_terminal, markdown};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -97,15 +97,12 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
             )
         );
         for f in group {
-            // Names and paths come from the image: escaped before they reach a terminal.
-            let _ = writeln!(
-                out,
-                "  [{}] {}: {}",
-                f.rule,
-                f.message,
-                for_terminal(&describe(f))
-            );
-            let _ = writeln!(out, "      fix: {}", f.remediation);
+            // Messages, names and paths come from the image, rules from the
+            // repository: each line is escaped before it reaches a terminal or a job log.
+            let finding = format!("  [{}] {}: {}", f.rule, f.message, describe(f));
+            let _ = writeln!(out, "{}", for_terminal(&finding));
+            let fix = format!("      fix: {}", f.remediation);
+            let _ = writeln!(out, "{}", for_terminal(&fix));
         }
     }
     let waived = findings.len() - active.len();
@@ -303,10 +300,12 @@ fn markdown(findings: &[Finding], ctx: &Context) -> String {
         Some(_) => "✅ **PASS**",
     };
     let _ = writeln!(out, "### gpubom check: {status}\n");
+    // Only the lines above are block-level Markdown, and only gpubom writes them:
+    // everything from the image or the repository goes through `markdown`.
     let _ = writeln!(
         out,
-        "`{}` — {failing} finding(s) at or above **{}**, {} in all.\n",
-        ctx.target,
+        "{} — {failing} finding(s) at or above **{}**, {} in all.\n",
+        markdown::code(ctx.target),
         threshold(ctx),
         findings.len()
     );
@@ -317,7 +316,6 @@ fn markdown(findings: &[Finding], ctx: &Context) -> String {
         out,
         "| Severity | Rule | Finding | Fix |\n|---|---|---|---|"
     );
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     for f in findings {
         let severity = match &f.waived {
             Some(_) => format!("{} (waived)", f.severity.as_str()),
@@ -325,11 +323,11 @@ fn markdown(findings: &[Finding], ctx: &Context) -> String {
         };
         let _ = writeln!(
             out,
-            "| {severity} | `{}` | {}: {} | {} |",
-            f.rule,
-            cell(&f.message),
-            cell(&describe(f)),
-            cell(&f.remediation)
+            "| {severity} | {} | {}: {} | {} |",
+            markdown::code(&f.rule),
+            markdown::text(&f.message),
+            markdown::text(&describe(f)),
+            markdown::text(&f.remediation)
         );
     }
     out
