@@ -204,7 +204,7 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
                 "name": pascal_case(&r.id),
                 "shortDescription": { "text": description },
                 "fullDescription": { "text": description },
-                "help": { "text": r.remediation, "markdown": format!("**Fix:** {}", r.remediation) },
+                "help": { "text": r.remediation, "markdown": format!("**Fix:** {}", markdown::text(&r.remediation)) },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
             })
