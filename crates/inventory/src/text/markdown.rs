@@ -69,9 +69,11 @@ pub fn code(s: &str) -> String {
     }
     let longest_run = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest_run + 1);
-    // One space inside each fence is dropped when both are there: padding keeps
-    // a backtick or a space at either end of the content its own.
-    let pad = if content.starts_with([' ', '`']) || content.ends_with([' ', '`']) {
+    // One space inside each fence is dropped when both are there, unless the
+    // content is all spaces: padding keeps a backtick or a space at either end
+    // of the content its own.
+    let all_spaces = content.chars().all(|c| c == ' ');
+    let pad = if !all_spaces && (content.starts_with([' ', '`']) || content.ends_with([' ', '`'])) {
         " "
     } else {
         ""
@@ -139,6 +141,7 @@ mod tests {
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(code(" x "), "`  x  `");
         assert_eq!(code(""), "` `");
+        assert_eq!(code("  "), "`  `");
     }
 
     #[test]
