@@ -27,18 +27,18 @@ pub fn run(command: AdvisoriesCommand) -> Result<ExitCode> {
                 } else {
                     format!(" ({})", advisory.aliases.join(", "))
                 };
-                println!(
+                crate::console::out(&format!(
                     "{}{aliases}: {} [{}]",
                     advisory.id,
                     advisory.packages.join(", "),
                     advisory.source.display()
-                );
+                ));
             }
-            println!(
+            crate::console::out(&format!(
                 "{} advisory(ies) loaded; built-in data of {}",
                 listing.len(),
                 gpubom_advisory::DATA_VERSION
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
     }

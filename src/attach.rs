@@ -43,11 +43,11 @@ pub fn run(args: AttachArgs) -> Result<ExitCode> {
     } else {
         "listed by the registry's referrers API"
     };
-    println!(
+    crate::console::out(&format!(
         "attached {} to {}@{} ({how})",
         attached.manifest,
         reference.split(['@']).next().unwrap_or(reference),
         attached.subject
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

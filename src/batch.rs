@@ -99,8 +99,10 @@ pub fn run(list: &Path, out_dir: &Path, jobs: usize, flags: &ScanFlags) -> Resul
                 let outcome = scan_one(index, source, out_dir, &quiet, &config);
                 if !flags.quiet {
                     match &outcome.error {
-                        None => eprintln!("gpubom: scanned {source}"),
-                        Some(why) => eprintln!("gpubom: could not scan {source}: {why}"),
+                        None => crate::console::note(&format!("scanned {source}")),
+                        Some(why) => {
+                            crate::console::note(&format!("could not scan {source}: {why}"))
+                        }
                     }
                 }
                 outcome
@@ -119,18 +121,18 @@ pub fn run(list: &Path, out_dir: &Path, jobs: usize, flags: &ScanFlags) -> Resul
         Some(&summary_path),
         (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
     )?;
-    println!(
+    crate::console::out(&format!(
         "{} of {} image(s) scanned; SBOMs and summary.json in {}",
         outcomes.len() - failed,
         outcomes.len(),
         out_dir.display()
-    );
+    ));
     for outcome in outcomes.iter().filter(|o| o.error.is_some()) {
-        println!(
+        crate::console::out(&format!(
             "  failed: {}: {}",
             outcome.source,
             outcome.error.as_deref().unwrap_or_default()
-        );
+        ));
     }
     Ok(if failed > 0 {
         ExitCode::from(2)

@@ -96,10 +96,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let not_checked = gpubom_policy::not_checked(&inventory, &config);
     if !args.scan.quiet {
         for waiver in gpubom_policy::unused_waivers(&findings, &config) {
-            eprintln!(
-                "gpubom: warning: waiver for {} matching {:?} matched nothing; remove it, or fix its match",
+            crate::console::warning(&format!(
+                "waiver for {} matching {:?} matched nothing; remove it, or fix its match",
                 waiver.rule, waiver.pattern
-            );
+            ));
         }
     }
     let fail_on = match args.fail_on {
@@ -192,7 +192,7 @@ fn read_sbom(path: &Path, flags: &ScanFlags, config: &Config) -> Result<Inventor
     warnings.extend(unchecked_signatures_warning(&inventory, config));
     if !flags.quiet {
         for warning in warnings {
-            eprintln!("gpubom: warning: {warning}");
+            crate::console::warning(&warning);
         }
     }
     Ok(inventory)

@@ -11,6 +11,7 @@ mod advisories_cmd;
 mod attach;
 mod batch;
 mod check;
+mod console;
 mod diff;
 mod output;
 mod policy_cmd;
@@ -63,7 +64,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("gpubom: error: {}", one_line(&err));
+            // The chain may quote an image (a docker-archive's `Config`) or a registry.
+            console::error(&one_line(&err));
             ExitCode::from(2)
         }
     }

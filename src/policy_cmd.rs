@@ -61,12 +61,14 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             // rule that is not there fails here, not in CI.
             let pack = Pack::load_for(&paths, !no_default_policies, &config)?;
             if pack.rules.is_empty() {
-                bail!("nothing to validate: --no-default-policies was given without any policy path");
+                bail!(
+                    "nothing to validate: --no-default-policies was given without any policy path"
+                );
             }
             let today = gpubom_inventory::time::today();
             gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
             let own = pack.rules.values().filter(|r| !r.builtin).count();
-            println!(
+            crate::console::out(&format!(
                 "ok: {own} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
                 if no_default_policies {
                     ""
@@ -74,7 +76,7 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
                     ", no @id clashes with the default pack"
                 },
                 config.waivers.len()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Test {
@@ -88,7 +90,9 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         }
         PolicyCommand::Schema { config } => {
             let config = crate::check::read_config(config.as_deref())?;
-            print!("{}", gpubom_policy::schema_text(&config));
+            gpubom_policy::schema_text(&config)
+                .lines()
+                .for_each(crate::console::out);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -112,7 +116,7 @@ fn test(
         );
     }
     let under_test: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
-    println!(
+    crate::console::out(&format!(
         "testing {}{}",
         if no_default { "" } else { "the default pack" },
         match (under_test.is_empty(), no_default) {
@@ -120,7 +124,7 @@ fn test(
             (false, true) => under_test.join(", "),
             (false, false) => format!(" and {}", under_test.join(", ")),
         }
-    );
+    ));
     let report = test_runner::run(
         &Policies {
             paths: &policies,
@@ -132,16 +136,16 @@ fn test(
         &|bytes| gpubom_sbom::read_cyclonedx_json(bytes),
     )?;
     for name in &report.passed {
-        println!("PASS {name}");
+        crate::console::out(&format!("PASS {name}"));
     }
     for (name, why) in &report.failed {
-        println!("FAIL {name}: {why}");
+        crate::console::out(&format!("FAIL {name}: {why}"));
     }
-    println!(
+    crate::console::out(&format!(
         "{} passed, {} failed",
         report.passed.len(),
         report.failed.len()
-    );
+    ));
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
     } else {

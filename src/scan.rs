@@ -290,7 +290,7 @@ pub fn scan_source(
         .extend(unchecked_signatures_warning(&scan.inventory, config));
     if !settings.quiet {
         for warning in &scan.warnings {
-            eprintln!("gpubom: warning: {warning}");
+            crate::console::warning(warning);
         }
     }
     Ok(scan)

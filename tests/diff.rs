@@ -324,7 +324,7 @@ fn markdown_for_a_pull_request_comment_synthetic() {
     );
     assert_exit(&out, 0);
     assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
-    let md = std::fs::read_to_string(&path).unwrap();
+    let md = markdown_unescaped(&std::fs::read_to_string(&path).unwrap());
     assert!(md.starts_with("### gpubom diff\n"), "{md}");
     assert!(md.contains("Upgrades cuDNN 8.9.2.26 → 9.1.0.70"), "{md}");
     for row in [

@@ -3,7 +3,7 @@
 //! the JSON's `summary` says what a person reading the text would see first.
 
 use super::compare::{Change, ComponentChange, Diff, Group, NotCompared};
-use gpubom_inventory::text::for_terminal;
+use gpubom_inventory::text::{for_terminal, markdown};
 use gpubom_policy::Finding;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -317,26 +317,11 @@ pub fn text(diff: &Diff) -> String {
         .collect::<String>()
 }
 
-/// Text from an image inside a Markdown table: no row breaks, no markup, no links.
-fn cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in for_terminal(s).chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '!'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn table(out: &mut String, header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let cells: Vec<String> = row.iter().map(|c| markdown::text(c)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push('\n');
@@ -347,9 +332,9 @@ pub fn markdown(diff: &Diff, old: &Side, new: &Side) -> String {
     let _ = writeln!(
         out,
         "{} → {}\n\n{}\n",
-        cell(&old.subject),
-        cell(&new.subject),
-        cell(&headline(diff))
+        markdown::text(&old.subject),
+        markdown::text(&new.subject),
+        markdown::text(&headline(diff))
     );
     if !diff.components.is_empty() {
         let rows = diff.components.iter().map(|c| {

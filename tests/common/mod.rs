@@ -91,6 +91,24 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// gpubom's Markdown as it reads once rendered, for assertions on its text:
+/// the backslash before each escaped character dropped. (Whether it renders
+/// to nothing but text is tests/report_injection.rs's question.)
+pub fn markdown_unescaped(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut chars = markdown.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(&next) if c == '\\' && next.is_ascii_punctuation() => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Scans `source` to CycloneDX JSON, asserting success.
 pub fn scan_json(source: &str) -> serde_json::Value {
     let out = run(&["scan", source, "--format", "cyclonedx-json", "--quiet"]);

@@ -10,7 +10,7 @@ pub use dockerfile::MAX_DOCKERFILE_BYTES;
 
 use crate::{Finding, Rule, Severity};
 use dockerfile::DockerfileIndex;
-use gpubom_inventory::text::for_terminal;
+use gpubom_inventory::text::{for_terminal, markdown};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -109,18 +109,15 @@ fn text(findings: &[Finding], ctx: &Context, colour: bool) -> String {
             )
         );
         for f in group {
-            // Names and paths come from the image: escaped before they reach a terminal.
-            let _ = writeln!(
-                out,
-                "  [{}] {}: {}",
-                f.rule,
-                f.message,
-                for_terminal(&describe(f))
-            );
-            let _ = writeln!(out, "      fix: {}", f.remediation);
+            // Messages, names and paths come from the image, rules from the
+            // repository: each line is escaped before it reaches a terminal or a job log.
+            let finding = format!("  [{}] {}: {}", f.rule, f.message, describe(f));
+            let _ = writeln!(out, "{}", for_terminal(&finding));
+            let fix = format!("      fix: {}", f.remediation);
+            let _ = writeln!(out, "{}", for_terminal(&fix));
         }
     }
-    waived::text(&mut out, findings, &|s| for_terminal(s).into_owned());
+    waived::text(&mut out, findings);
     let waived = findings.len() - active.len();
     let failing = crate::failing(findings, ctx.fail_on);
     let verdict = match ctx.fail_on {
@@ -217,7 +214,7 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
                 "name": pascal_case(&r.id),
                 "shortDescription": { "text": description },
                 "fullDescription": { "text": description },
-                "help": { "text": crate::message::without_placeholders(&r.remediation), "markdown": format!("**Fix:** {}", crate::message::without_placeholders(&r.remediation)) },
+                "help": { "text": crate::message::without_placeholders(&r.remediation), "markdown": format!("**Fix:** {}", markdown::text(&crate::message::without_placeholders(&r.remediation))) },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
             })
@@ -320,14 +317,16 @@ fn markdown_findings(findings: &[Finding], ctx: &Context) -> String {
         Some(_) => "✅ **PASS**",
     };
     let _ = writeln!(out, "### gpubom check: {status}\n");
+    // Only the lines above are block-level Markdown, and only gpubom writes them:
+    // everything from the image or the repository goes through `markdown`.
     let _ = writeln!(
         out,
-        "`{}` — {failing} finding(s) at or above **{}**, {} in all.\n",
-        ctx.target,
+        "{} — {failing} finding(s) at or above **{}**, {} in all.\n",
+        markdown::code(ctx.target),
         threshold(ctx),
         findings.len()
     );
-    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let cell = |s: &str| markdown::text(s);
     let active: Vec<&Finding> = findings.iter().filter(|f| f.waived.is_none()).collect();
     if !active.is_empty() {
         let _ = writeln!(
@@ -338,14 +337,14 @@ fn markdown_findings(findings: &[Finding], ctx: &Context) -> String {
     for f in active {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {}: {} | {} |",
+            "| {} | {} | {}: {} | {} |",
             f.severity.as_str(),
-            f.rule,
+            markdown::code(&f.rule),
             cell(&f.message),
             cell(&describe(f)),
             cell(&f.remediation)
         );
     }
-    waived::markdown(&mut out, findings, &cell);
+    waived::markdown(&mut out, findings);
     out
 }

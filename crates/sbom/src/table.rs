@@ -63,12 +63,13 @@ fn vulnerable(inventory: &Inventory, out: &mut String) {
                 } else {
                     format!(", fixed in {}", v.fixed.join(" or "))
                 };
-                Some(format!(
+                let row = format!(
                     "  {} {}  {} ({status}{fix})",
-                    for_terminal(&c.name),
-                    for_terminal(c.version.as_deref().unwrap_or("?")),
+                    c.name,
+                    c.version.as_deref().unwrap_or("?"),
                     v.id
-                ))
+                );
+                Some(for_terminal(&row).into_owned())
             })
         })
         .collect();
@@ -135,46 +136,49 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
     }
 }
 
+/// The lines above the tables, each escaped whole: any of them may hold text
+/// from the image, or from an SBOM gpubom did not write.
 fn header(inventory: &Inventory, out: &mut String) {
+    let mut put = |line: String| {
+        let _ = writeln!(out, "{}", for_terminal(&line));
+    };
     let s = &inventory.subject;
     let name = s.name.clone().unwrap_or_else(|| s.location.clone());
     let reference = match &s.tag {
         Some(tag) => format!("{name}:{tag}"),
         None => name,
     };
-    let reference = for_terminal(&reference);
-    let _ = writeln!(out, "Subject:   {reference} ({})", s.kind);
+    put(format!("Subject:   {reference} ({})", s.kind));
     if let Some(d) = &s.digest {
-        let _ = writeln!(out, "Digest:    {d}");
+        put(format!("Digest:    {d}"));
     }
     if let Some(p) = &s.platform {
-        let _ = writeln!(out, "Platform:  {}", for_terminal(p));
+        put(format!("Platform:  {p}"));
     }
     if let Some(line) = gpu_summary(inventory) {
-        let _ = writeln!(out, "GPU:       {line}");
+        put(format!("GPU:       {line}"));
     }
     if let Some(data) = &inventory.advisory_data {
-        let _ = writeln!(out, "Advisories: {}", for_terminal(data));
+        put(format!("Advisories: {data}"));
     }
     if let Some(d) = &inventory.distro {
-        let _ = writeln!(
-            out,
+        put(format!(
             "OS:        {}",
-            for_terminal(d.pretty_name.as_deref().unwrap_or(&d.id))
-        );
+            d.pretty_name.as_deref().unwrap_or(&d.id)
+        ));
     }
     if let Some(image) = &inventory.image {
         let user = match image.user.as_deref() {
             None | Some("") => "root (no USER)".to_string(),
             Some(u) => u.to_string(),
         };
-        let _ = writeln!(out, "User:      {}", for_terminal(&user));
+        put(format!("User:      {user}"));
         let ports = if image.exposed_ports.is_empty() {
             "none".to_string()
         } else {
             image.exposed_ports.join(", ")
         };
-        let _ = writeln!(out, "Ports:     {}", for_terminal(&ports));
+        put(format!("Ports:     {ports}"));
     }
 }
 
@@ -246,7 +250,8 @@ fn table(rows: &[&Component], out: &mut String) {
                     .unwrap_or_default(),
                 (_, None) => "?".into(),
             };
-            // Every cell comes from the image: shown with its control characters escaped.
+            // Every cell comes from the image: escaped before widths are measured,
+            // and the whole line again once it is padded (see `line`).
             [
                 c.name.clone(),
                 version,
@@ -273,7 +278,9 @@ fn table(rows: &[&Component], out: &mut String) {
                 let _ = write!(s, "{col:<w$}  ");
             }
         }
-        let _ = writeln!(out, "{}", s.trim_end());
+        // The name starts the line, and cells of white space could leave a later
+        // cell there: the padded line is escaped whole.
+        let _ = writeln!(out, "{}", for_terminal(s.trim_end()));
     };
     line(titles, out);
     for row in &cells {

@@ -206,14 +206,45 @@ pub fn deb_contents(deb: &Path) -> Result<DebContents, String> {
 /// pip-installed once into the fixture cache.
 pub fn python_with(packages: &[&str]) -> Result<Command, String> {
     let key = packages.join(",").replace(['=', '/', ','], "_");
-    let target = cache_dir().join(format!("pylib-{key}"));
+    let target = pip_install_once(&format!("pylib-{key}"), packages)?;
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", &target);
+    Ok(cmd)
+}
+
+/// `python3 tests/fixtures/markdown/render.py`: renders the Markdown on its stdin
+/// with markdown-it-py in GFM mode, as GitHub renders a comment (that script says
+/// what it prints). The packages are the hash-pinned `.ci/markdown-requirements.txt`,
+/// which `.ci/run` installs into the fixture cache; installed here the same way when not.
+pub fn markdown_renderer() -> Result<Command, String> {
+    let requirements = workspace_root().join(".ci/markdown-requirements.txt");
+    let requirements = requirements.to_string_lossy();
+    let target = pip_install_once(
+        "markdown",
+        &[
+            "--only-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            &requirements,
+        ],
+    )?;
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", &target)
+        .arg(workspace_root().join("tests/fixtures/markdown/render.py"));
+    Ok(cmd)
+}
+
+/// `pip install --target` of `args` into the fixture cache's `name`, once.
+fn pip_install_once(name: &str, args: &[&str]) -> Result<PathBuf, String> {
+    let target = cache_dir().join(name);
     if !target.exists() {
         // Installed beside, then renamed: concurrent tests never see half an install.
         let unique = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        let staging = cache_dir().join(format!("pylib-{key}.{}-{unique}", std::process::id()));
+        let staging = cache_dir().join(format!("{name}.{}-{unique}", std::process::id()));
         let status = Command::new("python3")
             .args([
                 "-m",
@@ -224,20 +255,18 @@ pub fn python_with(packages: &[&str]) -> Result<Command, String> {
                 "--target",
             ])
             .arg(&staging)
-            .args(packages)
+            .args(args)
             .status()
             .map_err(|e| format!("cannot run pip: {e}"))?;
         if !status.success() {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(format!("pip could not install {}", packages.join(" ")));
+            return Err(format!("pip could not install {}", args.join(" ")));
         }
         if std::fs::rename(&staging, &target).is_err() {
             let _ = std::fs::remove_dir_all(&staging);
         }
     }
-    let mut cmd = Command::new("python3");
-    cmd.env("PYTHONPATH", &target);
-    Ok(cmd)
+    Ok(target)
 }
 
 /// Microsoft's SARIF Multitool (npm `@microsoft/sarif-multitool-linux@5.7.0`), which

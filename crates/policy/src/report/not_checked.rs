@@ -8,7 +8,7 @@
 //! escaped for the terminal and for Markdown like any string from an image.
 
 use gpubom_inventory::not_checked::{by_reason, SameReason};
-use gpubom_inventory::text::for_terminal;
+use gpubom_inventory::text::{for_terminal, markdown};
 use gpubom_inventory::NotChecked;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -66,20 +66,6 @@ pub fn text(items: &[NotChecked], colour: bool) -> String {
     out
 }
 
-/// Text from an SBOM or image inside Markdown: every ASCII punctuation
-/// character escaped (CommonMark allows it for all of them), so nothing in it
-/// is markup, a link or a row break.
-fn literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in for_terminal(s).chars() {
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A `#### Not checked` list for job summaries and pull-request comments.
 pub fn markdown(items: &[NotChecked]) -> String {
     if items.is_empty() {
@@ -87,11 +73,11 @@ pub fn markdown(items: &[NotChecked]) -> String {
     }
     let mut out = String::from("\n#### Not checked\n\nA PASS does not cover these:\n\n");
     for group in groups(items) {
-        let _ = write!(out, "- **{}**", literal(&facts(&group)));
+        let _ = write!(out, "- **{}**", markdown::text(&facts(&group)));
         if let Some(subjects) = subjects(&group) {
-            let _ = write!(out, " ({})", literal(&subjects));
+            let _ = write!(out, " ({})", markdown::text(&subjects));
         }
-        let _ = writeln!(out, ": {}", literal(group.reason));
+        let _ = writeln!(out, ": {}", markdown::text(group.reason));
     }
     out
 }

@@ -3,10 +3,11 @@
 //! A waiver turns a failing finding into a passing gate, so a report that
 //! hides it hides a decision: each format lists what was waived, by which
 //! rule, about what, why and until when. Names, paths and reasons reach a
-//! terminal or a Markdown page only through the escaping the caller gives.
+//! terminal or a Markdown page only through the one escaper of each medium.
 
 use super::describe;
 use crate::{Finding, Waived};
+use gpubom_inventory::text::{for_terminal, markdown};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -17,28 +18,28 @@ fn waived(findings: &[Finding]) -> impl Iterator<Item = (&Finding, &Waived)> {
 }
 
 /// `WAIVED (n)` and one line per waived finding, after the active ones.
-pub(super) fn text(out: &mut String, findings: &[Finding], escape: &dyn Fn(&str) -> String) {
+pub(super) fn text(out: &mut String, findings: &[Finding]) {
     let count = waived(findings).count();
     if count == 0 {
         return;
     }
     let _ = writeln!(out, "WAIVED ({count})");
     for (f, w) in waived(findings) {
-        let _ = writeln!(
-            out,
+        let line = format!(
             "  [{}] {}: waived until {}: {} (match {:?}{})",
             f.rule,
-            escape(&describe(f)),
+            describe(f),
             w.expires,
-            escape(&w.reason),
-            escape(&w.pattern),
+            w.reason,
+            w.pattern,
             pin(w),
         );
+        let _ = writeln!(out, "{}", for_terminal(&line));
     }
 }
 
 /// A `Waived` section with its own table, after the findings.
-pub(super) fn markdown(out: &mut String, findings: &[Finding], cell: &dyn Fn(&str) -> String) {
+pub(super) fn markdown(out: &mut String, findings: &[Finding]) {
     let count = waived(findings).count();
     if count == 0 {
         return;
@@ -50,14 +51,14 @@ pub(super) fn markdown(out: &mut String, findings: &[Finding], cell: &dyn Fn(&st
     for (f, w) in waived(findings) {
         let _ = writeln!(
             out,
-            "| `{}` | {}: {} | {} (match {}{}) | {} |",
-            f.rule,
-            cell(&f.message),
-            cell(&describe(f)),
-            cell(&w.reason),
-            cell(&w.pattern),
-            pin(w),
-            w.expires
+            "| {} | {}: {} | {} (match {}{}) | {} |",
+            markdown::code(&f.rule),
+            markdown::text(&f.message),
+            markdown::text(&describe(f)),
+            markdown::text(&w.reason),
+            markdown::code(&w.pattern),
+            markdown::text(&pin(w)),
+            markdown::text(&w.expires)
         );
     }
 }
