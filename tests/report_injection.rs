@@ -101,7 +101,7 @@ fn assert_only_gpubom_markup(rendered: &Value, heading: &str, strong: &[&str], m
     let context = format!("Markdown:\n{markdown}\nHTML:\n{html}");
     assert_eq!(strings(&rendered["headings"]), [heading], "{context}");
     let allowed = [
-        "h3", "p", "code", "strong", "table", "thead", "tbody", "tr", "th", "td",
+        "h3", "p", "code", "strong", "table", "thead", "tbody", "tr", "th", "td", "ul", "li",
     ];
     for element in strings(&rendered["elements"]) {
         assert!(
@@ -189,7 +189,8 @@ fn check_markdown_shows_one_true_verdict_and_nothing_the_image_wrote_synthetic()
     assert_only_gpubom_markup(
         &rendered,
         "gpubom check: ❌ FAIL",
-        &["FAIL", "high"],
+        // The verdict, the threshold, and the not-checked section's own words.
+        &["FAIL", "high", "Not checked", "model-hash"],
         &markdown,
     );
     // One row a finding, each of the four columns: none hidden, none forged.

@@ -226,7 +226,10 @@ fn every_report_ends_with_what_was_not_checked() {
         "{text}"
     );
     let markdown = report::render(&found, Format::Markdown, &ctx);
-    assert!(markdown.contains("\n#### Not checked\n"), "{markdown}");
+    assert!(
+        markdown.contains("\n**Not checked**: a PASS does not cover these.\n"),
+        "{markdown}"
+    );
     assert!(
         markdown.trim_end().ends_with(
             r"- **signatures**: a docker\-archive carries none\; scan the pushed reference"

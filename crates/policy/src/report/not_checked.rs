@@ -66,12 +66,13 @@ pub fn text(items: &[NotChecked], colour: bool) -> String {
     out
 }
 
-/// A `#### Not checked` list for job summaries and pull-request comments.
+/// A **Not checked** list for job summaries and pull-request comments (no
+/// heading: the verdict is the report's one heading).
 pub fn markdown(items: &[NotChecked]) -> String {
     if items.is_empty() {
         return String::new();
     }
-    let mut out = String::from("\n#### Not checked\n\nA PASS does not cover these:\n\n");
+    let mut out = String::from("\n**Not checked**: a PASS does not cover these.\n\n");
     for group in groups(items) {
         let _ = write!(out, "- **{}**", markdown::text(&facts(&group)));
         if let Some(subjects) = subjects(&group) {
