@@ -94,14 +94,17 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     };
     let findings = gpubom_policy::evaluate(&pack, &inventory, &config, &today)?;
     let not_checked = gpubom_policy::not_checked(&inventory, &config);
-    if !args.scan.quiet {
-        for waiver in gpubom_policy::unused_waivers(&findings, &config) {
-            crate::console::warning(&format!(
-                "waiver for {} matching {:?} matched nothing; remove it, or fix its match",
-                waiver.rule, waiver.pattern
-            ));
-        }
-    }
+    crate::console::warnings(
+        gpubom_policy::unused_waivers(&findings, &config)
+            .into_iter()
+            .map(|waiver| {
+                format!(
+                    "waiver for {} matching {:?} matched nothing; remove it, or fix its match",
+                    waiver.rule, waiver.pattern
+                )
+            }),
+        args.scan.quiet,
+    );
     let fail_on = match args.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),
@@ -190,11 +193,7 @@ fn read_sbom(path: &Path, flags: &ScanFlags, config: &Config) -> Result<Inventor
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut warnings = advisories.apply(&mut inventory);
     warnings.extend(unchecked_signatures_warning(&inventory, config));
-    if !flags.quiet {
-        for warning in warnings {
-            crate::console::warning(&warning);
-        }
-    }
+    crate::console::warnings(warnings, flags.quiet);
     Ok(inventory)
 }
 

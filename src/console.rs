@@ -26,6 +26,13 @@ pub fn warning(message: &str) {
     note(&format!("warning: {message}"));
 }
 
+/// Each of `messages` as a warning, unless the user asked for quiet (`-q`).
+pub fn warnings(messages: impl IntoIterator<Item = impl AsRef<str>>, quiet: bool) {
+    if !quiet {
+        messages.into_iter().for_each(|m| warning(m.as_ref()));
+    }
+}
+
 /// `gpubom: error: {message}` on stderr: the one line of a command that could not run.
 pub fn error(message: &str) {
     note(&format!("error: {message}"));

@@ -288,11 +288,7 @@ pub fn scan_source(
     scan.warnings.extend(advisories.apply(&mut scan.inventory));
     scan.warnings
         .extend(unchecked_signatures_warning(&scan.inventory, config));
-    if !settings.quiet {
-        for warning in &scan.warnings {
-            crate::console::warning(warning);
-        }
-    }
+    crate::console::warnings(&scan.warnings, settings.quiet);
     Ok(scan)
 }
 
