@@ -271,14 +271,8 @@ impl Pack {
                 let resources = resource_types(&policy.action_constraint());
                 for (key, value) in [("message", &message), ("remediation", &remediation)] {
                     placeholders::check(value, &resources, &shapes).map_err(|why| {
-                        let start = text.find(&format!("@id(\"{id}\")")).unwrap_or(0);
-                        let offset = text[start..]
-                            .find(&format!("@{key}("))
-                            .map_or(0, |o| start + o);
-                        let (line, col) = line_col(text, offset);
-                        Error::Policy(format!(
-                            "{file}:{line}:{col}: rule {id}: @{key} placeholder {why}"
-                        ))
+                        let at = within_rule(file, text, Some(&id), &format!("@{key}("));
+                        Error::Policy(format!("{at}: rule {id}: @{key} placeholder {why}"))
                     })?;
                 }
                 rules.insert(
@@ -369,39 +363,39 @@ fn applies(constraint: &cedar_policy::ActionConstraint, action: &str) -> bool {
 /// A `permit` or a template would load and never decide anything: refused,
 /// with where it is.
 fn refuse_what_never_decides(file: &str, text: &str, parsed: &PolicySet) -> Result<(), Error> {
-    let at = |needle: &str, from: usize| {
-        let offset = text[from.min(text.len())..]
-            .find(needle)
-            .map_or(0, |o| from + o);
-        let (line, col) = line_col(text, offset);
-        format!("{file}:{line}:{col}")
-    };
     if let Some(template) = parsed.templates().next() {
         return Err(Error::Policy(format!(
             "{}: a template (?principal or ?resource slot), which gpubom never links, so it \
              would never decide; write the entity the rule is about as `resource`",
-            at(&template.to_string(), 0)
+            within_rule(file, text, None, &template.to_string())
         )));
     }
     for policy in parsed.policies() {
         if policy.effect() == cedar_policy::Effect::Permit {
-            let id = policy
-                .annotation("id")
-                .map_or_else(String::new, |id| format!(" {id}"));
-            let from = policy
-                .annotation("id")
-                .and_then(|id| text.find(&format!("@id(\"{id}\")")))
-                .unwrap_or(0);
+            let id = policy.annotation("id");
             return Err(Error::Policy(format!(
-                "{}: permit{id} is refused: the pack is forbid-only (gpubom permits \
+                "{}: permit{} is refused: the pack is forbid-only (gpubom permits \
                  everything no forbid denies, so a permit never changes a decision); \
                  write the rule as `forbid (…) when {{ … }}`, with @id, @severity, @message \
                  and @remediation",
-                at("permit", from)
+                within_rule(file, text, id, "permit"),
+                id.map_or_else(String::new, |id| format!(" {id}")),
             )));
         }
     }
     Ok(())
+}
+
+/// `file:line:col` of the first `needle` in the rule with `@id(id)` (in the
+/// whole file when it has none, or it cannot be found): Cedar gives no
+/// position for a policy's annotations or effect.
+fn within_rule(file: &str, text: &str, id: Option<&str>, needle: &str) -> String {
+    let start = id
+        .and_then(|id| text.find(&format!("@id(\"{id}\")")))
+        .unwrap_or(0);
+    let offset = text[start..].find(needle).map_or(0, |o| start + o);
+    let (line, col) = line_col(text, offset);
+    format!("{file}:{line}:{col}")
 }
 
 /// More than Cedar says, for the mistakes it cannot explain: an organisation
