@@ -4,7 +4,9 @@
 
 use gpubom_inventory::not_checked::by_reason;
 use gpubom_inventory::version::{Ecosystem, Version};
-use gpubom_inventory::{props, Component, ComponentKind, Fact, ImageFacts, Inventory, NotChecked};
+use gpubom_inventory::{
+    props, purl, Component, ComponentKind, Fact, ImageFacts, Inventory, NotChecked,
+};
 use gpubom_policy::Finding;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -165,8 +167,8 @@ fn purl_identity(purl: &str) -> Option<String> {
     let (ty, path) = rest.split_once('/')?;
     let ty = ty.to_ascii_lowercase();
     let (namespace, name) = match path.rsplit_once('/') {
-        Some((namespace, name)) => (Some(decode(namespace)), decode(name)),
-        None => (None, decode(path)),
+        Some((namespace, name)) => (Some(purl::decode(namespace)), purl::decode(name)),
+        None => (None, purl::decode(path)),
     };
     let name = match ty.as_str() {
         "pypi" => gpubom_catalog::python::normalize_name(&name),
@@ -176,30 +178,6 @@ fn purl_identity(purl: &str) -> Option<String> {
         Some(namespace) => format!("{ty}/{namespace}/{name}"),
         None => format!("{ty}/{name}"),
     })
-}
-
-/// Percent-decoding, so `libstdc%2B%2B6` and `libstdc++6` are one package.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The value whose change is reported. A model file rarely has a version, but

@@ -75,6 +75,32 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// Undoes [`encode`] (and any other percent-encoding), so `libstdc%2B%2B6`
+/// and `libstdc++6` read as one name; a `%` not followed by two hex digits
+/// stays as written.
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +132,14 @@ mod tests {
                 .to_string(),
             "pkg:generic/nvidia/cuda-runtime@12.1.105"
         );
+    }
+
+    #[test]
+    fn decode_undoes_encode_synthetic() {
+        for name in ["libstdc++6", "1:2.36-9+deb12u4", "a b/c@d", "naïve"] {
+            assert_eq!(decode(&encode(name)), name);
+        }
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%2"), "%zz%2");
     }
 }
