@@ -2,9 +2,9 @@
 //! SARIF 2.1.0 (GitHub code scanning) and Markdown (job summaries). Each ends
 //! with what was not checked ([`not_checked`]).
 
-mod not_checked;
-
 mod dockerfile;
+mod not_checked;
+mod waived;
 
 pub use dockerfile::MAX_DOCKERFILE_BYTES;
 
@@ -14,8 +14,6 @@ use gpubom_inventory::text::{for_terminal, markdown};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-mod waived;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -209,12 +207,13 @@ fn sarif(findings: &[Finding], ctx: &Context) -> String {
         .iter()
         .map(|r| {
             let description = crate::message::without_placeholders(&r.message);
+            let help = crate::message::without_placeholders(&r.remediation);
             json!({
                 "id": r.id,
                 "name": pascal_case(&r.id),
                 "shortDescription": { "text": description },
                 "fullDescription": { "text": description },
-                "help": { "text": crate::message::without_placeholders(&r.remediation), "markdown": format!("**Fix:** {}", markdown::text(&crate::message::without_placeholders(&r.remediation))) },
+                "help": { "text": help, "markdown": format!("**Fix:** {}", markdown::text(&help)) },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "security-severity": security_severity(r.severity), "tags": ["security", "gpubom"] },
             })
@@ -326,7 +325,6 @@ fn markdown_findings(findings: &[Finding], ctx: &Context) -> String {
         threshold(ctx),
         findings.len()
     );
-    let cell = |s: &str| markdown::text(s);
     let active: Vec<&Finding> = findings.iter().filter(|f| f.waived.is_none()).collect();
     if !active.is_empty() {
         let _ = writeln!(
@@ -340,9 +338,9 @@ fn markdown_findings(findings: &[Finding], ctx: &Context) -> String {
             "| {} | {} | {}: {} | {} |",
             f.severity.as_str(),
             markdown::code(&f.rule),
-            cell(&f.message),
-            cell(&describe(f)),
-            cell(&f.remediation)
+            markdown::text(&f.message),
+            markdown::text(&describe(f)),
+            markdown::text(&f.remediation)
         );
     }
     waived::markdown(&mut out, findings);
