@@ -280,10 +280,10 @@ pub fn scan_source(
     bar.finish_and_clear();
     match signature_facts(&image, &trust)? {
         Some(facts) => scan.inventory.signatures = Some(facts),
-        None => scan.inventory.declare_not_checked(NotChecked::image(
+        None => scan.inventory.declare_not_checked([NotChecked::image(
             Fact::Signatures,
             unsigned_source(image.kind),
-        )),
+        )]),
     }
     scan.warnings.extend(advisories.apply(&mut scan.inventory));
     scan.warnings

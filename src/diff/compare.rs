@@ -785,9 +785,9 @@ mod tests {
     #[test]
     fn what_one_side_could_not_say_is_not_compared_synthetic() {
         let mut syft = Inventory::default();
-        for item in NotChecked::image_config("this SBOM records no image config") {
-            syft.declare_not_checked(item);
-        }
+        syft.declare_not_checked(NotChecked::image_config(
+            "this SBOM records no image config",
+        ));
         let gpubom = Inventory {
             image: facts("", &["22/tcp"]),
             ..Default::default()

@@ -229,9 +229,7 @@ impl Database {
             }
         }
         inventory.vulnerabilities = facts.into_values().collect();
-        for item in unmatched {
-            inventory.declare_not_checked(item);
-        }
+        inventory.declare_not_checked(unmatched);
         warnings
     }
 

@@ -15,9 +15,7 @@ pub fn declare(image: &Image, pinned: bool, inventory: &mut Inventory) {
             SourceKind::File => "a single file has no image config; check the image it ships in",
             _ => "this image has no config to read them from",
         };
-        for item in NotChecked::image_config(reason) {
-            inventory.declare_not_checked(item);
-        }
+        inventory.declare_not_checked(NotChecked::image_config(reason));
     }
     let mut items = Vec::new();
     for c in &inventory.components {
@@ -39,7 +37,5 @@ pub fn declare(image: &Image, pinned: bool, inventory: &mut Inventory) {
             ));
         }
     }
-    for item in items {
-        inventory.declare_not_checked(item);
-    }
+    inventory.declare_not_checked(items);
 }

@@ -470,11 +470,16 @@ impl Inventory {
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
 
-    /// Records that `item` could not be established; saying it twice (an SBOM
-    /// read back, then matched again) records it once.
-    pub fn declare_not_checked(&mut self, item: NotChecked) {
-        if !self.not_checked.contains(&item) {
-            self.not_checked.push(item);
+    /// Records that `items` could not be established; saying one twice (an
+    /// SBOM read back, then matched again) records it once. Linear in all the
+    /// items: an image may declare one for each of many thousand components.
+    pub fn declare_not_checked(&mut self, items: impl IntoIterator<Item = NotChecked>) {
+        let mut known: std::collections::HashSet<NotChecked> =
+            self.not_checked.iter().cloned().collect();
+        for item in items {
+            if known.insert(item.clone()) {
+                self.not_checked.push(item);
+            }
         }
     }
 

@@ -81,7 +81,7 @@ impl Fact {
 
 /// One fact that was not established, about the image (`subject` `None`) or
 /// one component, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NotChecked {
     pub fact: Fact,
     /// The component it is about, as [`Component::label`] names it; `None`

@@ -16,7 +16,7 @@ fn docker_archive() -> Inventory {
         }),
         ..Default::default()
     };
-    inventory.declare_not_checked(NotChecked::image(Fact::Signatures, ARCHIVE));
+    inventory.declare_not_checked([NotChecked::image(Fact::Signatures, ARCHIVE)]);
     inventory
 }
 
@@ -115,15 +115,15 @@ when { resource.not_checked.contains(Gpubom::Fact::"advisories") };
         ],
         ..Default::default()
     };
-    for item in NotChecked::image_config("this SBOM records no image config") {
-        syft.declare_not_checked(item);
-    }
+    syft.declare_not_checked(NotChecked::image_config(
+        "this SBOM records no image config",
+    ));
     let item = NotChecked::about(
         Fact::Advisories,
         &syft.components[1],
         "its version is unknown",
     );
-    syft.declare_not_checked(item);
+    syft.declare_not_checked([item]);
     let found = findings(&syft, "", &pack);
     assert_eq!(
         rules(&found),
@@ -175,7 +175,7 @@ fn gpu_image() -> Inventory {
         &inventory.components[1],
         "3 fatbin container(s) lie outside .nv_fatbin",
     );
-    inventory.declare_not_checked(item);
+    inventory.declare_not_checked([item]);
     inventory
 }
 

@@ -146,10 +146,10 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
     };
     declare_unrecorded(&mut inventory);
     if !names_a_reference {
-        inventory.declare_not_checked(NotChecked::image(
+        inventory.declare_not_checked([NotChecked::image(
             Fact::Reference,
             "this SBOM does not say whether it names the image by a registry reference or by a file; check the reference itself (gpubom check REF)",
-        ));
+        )]);
     }
     inventory.normalize();
     Ok(inventory)
@@ -161,17 +161,15 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
 fn declare_unrecorded(inventory: &mut Inventory) {
     let said = |inventory: &Inventory, fact| inventory.not_checked.iter().any(|i| i.fact == fact);
     if inventory.image.is_none() && !said(inventory, Fact::User) {
-        for item in NotChecked::image_config(
+        inventory.declare_not_checked(NotChecked::image_config(
             "this SBOM records no image config; check the image itself (gpubom check IMAGE)",
-        ) {
-            inventory.declare_not_checked(item);
-        }
+        ));
     }
     if inventory.signatures.is_none() && !said(inventory, Fact::Signatures) {
-        inventory.declare_not_checked(NotChecked::image(
+        inventory.declare_not_checked([NotChecked::image(
             Fact::Signatures,
             "this SBOM records no signature lookup; check the pushed reference (gpubom check REF --key cosign.pub)",
-        ));
+        )]);
     }
 }
 
