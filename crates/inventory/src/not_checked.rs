@@ -12,6 +12,7 @@
 
 use crate::Component;
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 
 /// A fact a rule may need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -131,27 +132,28 @@ pub struct SameReason<'a> {
     pub reason: &'a str,
 }
 
-/// `items` grouped by reason, in the order each reason is first met.
+/// `items` grouped by reason, in the order each reason is first met. Linear:
+/// one reason (no `--expect-sha256`) may cover every model of a large image.
 pub fn by_reason<'a>(items: impl IntoIterator<Item = &'a NotChecked>) -> Vec<SameReason<'a>> {
     let mut out: Vec<SameReason> = Vec::new();
+    let mut group_of: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashSet<(usize, &str)> = HashSet::new();
     for item in items {
-        let at = match out.iter().position(|g| g.reason == item.reason) {
-            Some(at) => at,
-            None => {
-                out.push(SameReason {
-                    facts: Vec::new(),
-                    subjects: Vec::new(),
-                    reason: &item.reason,
-                });
-                out.len() - 1
-            }
-        };
+        let at = *group_of.entry(&item.reason).or_insert_with(|| {
+            out.push(SameReason {
+                facts: Vec::new(),
+                subjects: Vec::new(),
+                reason: &item.reason,
+            });
+            out.len() - 1
+        });
         let group = &mut out[at];
+        // A handful of facts at most: a list is the set.
         if !group.facts.contains(&item.fact) {
             group.facts.push(item.fact);
         }
         if let Some(subject) = item.subject.as_deref() {
-            if !group.subjects.contains(&subject) {
+            if seen.insert((at, subject)) {
                 group.subjects.push(subject);
             }
         }
