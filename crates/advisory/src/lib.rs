@@ -184,7 +184,7 @@ impl Database {
                 }
                 continue;
             };
-            let mut counted = self.still_counted(component, vex, &purl);
+            let mut counted = self.still_counted(component, vex, &purl, naming);
             for &i in naming {
                 let advisory = &self.advisories[i].0;
                 if !advisory.affects(&identity, &version) {
@@ -234,10 +234,17 @@ impl Database {
     }
 
     /// The advisories `component` already carries (from an SBOM read back) that
-    /// no VEX statement waives. Their recorded severity is the highest of all
-    /// of them, so it stays while any of them does: an over-estimate, never an
-    /// under-estimate.
-    fn still_counted(&self, component: &Component, vex: &Vex, purl: &str) -> Counted {
+    /// no VEX statement waives; `naming` are the loaded advisories that name its
+    /// package (the index, not a pass over every advisory). Their recorded
+    /// severity is the highest of all of them, so it stays while any of them
+    /// does: an over-estimate, never an under-estimate.
+    fn still_counted(
+        &self,
+        component: &Component,
+        vex: &Vex,
+        purl: &str,
+        naming: &[usize],
+    ) -> Counted {
         let recorded = component
             .properties
             .get(props::ADVISORIES)
@@ -249,8 +256,11 @@ impl Database {
             .filter(|id| {
                 // Known here under this id or as an alias (built in, or loaded
                 // again): a VEX statement may name it by any of its names.
-                let known = self.advisories.iter().find(|(a, _)| a.known_as(id));
-                let names = |name: &str| known.map_or(name == *id, |(a, _)| a.known_as(name));
+                let known = naming
+                    .iter()
+                    .map(|&i| &self.advisories[i].0)
+                    .find(|a| a.known_as(id));
+                let names = |name: &str| known.map_or(name == *id, |a| a.known_as(name));
                 !vex.about(&names, purl).is_some_and(vex::suppresses)
             })
             .map(str::to_owned)
