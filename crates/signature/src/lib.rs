@@ -20,7 +20,6 @@ pub use trust::{Identity, Trust};
 use base64::Engine;
 use gpubom_image::{Attached, AttachedLayer, Discovery};
 use gpubom_inventory::{SignatureFact, SignatureSource};
-use sigstore::cosign::payload::SimpleSigning;
 use sigstore::crypto::Signature;
 
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -186,4 +185,33 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .ok()
+}
+
+/// cosign's simple-signing payload, as strict as sigstore-rs reads it: `critical` must carry
+/// `identity`, `image` and `type`. Only the signed digest is used; the other two are required
+/// so a document missing them is not taken for a signature payload.
+#[derive(serde::Deserialize)]
+struct SimpleSigning {
+    critical: SimpleSigningCritical,
+}
+
+#[derive(serde::Deserialize)]
+struct SimpleSigningCritical {
+    image: SimpleSigningImage,
+    #[serde(rename = "identity")]
+    _identity: SimpleSigningIdentity,
+    #[serde(rename = "type")]
+    _type_name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SimpleSigningImage {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SimpleSigningIdentity {
+    #[serde(rename = "docker-reference")]
+    _docker_reference: String,
 }

@@ -86,6 +86,21 @@ fn key_id(pem: &[u8]) -> Option<String> {
     Some(format!("sha256:{}", hex::encode(Sha256::digest(der))))
 }
 
+/// The first e-mail or URI in the certificate's subject alternative names: Fulcio puts the
+/// signer's identity there, as cosign reads it.
+fn san_subject(certificate: &Certificate) -> Option<String> {
+    use x509_cert::ext::pkix::{name::GeneralName, SubjectAltName};
+    let (_, names) = certificate
+        .tbs_certificate()
+        .get_extension::<SubjectAltName>()
+        .ok()??;
+    names.0.iter().find_map(|name| match name {
+        GeneralName::Rfc822Name(email) => Some(email.to_string()),
+        GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
+        _ => None,
+    })
+}
+
 /// Fulcio's OIDC issuer extensions: v2 (DER UTF8String), then v1 (raw bytes).
 const ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
 const ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
@@ -95,13 +110,7 @@ pub(crate) fn certificate_identity(bytes: &[u8]) -> Option<String> {
     let certificate = Certificate::from_pem(bytes)
         .or_else(|_| Certificate::from_der(bytes))
         .ok()?;
-    let subject =
-        sigstore::cosign::signature_layers::CertificateSubject::from_certificate(&certificate)
-            .map(|s| match s {
-                sigstore::cosign::signature_layers::CertificateSubject::Email(e) => e,
-                sigstore::cosign::signature_layers::CertificateSubject::Uri(u) => u,
-            })
-            .unwrap_or_else(|_| "unknown subject".into());
+    let subject = san_subject(&certificate).unwrap_or_else(|| "unknown subject".into());
     let issuer = certificate
         .tbs_certificate()
         .extensions()
