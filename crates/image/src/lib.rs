@@ -22,6 +22,7 @@ mod oci;
 mod path;
 mod pipe;
 pub use path::exact as exact_path;
+pub use pipe::ChunkReader;
 mod remote;
 mod store;
 pub use attached::{
