@@ -302,7 +302,7 @@ fn component(c: &Value) -> Component {
         layer,
         properties: props
             .into_iter()
-            .filter(|(k, _)| k.starts_with("gpubom:"))
+            .filter(|(k, _)| k.starts_with(props::NAMESPACE))
             .collect(),
         ..Default::default()
     }
