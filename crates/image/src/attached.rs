@@ -6,8 +6,8 @@
 //! the repository chooses these bytes, and they are read before anything has
 //! been verified.
 
-use crate::store::{read_verified, Store};
-use crate::{oci, Error};
+use crate::descriptor::{parse_json, Descriptor};
+use crate::Error;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -71,9 +71,9 @@ struct ArtifactManifest {
     #[serde(default)]
     artifact_type: Option<String>,
     #[serde(default)]
-    config: Option<oci::Descriptor>,
+    config: Option<Descriptor>,
     #[serde(default)]
-    layers: Vec<oci::Descriptor>,
+    layers: Vec<Descriptor>,
 }
 
 /// Reads one blob of an attached manifest: (digest, byte limit) → bytes, digest checked.
@@ -98,8 +98,7 @@ fn parse_attached(
     found_via: Discovery,
     fetch: &mut FetchBlob,
 ) -> Result<Attached, Error> {
-    let parsed: ArtifactManifest =
-        oci::parse_json(manifest, &format!("attached manifest {digest}"))?;
+    let parsed: ArtifactManifest = parse_json(manifest, &format!("attached manifest {digest}"))?;
     if parsed.layers.len() > MAX_ATTACHED_LAYERS {
         return Err(Error::Invalid {
             what: format!("attached manifest {digest}"),
@@ -141,56 +140,4 @@ fn parse_attached(
         layers,
         problem: None,
     })
-}
-
-/// What `cosign save` marks in `index.json`: `kind` = this for signatures.
-pub(crate) const COSIGN_KIND: &str = "kind";
-pub(crate) const COSIGN_SIGS: &str = "dev.cosignproject.cosign/sigs";
-pub(crate) const COSIGN_ATTS: &str = "dev.cosignproject.cosign/atts";
-
-/// Whether a layout's index entry is cosign's signature or attestation
-/// manifest rather than an image to scan.
-pub(crate) fn is_cosign_entry(annotations: &BTreeMap<String, String>) -> bool {
-    annotations
-        .get(COSIGN_KIND)
-        .is_some_and(|k| k == COSIGN_SIGS || k == COSIGN_ATTS)
-}
-
-/// The signature manifests `cosign save` wrote into a layout's `index.json`.
-pub(crate) fn in_layout(store: &Store) -> Result<Vec<Attached>, Error> {
-    if !store.contains("index.json") {
-        return Ok(Vec::new());
-    }
-    let index: oci::Index = oci::parse_json(
-        &store.read_json("index.json")?,
-        &format!("index.json in {}", store.describe()),
-    )?;
-    let mut out = Vec::new();
-    for entry in index.manifests.into_iter().take(MAX_ATTACHED) {
-        if entry.annotations.get(COSIGN_KIND).map(String::as_str) != Some(COSIGN_SIGS) {
-            continue;
-        }
-        let attached = match read_verified(store, &entry.digest, "manifest") {
-            Ok(manifest) => read_attached(
-                &entry.digest,
-                &manifest,
-                Discovery::Layout,
-                &mut |digest, limit| read_blob_bounded(store, digest, limit),
-            ),
-            Err(e) => Attached::unreadable(&entry.digest, Discovery::Layout, e.to_string()),
-        };
-        out.push(attached);
-    }
-    Ok(out)
-}
-
-fn read_blob_bounded(store: &Store, digest: &str, limit: u64) -> Result<Vec<u8>, Error> {
-    let bytes = read_verified(store, digest, "attached layer")?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::Invalid {
-            what: format!("attached layer {digest}"),
-            why: format!("more than the {limit}-byte limit"),
-        });
-    }
-    Ok(bytes)
 }

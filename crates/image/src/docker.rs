@@ -1,8 +1,9 @@
 //! `docker save` archives: `manifest.json` naming a config and layer tars,
 //! in the legacy `<id>/layer.tar` form or the newer `blobs/sha256/…` form.
 
+use crate::descriptor::parse_json;
 use crate::digest::Algorithm;
-use crate::oci::{parse_config, parse_json, split_reference};
+use crate::oci::{parse_config, split_reference};
 use crate::store::Store;
 use crate::{Error, ImageConfig};
 use serde::Deserialize;

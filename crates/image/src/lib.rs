@@ -12,6 +12,7 @@
 //! directories as entry kinds and leaves their meaning to the caller.
 
 mod attached;
+mod descriptor;
 mod digest;
 mod docker;
 mod fs;
@@ -21,13 +22,14 @@ mod oci;
 mod path;
 mod pipe;
 pub use path::exact as exact_path;
+pub use pipe::ChunkReader;
 mod remote;
 mod store;
 pub use attached::{
     read_attached, Attached, AttachedLayer, Discovery, MAX_ATTACHED, MAX_ATTACHED_LAYER_BYTES,
     MAX_MANIFEST_BYTES,
 };
-pub use remote::{open_remote, RemoteBlobs, RemoteTop};
+pub use remote::{RemoteBlobs, RemoteTop};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -316,7 +318,7 @@ fn open_unchecked(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     }
 }
 
-pub(crate) fn open_oci(
+fn open_oci(
     store: Arc<Store>,
     kind: SourceKind,
     location: &str,
@@ -385,6 +387,36 @@ pub(crate) fn open_oci(
     })
 }
 
+/// Opens an image held by `remote`, starting from `top` (a manifest or an index).
+pub fn open_remote(
+    remote: Arc<dyn RemoteBlobs>,
+    top: &RemoteTop,
+    platform: Option<&str>,
+) -> Result<Image, Error> {
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": top.media_type,
+            "digest": top.digest,
+            "size": top.size,
+        }],
+    });
+    let store = Store::Remote {
+        remote,
+        index_json: index.to_string().into_bytes(),
+    };
+    let mut image = open_oci(
+        Arc::new(store),
+        SourceKind::Registry,
+        &top.reference,
+        platform,
+    )?;
+    ensure_platform(&image, platform)?;
+    image.name = Some(top.name.clone());
+    image.tag = top.tag.clone();
+    Ok(image)
+}
+
 fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
     let docker = docker::read(&store)?;
     let history = oci::layer_history(&docker.config);
@@ -446,7 +478,7 @@ const DEFAULT_PLATFORM: &str = "linux/amd64";
 
 /// Refuses a single-platform image that is not the platform the user asked
 /// for: scanning it anyway would report on binaries that will not run there.
-pub(crate) fn ensure_platform(image: &Image, asked: Option<&str>) -> Result<(), Error> {
+fn ensure_platform(image: &Image, asked: Option<&str>) -> Result<(), Error> {
     let (Some(asked), Some(found)) = (asked, image.platform.as_deref()) else {
         return Ok(());
     };
@@ -486,7 +518,7 @@ impl Image {
                 }
                 Ok(out)
             }
-            Some(store) => attached::in_layout(store),
+            Some(store) => oci::attached_in_layout(store),
             None => Ok(Vec::new()),
         }
     }

@@ -1,52 +1,15 @@
 //! OCI image layouts (and the JSON they share with Docker): index → (nested
-//! indexes) → manifest → config, choosing one platform.
+//! indexes) → manifest → config, choosing one platform; and the signatures
+//! `cosign save` keeps beside the image in a layout.
 
+use crate::attached::{read_attached, Attached, Discovery, MAX_ATTACHED};
+use crate::descriptor::{is_cosign_entry, parse_json, Descriptor, Index, COSIGN_KIND, COSIGN_SIGS};
 use crate::store::{read_verified, Store};
 use crate::{Error, History, ImageConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 const MAX_INDEX_DEPTH: usize = 8;
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Descriptor {
-    #[serde(default)]
-    pub media_type: String,
-    pub digest: String,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub platform: Option<Platform>,
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-pub(crate) struct Platform {
-    #[serde(default)]
-    pub os: String,
-    #[serde(default)]
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Index {
-    #[serde(default)]
-    pub manifests: Vec<Descriptor>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,16 +27,6 @@ pub(crate) struct Chosen {
     pub index_digest: Option<String>,
     pub manifest: Manifest,
     pub name_annotations: BTreeMap<String, String>,
-}
-
-pub(crate) fn parse_json<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-    what: &str,
-) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Invalid {
-        what: what.to_string(),
-        why: format!("not valid JSON of the expected shape: {e}"),
-    })
 }
 
 fn is_index(media_type: &str) -> bool {
@@ -191,7 +144,7 @@ fn collect(
         } else {
             let attestation = d.annotations.contains_key("vnd.docker.reference.type")
                 || d.platform.as_ref().is_some_and(|p| p.os == "unknown")
-                || crate::attached::is_cosign_entry(&d.annotations);
+                || is_cosign_entry(&d.annotations);
             if !attestation && walk.expanded.insert(d.digest.clone()) {
                 out.push((d, names));
             }
@@ -353,6 +306,45 @@ pub(crate) fn layer_history(config: &ImageConfig) -> Vec<Option<String>> {
         .filter(|h| !h.empty_layer)
         .map(|h| h.created_by.clone())
         .collect()
+}
+
+/// The signature manifests `cosign save` wrote into a layout's `index.json`.
+pub(crate) fn attached_in_layout(store: &Store) -> Result<Vec<Attached>, Error> {
+    if !store.contains("index.json") {
+        return Ok(Vec::new());
+    }
+    let index: Index = parse_json(
+        &store.read_json("index.json")?,
+        &format!("index.json in {}", store.describe()),
+    )?;
+    let mut out = Vec::new();
+    for entry in index.manifests.into_iter().take(MAX_ATTACHED) {
+        if entry.annotations.get(COSIGN_KIND).map(String::as_str) != Some(COSIGN_SIGS) {
+            continue;
+        }
+        let attached = match read_verified(store, &entry.digest, "manifest") {
+            Ok(manifest) => read_attached(
+                &entry.digest,
+                &manifest,
+                Discovery::Layout,
+                &mut |digest, limit| read_blob_bounded(store, digest, limit),
+            ),
+            Err(e) => Attached::unreadable(&entry.digest, Discovery::Layout, e.to_string()),
+        };
+        out.push(attached);
+    }
+    Ok(out)
+}
+
+fn read_blob_bounded(store: &Store, digest: &str, limit: u64) -> Result<Vec<u8>, Error> {
+    let bytes = read_verified(store, digest, "attached layer")?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::Invalid {
+            what: format!("attached layer {digest}"),
+            why: format!("more than the {limit}-byte limit"),
+        });
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

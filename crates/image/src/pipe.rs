@@ -7,33 +7,47 @@
 //! [`CHUNK`] per layer whatever its size, and an error on the reading side
 //! reaches the reader as the same `io::Error` (the zip-bomb guard looks
 //! inside it).
+//!
+//! The reading end, [`ChunkReader`], takes its chunks from whatever channel
+//! the other side feeds: `gpubom-registry` reads a download arriving on an
+//! async channel with it, as the walk reads this pipe.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 /// Bytes per chunk.
 pub(crate) const CHUNK: usize = 256 << 10;
 /// How many chunks the reading side may run ahead.
 pub(crate) const CHUNKS_AHEAD: usize = 8;
 
-/// The walking side: reads what [`pump`] sends, then end of stream.
-pub(crate) struct PipeReader {
-    chunks: Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
+/// A blocking [`Read`] over chunks that arrive from another thread: `next`
+/// waits for the next chunk, and gives `None` once the sending side is gone
+/// (end of stream). An error in the stream reaches the reader as it was sent.
+pub struct ChunkReader<Chunk, Next> {
+    next: Next,
+    current: Chunk,
     at: usize,
 }
 
-/// A connected pair: [`pump`] into the sender, read from the reader.
-pub(crate) fn pipe() -> (SyncSender<io::Result<Vec<u8>>>, PipeReader) {
-    let (sender, chunks) = sync_channel(CHUNKS_AHEAD);
-    (
-        sender,
-        PipeReader {
-            chunks,
-            current: Vec::new(),
+impl<Chunk, Next> ChunkReader<Chunk, Next>
+where
+    Chunk: AsRef<[u8]> + Default,
+    Next: FnMut() -> Option<io::Result<Chunk>>,
+{
+    pub fn new(next: Next) -> Self {
+        ChunkReader {
+            next,
+            current: Chunk::default(),
             at: 0,
-        },
-    )
+        }
+    }
+}
+
+/// A connected pair: [`pump`] into the sender; the reader reads what it
+/// sends, then end of stream.
+pub(crate) fn pipe() -> (SyncSender<io::Result<Vec<u8>>>, impl Read) {
+    let (sender, chunks) = sync_channel(CHUNKS_AHEAD);
+    (sender, ChunkReader::new(move || chunks.recv().ok()))
 }
 
 /// Reads `source` to its end into `sender`. Returns `source` when all of it
@@ -57,20 +71,25 @@ pub(crate) fn pump<R: Read>(mut source: R, sender: SyncSender<io::Result<Vec<u8>
     }
 }
 
-impl Read for PipeReader {
+impl<Chunk, Next> Read for ChunkReader<Chunk, Next>
+where
+    Chunk: AsRef<[u8]>,
+    Next: FnMut() -> Option<io::Result<Chunk>>,
+{
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.current.len() {
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
+        while self.at == self.current.as_ref().len() {
+            match (self.next)() {
+                Some(Ok(chunk)) => {
                     self.current = chunk;
                     self.at = 0;
                 }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
             }
         }
-        let n = buf.len().min(self.current.len() - self.at);
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        let rest = &self.current.as_ref()[self.at..];
+        let n = buf.len().min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
         self.at += n;
         Ok(n)
     }

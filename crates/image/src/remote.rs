@@ -2,14 +2,13 @@
 //!
 //! A registry is one more blob store: manifests and configs are small
 //! documents fetched whole, layers are streams. The registry client (in
-//! `gpubom-registry`) implements [`RemoteBlobs`]; everything after that —
+//! `gpubom-registry`) implements [`RemoteBlobs`], and
+//! [`open_remote`](crate::open_remote) opens the image; everything after that —
 //! choosing a platform from an index, verifying every digest, walking layers —
 //! is the code every local source already runs, so a pushed image scans to
 //! exactly what its OCI layout scans to.
 
-use crate::{Error, Image, SourceKind};
 use std::io::Read;
-use std::sync::Arc;
 
 /// Content-addressed documents and blobs held somewhere else.
 pub trait RemoteBlobs: Send + Sync {
@@ -36,34 +35,4 @@ pub struct RemoteTop {
     pub tag: Option<String>,
     /// The reference as the user gave it, for `location`.
     pub reference: String,
-}
-
-/// Opens an image held by `remote`, starting from `top` (a manifest or an index).
-pub fn open_remote(
-    remote: Arc<dyn RemoteBlobs>,
-    top: &RemoteTop,
-    platform: Option<&str>,
-) -> Result<Image, Error> {
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": top.media_type,
-            "digest": top.digest,
-            "size": top.size,
-        }],
-    });
-    let store = crate::store::Store::Remote {
-        remote,
-        index_json: index.to_string().into_bytes(),
-    };
-    let mut image = crate::open_oci(
-        Arc::new(store),
-        SourceKind::Registry,
-        &top.reference,
-        platform,
-    )?;
-    crate::ensure_platform(&image, platform)?;
-    image.name = Some(top.name.clone());
-    image.tag = top.tag.clone();
-    Ok(image)
 }

@@ -5,6 +5,9 @@
 //! in one place is what stops a rule from silently never firing because a
 //! cataloger spelt a property differently.
 
+/// What every gpubom property name starts with: the ones a reader keeps from an SBOM.
+pub const NAMESPACE: &str = "gpubom:";
+
 /// NVIDIA family of a component: `cuda-runtime`, `cudnn`, `tensorrt`, `nccl`, `cublas`, …
 pub const NVIDIA_FAMILY: &str = "gpubom:nvidia:family";
 /// The library file name(s) behind a native component, e.g. `libcudart.so.12`.
@@ -68,6 +71,10 @@ pub const MODEL_FORMAT: &str = "gpubom:model:format";
 /// `unknown` (the file could not be fully parsed).
 pub const MODEL_VERDICT: &str = "gpubom:model:verdict";
 pub const MODEL_VERDICT_REASON: &str = "gpubom:model:verdict_reason";
+/// The framework a model file's format belongs to: `PyTorch`, `ONNX`, `TensorRT`, `NumPy`, …
+pub const MODEL_FRAMEWORK: &str = "gpubom:model:framework";
+/// What produced a model file, with its version, as the file records it: `pytorch 2.5.1`.
+pub const MODEL_PRODUCER: &str = "gpubom:model:producer";
 /// Comma-separated globals a pickle imports.
 pub const MODEL_GLOBALS: &str = "gpubom:model:globals";
 /// Comma-separated globals outside the allowlist, each `module.name` (opcode).
@@ -94,6 +101,8 @@ pub const LAYER_DIFF_ID: &str = "gpubom:layer:diff_id";
 pub const LAYER_CREATED_BY: &str = "gpubom:layer:created_by";
 /// The component kind as written by gpubom (`deb`, `python`, `native-library`, `model`, …).
 pub const KIND: &str = "gpubom:kind";
+/// A component's CPEs after the first (CycloneDX has room for one), one property each.
+pub const CPE: &str = "gpubom:cpe";
 
 /// SBOM metadata: the source kind (`oci-dir`, `dir`, …, see [`crate::Subject::kind`]).
 pub const SOURCE_KIND: &str = "gpubom:source:kind";
@@ -101,6 +110,9 @@ pub const SOURCE_KIND: &str = "gpubom:source:kind";
 /// read the image by (absent when it read a file), as Trivy 0.59 writes it.
 pub const TRIVY_REPO_TAG: &str = "aquasecurity:trivy:RepoTag";
 pub const TRIVY_REPO_DIGEST: &str = "aquasecurity:trivy:RepoDigest";
+/// SBOM metadata: the distribution's `ID` and `VERSION_ID` from os-release.
+pub const DISTRO_ID: &str = "gpubom:distro:id";
+pub const DISTRO_VERSION_ID: &str = "gpubom:distro:version_id";
 /// SBOM metadata: the manifest digest, config digest and platform of the image.
 pub const IMAGE_DIGEST: &str = "gpubom:image:digest";
 pub const IMAGE_CONFIG_DIGEST: &str = "gpubom:image:config_digest";
@@ -173,6 +185,8 @@ pub const COMPONENT: &[&str] = &[
     MODEL_FORMAT,
     MODEL_VERDICT,
     MODEL_VERDICT_REASON,
+    MODEL_FRAMEWORK,
+    MODEL_PRODUCER,
     MODEL_GLOBALS,
     MODEL_UNSAFE_GLOBALS,
     MODEL_TRT_VERSION,
@@ -186,6 +200,7 @@ pub const COMPONENT: &[&str] = &[
     LAYER_DIFF_ID,
     LAYER_CREATED_BY,
     KIND,
+    CPE,
 ];
 
 #[cfg(test)]
@@ -196,6 +211,8 @@ mod tests {
         super::SOURCE_KIND,
         super::TRIVY_REPO_TAG,
         super::TRIVY_REPO_DIGEST,
+        super::DISTRO_ID,
+        super::DISTRO_VERSION_ID,
         super::IMAGE_DIGEST,
         super::IMAGE_CONFIG_DIGEST,
         super::IMAGE_PLATFORM,
@@ -231,6 +248,9 @@ mod tests {
                 continue;
             };
             let value = value.trim_end_matches("\";");
+            if value == super::NAMESPACE {
+                continue; // the prefix of them all, no property itself
+            }
             assert!(
                 super::COMPONENT.contains(&value) ^ METADATA.contains(&value),
                 "{value}: list it in exactly one of props::COMPONENT and the METADATA of this test"

@@ -44,15 +44,15 @@
 //! sha256 = "…"                  # optional: only the file with these bytes
 //! ```
 
-use crate::entities::Version;
 use crate::fleet::Fleet;
 use crate::org::OrgValues;
+use crate::version::Version;
 use crate::Severity;
 use gpubom_inventory::version::Ecosystem;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-pub use crate::waivers::{glob_match, Waiver, WaiverLimits};
+pub use crate::waiver::{glob_match, Waiver, WaiverLimits};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -290,7 +290,7 @@ impl Config {
             .ports
             .allowed_specs()
             .map_err(|why| format!("{origin}: {why}"))?;
-        crate::waivers::check_written(&mut config.waivers, &config.waiver_limits)
+        crate::waiver::check_written(&mut config.waivers, &config.waiver_limits)
             .map_err(|why| format!("{origin}: {why}"))?;
         config
             .registry

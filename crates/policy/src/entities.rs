@@ -3,73 +3,12 @@
 
 use crate::config::Config;
 use crate::fleet::{Fleet, FleetCheck};
-use gpubom_inventory::version::{self as known, Ecosystem};
+use crate::schema::{enums, NAMESPACE, SCHEMA};
+use crate::version::Version;
+use gpubom_inventory::version::Ecosystem;
 use gpubom_inventory::{props, Component, Fact, Inventory};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A version as Cedar sees it: the release numbers as four Longs, whether it
-/// is a pre-release, and one ordering key.
-///
-/// The precise order lives in [`gpubom_inventory::version`] (PEP 440, dpkg,
-/// dotted numbers); Cedar has no version type, so rules get this projection.
-/// Epochs and Debian revisions are left out: rules compare upstream releases.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Version {
-    pub major: i64,
-    pub minor: i64,
-    pub patch: i64,
-    pub build: i64,
-    /// Sorts below its release: `2.6.0rc1`, `2.6.0a0+ecf3bae40a.nv25.01`, `1.0~rc1`.
-    pub prerelease: bool,
-}
-
-impl Version {
-    /// The record of a parsed version; `None` when it has no release numbers.
-    pub fn of(version: &known::Version) -> Option<Version> {
-        let release = version.release();
-        if release.is_empty() {
-            return None;
-        }
-        let part = |i: usize| release.get(i).map_or(0, |&n| n.min(i64::MAX as u64) as i64);
-        Some(Version {
-            major: part(0),
-            minor: part(1),
-            patch: part(2),
-            build: part(3),
-            prerelease: version.is_prerelease(),
-        })
-    }
-
-    /// Parses `text` by `ecosystem`'s rules: `2.6.0+cu124` (PyPI) → 2.6.0.0,
-    /// `2.6.0rc1` → 2.6.0.0 pre-release, `8.9.2.26` → 8.9.2.26, Debian
-    /// `1:2.36-9+deb12u4` → 2.36.0.0. `None` when there is no version there.
-    pub fn parse(ecosystem: Ecosystem, text: &str) -> Option<Version> {
-        Version::of(&known::Version::parse(ecosystem, text)?)
-    }
-
-    /// One Long that orders versions: major·10⁹ + minor·10⁶ + patch·10³ + build,
-    /// each part clamped so it cannot overflow, minus one for a pre-release. So
-    /// `key < X.key` holds for every pre-release of X (they share that key).
-    pub fn key(&self) -> i64 {
-        self.major.min(9_000_000) * 1_000_000_000
-            + self.minor.min(999) * 1_000_000
-            + self.patch.min(999) * 1_000
-            + self.build.min(999)
-            - i64::from(self.prerelease)
-    }
-
-    pub fn to_json(self) -> Value {
-        json!({
-            "major": self.major, "minor": self.minor, "patch": self.patch, "build": self.build,
-            "prerelease": self.prerelease,
-            "key": self.key(),
-            "mmp": format!("{}.{}.{}", self.major, self.minor, self.patch),
-        })
-    }
-}
-
-pub const NAMESPACE: &str = "Gpubom";
 
 pub fn uid(kind: &str, id: &str) -> Value {
     json!({ "type": format!("{NAMESPACE}::{kind}"), "id": id })
@@ -316,35 +255,13 @@ fn subject(inventory: &Inventory, kind: &str, c: &Component) -> Subject {
     }
 }
 
-/// The members of every `entity NAME enum [...]` in the schema, by name.
-pub(crate) fn enums(schema: &str) -> std::collections::BTreeMap<String, Vec<String>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut rest = schema;
-    while let Some(start) = rest.find("entity ") {
-        rest = &rest[start + "entity ".len()..];
-        let Some((name, body)) = rest.split_once(" enum [") else {
-            continue;
-        };
-        if name.contains(|c: char| !c.is_ascii_alphanumeric() && c != '_') {
-            continue;
-        }
-        let members = body[..body.find(']').unwrap_or(0)]
-            .split(',')
-            .map(|item| item.trim().trim_matches('"').to_string())
-            .filter(|item| !item.is_empty())
-            .collect();
-        out.insert(name.to_string(), members);
-    }
-    out
-}
-
 /// A member of the schema's enum `name`: `id` when the schema lists it, else
 /// `otherwise` (its member for a value it does not know).
 fn member(name: &str, id: &str, otherwise: &str) -> Value {
     static ENUMS: std::sync::OnceLock<std::collections::BTreeMap<String, Vec<String>>> =
         std::sync::OnceLock::new();
     let listed = ENUMS
-        .get_or_init(|| enums(crate::SCHEMA))
+        .get_or_init(|| enums(SCHEMA))
         .get(name)
         .is_some_and(|members| members.iter().any(|m| m == id));
     let id = if listed { id } else { otherwise };
@@ -507,53 +424,6 @@ fn model(inventory: &Inventory, index: usize, c: &Component) -> Built {
 mod tests {
     use super::*;
     use gpubom_inventory::ComponentKind;
-
-    fn release(major: i64, minor: i64, patch: i64, build: i64) -> Version {
-        Version {
-            major,
-            minor,
-            patch,
-            build,
-            prerelease: false,
-        }
-    }
-
-    #[test]
-    fn versions() {
-        let v = |e, s| Version::parse(e, s).unwrap();
-        let (pypi, deb, generic) = (Ecosystem::Pypi, Ecosystem::Debian, Ecosystem::Generic);
-        assert_eq!(v(pypi, "2.6.0+cu124"), release(2, 6, 0, 0));
-        assert_eq!(v(generic, "8.9.2.26"), release(8, 9, 2, 26));
-        assert_eq!(v(deb, "1:2.36-9+deb12u4"), release(2, 36, 0, 0));
-        assert_eq!(v(generic, "12.1.105").key(), 12_001_105_000);
-        assert!(v(pypi, "2.5.1").key() < v(pypi, "2.6.0").key());
-        assert!(v(generic, "10.16.1").key() > v(generic, "10.9.0").key());
-        assert_eq!(Version::parse(generic, "abc"), None);
-        assert_eq!(Version::parse(pypi, ""), None);
-    }
-
-    #[test]
-    fn prereleases_key_below_their_release() {
-        let v = |e, s| Version::parse(e, s).unwrap();
-        let pypi = Ecosystem::Pypi;
-        let bar = v(pypi, "2.6.0").key();
-        for pre in [
-            "2.6.0rc1",
-            "2.6.0a0+ecf3bae40a.nv25.01",
-            "2.6.0.dev20241112",
-        ] {
-            let pre = v(pypi, pre);
-            assert!(pre.prerelease && pre.key() < bar, "{pre:?}");
-            assert!(pre.key() > v(pypi, "2.5.1").key(), "{pre:?}");
-            assert_eq!(pre.to_json()["mmp"], "2.6.0");
-        }
-        for not in ["2.6.0", "2.6.0+cu124", "2.6.0.post1"] {
-            let not = v(pypi, not);
-            assert!(!not.prerelease && not.key() == bar, "{not:?}");
-        }
-        assert!(v(Ecosystem::Debian, "11.8.0~rc1-1").key() < v(Ecosystem::Generic, "11.8").key());
-        assert_eq!(v(pypi, "2.6.0rc1").to_json()["prerelease"], true);
-    }
 
     #[test]
     fn an_unknown_version_has_no_record() {

@@ -18,13 +18,18 @@ pub mod org;
 mod pack;
 mod placeholders;
 pub mod report;
+mod schema;
 pub mod test_runner;
+mod version;
+mod waiver;
 pub mod waivers;
 
 pub use config::Config;
-pub use entities::{reference, Subject, Version};
+pub use entities::{reference, Subject};
 pub use gpubom_inventory::Severity;
-pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK, SCHEMA};
+pub use pack::{schema_text, Pack, Rule, DEFAULT_PACK};
+pub use schema::SCHEMA;
+pub use version::Version;
 pub(crate) use waivers::waiver_expired_rule;
 pub use waivers::{unused_waivers, Waived};
 
@@ -67,7 +72,7 @@ pub struct Finding {
 
 /// The NVIDIA families the schema's `Family` enum lists (besides `none` and `other`).
 pub fn families() -> Vec<String> {
-    entities::enums(SCHEMA)
+    schema::enums(SCHEMA)
         .remove("Family")
         .unwrap_or_default()
         .into_iter()

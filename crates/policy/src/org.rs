@@ -8,7 +8,7 @@
 //! `principal.cudnn_min.key` type-checks and a misspelt
 //! `principal.cudnn_mni` is an error, never a rule that silently never fires.
 
-use crate::entities::Version;
+use crate::version::Version;
 use gpubom_inventory::version::Ecosystem;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -13,15 +13,13 @@
 //! placeholder in `@message` or `@remediation` that the schema does not back.
 
 use crate::placeholders::{self, Shapes};
+use crate::schema::{enums, SCHEMA};
 use crate::{Config, Error, Severity};
 use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use miette::Diagnostic;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-
-/// The schema every policy is validated against.
-pub const SCHEMA: &str = include_str!("../../../schemas/gpubom.cedarschema");
 
 /// The default pack, one rule per file (see policies/README.md).
 pub const DEFAULT_PACK: &[(&str, &str)] = &[
@@ -204,7 +202,7 @@ impl Pack {
         let shapes = Shapes::of(&schema_text).map_err(|e| {
             Error::Load(format!("the organisation values do not make a schema: {e}"))
         })?;
-        let enums = crate::entities::enums(&schema_text);
+        let enums = enums(&schema_text);
         let validator = Validator::new(schema.clone());
         let mut set = PolicySet::new();
         let mut rules: BTreeMap<String, Rule> = BTreeMap::new();

@@ -13,6 +13,7 @@
 use serde_json::Value;
 
 use crate::message::{pieces, Piece, Placeholder};
+use crate::schema::NAMESPACE;
 
 /// The attribute types of the schema's entities, as Cedar's JSON schema
 /// format writes them (common types resolved by name on the way).
@@ -25,7 +26,7 @@ impl Shapes {
         let (json, _) = cedar_policy::schema_str_to_json_with_resolved_types(schema_text)
             .map_err(|e| e.to_string())?;
         Ok(Shapes {
-            namespace: json[crate::entities::NAMESPACE].clone(),
+            namespace: json[NAMESPACE].clone(),
         })
     }
 
@@ -39,7 +40,7 @@ impl Shapes {
     fn resolve<'a>(&'a self, ty: &'a Value) -> &'a Value {
         let common = ty["type"]
             .as_str()
-            .map(|name| name.trim_start_matches(crate::entities::NAMESPACE))
+            .map(|name| name.trim_start_matches(NAMESPACE))
             .and_then(|name| name.strip_prefix("::"))
             .and_then(|name| self.namespace["commonTypes"].get(name));
         common.map_or(ty, |definition| self.resolve(definition))
@@ -151,7 +152,7 @@ mod tests {
     use super::*;
 
     fn checked(text: &str, resources: &[&str]) -> Result<(), String> {
-        let shapes = Shapes::of(crate::SCHEMA).unwrap();
+        let shapes = Shapes::of(crate::schema::SCHEMA).unwrap();
         check(text, resources, &shapes)
     }
 

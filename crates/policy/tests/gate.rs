@@ -592,7 +592,7 @@ fn models_cuda_and_advisories() {
                 ComponentKind::Python,
                 "pillow",
                 "9.0.0",
-                &[("gpubom:advisories", "CVE-0000-0000-synthetic")],
+                &[(props::ADVISORIES, "CVE-0000-0000-synthetic")],
             ),
         ],
     );

@@ -1,19 +1,22 @@
 //! One repository on one registry, through `oci-client`, for synchronous callers.
 //!
 //! The client is async; gpubom's scan is not. [`Registry`] owns a small tokio
-//! runtime and blocks on it for documents, and streams blobs through
-//! [`crate::stream::ChannelReader`]. Every request goes through [`retrying`]:
-//! 429 and 5xx answers and dropped connections are retried with backoff a
-//! bounded number of times, and a blob cut off mid-stream resumes from the
-//! byte it reached. Digests are verified by the image layer, which hashes
-//! every byte it reads, so blobs are fetched without the client's own check
-//! (one hash per byte, not two).
+//! runtime and blocks on it for documents, and streams blobs through a
+//! bounded channel that a [`ChunkReader`] reads as a blocking [`Read`] (the
+//! layer walk is synchronous and runs on rayon's threads): the download runs
+//! ahead by at most [`CHUNKS_AHEAD`] chunks, so analysis starts with the first
+//! bytes and memory stays bounded whatever the layer's size.
+//!
+//! Every request goes through [`retrying`]: 429 and 5xx answers and dropped
+//! connections are retried with backoff a bounded number of times, and a blob
+//! cut off mid-stream resumes from the byte it reached. Digests are verified
+//! by the image layer, which hashes every byte it reads, so blobs are fetched
+//! without the client's own check (one hash per byte, not two).
 
 use crate::auth::{self, Origin};
-use crate::stream::{ChannelReader, CHUNKS_AHEAD};
 use crate::Error;
 use futures_util::StreamExt;
-use gpubom_image::{Attached, Discovery, RemoteBlobs, RemoteTop};
+use gpubom_image::{Attached, ChunkReader, Discovery, RemoteBlobs, RemoteTop};
 use oci_client::client::{BlobResponse, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -28,6 +31,8 @@ const MAX_ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// How many times one blob download may resume after losing its connection.
 const MAX_RESUMES: u32 = 3;
+/// How many chunks (a few tens of KiB each) a download may run ahead of the reader.
+const CHUNKS_AHEAD: usize = 64;
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for the next bytes of a response.
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(60);
@@ -209,7 +214,7 @@ impl Registry {
             BlobResponse::Full(s) | BlobResponse::Partial(s) => s,
         };
         let size = stream.content_length;
-        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+        let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
         let client = self.client.clone();
         let digest = digest.to_string();
         self.runtime.spawn(async move {
@@ -251,7 +256,8 @@ impl Registry {
                 }
             }
         });
-        Ok((Box::new(ChannelReader::new(rx)), size))
+        let reader = ChunkReader::new(move || rx.blocking_recv());
+        Ok((Box::new(reader), size))
     }
 
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {

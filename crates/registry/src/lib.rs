@@ -14,7 +14,6 @@ pub mod auth;
 mod client;
 pub mod reference;
 mod scope;
-mod stream;
 
 pub use client::Registry;
 use std::sync::Arc;

@@ -118,7 +118,7 @@ fn component(inventory: &Inventory, c: &Component, bom_ref: String) -> CdxCompon
         }
     }
     for cpe in c.cpes.iter().skip(1) {
-        properties.push(Property::new("gpubom:cpe", cpe));
+        properties.push(Property::new(props::CPE, cpe));
     }
     properties.extend(c.properties.iter().map(|(k, v)| Property::new(k, v)));
     out.properties = Some(Properties(properties));
@@ -133,13 +133,13 @@ fn component(inventory: &Inventory, c: &Component, bom_ref: String) -> CdxCompon
 /// The model card fields gpubom knows: format, framework, producer, and the load verdict.
 fn model_card(c: &Component) -> ModelCard {
     let card: Vec<Property> = [
-        ("gpubom:model:format", props::MODEL_FORMAT),
-        ("gpubom:model:framework", "gpubom:model:framework"),
-        ("gpubom:model:producer", "gpubom:model:producer"),
-        ("gpubom:model:verdict", props::MODEL_VERDICT),
+        props::MODEL_FORMAT,
+        props::MODEL_FRAMEWORK,
+        props::MODEL_PRODUCER,
+        props::MODEL_VERDICT,
     ]
-    .iter()
-    .filter_map(|(name, key)| c.properties.get(*key).map(|v| Property::new(*name, v)))
+    .into_iter()
+    .filter_map(|name| c.properties.get(name).map(|v| Property::new(name, v)))
     .collect();
     ModelCard {
         bom_ref: None,
@@ -268,51 +268,54 @@ fn oci_purl(inventory: &Inventory, name: &str) -> String {
 fn metadata_properties(inventory: &Inventory) -> Vec<Property> {
     let mut out = Vec::new();
     let mut push = |k: &str, v: &str| out.push(Property::new(k, v));
-    push("gpubom:source:kind", &inventory.subject.kind);
+    push(props::SOURCE_KIND, &inventory.subject.kind);
     if let Some(p) = &inventory.subject.platform {
-        push("gpubom:image:platform", p);
+        push(props::IMAGE_PLATFORM, p);
     }
     if let Some(d) = &inventory.subject.config_digest {
-        push("gpubom:image:config_digest", d);
+        push(props::IMAGE_CONFIG_DIGEST, d);
     }
     if let Some(d) = &inventory.subject.digest {
-        push("gpubom:image:digest", d);
+        push(props::IMAGE_DIGEST, d);
     }
     if let Some(distro) = &inventory.distro {
-        push("gpubom:distro:id", &distro.id);
+        push(props::DISTRO_ID, &distro.id);
         if let Some(v) = &distro.version_id {
-            push("gpubom:distro:version_id", v);
+            push(props::DISTRO_VERSION_ID, v);
         }
     }
     if let Some(image) = &inventory.image {
-        push("gpubom:image:user", image.user.as_deref().unwrap_or(""));
+        push(props::IMAGE_USER, image.user.as_deref().unwrap_or(""));
         for port in &image.exposed_ports {
-            push("gpubom:image:exposed_port", port);
+            push(props::IMAGE_EXPOSED_PORT, port);
         }
         // Names only: values are often secrets and never belong in an SBOM.
         for (name, _) in &image.env {
-            push("gpubom:image:env_name", name);
+            push(props::IMAGE_ENV_NAME, name);
         }
         for (k, v) in &image.labels {
-            push(&format!("gpubom:image:label:{k}"), v);
+            push(&format!("{}{k}", props::IMAGE_LABEL_PREFIX), v);
         }
         if !image.entrypoint.is_empty() {
-            push("gpubom:image:entrypoint", &json_array(&image.entrypoint));
+            push(props::IMAGE_ENTRYPOINT, &json_array(&image.entrypoint));
         }
         if !image.cmd.is_empty() {
-            push("gpubom:image:cmd", &json_array(&image.cmd));
+            push(props::IMAGE_CMD, &json_array(&image.cmd));
         }
         if let Some(w) = &image.workdir {
-            push("gpubom:image:workdir", w);
+            push(props::IMAGE_WORKDIR, w);
         }
     }
     for layer in &inventory.layers {
         if let Some(diff_id) = &layer.diff_id {
-            push(&format!("gpubom:layer:{}:diff_id", layer.index), diff_id);
+            push(
+                &format!("{}{}:diff_id", props::LAYER_PREFIX, layer.index),
+                diff_id,
+            );
         }
         if let Some(created_by) = &layer.created_by {
             push(
-                &format!("gpubom:layer:{}:created_by", layer.index),
+                &format!("{}{}:created_by", props::LAYER_PREFIX, layer.index),
                 created_by,
             );
         }

@@ -22,55 +22,108 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
     if doc["bomFormat"] != "CycloneDX" {
         return Err("not a CycloneDX SBOM (bomFormat is not \"CycloneDX\")".into());
     }
-    let meta_props = properties(&doc["metadata"]);
-    let get = |name: &str| {
-        meta_props
+    let meta = Metadata(properties(&doc["metadata"]));
+    let (subject, names_a_reference) = subject_of(&doc["metadata"]["component"], &meta);
+    let (distro, components) = distro_and_components(&doc);
+    let mut inventory = Inventory {
+        subject,
+        image: image_facts(&meta),
+        distro,
+        layers: layers(&meta),
+        components,
+        signatures: meta
+            .first(props::SIGNATURES_CHECKED)
+            .map(|_| signatures(&meta.0)),
+        // The components keep their advisory properties, which is what the gate reads.
+        vulnerabilities: Vec::new(),
+        advisory_data: meta.first(props::ADVISORY_DATA),
+        not_checked: not_checked(&meta.0),
+    };
+    declare_unrecorded(&mut inventory);
+    if !names_a_reference {
+        inventory.declare_not_checked([NotChecked::image(
+            Fact::Reference,
+            "this SBOM does not say whether it names the image by a registry reference or by a file; check the reference itself (gpubom check REF)",
+        )]);
+    }
+    inventory.normalize();
+    Ok(inventory)
+}
+
+/// The SBOM's metadata properties, in the order written.
+struct Metadata(Vec<(String, String)>);
+
+impl Metadata {
+    /// The first value of `name`.
+    fn first(&self, name: &str) -> Option<String> {
+        self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
-    };
-    let all = |name: &str| -> Vec<String> {
-        meta_props
+    }
+
+    /// Every value of `name` (one property per value).
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
             .iter()
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .collect()
-    };
-    let root = &doc["metadata"]["component"];
+    }
+}
+
+/// What was scanned, from the root component and gpubom's metadata; and
+/// whether its name is a registry reference.
+fn subject_of(root: &Value, meta: &Metadata) -> (Subject, bool) {
     // Another tool's SBOM names the image by whatever it was given, a file as
     // readily as a registry reference; only Trivy says which it read.
-    let names_a_reference = get(props::SOURCE_KIND).is_some()
+    let names_a_reference = meta.first(props::SOURCE_KIND).is_some()
         || properties(root)
             .iter()
             .any(|(k, _)| k == props::TRIVY_REPO_TAG || k == props::TRIVY_REPO_DIGEST);
-    let mut subject = Subject {
-        kind: get(props::SOURCE_KIND).unwrap_or_else(|| "sbom".into()),
+    let subject = Subject {
+        kind: meta
+            .first(props::SOURCE_KIND)
+            .unwrap_or_else(|| "sbom".into()),
         location: str_of(&root["name"]).unwrap_or_default(),
         name: str_of(&root["name"]).filter(|_| names_a_reference),
         tag: str_of(&root["version"]).filter(|v| !v.starts_with("sha256:")),
-        digest: get(props::IMAGE_DIGEST),
-        config_digest: get(props::IMAGE_CONFIG_DIGEST),
-        platform: get(props::IMAGE_PLATFORM),
+        digest: meta
+            .first(props::IMAGE_DIGEST)
+            .or_else(|| foreign_digest(root)),
+        config_digest: meta.first(props::IMAGE_CONFIG_DIGEST),
+        platform: meta.first(props::IMAGE_PLATFORM),
     };
-    // Syft and Trivy put the digest in the version or the purl.
-    if subject.digest.is_none() {
-        let version = str_of(&root["version"]).unwrap_or_default();
-        let purl = str_of(&root["purl"]).unwrap_or_default();
-        subject.digest = if version.starts_with("sha256:") {
-            Some(version)
-        } else {
-            purl.split_once('@')
-                .map(|(_, rest)| {
-                    rest.split('?')
-                        .next()
-                        .unwrap_or(rest)
-                        .replace("%3A", ":")
-                        .replace("%3a", ":")
-                })
-                .filter(|d| d.starts_with("sha256:"))
-        };
+    (subject, names_a_reference)
+}
+
+/// Syft and Trivy put the digest in the root component's version or purl.
+fn foreign_digest(root: &Value) -> Option<String> {
+    let version = str_of(&root["version"]).unwrap_or_default();
+    let purl = str_of(&root["purl"]).unwrap_or_default();
+    if version.starts_with("sha256:") {
+        Some(version)
+    } else {
+        purl.split_once('@')
+            .map(|(_, rest)| {
+                rest.split('?')
+                    .next()
+                    .unwrap_or(rest)
+                    .replace("%3A", ":")
+                    .replace("%3a", ":")
+            })
+            .filter(|d| d.starts_with("sha256:"))
     }
-    let labels: BTreeMap<String, String> = meta_props
+}
+
+/// The image config facts gpubom recorded, if it recorded any.
+fn image_facts(meta: &Metadata) -> Option<ImageFacts> {
+    // gpubom writes the user (empty for none) whenever the scan had an image
+    // config; without it there are no config facts to read, and an empty user
+    // would wrongly read as root.
+    let user = meta.first(props::IMAGE_USER);
+    let labels: BTreeMap<String, String> = meta
+        .0
         .iter()
         .filter_map(|(k, v)| {
             Some((
@@ -79,23 +132,24 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
             ))
         })
         .collect();
-    // gpubom writes the user (empty for none) whenever the scan had an image
-    // config; without it there are no config facts to read, and an empty user
-    // would wrongly read as root.
-    let user = get(props::IMAGE_USER);
-    let image = user.is_some().then(|| ImageFacts {
+    user.is_some().then(|| ImageFacts {
         user,
-        exposed_ports: all(props::IMAGE_EXPOSED_PORT),
-        env: all(props::IMAGE_ENV_NAME)
+        exposed_ports: meta.all(props::IMAGE_EXPOSED_PORT),
+        env: meta
+            .all(props::IMAGE_ENV_NAME)
             .into_iter()
             .map(|n| (n, String::new()))
             .collect(),
         labels,
-        workdir: get(props::IMAGE_WORKDIR),
+        workdir: meta.first(props::IMAGE_WORKDIR),
         ..Default::default()
-    });
+    })
+}
+
+/// The layers' `diff_id` and `created_by`, from `gpubom:layer:<index>:<field>`.
+fn layers(meta: &Metadata) -> Vec<LayerInfo> {
     let mut layers: BTreeMap<usize, LayerInfo> = BTreeMap::new();
-    for (k, v) in &meta_props {
+    for (k, v) in &meta.0 {
         let Some(rest) = k.strip_prefix(props::LAYER_PREFIX) else {
             continue;
         };
@@ -115,6 +169,11 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
             _ => {}
         }
     }
+    layers.into_values().collect()
+}
+
+/// The operating system (the `operating-system` component) and every other component.
+fn distro_and_components(doc: &Value) -> (Option<Distro>, Vec<Component>) {
     let mut distro = None;
     let mut components = Vec::new();
     for c in doc["components"]
@@ -132,27 +191,7 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         }
         components.push(component(c));
     }
-    let mut inventory = Inventory {
-        subject,
-        image,
-        distro,
-        layers: layers.into_values().collect(),
-        components,
-        signatures: get(props::SIGNATURES_CHECKED).map(|_| signatures(&meta_props)),
-        // The components keep their advisory properties, which is what the gate reads.
-        vulnerabilities: Vec::new(),
-        advisory_data: get(props::ADVISORY_DATA),
-        not_checked: not_checked(&meta_props),
-    };
-    declare_unrecorded(&mut inventory);
-    if !names_a_reference {
-        inventory.declare_not_checked([NotChecked::image(
-            Fact::Reference,
-            "this SBOM does not say whether it names the image by a registry reference or by a file; check the reference itself (gpubom check REF)",
-        )]);
-    }
-    inventory.normalize();
-    Ok(inventory)
+    (distro, components)
 }
 
 /// What the SBOM cannot tell and did not already say: no image config, no
@@ -302,7 +341,7 @@ fn component(c: &Value) -> Component {
         layer,
         properties: props
             .into_iter()
-            .filter(|(k, _)| k.starts_with("gpubom:"))
+            .filter(|(k, _)| k.starts_with(props::NAMESPACE))
             .collect(),
         ..Default::default()
     }
