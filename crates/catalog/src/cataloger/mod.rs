@@ -59,12 +59,12 @@ pub(crate) struct Context<'a> {
 /// What a cataloger parsed out of one file.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Fact {
-    OsRelease(crate::os_release::OsRelease),
-    DpkgStatus(Vec<crate::dpkg::DpkgPackage>),
+    OsRelease(gpubom_formats::os_release::OsRelease),
+    DpkgStatus(Vec<gpubom_formats::dpkg::DpkgPackage>),
     DpkgList(Vec<String>),
     DpkgCopyright(Vec<String>),
-    PythonMetadata(crate::python::PythonDist),
-    PythonRecord(Vec<crate::python::RecordEntry>),
+    PythonMetadata(gpubom_formats::python::PythonDist),
+    PythonRecord(Vec<gpubom_formats::python::RecordEntry>),
     NativeLibrary(nvidia::LibraryFact),
     Model(Box<model::ModelFact>),
     /// `key = value` pairs from a framework's generated build-info file.

@@ -7,7 +7,7 @@
 
 use super::{display_path, Cataloger, Claim, Context, Fact, Found};
 use crate::merge::MergedView;
-use crate::os_release::{parse, PATHS};
+use gpubom_formats::os_release::{parse, PATHS};
 use gpubom_inventory::{Distro, LayerRef};
 
 pub(crate) struct OsReleaseCataloger;

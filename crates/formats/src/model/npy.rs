@@ -356,9 +356,7 @@ pub(super) fn npy_stream<R: Read>(
         .map_err(|_| "truncated .npy header".to_string())?;
     let header = npy_header(&header, magic[6])?;
     if header.object {
-        report
-            .properties
-            .insert("gpubom:model:numpy_object_array".into(), "true".into());
+        report.numpy_object_array = true;
         scan_stream(r, member, limits, report, false)?;
     }
     Ok(())
@@ -509,12 +507,6 @@ mod tests {
         (result, report)
     }
 
-    fn object_array_property(r: &ModelReport) -> Option<&str> {
-        r.properties
-            .get("gpubom:model:numpy_object_array")
-            .map(String::as_str)
-    }
-
     #[test]
     fn npy_object_variants_are_scanned_as_pickles_synthetic() {
         // Protocol 2: GLOBAL posix.system, then STOP.
@@ -530,7 +522,7 @@ mod tests {
         for header in headers {
             let (result, r) = npy_report(&synthetic_npy(&header, pickle));
             assert_eq!(result, Ok(()), "{header}");
-            assert_eq!(object_array_property(&r), Some("true"), "{header}");
+            assert!(r.numpy_object_array, "{header}");
             assert!(
                 r.globals.iter().any(|g| g == "posix.system"),
                 "{header}: {r:?}"
@@ -539,7 +531,7 @@ mod tests {
 
         let (result, plain) = npy_report(&synthetic_npy(&synthetic_header("'<f8'"), &[0; 16]));
         assert_eq!(result, Ok(()));
-        assert_eq!(object_array_property(&plain), None);
+        assert!(!plain.numpy_object_array);
         assert!(plain.globals.is_empty());
 
         let (result, _) = npy_report(&synthetic_npy(&synthetic_header("b'|O'"), pickle));
@@ -555,6 +547,6 @@ mod tests {
         let npy = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let (result, r) = npy_report(&npy);
         assert_eq!(result, Ok(()), "{r:?}");
-        assert_eq!(object_array_property(&r), Some("true"), "{r:?}");
+        assert!(r.numpy_object_array, "{r:?}");
     }
 }

@@ -24,7 +24,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod zip;
 
-pub use formats::{engine_header, EngineHeader};
+pub use formats::{engine_header, EngineHeader, TRT_VERSION_CONFIDENCE};
 use globals::Risk;
 use onnx::OnnxFacts;
 use pickle::{ImportedGlobal, PickleLimits};
@@ -206,6 +206,13 @@ impl FlaggedGlobal {
     }
 }
 
+/// The tensors a safetensors header lists: how many, and how many of each dtype.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TensorSummary {
+    pub count: usize,
+    pub dtypes: BTreeMap<String, usize>,
+}
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ModelReport {
     pub format: ModelFormat,
@@ -220,8 +227,13 @@ pub struct ModelReport {
     pub flagged: Vec<FlaggedGlobal>,
     pub trt_version: Option<String>,
     pub onnx: Option<OnnxFacts>,
-    /// Format-specific facts, as `gpubom:model:*` properties.
-    pub properties: BTreeMap<String, String>,
+    /// The scalar fields (at most 32, each at most 256 bytes) of the JSON header
+    /// Ultralytics puts before a TensorRT engine, when the engine has one.
+    pub ultralytics: Option<BTreeMap<String, String>>,
+    /// What a safetensors header lists.
+    pub safetensors: Option<TensorSummary>,
+    /// A `.npy` array (or an `.npz` member) holds Python objects: loading it unpickles.
+    pub numpy_object_array: bool,
     /// What is left of the work allowed for this file.
     pub(crate) budget: Budget,
 }
@@ -239,7 +251,9 @@ impl ModelReport {
             flagged: Vec::new(),
             trt_version: None,
             onnx: None,
-            properties: BTreeMap::new(),
+            ultralytics: None,
+            safetensors: None,
+            numpy_object_array: false,
             // `analyze` sets the file's own; this keeps any other report bounded.
             budget: Budget::for_file(&Limits::default(), 0),
         }

@@ -10,7 +10,7 @@
 //! (CUDA 11's `libnvrtc.so.11.2`, 45 MB, has it at 45.6 MB): once the program
 //! headers in the prefix say where it is, that segment is captured as it streams past.
 //! The section headers, at the end of the file with the section names just before them,
-//! are captured the same way: they say which fatbin containers ([`super::fatbin`]) sit
+//! are captured the same way: they say which fatbin containers ([`crate::fatbin`]) sit
 //! in `.nv_fatbin`, and so are the library's kernels.
 
 use goblin::container::{Container, Ctx};
@@ -20,7 +20,7 @@ use goblin::elf::section_header::SectionHeader;
 use memchr::memmem;
 use std::collections::BTreeSet;
 
-use super::fatbin::{CodeKind, FatbinWalker};
+use crate::fatbin::{CodeKind, FatbinWalker};
 use gpubom_inventory::gpu::{self, GpuArch};
 
 /// Bytes kept for header and dynamic-section parsing.

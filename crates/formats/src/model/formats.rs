@@ -1,7 +1,8 @@
 //! The small binary formats: TensorRT engine headers (plain and Ultralytics-
 //! wrapped) and safetensors headers.
 
-use super::ModelReport;
+use super::{ModelReport, TensorSummary};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
 /// Longest Ultralytics metadata block accepted.
@@ -12,9 +13,13 @@ const MAX_SAFETENSORS_HEADER: u64 = 100 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineHeader {
     /// Bytes 24/25/26 read as major.minor.patch: a layout reported for
-    /// TensorRT 8–10 plans but not verified on a real engine here.
+    /// TensorRT 8–10 plans but not verified on a real engine here
+    /// ([`TRT_VERSION_CONFIDENCE`]).
     pub trt_version: Option<String>,
 }
+
+/// How far a TensorRT version read from an engine header can be trusted.
+pub const TRT_VERSION_CONFIDENCE: &str = "reported header layout, not verified on a real engine";
 
 /// Reads the engine header at the start of `plan`.
 pub fn engine_header(plan: &[u8]) -> Result<EngineHeader, String> {
@@ -58,9 +63,7 @@ pub(super) fn engine<R: Read + Seek>(
         let object = meta
             .as_object()
             .ok_or("Ultralytics metadata is not a JSON object")?;
-        report
-            .properties
-            .insert("gpubom:model:wrapper".into(), "ultralytics".into());
+        let mut fields = BTreeMap::new();
         for (key, value) in object.iter().take(32) {
             let scalar = match value {
                 serde_json::Value::String(s) => Some(s.clone()),
@@ -69,11 +72,10 @@ pub(super) fn engine<R: Read + Seek>(
                 _ => None,
             };
             if let Some(v) = scalar.filter(|v| v.len() <= 256) {
-                report
-                    .properties
-                    .insert(format!("gpubom:model:ultralytics:{key}"), v);
+                fields.insert(key.clone(), v);
             }
         }
+        report.ultralytics = Some(fields);
         report.producer = object
             .get("author")
             .and_then(|v| v.as_str())
@@ -94,13 +96,7 @@ pub(super) fn engine<R: Read + Seek>(
     read_up_to(r, plan_offset, &mut plan)?;
     let header = engine_header(&plan)?;
     match header.trt_version {
-        Some(v) => {
-            report.trt_version = Some(v);
-            report.properties.insert(
-                "gpubom:model:trt_version_confidence".into(),
-                "reported header layout, not verified on a real engine".into(),
-            );
-        }
+        Some(v) => report.trt_version = Some(v),
         None => report
             .reasons
             .push("builder TensorRT version not recognised in the header".into()),
@@ -142,23 +138,16 @@ pub(super) fn safetensors<R: Read + Seek>(
     let object = json
         .as_object()
         .ok_or("safetensors header is not a JSON object")?;
-    let mut dtypes = std::collections::BTreeMap::<String, usize>::new();
-    let mut tensors = 0;
+    let mut tensors = TensorSummary::default();
     for (name, value) in object {
         if name == "__metadata__" {
             continue;
         }
-        tensors += 1;
+        tensors.count += 1;
         let dtype = value.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
-        *dtypes.entry(dtype.to_string()).or_default() += 1;
+        *tensors.dtypes.entry(dtype.to_string()).or_default() += 1;
     }
-    report
-        .properties
-        .insert("gpubom:model:tensor_count".into(), tensors.to_string());
-    let summary: Vec<String> = dtypes.iter().map(|(d, n)| format!("{d}:{n}")).collect();
-    report
-        .properties
-        .insert("gpubom:model:dtypes".into(), summary.join(","));
+    report.safetensors = Some(tensors);
     Ok(())
 }
 
