@@ -18,6 +18,7 @@
 
 pub mod cache;
 mod cataloger;
+mod facts;
 mod merge;
 mod not_checked;
 pub mod nvidia;
@@ -95,7 +96,7 @@ fn analyze(
     layer: &gpubom_image::Layer,
     progress: &(dyn Fn(u64) + Sync),
     cache: Option<&cache::LayerCache>,
-) -> Result<walk::LayerAnalysis, gpubom_image::Error> {
+) -> Result<facts::LayerAnalysis, gpubom_image::Error> {
     let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) else {
         return walk::analyze_layer(layer, progress);
     };

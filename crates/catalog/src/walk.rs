@@ -5,53 +5,15 @@
 //! ([`LayerAnalysis`]) depends only on the layer's bytes, so layers can be
 //! analysed in parallel (and, later, cached by diff_id).
 
-use crate::cataloger::{Cataloger, Claim, Fact, StreamSink, CATALOGERS};
+use crate::cataloger::{Cataloger, Claim, StreamSink, CATALOGERS};
+use crate::facts::{Fact, FileFact, FileKind, FileRecord, LayerAnalysis};
 use gpubom_image::{Entry, EntryKind, Layer};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
-
-/// What kind of filesystem object a path is in one layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum FileKind {
-    File,
-    Dir,
-    Symlink(String),
-    Hardlink(String),
-    Other,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct FileRecord {
-    pub path: String,
-    pub kind: FileKind,
-}
-
-/// A fact some cataloger parsed out of one file of one layer.
-#[derive(Debug, Clone)]
-pub(crate) struct FileFact {
-    pub path: String,
-    /// sha256 of the whole file, hex; present for every claimed regular file.
-    pub sha256: Option<String>,
-    /// Shared, so the hard links to a file (which carry no content of their own) cost a pointer each.
-    pub fact: std::sync::Arc<Fact>,
-}
-
-/// Everything one layer contributes, before layers are merged.
-#[derive(Debug, Default)]
-pub(crate) struct LayerAnalysis {
-    pub index: usize,
-    pub files: Vec<FileRecord>,
-    pub whiteouts: Vec<String>,
-    pub opaque_dirs: Vec<String>,
-    pub facts: Vec<FileFact>,
-    /// Files a cataloger wanted but could not read in full, with the reason.
-    pub skipped: Vec<(String, String)>,
-}
 
 /// Analyses one layer in a single streaming pass.
 pub(crate) fn analyze_layer(
@@ -71,7 +33,7 @@ pub(crate) fn analyze_layer(
 /// A tar may hold several entries for one path; extraction leaves the last,
 /// so everything about earlier ones is dropped by [`Pass::finish`]. A whiteout
 /// in a layer also removes what that layer itself put at the path before it
-/// (extraction deletes it), besides hiding lower layers as [`crate::merge`] does.
+/// (extraction deletes it), besides hiding lower layers as the merge does.
 struct Pass {
     out: LayerAnalysis,
     /// Facts now at each claimed path, by position in `out.facts`, so that hard

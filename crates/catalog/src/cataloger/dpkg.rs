@@ -7,7 +7,8 @@
 //! so an `apt-get install` in layer 3 is reported in layer 3 even though every
 //! later install rewrote the status file.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use crate::facts::{Fact, FileKind};
 use crate::merge::MergedView;
 use gpubom_formats::dpkg::{
     classify, copyright_path_package, licenses_from_copyright, parse_list, parse_status, DpkgFile,
@@ -217,7 +218,7 @@ fn record_ownership(view: &MergedView, list: &str, component: usize, found: &mut
             let Some(real) = real else { continue };
             let is_file = view
                 .get(&real)
-                .is_some_and(|(_, r)| r.kind != crate::walk::FileKind::Dir);
+                .is_some_and(|(_, r)| r.kind != FileKind::Dir);
             if is_file {
                 found.owners.entry(real).or_insert(Owner {
                     component,

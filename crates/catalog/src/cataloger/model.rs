@@ -15,7 +15,8 @@
 //! code-execution primitive in a pickle is news; one whose test pickles import
 //! its own classes is not).
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
+use super::{display_path, Cataloger, Claim, Context, Found, StreamSink};
+use crate::facts::{Fact, ModelFact};
 use crate::merge::MergedView;
 use gpubom_formats::model::globals::Risk;
 use gpubom_formats::model::{
@@ -33,12 +34,6 @@ use std::io::{Cursor, Seek, SeekFrom, Write};
 const IN_MEMORY: usize = 16 << 20;
 
 pub(crate) struct ModelCataloger;
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ModelFact {
-    pub report: ModelReport,
-    pub size: u64,
-}
 
 impl Cataloger for ModelCataloger {
     fn claim(&self, _path: &str, size: u64) -> Option<Claim> {
@@ -273,7 +268,10 @@ fn add_verdict_properties(report: &ModelReport, size: u64, properties: &mut Prop
     };
     set(props::MODEL_FORMAT, report.format.as_str().to_string());
     set(props::MODEL_VERDICT, report.verdict.as_str().to_string());
-    set(props::MODEL_FRAMEWORK, report.format.framework().to_string());
+    set(
+        props::MODEL_FRAMEWORK,
+        report.format.framework().to_string(),
+    );
     set(props::MODEL_SIZE, size.to_string());
     if !report.reasons.is_empty() {
         set(props::MODEL_VERDICT_REASON, report.reasons.join("; "));
@@ -341,10 +339,16 @@ fn add_format_properties(report: &ModelReport, properties: &mut Properties) {
             set(props::MODEL_ONNX_GRAPH, g.clone());
         }
         for (k, v) in onnx.metadata_props.iter().take(32) {
-            set(&format!("{}{k}", props::MODEL_ONNX_METADATA_PREFIX), v.clone());
+            set(
+                &format!("{}{k}", props::MODEL_ONNX_METADATA_PREFIX),
+                v.clone(),
+            );
         }
         if !onnx.external_data.is_empty() {
-            set(props::MODEL_ONNX_EXTERNAL_DATA, onnx.external_data.join(","));
+            set(
+                props::MODEL_ONNX_EXTERNAL_DATA,
+                onnx.external_data.join(","),
+            );
         }
         set(
             props::MODEL_EXTERNAL_DATA_TRAVERSAL,

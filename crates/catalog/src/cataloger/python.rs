@@ -7,7 +7,8 @@
 //! dist-packages, virtualenvs and conda trees are all found the same way,
 //! because claims are by file name, not by a fixed prefix.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use crate::facts::Fact;
 use crate::merge::MergedView;
 use gpubom_formats::python::{
     classify, normalize_name, parse_metadata, parse_record, record_path_to_image_path, PythonDist,
@@ -52,7 +53,10 @@ impl Cataloger for PythonCataloger {
             let layer_ref = Some(LayerRef { index: layer });
             let mut properties = std::collections::BTreeMap::new();
             if let Some(requires_python) = &dist.requires_python {
-                properties.insert(props::PYTHON_REQUIRES_PYTHON.into(), requires_python.clone());
+                properties.insert(
+                    props::PYTHON_REQUIRES_PYTHON.into(),
+                    requires_python.clone(),
+                );
             }
             let index = found.components.len();
             found.components.push(Component {

@@ -20,7 +20,8 @@
 //! (triton's CUPTI) is its own component, naming that package in
 //! `gpubom:bundled_by`; the package keeps its identity.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
+use super::{display_path, Cataloger, Claim, Context, Found, StreamSink};
+use crate::facts::{Fact, LibraryFact};
 use crate::merge::MergedView;
 use crate::nvidia::{
     classify, is_jax_cuda_extension, is_nvidia_package, min_driver, package_family, Family,
@@ -38,13 +39,6 @@ mod triton;
 use evidence::*;
 
 pub(crate) struct NvidiaCataloger;
-
-/// What the layer pass learnt about one shared object.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct LibraryFact {
-    pub matched: Option<LibraryMatch>,
-    pub elf: Option<ElfFacts>,
-}
 
 /// Files in which frameworks declare the CUDA stack they were built against.
 const BUILD_INFO: &[&str] = &[
