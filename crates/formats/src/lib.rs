@@ -15,6 +15,15 @@
 //! these parsers directly.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects,
+        reason = "tests build their inputs by hand, and a panic there is a failing test"
+    )
+)]
 
 pub mod dpkg;
 pub mod elf;

@@ -26,13 +26,14 @@ pub fn engine_header(plan: &[u8]) -> Result<EngineHeader, String> {
     if !plan.starts_with(b"ftrt") {
         return Err("no TensorRT plan magic (ftrt)".into());
     }
-    if plan.len() < 32 {
+    // The version sits at bytes 24..27 of a 32-byte header.
+    let version = plan.get(24..27).filter(|_| plan.len() >= 32);
+    let Some(&[major, minor, patch]) = version else {
         return Err(format!(
             "engine is {} bytes, shorter than its header",
             plan.len()
         ));
-    }
-    let (major, minor, patch) = (plan[24], plan[25], plan[26]);
+    };
     let plausible = (5..=20).contains(&major) && minor < 100 && patch < 100;
     Ok(EngineHeader {
         trt_version: plausible.then(|| format!("{major}.{minor}.{patch}")),
@@ -51,11 +52,13 @@ pub(super) fn engine<R: Read + Seek>(
     report: &mut ModelReport,
 ) -> Result<(), String> {
     let mut head = [0u8; 8];
-    let n = read_up_to(r, 0, &mut head)?;
+    let head = read_up_to(r, 0, &mut head)?;
     let mut plan_offset = 0;
-    if let Some(offset) = ultralytics_plan_offset(&head[..n]) {
-        let mut json = vec![0u8; (offset - 4) as usize];
-        if read_up_to(r, 4, &mut json)? < json.len() {
+    if let Some(offset) = ultralytics_plan_offset(head) {
+        // The JSON lies between its 4-byte length and the plan.
+        let mut json = vec![0u8; offset.saturating_sub(4) as usize];
+        let wanted = json.len();
+        if read_up_to(r, 4, &mut json)?.len() < wanted {
             return Err("Ultralytics metadata is truncated".into());
         }
         let meta: serde_json::Value = serde_json::from_slice(&json)
@@ -122,7 +125,7 @@ pub(super) fn safetensors<R: Read + Seek>(
     report: &mut ModelReport,
 ) -> Result<(), String> {
     let mut len = [0u8; 8];
-    if read_up_to(r, 0, &mut len)? < 8 {
+    if read_up_to(r, 0, &mut len)?.len() < 8 {
         return Err("safetensors file shorter than its header length".into());
     }
     let len = u64::from_le_bytes(len);
@@ -143,15 +146,21 @@ pub(super) fn safetensors<R: Read + Seek>(
         if name == "__metadata__" {
             continue;
         }
-        tensors.count += 1;
+        tensors.count = tensors.count.saturating_add(1);
         let dtype = value.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
-        *tensors.dtypes.entry(dtype.to_string()).or_default() += 1;
+        let of_dtype = tensors.dtypes.entry(dtype.to_string()).or_default();
+        *of_dtype = of_dtype.saturating_add(1);
     }
     report.safetensors = Some(tensors);
     Ok(())
 }
 
-fn read_up_to<R: Read + Seek>(r: &mut R, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
+/// Reads from `offset` until `buf` is full or the file ends; the part of `buf` read.
+fn read_up_to<'b, R: Read + Seek>(
+    r: &mut R,
+    offset: u64,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], String> {
     r.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
     super::read_full(r, buf)
 }
