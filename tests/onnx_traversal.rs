@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use gpubom_catalog::model::onnx;
+use gpubom_formats::model::onnx;
 use std::path::Path;
 
 /// Writes the models into `dir`. No tensor carries `raw_data`, so `onnx.save`

@@ -1,7 +1,7 @@
 //! The streaming ELF scanner, fed in chunks whose size the first byte picks
 //! (so markers and headers split across chunk boundaries are exercised).
 #![no_main]
-use gpubom_catalog::nvidia::ElfScanner;
+use gpubom_formats::elf::ElfScanner;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

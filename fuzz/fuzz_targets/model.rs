@@ -2,8 +2,8 @@
 //! seekable reader (zip/npz, npy, safetensors, TensorRT headers, legacy
 //! torch, compressed pickles, ONNX), as the model cataloger does.
 #![no_main]
-use gpubom_catalog::model::pickle::PickleLimits;
-use gpubom_catalog::model::{analyze, sniff, Limits, Verdict, SNIFF_BYTES};
+use gpubom_formats::model::pickle::PickleLimits;
+use gpubom_formats::model::{analyze, sniff, Limits, Verdict, SNIFF_BYTES};
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 

@@ -1,6 +1,6 @@
 //! The ONNX protobuf walker, strict and partial.
 #![no_main]
-use gpubom_catalog::model::onnx;
+use gpubom_formats::model::onnx;
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 

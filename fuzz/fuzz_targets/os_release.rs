@@ -1,6 +1,6 @@
 //! os-release files.
 #![no_main]
-use gpubom_catalog::os_release;
+use gpubom_formats::os_release;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

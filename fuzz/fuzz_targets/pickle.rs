@@ -1,6 +1,6 @@
 //! The pickle opcode scanner, with joblib's raw-array reading on.
 #![no_main]
-use gpubom_catalog::model::pickle::{scan, PickleLimits};
+use gpubom_formats::model::pickle::{scan, PickleLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -22,8 +22,7 @@
 //! scan; bytes altered in place after that first scan go unnoticed until a
 //! scan with `--no-cache`.
 
-use crate::cataloger::Fact;
-use crate::walk::{FileFact, FileRecord, LayerAnalysis};
+use crate::facts::{Fact, FileFact, FileRecord, LayerAnalysis};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -214,7 +213,7 @@ fn build_stamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::walk::{FileKind, FileRecord};
+    use crate::facts::{FileKind, FileRecord};
 
     const DIFF_ID: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 

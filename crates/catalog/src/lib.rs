@@ -11,19 +11,24 @@
 //! 3. each cataloger resolves the surviving facts into components, in
 //!    registration order (see [`cataloger`]).
 //!
-//! The format parsers ([`dpkg`], [`python`], [`os_release`]) are plain
-//! functions over bytes with no knowledge of layers, so they are tested alone.
+//! The parsers of the bytes themselves (package databases, model files, ELF)
+//! live in `gpubom_formats`, with no knowledge of layers, so they are tested
+//! and fuzzed alone; the catalogers here decide what to feed them and turn
+//! their facts into components.
 
 pub mod cache;
 mod cataloger;
-pub mod dpkg;
+mod facts;
 mod merge;
-pub mod model;
 mod not_checked;
 pub mod nvidia;
-pub mod os_release;
-pub mod python;
 mod walk;
+
+/// Python package names as PyPI compares them, for callers that match
+/// packages across SBOMs.
+pub mod python {
+    pub use gpubom_formats::python::normalize_name;
+}
 
 use gpubom_image::Image;
 use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject};
@@ -91,7 +96,7 @@ fn analyze(
     layer: &gpubom_image::Layer,
     progress: &(dyn Fn(u64) + Sync),
     cache: Option<&cache::LayerCache>,
-) -> Result<walk::LayerAnalysis, gpubom_image::Error> {
+) -> Result<facts::LayerAnalysis, gpubom_image::Error> {
     let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) else {
         return walk::analyze_layer(layer, progress);
     };

@@ -7,8 +7,7 @@
 //! [`MergedView::history`], which is how a package gets attributed to the layer
 //! that introduced it rather than the layer that last rewrote the database.
 
-use crate::cataloger::Fact;
-use crate::walk::{FileFact, FileKind, FileRecord, LayerAnalysis};
+use crate::facts::{Fact, FileFact, FileKind, FileRecord, LayerAnalysis};
 use std::collections::{BTreeMap, HashMap};
 
 /// Symlink hops allowed while resolving one path (as Linux's MAXSYMLINKS).

@@ -5,53 +5,15 @@
 //! ([`LayerAnalysis`]) depends only on the layer's bytes, so layers can be
 //! analysed in parallel (and, later, cached by diff_id).
 
-use crate::cataloger::{Cataloger, Claim, Fact, StreamSink, CATALOGERS};
+use crate::cataloger::{Cataloger, Claim, StreamSink, CATALOGERS};
+use crate::facts::{Fact, FileFact, FileKind, FileRecord, LayerAnalysis};
 use gpubom_image::{Entry, EntryKind, Layer};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
-
-/// What kind of filesystem object a path is in one layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum FileKind {
-    File,
-    Dir,
-    Symlink(String),
-    Hardlink(String),
-    Other,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct FileRecord {
-    pub path: String,
-    pub kind: FileKind,
-}
-
-/// A fact some cataloger parsed out of one file of one layer.
-#[derive(Debug, Clone)]
-pub(crate) struct FileFact {
-    pub path: String,
-    /// sha256 of the whole file, hex; present for every claimed regular file.
-    pub sha256: Option<String>,
-    /// Shared, so the hard links to a file (which carry no content of their own) cost a pointer each.
-    pub fact: std::sync::Arc<Fact>,
-}
-
-/// Everything one layer contributes, before layers are merged.
-#[derive(Debug, Default)]
-pub(crate) struct LayerAnalysis {
-    pub index: usize,
-    pub files: Vec<FileRecord>,
-    pub whiteouts: Vec<String>,
-    pub opaque_dirs: Vec<String>,
-    pub facts: Vec<FileFact>,
-    /// Files a cataloger wanted but could not read in full, with the reason.
-    pub skipped: Vec<(String, String)>,
-}
 
 /// Analyses one layer in a single streaming pass.
 pub(crate) fn analyze_layer(
@@ -71,7 +33,7 @@ pub(crate) fn analyze_layer(
 /// A tar may hold several entries for one path; extraction leaves the last,
 /// so everything about earlier ones is dropped by [`Pass::finish`]. A whiteout
 /// in a layer also removes what that layer itself put at the path before it
-/// (extraction deletes it), besides hiding lower layers as [`crate::merge`] does.
+/// (extraction deletes it), besides hiding lower layers as the merge does.
 struct Pass {
     out: LayerAnalysis,
     /// Facts now at each claimed path, by position in `out.facts`, so that hard
@@ -462,25 +424,7 @@ fn read_claimed(
     pass: &mut Pass,
     record: usize,
 ) -> io::Result<()> {
-    let max_whole = claims
-        .iter()
-        .filter_map(|(_, c)| match c {
-            Claim::Whole { max_bytes } => Some(*max_bytes),
-            Claim::Stream => None,
-        })
-        .max();
-    let keep_whole = match max_whole {
-        Some(max) if entry.size > max => {
-            pass.skipped_owner.push(record);
-            pass.out.skipped.push((
-                entry.path.clone(),
-                format!("{} bytes, more than the {max}-byte cap", entry.size),
-            ));
-            false
-        }
-        Some(_) => true,
-        None => false,
-    };
+    let keep_whole = fits_whole(entry, claims, pass, record);
     let mut sinks: Vec<Box<dyn StreamSink>> = claims
         .iter()
         .filter(|(_, c)| *c == Claim::Stream)
@@ -510,29 +454,8 @@ fn read_claimed(
             return Ok(());
         }
         if first && !keep_whole && entry.size >= OFFLOAD_MIN && take_core() {
-            let (to, done) = offload(std::mem::take(&mut sinks), data.to_vec());
-            // A directory's file is read again by a thread of its own, so the walk goes on
-            // to the next file at once; a tar's bytes come only from the layer's reader.
-            let reading = match &entry.on_disk {
-                Some(path) => {
-                    let (path, from) = (path.clone(), n as u64);
-                    Some(std::thread::spawn(move || {
-                        let mut file = std::fs::File::open(&path)?;
-                        io::Seek::seek(&mut file, io::SeekFrom::Start(from))?;
-                        send_rest(&mut file, to)
-                    }))
-                }
-                None => {
-                    send_rest(reader, to)?;
-                    None
-                }
-            };
-            pass.pending.push_back(Offloaded {
-                record,
-                path: entry.path.clone(),
-                reading,
-                done,
-            });
+            let job = offload_rest(entry, reader, std::mem::take(&mut sinks), data, record)?;
+            pass.pending.push_back(job);
             return Ok(());
         }
         hasher.update(data);
@@ -552,6 +475,69 @@ fn read_claimed(
     }
     pass.add_file_facts(&entry.path, &sha256, facts, record);
     Ok(())
+}
+
+/// Whether the file is to be kept whole for the catalogers that claimed it so:
+/// not when it is larger than the largest cap any of them set, which is then
+/// recorded as a file not read.
+fn fits_whole(
+    entry: &Entry,
+    claims: &[(&'static dyn Cataloger, Claim)],
+    pass: &mut Pass,
+    record: usize,
+) -> bool {
+    let max_whole = claims
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Claim::Whole { max_bytes } => Some(*max_bytes),
+            Claim::Stream => None,
+        })
+        .max();
+    match max_whole {
+        Some(max) if entry.size > max => {
+            pass.skipped_owner.push(record);
+            pass.out.skipped.push((
+                entry.path.clone(),
+                format!("{} bytes, more than the {max}-byte cap", entry.size),
+            ));
+            false
+        }
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// Hands the rest of a large file to threads of its own ([`offload`]); `sinks` have seen
+/// its `first` bytes. A directory's file is read again by a thread of its own, so the walk
+/// goes on to the next file at once; a tar's bytes come only from the layer's reader.
+fn offload_rest(
+    entry: &Entry,
+    reader: &mut dyn Read,
+    sinks: Vec<Box<dyn StreamSink>>,
+    first: &[u8],
+    record: usize,
+) -> io::Result<Offloaded> {
+    let (to, done) = offload(sinks, first.to_vec());
+    let reading = match &entry.on_disk {
+        Some(path) => {
+            let (path, from) = (path.clone(), first.len() as u64);
+            Some(std::thread::spawn(move || {
+                let mut file = std::fs::File::open(&path)?;
+                io::Seek::seek(&mut file, io::SeekFrom::Start(from))?;
+                send_rest(&mut file, to)
+            }))
+        }
+        None => {
+            send_rest(reader, to)?;
+            None
+        }
+    };
+    Ok(Offloaded {
+        record,
+        path: entry.path.clone(),
+        reading,
+        done,
+    })
 }
 
 #[cfg(test)]

@@ -95,6 +95,44 @@ pub const PACKAGE_MODEL_FILES: &str = "gpubom:package:model_files";
 /// On a package: how many of those are `suspicious` or `unknown` (listed on their own only when `unsafe`).
 pub const PACKAGE_MODEL_FILES_NEEDING_TRUST: &str = "gpubom:package:model_files_needing_trust";
 
+// Descriptive facts the catalogers record: shown in the SBOM, read by no built-in policy.
+
+/// A Debian package's architecture, source package and source version (`Source: x (1.0-1)`).
+pub const DEB_ARCHITECTURE: &str = "gpubom:deb:architecture";
+pub const DEB_SOURCE: &str = "gpubom:deb:source";
+pub const DEB_SOURCE_VERSION: &str = "gpubom:deb:source_version";
+/// A Python distribution's `Requires-Python`.
+pub const PYTHON_REQUIRES_PYTHON: &str = "gpubom:python:requires_python";
+/// The CUDA and cuDNN versions a framework wheel declares it was built with.
+pub const NVIDIA_BUILT_WITH_CUDA: &str = "gpubom:nvidia:built_with_cuda";
+pub const NVIDIA_BUILT_WITH_CUDNN: &str = "gpubom:nvidia:built_with_cudnn";
+/// The framework that loads a model format (`PyTorch`, `ONNX`, …), and the file's size in bytes.
+pub const MODEL_FRAMEWORK: &str = "gpubom:model:framework";
+pub const MODEL_SIZE: &str = "gpubom:model:size";
+/// What produced a model, `name version` as the file names it.
+pub const MODEL_PRODUCER: &str = "gpubom:model:producer";
+/// The sha256 `--expect-sha256` named for a model file, when the file's differs.
+pub const MODEL_EXPECTED_SHA256: &str = "gpubom:model:expected_sha256";
+/// An ONNX model's IR version, opsets (`domain:version`, comma-separated), graph name,
+/// external data locations (comma-separated) and `metadata_props` (one property per key,
+/// after the prefix).
+pub const MODEL_ONNX_IR_VERSION: &str = "gpubom:model:onnx:ir_version";
+pub const MODEL_ONNX_OPSETS: &str = "gpubom:model:onnx:opsets";
+pub const MODEL_ONNX_GRAPH: &str = "gpubom:model:onnx:graph";
+pub const MODEL_ONNX_EXTERNAL_DATA: &str = "gpubom:model:onnx:external_data";
+pub const MODEL_ONNX_METADATA_PREFIX: &str = "gpubom:model:onnx:metadata:";
+/// `ultralytics` for a TensorRT engine behind Ultralytics' JSON header, whose scalar
+/// fields follow, one property per key after the prefix.
+pub const MODEL_WRAPPER: &str = "gpubom:model:wrapper";
+pub const MODEL_ULTRALYTICS_PREFIX: &str = "gpubom:model:ultralytics:";
+/// How far to trust [`MODEL_TRT_VERSION`].
+pub const MODEL_TRT_VERSION_CONFIDENCE: &str = "gpubom:model:trt_version_confidence";
+/// A safetensors file's tensor count, and its dtypes as `dtype:count`, comma-separated.
+pub const MODEL_TENSOR_COUNT: &str = "gpubom:model:tensor_count";
+pub const MODEL_DTYPES: &str = "gpubom:model:dtypes";
+/// `true` when a `.npy` (or an `.npz` member) holds Python objects, so loading it unpickles.
+pub const MODEL_NUMPY_OBJECT_ARRAY: &str = "gpubom:model:numpy_object_array";
+
 /// Layer attribution, written by the SBOM writer from [`crate::Component::layer`].
 pub const LAYER_INDEX: &str = "gpubom:layer:index";
 pub const LAYER_DIFF_ID: &str = "gpubom:layer:diff_id";
@@ -196,6 +234,27 @@ pub const COMPONENT: &[&str] = &[
     MODEL_OWNER,
     PACKAGE_MODEL_FILES,
     PACKAGE_MODEL_FILES_NEEDING_TRUST,
+    DEB_ARCHITECTURE,
+    DEB_SOURCE,
+    DEB_SOURCE_VERSION,
+    PYTHON_REQUIRES_PYTHON,
+    NVIDIA_BUILT_WITH_CUDA,
+    NVIDIA_BUILT_WITH_CUDNN,
+    MODEL_FRAMEWORK,
+    MODEL_SIZE,
+    MODEL_PRODUCER,
+    MODEL_EXPECTED_SHA256,
+    MODEL_ONNX_IR_VERSION,
+    MODEL_ONNX_OPSETS,
+    MODEL_ONNX_GRAPH,
+    MODEL_ONNX_EXTERNAL_DATA,
+    MODEL_ONNX_METADATA_PREFIX,
+    MODEL_WRAPPER,
+    MODEL_ULTRALYTICS_PREFIX,
+    MODEL_TRT_VERSION_CONFIDENCE,
+    MODEL_TENSOR_COUNT,
+    MODEL_DTYPES,
+    MODEL_NUMPY_OBJECT_ARRAY,
     LAYER_INDEX,
     LAYER_DIFF_ID,
     LAYER_CREATED_BY,

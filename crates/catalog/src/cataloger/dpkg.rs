@@ -7,12 +7,15 @@
 //! so an `apt-get install` in layer 3 is reported in layer 3 even though every
 //! later install rewrote the status file.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
-use crate::dpkg::{
-    classify, copyright_path_package, parse_list, parse_status, purl, DpkgFile, DpkgPackage,
-};
+use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use crate::facts::{Fact, FileKind};
 use crate::merge::MergedView;
-use gpubom_inventory::{Component, ComponentKind, Evidence, LayerRef, Location, Technique};
+use gpubom_formats::dpkg::{
+    classify, copyright_path_package, licenses_from_copyright, parse_list, parse_status, DpkgFile,
+    DpkgPackage,
+};
+use gpubom_inventory::purl::Purl;
+use gpubom_inventory::{props, Component, ComponentKind, Evidence, LayerRef, Location, Technique};
 
 const STATUS: &str = "var/lib/dpkg/status";
 const INFO_DIR: &str = "var/lib/dpkg/info";
@@ -44,7 +47,7 @@ impl Cataloger for DpkgCataloger {
                     .collect();
                 Fact::DpkgList(parse_list(&lines.join("\n")))
             }
-            _ => Fact::DpkgCopyright(crate::dpkg::licenses_from_copyright(&text)),
+            _ => Fact::DpkgCopyright(licenses_from_copyright(&text)),
         };
         vec![fact]
     }
@@ -149,13 +152,13 @@ fn component(
         .unwrap_or_default();
     let mut properties = std::collections::BTreeMap::new();
     if let Some(arch) = &pkg.architecture {
-        properties.insert("gpubom:deb:architecture".into(), arch.clone());
+        properties.insert(props::DEB_ARCHITECTURE.into(), arch.clone());
     }
     if let Some(source) = &pkg.source {
-        properties.insert("gpubom:deb:source".into(), source.clone());
+        properties.insert(props::DEB_SOURCE.into(), source.clone());
     }
     if let Some(source_version) = &pkg.source_version {
-        properties.insert("gpubom:deb:source_version".into(), source_version.clone());
+        properties.insert(props::DEB_SOURCE_VERSION.into(), source_version.clone());
     }
     Component {
         kind: ComponentKind::Deb,
@@ -178,6 +181,26 @@ fn component(
     }
 }
 
+/// Syft-compatible purl: `pkg:deb/<distro>/<name>@<version>?arch=…&distro=<id>-<version_id>`.
+fn purl(pkg: &DpkgPackage, distro: Option<(&str, Option<&str>)>) -> String {
+    let namespace = distro.map(|(id, _)| id).unwrap_or("debian");
+    let mut p = Purl::new("deb", &pkg.name)
+        .namespace(namespace)
+        .version(&pkg.version)
+        .qualifier("arch", pkg.architecture.as_deref().unwrap_or(""));
+    if let Some((id, Some(version_id))) = distro {
+        p = p.qualifier("distro", &format!("{id}-{version_id}"));
+    }
+    if let Some(source) = pkg.source.as_deref().filter(|s| *s != pkg.name) {
+        let upstream = match &pkg.source_version {
+            Some(v) => format!("{source}@{v}"),
+            None => source.to_string(),
+        };
+        p = p.qualifier("upstream", &upstream);
+    }
+    p.to_string()
+}
+
 /// Marks every visible file listed in the package's `.list` as owned by it.
 /// Listed paths are as shipped in the `.deb` (`/lib/…`), which on merged-/usr
 /// systems reach the real file through a symlink, so they are resolved.
@@ -195,7 +218,7 @@ fn record_ownership(view: &MergedView, list: &str, component: usize, found: &mut
             let Some(real) = real else { continue };
             let is_file = view
                 .get(&real)
-                .is_some_and(|(_, r)| r.kind != crate::walk::FileKind::Dir);
+                .is_some_and(|(_, r)| r.kind != FileKind::Dir);
             if is_file {
                 found.owners.entry(real).or_insert(Owner {
                     component,
@@ -203,5 +226,26 @@ fn record_ownership(view: &MergedView, list: &str, component: usize, found: &mut
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purl_with_upstream() {
+        let pkg = DpkgPackage {
+            name: "libbz2-1.0".into(),
+            version: "1.0.8-5+b1".into(),
+            architecture: Some("amd64".into()),
+            source: Some("bzip2".into()),
+            source_version: Some("1.0.8-5".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            purl(&pkg, Some(("debian", Some("12")))),
+            "pkg:deb/debian/libbz2-1.0@1.0.8-5%2Bb1?arch=amd64&distro=debian-12&upstream=bzip2%401.0.8-5"
+        );
     }
 }

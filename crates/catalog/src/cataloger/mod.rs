@@ -13,6 +13,7 @@ mod nvidia;
 mod os_release;
 mod python;
 
+use crate::facts::Fact;
 use crate::merge::MergedView;
 use gpubom_inventory::{Component, Distro};
 use std::collections::HashMap;
@@ -54,21 +55,6 @@ pub(crate) struct Context<'a> {
     pub fingerprints: &'a crate::nvidia::FingerprintTable,
     /// Path (or file name) → expected sha256, from `--expect-sha256`.
     pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
-}
-
-/// What a cataloger parsed out of one file.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Fact {
-    OsRelease(crate::os_release::OsRelease),
-    DpkgStatus(Vec<crate::dpkg::DpkgPackage>),
-    DpkgList(Vec<String>),
-    DpkgCopyright(Vec<String>),
-    PythonMetadata(crate::python::PythonDist),
-    PythonRecord(Vec<crate::python::RecordEntry>),
-    NativeLibrary(nvidia::LibraryFact),
-    Model(Box<model::ModelFact>),
-    /// `key = value` pairs from a framework's generated build-info file.
-    BuildInfo(Vec<(String, String)>),
 }
 
 /// Which package owns a file, and the hash its package record gives for it.

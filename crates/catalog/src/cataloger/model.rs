@@ -15,14 +15,18 @@
 //! code-execution primitive in a pickle is news; one whose test pickles import
 //! its own classes is not).
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
+use super::{display_path, Cataloger, Claim, Context, Found, StreamSink};
+use crate::facts::{Fact, ModelFact};
 use crate::merge::MergedView;
-use crate::model::globals::Risk;
-use crate::model::{analyze, sniff, Limits, ModelReport, Sniffed, Verdict, SNIFF_BYTES};
+use gpubom_formats::model::globals::Risk;
+use gpubom_formats::model::{
+    analyze, sniff, Limits, ModelFormat, ModelReport, Sniffed, Verdict, SNIFF_BYTES,
+    TRT_VERSION_CONFIDENCE,
+};
 use gpubom_inventory::{
     props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Seek, SeekFrom, Write};
 
 /// Larger candidates (zips are common: wheels, jars) go to a temporary file,
@@ -30,12 +34,6 @@ use std::io::{Cursor, Seek, SeekFrom, Write};
 const IN_MEMORY: usize = 16 << 20;
 
 pub(crate) struct ModelCataloger;
-
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ModelFact {
-    pub report: ModelReport,
-    pub size: u64,
-}
 
 impl Cataloger for ModelCataloger {
     fn claim(&self, _path: &str, size: u64) -> Option<Claim> {
@@ -157,7 +155,7 @@ impl StreamSink for ModelSink {
         let unreadable = |why: String| {
             let format = match sniffed {
                 Sniffed::Format(f) => f,
-                Sniffed::Zip => crate::model::ModelFormat::PyTorchZip,
+                Sniffed::Zip => ModelFormat::PyTorchZip,
             };
             Some(ModelReport::unreadable(format, why))
         };
@@ -209,84 +207,19 @@ fn component(
 ) -> Component {
     let report = &model.report;
     let name = path.rsplit('/').next().unwrap_or(path).to_string();
-    let mut properties: BTreeMap<String, String> = report.properties.clone();
-    let mut set = |k: &str, v: String| {
-        properties.insert(k.to_string(), v);
-    };
-    set(props::MODEL_FORMAT, report.format.as_str().to_string());
-    set(props::MODEL_VERDICT, report.verdict.as_str().to_string());
-    set(
-        "gpubom:model:framework",
-        report.format.framework().to_string(),
-    );
-    set("gpubom:model:size", model.size.to_string());
-    if !report.reasons.is_empty() {
-        set(props::MODEL_VERDICT_REASON, report.reasons.join("; "));
-    }
-    if !report.globals.is_empty() {
-        set(props::MODEL_GLOBALS, report.globals.join(","));
-    }
-    let primitives = report.flagged_of(Risk::Primitive);
-    if !primitives.is_empty() {
-        set(props::MODEL_UNSAFE_GLOBALS, primitives.join(","));
-    }
-    let mut untrusted = report.flagged_of(Risk::Unlisted);
-    untrusted.extend(report.flagged_of(Risk::ArchiveCode));
-    if !untrusted.is_empty() {
-        set(props::MODEL_UNTRUSTED_GLOBALS, untrusted.join(","));
-    }
-    if let Some(v) = &report.trt_version {
-        set(props::MODEL_TRT_VERSION, v.clone());
-    }
-    if let Some(onnx) = &report.onnx {
-        if let Some(v) = onnx.ir_version {
-            set("gpubom:model:onnx:ir_version", v.to_string());
-        }
-        let opsets: Vec<String> = onnx
-            .opsets
-            .iter()
-            .map(|(d, v)| format!("{}:{v}", if d.is_empty() { "ai.onnx" } else { d }))
-            .collect();
-        if !opsets.is_empty() {
-            set("gpubom:model:onnx:opsets", opsets.join(","));
-        }
-        if let Some(g) = &onnx.graph_name {
-            set("gpubom:model:onnx:graph", g.clone());
-        }
-        for (k, v) in onnx.metadata_props.iter().take(32) {
-            set(&format!("gpubom:model:onnx:metadata:{k}"), v.clone());
-        }
-        if !onnx.external_data.is_empty() {
-            set(
-                "gpubom:model:onnx:external_data",
-                onnx.external_data.join(","),
-            );
-        }
-        set(
-            props::MODEL_EXTERNAL_DATA_TRAVERSAL,
-            (!onnx.traversal.is_empty()).to_string(),
-        );
-    }
-    if let Some(expected) = context.expected_sha256 {
-        let wanted = expected
-            .get(path)
-            .or_else(|| expected.get(&format!("/{path}")))
-            .or_else(|| expected.get(&name));
-        set(
-            props::MODEL_HASH_VERIFIED,
-            wanted.is_some_and(|w| w == sha256).to_string(),
-        );
-        if let Some(w) = wanted.filter(|w| *w != sha256) {
-            set("gpubom:model:expected_sha256", w.clone());
-        }
-    }
     let producer = match (&report.producer, &report.producer_version) {
         (Some(p), Some(v)) => Some(format!("{p} {v}")),
         (Some(p), None) => Some(p.clone()),
         _ => None,
     };
+    let mut properties = BTreeMap::new();
+    add_verdict_properties(report, model.size, &mut properties);
+    add_format_properties(report, &mut properties);
+    if let Some(expected) = context.expected_sha256 {
+        add_hash_check(expected, path, &name, sha256, &mut properties);
+    }
     if let Some(p) = &producer {
-        properties.insert("gpubom:model:producer".into(), p.clone());
+        properties.insert(props::MODEL_PRODUCER.into(), p.clone());
     }
     let layer = Some(LayerRef { index: layer });
     Component {
@@ -323,5 +256,124 @@ fn component(
         }],
         properties,
         ..Default::default()
+    }
+}
+
+type Properties = BTreeMap<String, String>;
+
+/// What the file is and whether loading it can run code: what the gate reads.
+fn add_verdict_properties(report: &ModelReport, size: u64, properties: &mut Properties) {
+    let mut set = |k: &str, v: String| {
+        properties.insert(k.to_string(), v);
+    };
+    set(props::MODEL_FORMAT, report.format.as_str().to_string());
+    set(props::MODEL_VERDICT, report.verdict.as_str().to_string());
+    set(
+        props::MODEL_FRAMEWORK,
+        report.format.framework().to_string(),
+    );
+    set(props::MODEL_SIZE, size.to_string());
+    if !report.reasons.is_empty() {
+        set(props::MODEL_VERDICT_REASON, report.reasons.join("; "));
+    }
+    if !report.globals.is_empty() {
+        set(props::MODEL_GLOBALS, report.globals.join(","));
+    }
+    let primitives = report.flagged_of(Risk::Primitive);
+    if !primitives.is_empty() {
+        set(props::MODEL_UNSAFE_GLOBALS, primitives.join(","));
+    }
+    let mut untrusted = report.flagged_of(Risk::Unlisted);
+    untrusted.extend(report.flagged_of(Risk::ArchiveCode));
+    if !untrusted.is_empty() {
+        set(props::MODEL_UNTRUSTED_GLOBALS, untrusted.join(","));
+    }
+    if report.numpy_object_array {
+        set(props::MODEL_NUMPY_OBJECT_ARRAY, "true".into());
+    }
+}
+
+/// What the format's own headers say: TensorRT's builder, ONNX's graph, safetensors' tensors.
+fn add_format_properties(report: &ModelReport, properties: &mut Properties) {
+    let mut set = |k: &str, v: String| {
+        properties.insert(k.to_string(), v);
+    };
+    if let Some(v) = &report.trt_version {
+        set(props::MODEL_TRT_VERSION, v.clone());
+        set(
+            props::MODEL_TRT_VERSION_CONFIDENCE,
+            TRT_VERSION_CONFIDENCE.to_string(),
+        );
+    }
+    if let Some(fields) = &report.ultralytics {
+        set(props::MODEL_WRAPPER, "ultralytics".into());
+        for (key, value) in fields {
+            set(
+                &format!("{}{key}", props::MODEL_ULTRALYTICS_PREFIX),
+                value.clone(),
+            );
+        }
+    }
+    if let Some(tensors) = &report.safetensors {
+        set(props::MODEL_TENSOR_COUNT, tensors.count.to_string());
+        let dtypes: Vec<String> = tensors
+            .dtypes
+            .iter()
+            .map(|(d, n)| format!("{d}:{n}"))
+            .collect();
+        set(props::MODEL_DTYPES, dtypes.join(","));
+    }
+    if let Some(onnx) = &report.onnx {
+        if let Some(v) = onnx.ir_version {
+            set(props::MODEL_ONNX_IR_VERSION, v.to_string());
+        }
+        let opsets: Vec<String> = onnx
+            .opsets
+            .iter()
+            .map(|(d, v)| format!("{}:{v}", if d.is_empty() { "ai.onnx" } else { d }))
+            .collect();
+        if !opsets.is_empty() {
+            set(props::MODEL_ONNX_OPSETS, opsets.join(","));
+        }
+        if let Some(g) = &onnx.graph_name {
+            set(props::MODEL_ONNX_GRAPH, g.clone());
+        }
+        for (k, v) in onnx.metadata_props.iter().take(32) {
+            set(
+                &format!("{}{k}", props::MODEL_ONNX_METADATA_PREFIX),
+                v.clone(),
+            );
+        }
+        if !onnx.external_data.is_empty() {
+            set(
+                props::MODEL_ONNX_EXTERNAL_DATA,
+                onnx.external_data.join(","),
+            );
+        }
+        set(
+            props::MODEL_EXTERNAL_DATA_TRAVERSAL,
+            (!onnx.traversal.is_empty()).to_string(),
+        );
+    }
+}
+
+/// Whether the file is the one `--expect-sha256` named, by path or by file name.
+fn add_hash_check(
+    expected: &HashMap<String, String>,
+    path: &str,
+    name: &str,
+    sha256: &str,
+    properties: &mut Properties,
+) {
+    let wanted = expected
+        .get(path)
+        .or_else(|| expected.get(&format!("/{path}")))
+        .or_else(|| expected.get(name));
+    properties.insert(
+        props::MODEL_HASH_VERIFIED.into(),
+        wanted.is_some_and(|w| w == sha256).to_string(),
+    );
+    if let Some(w) = wanted.filter(|w| *w != sha256) {
+        properties.insert(props::MODEL_EXPECTED_SHA256.into(), w.clone());
     }
 }

@@ -5,9 +5,10 @@
 //! is resolved through the merged filesystem, as a process in the container
 //! would see it.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found};
+use super::{display_path, Cataloger, Claim, Context, Found};
+use crate::facts::Fact;
 use crate::merge::MergedView;
-use crate::os_release::{parse, PATHS};
+use gpubom_formats::os_release::{parse, PATHS};
 use gpubom_inventory::{Distro, LayerRef};
 
 pub(crate) struct OsReleaseCataloger;

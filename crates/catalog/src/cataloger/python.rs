@@ -7,12 +7,15 @@
 //! dist-packages, virtualenvs and conda trees are all found the same way,
 //! because claims are by file name, not by a fixed prefix.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use crate::facts::Fact;
 use crate::merge::MergedView;
-use crate::python::{
-    classify, parse_metadata, parse_record, purl, record_path_to_image_path, PythonFile,
+use gpubom_formats::python::{
+    classify, normalize_name, parse_metadata, parse_record, record_path_to_image_path, PythonDist,
+    PythonFile,
 };
-use gpubom_inventory::{Component, ComponentKind, Evidence, LayerRef, Location, Technique};
+use gpubom_inventory::purl::Purl;
+use gpubom_inventory::{props, Component, ComponentKind, Evidence, LayerRef, Location, Technique};
 
 pub(crate) struct PythonCataloger;
 
@@ -51,7 +54,7 @@ impl Cataloger for PythonCataloger {
             let mut properties = std::collections::BTreeMap::new();
             if let Some(requires_python) = &dist.requires_python {
                 properties.insert(
-                    "gpubom:python:requires_python".into(),
+                    props::PYTHON_REQUIRES_PYTHON.into(),
                     requires_python.clone(),
                 );
             }
@@ -83,6 +86,13 @@ impl Cataloger for PythonCataloger {
     }
 }
 
+/// `pkg:pypi/<normalised name>@<version>`.
+fn purl(dist: &PythonDist) -> String {
+    Purl::new("pypi", &normalize_name(&dist.name))
+        .version(&dist.version)
+        .to_string()
+}
+
 fn record_ownership(view: &MergedView, dist_dir: &str, component: usize, found: &mut Found) {
     for file_fact in view.facts_at(&format!("{dist_dir}/RECORD")) {
         let Fact::PythonRecord(entries) = file_fact.fact else {
@@ -97,5 +107,14 @@ fn record_ownership(view: &MergedView, dist_dir: &str, component: usize, found: 
                 sha256: entry.sha256_hex.clone(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn purl_uses_the_normalised_name_synthetic() {
+        let dist = gpubom_formats::python::parse_metadata("Name: Foo_Bar\nVersion: 1.0\n").unwrap();
+        assert_eq!(super::purl(&dist), "pkg:pypi/foo-bar@1.0");
     }
 }

@@ -1,18 +1,21 @@
 //! Recognising NVIDIA's native stack without package metadata: library
-//! families by name ([`families`]), facts inside the ELF ([`elf`]), and
-//! content hashes of known releases ([`fingerprints`]).
+//! families by name ([`families`]) and content hashes of known releases
+//! ([`fingerprints`]). What is inside an ELF is read by `gpubom_formats::elf`.
+//!
+//! Public for the binary, which loads extra fingerprints, and for the test
+//! that every family is one the policy schema knows.
 
-pub mod elf;
-pub mod families;
-pub mod fatbin;
-pub mod fingerprints;
+mod families;
+mod fingerprints;
 
-pub use elf::{ElfFacts, ElfScanner, VersionString};
-pub use families::{classify, is_nvidia_package, package_family, Family, LibraryMatch};
+pub use families::Family;
+pub(crate) use families::{
+    classify, is_jax_cuda_extension, is_nvidia_package, package_family, LibraryMatch,
+};
 pub use fingerprints::{Fingerprint, FingerprintTable};
 
 /// `(minor-version floor, full-feature minimum)` host driver for a CUDA runtime version.
-pub use gpubom_inventory::gpu::tables::runtime_driver as min_driver;
+pub(crate) use gpubom_inventory::gpu::tables::runtime_driver as min_driver;
 
 #[cfg(test)]
 mod tests {

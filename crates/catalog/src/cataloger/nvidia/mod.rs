@@ -20,12 +20,14 @@
 //! (triton's CUPTI) is its own component, naming that package in
 //! `gpubom:bundled_by`; the package keeps its identity.
 
-use super::{display_path, Cataloger, Claim, Context, Fact, Found, StreamSink};
+use super::{display_path, Cataloger, Claim, Context, Found, StreamSink};
+use crate::facts::{Fact, LibraryFact};
 use crate::merge::MergedView;
 use crate::nvidia::{
-    classify, is_nvidia_package, min_driver, package_family, ElfFacts, ElfScanner, Family,
+    classify, is_jax_cuda_extension, is_nvidia_package, min_driver, package_family, Family,
     LibraryMatch,
 };
+use gpubom_formats::elf::{ElfFacts, ElfScanner};
 use gpubom_inventory::version::GenericVersion;
 use gpubom_inventory::{
     gpu, props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
@@ -37,13 +39,6 @@ mod triton;
 use evidence::*;
 
 pub(crate) struct NvidiaCataloger;
-
-/// What the layer pass learnt about one shared object.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct LibraryFact {
-    pub matched: Option<LibraryMatch>,
-    pub elf: Option<ElfFacts>,
-}
 
 /// Files in which frameworks declare the CUDA stack they were built against.
 const BUILD_INFO: &[&str] = &[
@@ -322,8 +317,8 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
         let component = &mut found.components[owner.component];
         for (key, value) in pairs {
             let name = match key.as_str() {
-                "cuda" | "cuda_version" => "gpubom:nvidia:built_with_cuda",
-                "cudnn_version" => "gpubom:nvidia:built_with_cudnn",
+                "cuda" | "cuda_version" => props::NVIDIA_BUILT_WITH_CUDA,
+                "cudnn_version" => props::NVIDIA_BUILT_WITH_CUDNN,
                 _ => continue,
             };
             component.properties.insert(name.to_string(), value.clone());
@@ -343,7 +338,7 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
 fn is_shared_object_name(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     (name.starts_with("lib") && (name.contains(".so") || name.ends_with(".a")))
-        || crate::nvidia::families::is_jax_cuda_extension(path)
+        || is_jax_cuda_extension(path)
 }
 
 fn parent(path: &str) -> &str {

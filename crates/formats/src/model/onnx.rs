@@ -106,7 +106,7 @@ impl<R: Read + Seek> Pb<'_, R> {
         self.r
             .read_exact(&mut b)
             .map_err(|_| "truncated protobuf".to_string())?;
-        self.pos += 1;
+        self.pos = self.end_of(1);
         Ok(b[0])
     }
 
@@ -143,11 +143,11 @@ impl<R: Read + Seek> Pb<'_, R> {
         let field = match wire {
             0 => Field::Varint(self.varint()?),
             1 => {
-                self.seek_to(self.pos + 8)?;
+                self.seek_to(self.end_of(8))?;
                 Field::Skip
             }
             5 => {
-                self.seek_to(self.pos + 4)?;
+                self.seek_to(self.end_of(4))?;
                 Field::Skip
             }
             2 => {
@@ -168,24 +168,25 @@ impl<R: Read + Seek> Pb<'_, R> {
     /// A string field of `len` bytes; `None` (skipped) when longer than [`MAX_STRING`].
     fn string(&mut self, len: u64) -> Result<Option<String>, String> {
         if len > MAX_STRING {
-            self.seek_to(self.pos + len)?;
+            self.seek_to(self.end_of(len))?;
             return Ok(None);
         }
         let mut buf = vec![0u8; len as usize];
         self.r
             .read_exact(&mut buf)
             .map_err(|_| "truncated protobuf".to_string())?;
-        self.pos += len;
+        self.pos = self.end_of(len);
         Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
     }
 
     fn skip(&mut self, len: u64) -> Result<(), String> {
-        self.seek_to(self.pos + len)
+        self.seek_to(self.end_of(len))
     }
 
-    /// The end of a length-delimited field of `len` bytes starting here.
+    /// The end of a field of `len` bytes starting here. [`Pb::next`] has checked that a
+    /// length-delimited field ends inside its message, so this stays within the file.
     fn end_of(&self, len: u64) -> u64 {
-        self.pos + len
+        self.pos.saturating_add(len)
     }
 }
 
@@ -278,7 +279,7 @@ fn graph<R: Read + Seek>(
         match (number, field) {
             (1, Field::Bytes(n)) => {
                 if top {
-                    f.node_count += 1;
+                    f.node_count = f.node_count.saturating_add(1);
                 }
                 let node_end = pb.end_of(n);
                 node(pb, node_end, f, depth)?;
@@ -286,7 +287,7 @@ fn graph<R: Read + Seek>(
             (2, Field::Bytes(n)) if top => f.graph_name = pb.string(n)?,
             (5, Field::Bytes(n)) => {
                 if top {
-                    f.initializer_count += 1;
+                    f.initializer_count = f.initializer_count.saturating_add(1);
                 }
                 let tensor_end = pb.end_of(n);
                 tensor(pb, tensor_end, f)?;
@@ -343,7 +344,7 @@ fn attribute<R: Read + Seek>(
                     f.incomplete.get_or_insert(Incomplete::NestedTooDeep);
                     pb.seek_to(graph_end)?;
                 } else {
-                    graph(pb, graph_end, f, depth + 1, false)?;
+                    graph(pb, graph_end, f, depth.saturating_add(1), false)?;
                 }
             }
             (22 | 23, Field::Bytes(n)) => {
@@ -468,7 +469,7 @@ fn string_pair<R: Read + Seek>(pb: &mut Pb<R>, end: u64) -> Result<Entry, String
 /// spaces only with at least two dots (`.. `, `...`) counts too: Windows
 /// trims trailing dots and spaces from path components.
 pub fn escapes(location: &str) -> bool {
-    let windows_drive = location.len() > 1 && location.as_bytes()[1] == b':';
+    let windows_drive = location.as_bytes().get(1) == Some(&b':');
     location.starts_with('/')
         || location.starts_with('\\')
         || windows_drive

@@ -126,7 +126,7 @@ fn describe_dtype(arena: &Arena, dtype: Value, depth: u8) -> Result<(u64, bool),
 fn nested_has_objects(arena: &Arena, tuple: Value, depth: u8) -> Result<bool, String> {
     match arena.get(tuple) {
         Some(Node::Tuple(items)) => match items.first() {
-            Some(inner) => Ok(describe_dtype(arena, *inner, depth + 1)?.1),
+            Some(inner) => Ok(describe_dtype(arena, *inner, depth.saturating_add(1))?.1),
             None => Err("joblib array dtype field is empty".into()),
         },
         _ => Err("joblib array dtype field is not a tuple".into()),

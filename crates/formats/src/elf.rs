@@ -10,7 +10,7 @@
 //! (CUDA 11's `libnvrtc.so.11.2`, 45 MB, has it at 45.6 MB): once the program
 //! headers in the prefix say where it is, that segment is captured as it streams past.
 //! The section headers, at the end of the file with the section names just before them,
-//! are captured the same way: they say which fatbin containers ([`super::fatbin`]) sit
+//! are captured the same way: they say which fatbin containers ([`crate::fatbin`]) sit
 //! in `.nv_fatbin`, and so are the library's kernels.
 
 use goblin::container::{Container, Ctx};
@@ -20,15 +20,18 @@ use goblin::elf::section_header::SectionHeader;
 use memchr::memmem;
 use std::collections::BTreeSet;
 
-use super::fatbin::{CodeKind, FatbinWalker};
+use crate::fatbin::{CodeKind, FatbinWalker};
 use gpubom_inventory::gpu::{self, GpuArch};
 
 /// Bytes kept for header and dynamic-section parsing.
 const PREFIX_CAP: usize = 8 << 20;
 /// Most bytes captured past the prefix: the segment holding the dynamic section.
 const TAIL_CAPTURE_CAP: u64 = 4 << 20;
-/// Longest version text read after a marker; also the chunk overlap.
+/// Longest version text read after a marker.
 const TAIL: usize = 160;
+/// Bytes of one chunk searched again with the next, so a marker and its version text
+/// split across chunks are still seen.
+const CARRY: usize = TAIL + 64;
 /// Distinct version strings kept per library (a hostile file could hold millions).
 const MAX_VERSION_STRINGS: usize = 16;
 /// Bytes captured before the section headers, where linkers put `.shstrtab`.
@@ -139,10 +142,9 @@ impl ElfScanner {
     }
 
     pub fn feed(&mut self, chunk: &[u8]) {
-        if self.prefix.len() < PREFIX_CAP {
-            let take = chunk.len().min(PREFIX_CAP - self.prefix.len());
-            self.prefix.extend_from_slice(&chunk[..take]);
-        }
+        let room = PREFIX_CAP.saturating_sub(self.prefix.len());
+        self.prefix
+            .extend_from_slice(chunk.get(..room).unwrap_or(chunk));
         if self.capture == Capture::Undecided {
             self.capture = plan_capture(&self.prefix);
         }
@@ -150,26 +152,28 @@ impl ElfScanner {
             if self.captured.len() < ranges.len() {
                 self.captured = ranges.iter().map(|&(s, _)| (s, Vec::new())).collect();
             }
-            let (from, to) = (self.offset, self.offset + chunk.len() as u64);
+            let (from, to) = (self.offset, self.offset.saturating_add(chunk.len() as u64));
             for (&(start, end), kept) in ranges.iter().zip(self.captured.iter_mut()) {
                 if from < end && to > start {
-                    let lo = (start.max(from) - from) as usize;
-                    let hi = (end.min(to) - from) as usize;
+                    let lo = start.max(from).saturating_sub(from) as usize;
+                    let hi = end.min(to).saturating_sub(from) as usize;
+                    let Some(bytes) = chunk.get(lo..hi) else {
+                        continue;
+                    };
                     if kept.1.is_empty() {
                         kept.0 = start.max(from);
                     }
-                    kept.1.extend_from_slice(&chunk[lo..hi]);
+                    kept.1.extend_from_slice(bytes);
                 }
             }
         }
         self.fatbin.feed(chunk);
-        self.offset += chunk.len() as u64;
+        self.offset = self.offset.saturating_add(chunk.len() as u64);
         // Search carry + chunk, so a marker split across chunks is still seen.
         let mut window = std::mem::take(&mut self.carry);
         window.extend_from_slice(chunk);
         self.scan(&window, false);
-        let keep = window.len().min(TAIL + 64);
-        self.carry = window[window.len() - keep..].to_vec();
+        self.carry = window.split_off(window.len().saturating_sub(CARRY));
     }
 
     /// `None` when the bytes are not an ELF file.
@@ -217,12 +221,14 @@ impl ElfScanner {
     }
 
     fn scan(&mut self, window: &[u8], at_end: bool) {
-        for (i, finder) in self.finders.iter().enumerate() {
-            let (kind, marker, extract) = MARKERS[i];
+        for (finder, &(kind, marker, extract)) in self.finders.iter().zip(MARKERS) {
             for pos in finder.find_iter(window) {
-                let text_start = pos + marker.len();
-                let text_end = window.len().min(text_start + TAIL);
-                let text = &window[text_start..text_end];
+                // The marker was found whole in the window, so its end is inside it.
+                let text_start = pos.saturating_add(marker.len());
+                let text_end = window.len().min(text_start.saturating_add(TAIL));
+                let Some(text) = window.get(text_start..text_end) else {
+                    continue;
+                };
                 // Not terminated inside the window: it will be seen whole in the next one.
                 if !at_end && !text.iter().any(|&b| b == 0 || b == b'\n') && text.len() < TAIL {
                     continue;
@@ -244,11 +250,12 @@ impl ElfScanner {
 
 /// The printable run at the start of `text`, up to a NUL or newline.
 fn printable(text: &[u8]) -> &str {
-    let end = text
-        .iter()
-        .position(|&b| b == 0 || b == b'\n' || !(0x20..0x7f).contains(&b))
-        .unwrap_or(text.len());
-    std::str::from_utf8(&text[..end]).unwrap_or("")
+    // NUL and newline are outside the printable range too.
+    let run = text
+        .split(|b| !(0x20..0x7f).contains(b))
+        .next()
+        .unwrap_or_default();
+    std::str::from_utf8(run).unwrap_or("")
 }
 
 /// Leading `digits(.digits)*`.
@@ -317,7 +324,7 @@ fn program_headers(prefix: &[u8], header: &Header) -> Option<(Ctx, Vec<ProgramHe
     let phnum = usize::from(header.e_phnum).min(256);
     let table_end = header
         .e_phoff
-        .checked_add(u64::from(header.e_phentsize) * phnum as u64)?;
+        .checked_add(u64::from(header.e_phentsize).checked_mul(phnum as u64)?)?;
     if table_end > prefix.len() as u64 {
         return None;
     }
@@ -331,7 +338,8 @@ fn program_headers(prefix: &[u8], header: &Header) -> Option<(Ctx, Vec<ProgramHe
 /// section headers with the bytes before them (the section names).
 fn plan_capture(prefix: &[u8]) -> Capture {
     let Ok(header) = goblin::elf::Elf::parse_header(prefix) else {
-        let magic = &goblin::elf::header::ELFMAG[..prefix.len().min(4)];
+        let magic = goblin::elf::header::ELFMAG;
+        let magic = magic.get(..prefix.len()).unwrap_or(magic.as_slice());
         return if prefix.len() < 64 && prefix.starts_with(magic) {
             Capture::Undecided
         } else {
@@ -344,7 +352,7 @@ fn plan_capture(prefix: &[u8]) -> Capture {
             let phnum = u64::from(header.e_phnum).min(256);
             let table_end = header
                 .e_phoff
-                .saturating_add(u64::from(header.e_phentsize) * phnum);
+                .saturating_add(u64::from(header.e_phentsize).saturating_mul(phnum));
             if (prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
                 return Capture::Undecided;
             }
@@ -388,7 +396,8 @@ fn section_table(header: &Header) -> Option<(u64, u64)> {
     if header.e_shoff == 0 || header.e_shnum == 0 {
         return None;
     }
-    let len = u64::from(header.e_shentsize) * u64::from(header.e_shnum).min(MAX_SECTIONS);
+    let len =
+        u64::from(header.e_shentsize).checked_mul(u64::from(header.e_shnum).min(MAX_SECTIONS))?;
     Some((
         header.e_shoff.saturating_sub(SECTION_NAMES_WINDOW),
         header.e_shoff.checked_add(len)?,
@@ -399,13 +408,16 @@ fn section_table(header: &Header) -> Option<(u64, u64)> {
 fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
     let ctx = Ctx::new(header.container().ok()?, header.endianness().ok()?);
     let count = usize::from(header.e_shnum).min(MAX_SECTIONS as usize);
-    let table = image.get(header.e_shoff, u64::from(header.e_shentsize) * count as u64)?;
+    let table = image.get(
+        header.e_shoff,
+        u64::from(header.e_shentsize).checked_mul(count as u64)?,
+    )?;
     let sections = SectionHeader::parse_from(table, 0, count, ctx).ok()?;
     let names = sections.get(usize::from(header.e_shstrndx))?;
     let names = image.get(names.sh_offset, names.sh_size.min(SECTION_NAMES_WINDOW))?;
     let name_of = |at: usize| -> Option<&[u8]> {
         let rest = names.get(at..)?;
-        Some(&rest[..rest.iter().position(|&b| b == 0)?])
+        rest.get(..rest.iter().position(|&b| b == 0)?)
     };
     let named = |wanted: &str| -> Vec<(u64, u64)> {
         sections
@@ -428,23 +440,29 @@ fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec
     let (ctx, phdrs) = program_headers(image.prefix, header)?;
     let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
     let entry = if ctx.container.is_big() { 16 } else { 8 };
-    let count = (dynamic.p_filesz / entry).min(4096);
-    let table = image.get(dynamic.p_offset, count * entry)?;
+    let count = dynamic.p_filesz.checked_div(entry)?.min(4096);
+    let table = image.get(dynamic.p_offset, count.checked_mul(entry)?)?;
+    // A 4- or 8-byte word, zero-extended to 64 bits.
     let word = |bytes: &[u8]| -> u64 {
         let mut raw = [0u8; 8];
-        let n = bytes.len();
         if ctx.le.is_little() {
-            raw[..n].copy_from_slice(bytes);
+            raw.iter_mut().zip(bytes).for_each(|(r, b)| *r = *b);
             u64::from_le_bytes(raw)
         } else {
-            raw[8 - n..].copy_from_slice(bytes);
+            raw.iter_mut()
+                .rev()
+                .zip(bytes.iter().rev())
+                .for_each(|(r, b)| *r = *b);
             u64::from_be_bytes(raw)
         }
     };
     let half = (entry / 2) as usize;
     let mut entries = Vec::new();
     for e in table.chunks_exact(entry as usize) {
-        let (tag, val) = (word(&e[..half]), word(&e[half..]));
+        let Some((tag, val)) = e.split_at_checked(half) else {
+            break;
+        };
+        let (tag, val) = (word(tag), word(val));
         if tag == goblin::elf::dynamic::DT_NULL {
             break;
         }
@@ -459,12 +477,14 @@ fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec
             && p.p_vaddr <= strtab_addr
             && strtab_addr < p.p_vaddr.saturating_add(p.p_filesz)
     })?;
-    let strtab_offset = strtab_addr - load.p_vaddr + load.p_offset;
+    let strtab_offset = strtab_addr
+        .checked_sub(load.p_vaddr)?
+        .checked_add(load.p_offset)?;
     let strtab = image.get(strtab_offset, strsz)?;
     let string_at = |offset: u64| -> Option<String> {
         let rest = strtab.get(usize::try_from(offset).ok()?..)?;
         let end = rest.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(&rest[..end]).into_owned())
+        Some(String::from_utf8_lossy(rest.get(..end)?).into_owned())
     };
     let mut soname = None;
     let mut needed = Vec::new();

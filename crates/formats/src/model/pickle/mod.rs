@@ -90,20 +90,24 @@ impl Reader<'_> {
         self.inner
             .read_exact(buf)
             .map_err(|_| "truncated pickle".to_string())?;
-        self.consumed += buf.len() as u64;
+        self.consumed = self.consumed.saturating_add(buf.len() as u64);
         Ok(())
     }
 
+    /// An `n`-byte little-endian unsigned integer, `n` at most 8.
     fn uint(&mut self, n: usize) -> Result<u64, String> {
         let mut buf = [0u8; 8];
-        self.exact(&mut buf[..n])?;
+        let bytes = buf
+            .get_mut(..n)
+            .ok_or("integer argument wider than 8 bytes")?;
+        self.exact(bytes)?;
         Ok(u64::from_le_bytes(buf))
     }
 
     fn skip(&mut self, len: u64) -> Result<(), String> {
         let skipped = std::io::copy(&mut (&mut self.inner).take(len), &mut std::io::sink())
             .map_err(|e| e.to_string())?;
-        self.consumed += skipped;
+        self.consumed = self.consumed.saturating_add(skipped);
         if skipped == len {
             Ok(())
         } else {
@@ -206,7 +210,7 @@ impl Machine<'_> {
                 self.out.limited = true;
                 return Err(format!("more than {} pickle opcodes", limits.max_ops));
             }
-            self.out.ops += 1;
+            self.out.ops = self.out.ops.saturating_add(1);
             if stack.len() > limits.max_stack {
                 self.out.limited = true;
                 return Err(format!("pickle stack deeper than {}", limits.max_stack));
@@ -295,7 +299,12 @@ impl Machine<'_> {
                     stack.push(Value::Other);
                 }
                 0x82..=0x84 => {
-                    let code = r.uint(1 << (op - 0x82))?;
+                    let width = match op {
+                        0x82 => 1,
+                        0x83 => 2,
+                        _ => 4,
+                    };
+                    let code = r.uint(width)?;
                     return Err(format!(
                         "imports through copyreg extension code {code}, which the scan cannot resolve"
                     ));
@@ -386,11 +395,15 @@ impl Machine<'_> {
                     stack.push(arena.add(Node::Tuple(items))?);
                 }
                 0x85..=0x87 => {
-                    let n = usize::from(op - 0x84);
-                    if stack.len() < n {
+                    let n = match op {
+                        0x85 => 1,
+                        0x86 => 2,
+                        _ => 3,
+                    };
+                    let Some(first) = stack.len().checked_sub(n) else {
                         return Err("TUPLE on a short stack".into());
-                    }
-                    let items = stack.split_off(stack.len() - n);
+                    };
+                    let items = stack.split_off(first);
                     stack.push(arena.add(Node::Tuple(items))?);
                 }
                 b'l' => {
@@ -401,7 +414,9 @@ impl Machine<'_> {
                     let items = pop_to_mark(&mut stack)?;
                     let mut entries = Entries::default();
                     for pair in items.chunks_exact(2) {
-                        entries.push(pair[0], pair[1]);
+                        if let &[key, value] = pair {
+                            entries.push(key, value);
+                        }
                     }
                     stack.push(arena.add(Node::Dict(entries))?);
                 }
@@ -435,7 +450,9 @@ impl Machine<'_> {
                     let target = *stack.last().ok_or("SETITEM without a dict")?;
                     if let Some(Node::Dict(dict)) = arena_mut(arena, target) {
                         for pair in items.chunks_exact(2) {
-                            dict.push(pair[0], pair[1]);
+                            if let &[key, value] = pair {
+                                dict.push(key, value);
+                            }
                         }
                     }
                 }
@@ -518,14 +535,14 @@ impl Machine<'_> {
                 limits: self.limits,
                 out: &mut *self.out,
                 joblib: false,
-                nesting: self.nesting + 1,
+                nesting: self.nesting.saturating_add(1),
             };
             let mut nested = Reader {
                 inner: &mut *r.inner,
                 consumed: 0,
             };
             let result = inner.run(&mut nested);
-            r.consumed += nested.consumed;
+            r.consumed = r.consumed.saturating_add(nested.consumed);
             result?;
             self.out.stopped = false;
         } else {
@@ -552,17 +569,14 @@ fn memo_key(line: &[u8]) -> Result<u64, String> {
     }
 }
 
+/// A little-endian two's-complement integer of at most 8 bytes.
 fn signed_le(bytes: &[u8]) -> i64 {
-    if bytes.is_empty() {
+    let Some(&last) = bytes.last() else {
         return 0;
-    }
-    let fill = if bytes[bytes.len() - 1] & 0x80 != 0 {
-        0xff
-    } else {
-        0
     };
+    let fill = if last & 0x80 != 0 { 0xff } else { 0 };
     let mut buf = [fill; 8];
-    buf[..bytes.len()].copy_from_slice(bytes);
+    buf.iter_mut().zip(bytes).for_each(|(b, &byte)| *b = byte);
     i64::from_le_bytes(buf)
 }
 

@@ -28,6 +28,8 @@ use std::collections::BTreeSet;
 /// Magic, version 1 and header size 16, as the first 8 bytes of a container.
 const CONTAINER_START: [u8; 8] = [0x50, 0xed, 0x55, 0xba, 0x01, 0x00, 0x10, 0x00];
 const CONTAINER_HEADER_LEN: usize = 16;
+/// Bytes of one chunk kept to find a container start split across it and the next.
+const START_OVERLAP: usize = CONTAINER_START.len() - 1;
 /// Entry headers seen in real files are 64 to 112 bytes (the extra bytes hold options).
 const ENTRY_HEADER_MIN: usize = 64;
 const ENTRY_HEADER_MAX: usize = 1024;
@@ -160,7 +162,7 @@ impl FatbinWalker {
 
     pub fn feed(&mut self, chunk: &[u8]) {
         let base = self.offset;
-        let end = base + chunk.len() as u64;
+        let end = base.saturating_add(chunk.len() as u64);
         let mut pos = base;
         while pos < end {
             pos = match std::mem::replace(&mut self.state, State::Seeking) {
@@ -184,7 +186,7 @@ impl FatbinWalker {
                     mut buf,
                     part,
                 } => {
-                    let next = at + buf.len() as u64;
+                    let next = at.saturating_add(buf.len() as u64);
                     if next >= end {
                         self.state = State::Reading {
                             at,
@@ -194,10 +196,13 @@ impl FatbinWalker {
                         };
                         end
                     } else {
-                        let from = (next - base) as usize;
-                        let take = (want - buf.len()).min(chunk.len() - from);
-                        buf.extend_from_slice(&chunk[from..from + take]);
-                        let after = next + take as u64;
+                        // What is read resumes in this chunk: base <= next < end.
+                        let from = next.saturating_sub(base) as usize;
+                        let take = want.saturating_sub(buf.len());
+                        let piece = chunk.get(from..).unwrap_or_default();
+                        let piece = piece.get(..take).unwrap_or(piece);
+                        buf.extend_from_slice(piece);
+                        let after = next.saturating_add(piece.len() as u64);
                         if buf.len() == want {
                             self.state = self.header_complete(at, buf, part);
                         } else {
@@ -213,9 +218,9 @@ impl FatbinWalker {
                 }
             };
         }
-        self.tail
-            .extend_from_slice(&chunk[chunk.len().saturating_sub(CONTAINER_START.len())..]);
-        let excess = self.tail.len().saturating_sub(CONTAINER_START.len() - 1);
+        let (_, last) = chunk.split_at(chunk.len().saturating_sub(CONTAINER_START.len()));
+        self.tail.extend_from_slice(last);
+        let excess = self.tail.len().saturating_sub(START_OVERLAP);
         self.tail.drain(..excess);
         self.offset = end;
     }
@@ -232,33 +237,35 @@ impl FatbinWalker {
 
     /// Finds the next container start at or after `pos`; returns where reading goes on.
     fn seek(&mut self, chunk: &[u8], base: u64, pos: u64) -> u64 {
-        let from = (pos - base) as usize;
+        // `pos` lies in this chunk: base <= pos < base + chunk.len().
+        let from = pos.saturating_sub(base) as usize;
         // A start that began in the previous chunk's tail (only when seeking from the chunk's start).
         if from == 0 && !self.tail.is_empty() {
             let mut joint = self.tail.clone();
-            joint.extend_from_slice(&chunk[..chunk.len().min(CONTAINER_START.len() - 1)]);
-            if let Some(hit) = self.finder.find(&joint).filter(|&h| h < self.tail.len()) {
-                let at = base - (self.tail.len() - hit) as u64;
+            joint.extend_from_slice(chunk.get(..START_OVERLAP).unwrap_or(chunk));
+            let hit = self.finder.find(&joint).filter(|&h| h < self.tail.len());
+            if let Some(started) = hit.and_then(|h| self.tail.get(h..)) {
                 self.state = State::Reading {
-                    at,
+                    at: base.saturating_sub(started.len() as u64),
                     want: CONTAINER_HEADER_LEN,
-                    buf: self.tail[hit..].to_vec(),
+                    buf: started.to_vec(),
                     part: Part::ContainerHeader,
                 };
                 return base;
             }
         }
-        match self.finder.find(&chunk[from..]) {
+        match chunk.get(from..).and_then(|rest| self.finder.find(rest)) {
             Some(hit) => {
+                let at = pos.saturating_add(hit as u64);
                 self.state = State::Reading {
-                    at: pos + hit as u64,
+                    at,
                     want: CONTAINER_HEADER_LEN,
                     buf: Vec::with_capacity(ENTRY_HEADER_MIN),
                     part: Part::ContainerHeader,
                 };
-                pos + hit as u64
+                at
             }
-            None => base + chunk.len() as u64,
+            None => base.saturating_add(chunk.len() as u64),
         }
     }
 
@@ -270,9 +277,9 @@ impl FatbinWalker {
                 if payload < ENTRY_HEADER_MIN as u64
                     || self.containers.found.len() >= MAX_CONTAINERS
                 {
-                    return State::SkipTo(at + 1);
+                    return State::SkipTo(at.saturating_add(1));
                 }
-                let first = at + CONTAINER_HEADER_LEN as u64;
+                let first = at.saturating_add(CONTAINER_HEADER_LEN as u64);
                 self.current = Some(Container {
                     offset: at,
                     targets: BTreeSet::new(),
@@ -302,7 +309,9 @@ impl FatbinWalker {
                 let Some(target) = parse_entry(&buf) else {
                     return self.abandon(at);
                 };
-                let next = (at + header_len as u64).checked_add(u64_at(&buf, 8));
+                let next = at
+                    .checked_add(header_len as u64)
+                    .and_then(|n| n.checked_add(u64_at(&buf, 8)));
                 match next {
                     Some(next) if next <= container_end => {
                         if let Some(current) = self.current.as_mut() {
@@ -310,7 +319,7 @@ impl FatbinWalker {
                                 current.targets.insert(target);
                             }
                         }
-                        if next + (ENTRY_HEADER_MIN as u64) <= container_end {
+                        if next.saturating_add(ENTRY_HEADER_MIN as u64) <= container_end {
                             State::Reading {
                                 at: next,
                                 want: 16,
@@ -331,7 +340,7 @@ impl FatbinWalker {
     /// A malformed entry: the container is not trusted, and seeking resumes after the header.
     fn abandon(&mut self, at: u64) -> State {
         self.current = None;
-        State::SkipTo(at + 1)
+        State::SkipTo(at.saturating_add(1))
     }
 }
 
@@ -362,15 +371,25 @@ fn parse_entry(header: &[u8]) -> Option<DeviceTarget> {
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
+    u16::from_le_bytes(bytes_at(b, at))
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+    u32::from_le_bytes(bytes_at(b, at))
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+    u64::from_le_bytes(bytes_at(b, at))
+}
+
+#[expect(
+    clippy::indexing_slicing,
+    reason = "headers are parsed only once read whole: a container's and an entry's first \
+              16 bytes (fields up to byte 16), then an entry's ENTRY_HEADER_MIN (64) or more \
+              (fields up to byte 48)"
+)]
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b[at..][..N].try_into().expect("a slice of N bytes")
 }
 
 #[cfg(test)]

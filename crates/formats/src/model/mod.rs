@@ -24,7 +24,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod zip;
 
-pub use formats::{engine_header, EngineHeader};
+pub use formats::{engine_header, EngineHeader, TRT_VERSION_CONFIDENCE};
 use globals::Risk;
 use onnx::OnnxFacts;
 use pickle::{ImportedGlobal, PickleLimits};
@@ -206,6 +206,13 @@ impl FlaggedGlobal {
     }
 }
 
+/// The tensors a safetensors header lists: how many, and how many of each dtype.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TensorSummary {
+    pub count: usize,
+    pub dtypes: BTreeMap<String, usize>,
+}
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ModelReport {
     pub format: ModelFormat,
@@ -220,8 +227,13 @@ pub struct ModelReport {
     pub flagged: Vec<FlaggedGlobal>,
     pub trt_version: Option<String>,
     pub onnx: Option<OnnxFacts>,
-    /// Format-specific facts, as `gpubom:model:*` properties.
-    pub properties: BTreeMap<String, String>,
+    /// The scalar fields (at most 32, each at most 256 bytes) of the JSON header
+    /// Ultralytics puts before a TensorRT engine, when the engine has one.
+    pub ultralytics: Option<BTreeMap<String, String>>,
+    /// What a safetensors header lists.
+    pub safetensors: Option<TensorSummary>,
+    /// A `.npy` array (or an `.npz` member) holds Python objects: loading it unpickles.
+    pub numpy_object_array: bool,
     /// What is left of the work allowed for this file.
     pub(crate) budget: Budget,
 }
@@ -239,7 +251,9 @@ impl ModelReport {
             flagged: Vec::new(),
             trt_version: None,
             onnx: None,
-            properties: BTreeMap::new(),
+            ultralytics: None,
+            safetensors: None,
+            numpy_object_array: false,
             // `analyze` sets the file's own; this keeps any other report bounded.
             budget: Budget::for_file(&Limits::default(), 0),
         }
@@ -414,9 +428,9 @@ fn is_dotted_identifier(name: &str) -> bool {
 /// zlib (joblib's default compressor) or gzip around a pickle.
 fn compressed_pickle(head: &[u8]) -> Option<()> {
     let mut inflated = [0u8; 2];
-    let zlib = head.len() >= 2
-        && head[0] & 0x0f == 8
-        && (u16::from(head[0]) << 8 | u16::from(head[1])) % 31 == 0;
+    // A zlib header: deflate (CM 8), and CMF·FLG a multiple of 31.
+    let zlib = matches!(head, [cmf, flg, ..]
+        if cmf & 0x0f == 8 && u16::from_be_bytes([*cmf, *flg]) % 31 == 0);
     let n = if zlib {
         flate2::read::ZlibDecoder::new(head)
             .read(&mut inflated)
@@ -606,7 +620,7 @@ fn budgeted_scan(
     };
     let mut bounded = stream.take(left.bytes);
     let mut scan = pickle::scan(&mut bounded, &pickle_limits, joblib);
-    let bytes_read = left.bytes - bounded.limit();
+    let bytes_read = left.bytes.saturating_sub(bounded.limit());
     report.budget.ops = left.ops.saturating_sub(scan.ops);
     report.budget.bytes = left.bytes.saturating_sub(bytes_read);
     let spent = scan.incomplete.is_some() && report.budget.spent();
@@ -633,18 +647,19 @@ fn record(report: &mut ModelReport, scan: &pickle::PickleScan, member: Option<&s
     }
 }
 
-/// Reads until `buf` is full or the stream ends; the count read.
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, String> {
+/// Reads until `buf` is full or the stream ends; the part of `buf` read.
+fn read_full<'b>(r: &mut dyn Read, buf: &'b mut [u8]) -> Result<&'b [u8], String> {
     let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
+    while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match r.read(rest) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            Ok(n) => filled = filled.saturating_add(n),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.to_string()),
         }
     }
-    Ok(filled)
+    let buf: &'b [u8] = buf;
+    Ok(buf.get(..filled).unwrap_or(buf))
 }
 
 /// Grades the report from what was found, and says why.

@@ -1,8 +1,6 @@
 //! The dpkg database: `status` paragraphs, distroless `status.d/*` files,
 //! `info/*.list` ownership lists and DEP-5 `copyright` files.
 
-use gpubom_inventory::purl::Purl;
-
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DpkgPackage {
     pub name: String,
@@ -145,26 +143,6 @@ pub fn licenses_from_copyright(text: &str) -> Vec<String> {
     out
 }
 
-/// Syft-compatible purl: `pkg:deb/<distro>/<name>@<version>?arch=…&distro=<id>-<version_id>`.
-pub fn purl(pkg: &DpkgPackage, distro: Option<(&str, Option<&str>)>) -> String {
-    let namespace = distro.map(|(id, _)| id).unwrap_or("debian");
-    let mut p = Purl::new("deb", &pkg.name)
-        .namespace(namespace)
-        .version(&pkg.version)
-        .qualifier("arch", pkg.architecture.as_deref().unwrap_or(""));
-    if let Some((id, Some(version_id))) = distro {
-        p = p.qualifier("distro", &format!("{id}-{version_id}"));
-    }
-    if let Some(source) = pkg.source.as_deref().filter(|s| *s != pkg.name) {
-        let upstream = match &pkg.source_version {
-            Some(v) => format!("{source}@{v}"),
-            None => source.to_string(),
-        };
-        p = p.qualifier("upstream", &upstream);
-    }
-    p.to_string()
-}
-
 type Fields<'a> = Vec<(&'a str, String)>;
 
 /// RFC 822-style paragraphs separated by blank lines, with continuation lines.
@@ -246,22 +224,6 @@ mod tests {
     fn garbage_is_empty_synthetic() {
         assert!(parse_status("\u{0}\u{1}:::\n\n\n  \n").is_empty());
         assert!(parse_list("/.\n\n").is_empty());
-    }
-
-    #[test]
-    fn purl_with_upstream() {
-        let pkg = DpkgPackage {
-            name: "libbz2-1.0".into(),
-            version: "1.0.8-5+b1".into(),
-            architecture: Some("amd64".into()),
-            source: Some("bzip2".into()),
-            source_version: Some("1.0.8-5".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            purl(&pkg, Some(("debian", Some("12")))),
-            "pkg:deb/debian/libbz2-1.0@1.0.8-5%2Bb1?arch=amd64&distro=debian-12&upstream=bzip2%401.0.8-5"
-        );
     }
 
     #[test]

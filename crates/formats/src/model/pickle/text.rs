@@ -15,21 +15,25 @@ fn py_isspace(b: u8) -> bool {
 /// whitespace, an optional sign, ASCII digits with single underscores between
 /// them. `None` where Python raises, or where the value does not fit.
 pub fn python_int(line: &[u8]) -> Option<i64> {
-    let start = line.iter().position(|b| !py_isspace(*b))?;
-    let end = line.iter().rposition(|b| !py_isspace(*b))? + 1;
-    let mut s = &line[start..end];
-    let negative = match s.first() {
-        Some(b'-') => {
-            s = &s[1..];
-            true
+    let mut s = line;
+    while let [first, rest @ ..] = s {
+        if !py_isspace(*first) {
+            break;
         }
-        Some(b'+') => {
-            s = &s[1..];
-            false
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !py_isspace(*last) {
+            break;
         }
-        _ => false,
+        s = rest;
+    }
+    let (negative, s) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
     };
-    if s.is_empty() || s[0] == b'_' || s[s.len() - 1] == b'_' {
+    if s.is_empty() || s.first() == Some(&b'_') || s.last() == Some(&b'_') {
         return None;
     }
     let mut value: i64 = 0;
@@ -43,36 +47,38 @@ pub fn python_int(line: &[u8]) -> Option<i64> {
             continue;
         }
         previous_underscore = false;
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+        let digit = char::from(b).to_digit(10)?;
+        value = value.checked_mul(10)?.checked_add(i64::from(digit))?;
     }
-    Some(if negative { -value } else { value })
+    if negative {
+        value.checked_neg()
+    } else {
+        Some(value)
+    }
 }
 
 /// The STRING opcode's argument: quoted, with Python's bytes escapes
 /// (`PyBytes_DecodeEscape`). Python 3 then decodes the bytes as text.
 pub fn quoted_string(line: &[u8]) -> Result<String, String> {
-    let quoted =
-        line.len() >= 2 && line[0] == line[line.len() - 1] && (line[0] == b'\'' || line[0] == b'"');
-    if !quoted {
-        return Err("STRING argument is not quoted".into());
-    }
-    let body = &line[1..line.len() - 1];
+    let body = match line {
+        [quote @ (b'\'' | b'"'), body @ .., last] if last == quote => body,
+        _ => return Err("STRING argument is not quoted".into()),
+    };
     let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        let b = body[i];
-        i += 1;
-        if b != b'\\' {
-            out.push(b);
+    let mut rest = body;
+    while let [b, after @ ..] = rest {
+        rest = after;
+        if *b != b'\\' {
+            out.push(*b);
             continue;
         }
-        let Some(&e) = body.get(i) else {
+        // The escape, from the character after the backslash on.
+        let escape = rest;
+        let [e, after @ ..] = escape else {
             return Err("STRING argument ends in a lone backslash".into());
         };
-        i += 1;
+        let e = *e;
+        rest = after;
         match e {
             b'\n' => {}
             b'\\' | b'\'' | b'"' => out.push(e),
@@ -84,26 +90,30 @@ pub fn quoted_string(line: &[u8]) -> Result<String, String> {
             b'v' => out.push(0x0b),
             b'a' => out.push(0x07),
             b'0'..=b'7' => {
-                let mut v = u32::from(e - b'0');
-                for _ in 0..2 {
-                    match body.get(i) {
-                        Some(d @ b'0'..=b'7') => {
-                            v = v * 8 + u32::from(d - b'0');
-                            i += 1;
-                        }
-                        _ => break,
-                    }
-                }
-                out.push(v as u8);
+                // One to three octal digits, `e` the first; C keeps the low byte.
+                let len = escape
+                    .iter()
+                    .take(3)
+                    .take_while(|d| matches!(d, b'0'..=b'7'))
+                    .count();
+                let (digits, after) = escape.split_at(len);
+                let value = std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| u32::from_str_radix(d, 8).ok())
+                    .ok_or("STRING argument has an invalid octal escape")?;
+                out.push(value as u8);
+                rest = after;
             }
             b'x' => {
-                let hex = body
-                    .get(i..i + 2)
-                    .and_then(|h| std::str::from_utf8(h).ok())
+                let (hex, after) = rest
+                    .split_at_checked(2)
+                    .ok_or("STRING argument has an invalid \\x escape")?;
+                let hex = std::str::from_utf8(hex)
+                    .ok()
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or("STRING argument has an invalid \\x escape")?;
                 out.push(hex);
-                i += 2;
+                rest = after;
             }
             // Python keeps unknown escapes as written.
             other => {
@@ -120,34 +130,40 @@ pub fn quoted_string(line: &[u8]) -> Result<String, String> {
 /// other byte is a Latin-1 code point.
 pub fn raw_unicode_escape(line: &[u8]) -> Result<String, String> {
     let mut out = String::with_capacity(line.len());
-    let mut i = 0;
-    while i < line.len() {
-        if line[i] != b'\\' {
-            out.push(char::from(line[i]));
-            i += 1;
+    let mut rest = line;
+    while let [b, after @ ..] = rest {
+        if *b != b'\\' {
+            out.push(char::from(*b));
+            rest = after;
             continue;
         }
-        let run_start = i;
-        while i < line.len() && line[i] == b'\\' {
-            i += 1;
-        }
-        let run = i - run_start;
-        let escape = run % 2 == 1 && matches!(line.get(i), Some(b'u' | b'U'));
-        let kept = if escape { run - 1 } else { run };
-        out.extend(std::iter::repeat_n('\\', kept));
+        let run = rest.iter().take_while(|&&c| c == b'\\').count();
+        rest = rest.split_at(run).1;
+        let digits = match rest {
+            [b'u', ..] => 4,
+            [b'U', ..] => 8,
+            _ => 0,
+        };
+        let escape = run % 2 == 1 && digits > 0;
+        // The last backslash of an odd run is the escape's own.
+        out.extend(std::iter::repeat_n(
+            '\\',
+            run.saturating_sub(usize::from(escape)),
+        ));
         if !escape {
             continue;
         }
-        let digits = if line[i] == b'u' { 4 } else { 8 };
-        i += 1;
-        let code = line
-            .get(i..i + digits)
-            .and_then(|h| std::str::from_utf8(h).ok())
+        let (hex, after) = rest
+            .get(1..)
+            .and_then(|r| r.split_at_checked(digits))
+            .ok_or("UNICODE argument has a truncated \\u escape")?;
+        let code = std::str::from_utf8(hex)
+            .ok()
             .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .ok_or("UNICODE argument has a truncated \\u escape")?;
         out.push(char::from_u32(code).ok_or("UNICODE argument escapes past U+10FFFF")?);
-        i += digits;
+        rest = after;
     }
     Ok(out)
 }

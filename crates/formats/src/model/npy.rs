@@ -110,11 +110,14 @@ fn descr_has_object(descr: &Lit) -> Result<bool, String> {
                     }
                     _ => return Err("a structured dtype field is not a tuple".into()),
                 };
-                if !(2..=3).contains(&parts.len()) {
+                // The name (or a (title, name) pair) is never a dtype.
+                let [_name, format_and_shape @ ..] = parts.as_slice() else {
+                    return Err("a structured dtype field is not (name, format[, shape])".into());
+                };
+                if !(1..=2).contains(&format_and_shape.len()) {
                     return Err("a structured dtype field is not (name, format[, shape])".into());
                 }
-                // parts[0] is the name (or a (title, name) pair): never a dtype.
-                if any_has_object(&parts[1..])? {
+                if any_has_object(format_and_shape)? {
                     return Ok(true);
                 }
             }
@@ -141,9 +144,19 @@ struct PyLiteral<'a> {
 }
 
 impl PyLiteral<'_> {
+    /// Steps past one byte (the text is at most [`MAX_NPY_HEADER`] bytes).
+    fn bump(&mut self) {
+        self.pos = self.pos.saturating_add(1);
+    }
+
+    /// The text from `start` to the current position.
+    fn since(&self, start: usize) -> &[u8] {
+        self.s.get(start..self.pos).unwrap_or_default()
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c') = self.s.get(self.pos) {
-            self.pos += 1;
+            self.bump();
         }
     }
 
@@ -155,7 +168,7 @@ impl PyLiteral<'_> {
     fn expect(&mut self, c: u8) -> Result<(), String> {
         match self.peek() {
             Some(b) if b == c => {
-                self.pos += 1;
+                self.bump();
                 Ok(())
             }
             Some(b) => Err(format!(
@@ -175,7 +188,7 @@ impl PyLiteral<'_> {
         let mut entries: Vec<(String, Lit)> = Vec::new();
         loop {
             if self.peek() == Some(b'}') {
-                self.pos += 1;
+                self.bump();
                 break;
             }
             let Lit::Str(key) = self.value(1)? else {
@@ -186,7 +199,7 @@ impl PyLiteral<'_> {
             entries.retain(|(k, _)| *k != key);
             entries.push((key, value));
             match self.peek() {
-                Some(b',') => self.pos += 1,
+                Some(b',') => self.bump(),
                 Some(b'}') => {}
                 _ => return Err(format!("expected ',' or '}}' at byte {}", self.pos)),
             }
@@ -204,7 +217,7 @@ impl PyLiteral<'_> {
         match self.peek() {
             Some(q @ (b'\'' | b'"')) => self.string(q),
             Some(b'(') => {
-                self.pos += 1;
+                self.bump();
                 let (mut items, trailing_comma) = self.items(b')', depth)?;
                 // `(x)` is x; `(x,)` and `()` are tuples.
                 if items.len() == 1 && !trailing_comma {
@@ -214,7 +227,7 @@ impl PyLiteral<'_> {
                 }
             }
             Some(b'[') => {
-                self.pos += 1;
+                self.bump();
                 Ok(Lit::List(self.items(b']', depth)?.0))
             }
             Some(b'-' | b'+' | b'0'..=b'9') => self.int(),
@@ -223,9 +236,9 @@ impl PyLiteral<'_> {
                 while let Some(b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_') =
                     self.s.get(self.pos)
                 {
-                    self.pos += 1;
+                    self.bump();
                 }
-                match &self.s[start..self.pos] {
+                match self.since(start) {
                     b"True" => Ok(Lit::Bool(true)),
                     b"False" => Ok(Lit::Bool(false)),
                     b"None" => Ok(Lit::None),
@@ -250,14 +263,14 @@ impl PyLiteral<'_> {
         let mut trailing_comma = false;
         loop {
             if self.peek() == Some(close) {
-                self.pos += 1;
+                self.bump();
                 return Ok((items, trailing_comma));
             }
-            items.push(self.value(depth + 1)?);
+            items.push(self.value(depth.saturating_add(1))?);
             trailing_comma = false;
             match self.peek() {
                 Some(b',') => {
-                    self.pos += 1;
+                    self.bump();
                     trailing_comma = true;
                 }
                 Some(b) if b == close => {}
@@ -275,36 +288,36 @@ impl PyLiteral<'_> {
     /// A string in `quote`s with no escapes: a backslash could spell any
     /// character (`'\x4f'` is `'O'`), so it is refused, not guessed at.
     fn string(&mut self, quote: u8) -> Result<Lit, String> {
-        self.pos += 1;
+        self.bump();
         let start = self.pos;
         loop {
             match self.s.get(self.pos) {
                 Some(&b) if b == quote => break,
                 Some(b'\\') => return Err("a backslash escape in a string".into()),
                 Some(b'\n' | b'\r') | None => return Err("an unterminated string".into()),
-                Some(_) => self.pos += 1,
+                Some(_) => self.bump(),
             }
         }
         // Quotes are ASCII, so the slice is whole UTF-8 characters.
-        let text = String::from_utf8_lossy(&self.s[start..self.pos]).into_owned();
-        self.pos += 1;
+        let text = String::from_utf8_lossy(self.since(start)).into_owned();
+        self.bump();
         Ok(Lit::Str(text))
     }
 
     /// A decimal integer with an optional sign (and `L` in versions 1 and 2).
     fn int(&mut self) -> Result<Lit, String> {
         if let Some(b'-' | b'+') = self.s.get(self.pos) {
-            self.pos += 1;
+            self.bump();
         }
         let start = self.pos;
         while let Some(b'0'..=b'9') = self.s.get(self.pos) {
-            self.pos += 1;
+            self.bump();
         }
         if self.pos == start {
             return Err(format!("a sign without digits at byte {start}"));
         }
         if self.long_suffix && self.s.get(self.pos) == Some(&b'L') {
-            self.pos += 1;
+            self.bump();
         }
         Ok(Lit::Int)
     }
@@ -356,9 +369,7 @@ pub(super) fn npy_stream<R: Read>(
         .map_err(|_| "truncated .npy header".to_string())?;
     let header = npy_header(&header, magic[6])?;
     if header.object {
-        report
-            .properties
-            .insert("gpubom:model:numpy_object_array".into(), "true".into());
+        report.numpy_object_array = true;
         scan_stream(r, member, limits, report, false)?;
     }
     Ok(())
@@ -509,12 +520,6 @@ mod tests {
         (result, report)
     }
 
-    fn object_array_property(r: &ModelReport) -> Option<&str> {
-        r.properties
-            .get("gpubom:model:numpy_object_array")
-            .map(String::as_str)
-    }
-
     #[test]
     fn npy_object_variants_are_scanned_as_pickles_synthetic() {
         // Protocol 2: GLOBAL posix.system, then STOP.
@@ -530,7 +535,7 @@ mod tests {
         for header in headers {
             let (result, r) = npy_report(&synthetic_npy(&header, pickle));
             assert_eq!(result, Ok(()), "{header}");
-            assert_eq!(object_array_property(&r), Some("true"), "{header}");
+            assert!(r.numpy_object_array, "{header}");
             assert!(
                 r.globals.iter().any(|g| g == "posix.system"),
                 "{header}: {r:?}"
@@ -539,7 +544,7 @@ mod tests {
 
         let (result, plain) = npy_report(&synthetic_npy(&synthetic_header("'<f8'"), &[0; 16]));
         assert_eq!(result, Ok(()));
-        assert_eq!(object_array_property(&plain), None);
+        assert!(!plain.numpy_object_array);
         assert!(plain.globals.is_empty());
 
         let (result, _) = npy_report(&synthetic_npy(&synthetic_header("b'|O'"), pickle));
@@ -555,6 +560,6 @@ mod tests {
         let npy = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let (result, r) = npy_report(&npy);
         assert_eq!(result, Ok(()), "{r:?}");
-        assert_eq!(object_array_property(&r), Some("true"), "{r:?}");
+        assert!(r.numpy_object_array, "{r:?}");
     }
 }

@@ -57,7 +57,7 @@ pub(super) fn analyze<R: Read + Seek>(
     let mut report = ModelReport::new(classify(&names).unwrap_or(ModelFormat::NumpyNpz));
     report.budget = budget;
     let mut scanned = 0;
-    let mut arrays = 0;
+    let mut arrays: usize = 0;
     for m in &members {
         if m.name.ends_with('/') {
             continue;
@@ -75,12 +75,9 @@ pub(super) fn analyze<R: Read + Seek>(
             ));
             break;
         }
-        let result = examine_member(reader, m, pickle, limits, depth, &mut report);
-        match result {
-            Ok(Examined::Pickle) => scanned += 1,
-            Ok(Examined::Array) => arrays += 1,
-            Ok(Examined::Nothing) => {}
-            Err((what, why)) => {
+        let examined = match examine_member(reader, m, pickle, limits, depth, &mut report) {
+            Ok(examined) => examined,
+            Err((examined, why)) => {
                 let bomb = m.uncompressed > limits.max_member_bytes
                     || m.uncompressed > m.compressed.saturating_mul(limits.max_inflate_ratio);
                 report.unknown(if bomb {
@@ -93,12 +90,13 @@ pub(super) fn analyze<R: Read + Seek>(
                 });
                 // A pickle or array that could not be scanned is still one:
                 // the loader runs it up to wherever the scan stopped.
-                match what {
-                    Examined::Pickle => scanned += 1,
-                    Examined::Array => arrays += 1,
-                    Examined::Nothing => {}
-                }
+                examined
             }
+        };
+        match examined {
+            Examined::Pickle => scanned = scanned.saturating_add(1),
+            Examined::Array => arrays = arrays.saturating_add(1),
+            Examined::Nothing => {}
         }
     }
     if scanned == 0 && arrays == 0 && report.format == ModelFormat::NumpyNpz {
@@ -139,8 +137,7 @@ fn examine_member<R: Read + Seek>(
         return Ok(Examined::Pickle);
     }
     let mut head = [0u8; 6];
-    let n = super::read_full(&mut stream, &mut head).map_err(|why| (Examined::Nothing, why))?;
-    let head = &head[..n];
+    let head = super::read_full(&mut stream, &mut head).map_err(|why| (Examined::Nothing, why))?;
     let mut whole = head.chain(stream);
     if head.starts_with(b"\x93NUMPY") {
         // np.load decides by this magic, and unpickles an object array's
@@ -164,7 +161,8 @@ fn nested_zip(
     depth: u8,
     report: &mut ModelReport,
 ) -> Result<Examined, String> {
-    if depth + 1 >= MAX_DEPTH || m.uncompressed > limits.max_nested_bytes {
+    let inner_depth = depth.saturating_add(1);
+    if inner_depth >= MAX_DEPTH || m.uncompressed > limits.max_nested_bytes {
         return Err(format!("{}: nested archive not examined", m.name));
     }
     let cap = limits.max_nested_bytes.min(report.budget.bytes);
@@ -174,7 +172,8 @@ fn nested_zip(
         .read_to_end(&mut bytes)
         .map_err(|e| format!("{}: {e}", m.name))?;
     let size = bytes.len() as u64;
-    report.budget.bytes -= size;
+    // No more than `cap` was read, and `cap` is at most what the budget had left.
+    report.budget.bytes = report.budget.bytes.saturating_sub(size);
     if report.budget.bytes == 0 {
         return Err(format!("{}: {}", m.name, budget_spent(limits)));
     }
@@ -182,7 +181,7 @@ fn nested_zip(
         &mut Cursor::new(bytes),
         size,
         limits,
-        depth + 1,
+        inner_depth,
         report.budget,
     ) else {
         return Ok(Examined::Nothing);

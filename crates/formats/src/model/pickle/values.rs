@@ -65,8 +65,9 @@ impl Arena {
         if self.nodes.len() >= self.max {
             return Err(format!("pickle builds more than {} values", self.max));
         }
+        let index = self.nodes.len();
         self.nodes.push(node);
-        Ok(Value::Node((self.nodes.len() - 1) as u32))
+        Ok(Value::Node(index as u32))
     }
 
     pub(super) fn get(&self, v: Value) -> Option<&Node> {
@@ -124,7 +125,7 @@ pub(super) fn pop_to_mark(stack: &mut Vec<Value>) -> Result<Vec<Value>, String> 
         .iter()
         .rposition(|v| *v == Value::Mark)
         .ok_or("pickle has no MARK to pop to")?;
-    let items = stack.split_off(mark + 1);
-    stack.pop();
+    // Everything above the mark, and the mark itself off the stack.
+    let items = stack.drain(mark..).skip(1).collect();
     Ok(items)
 }

@@ -1,7 +1,8 @@
 //! The small binary formats: TensorRT engine headers (plain and Ultralytics-
 //! wrapped) and safetensors headers.
 
-use super::ModelReport;
+use super::{ModelReport, TensorSummary};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 
 /// Longest Ultralytics metadata block accepted.
@@ -12,22 +13,27 @@ const MAX_SAFETENSORS_HEADER: u64 = 100 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineHeader {
     /// Bytes 24/25/26 read as major.minor.patch: a layout reported for
-    /// TensorRT 8–10 plans but not verified on a real engine here.
+    /// TensorRT 8–10 plans but not verified on a real engine here
+    /// ([`TRT_VERSION_CONFIDENCE`]).
     pub trt_version: Option<String>,
 }
+
+/// How far a TensorRT version read from an engine header can be trusted.
+pub const TRT_VERSION_CONFIDENCE: &str = "reported header layout, not verified on a real engine";
 
 /// Reads the engine header at the start of `plan`.
 pub fn engine_header(plan: &[u8]) -> Result<EngineHeader, String> {
     if !plan.starts_with(b"ftrt") {
         return Err("no TensorRT plan magic (ftrt)".into());
     }
-    if plan.len() < 32 {
+    // The version sits at bytes 24..27 of a 32-byte header.
+    let version = plan.get(24..27).filter(|_| plan.len() >= 32);
+    let Some(&[major, minor, patch]) = version else {
         return Err(format!(
             "engine is {} bytes, shorter than its header",
             plan.len()
         ));
-    }
-    let (major, minor, patch) = (plan[24], plan[25], plan[26]);
+    };
     let plausible = (5..=20).contains(&major) && minor < 100 && patch < 100;
     Ok(EngineHeader {
         trt_version: plausible.then(|| format!("{major}.{minor}.{patch}")),
@@ -46,11 +52,13 @@ pub(super) fn engine<R: Read + Seek>(
     report: &mut ModelReport,
 ) -> Result<(), String> {
     let mut head = [0u8; 8];
-    let n = read_up_to(r, 0, &mut head)?;
+    let head = read_up_to(r, 0, &mut head)?;
     let mut plan_offset = 0;
-    if let Some(offset) = ultralytics_plan_offset(&head[..n]) {
-        let mut json = vec![0u8; (offset - 4) as usize];
-        if read_up_to(r, 4, &mut json)? < json.len() {
+    if let Some(offset) = ultralytics_plan_offset(head) {
+        // The JSON lies between its 4-byte length and the plan.
+        let mut json = vec![0u8; offset.saturating_sub(4) as usize];
+        let wanted = json.len();
+        if read_up_to(r, 4, &mut json)?.len() < wanted {
             return Err("Ultralytics metadata is truncated".into());
         }
         let meta: serde_json::Value = serde_json::from_slice(&json)
@@ -58,9 +66,7 @@ pub(super) fn engine<R: Read + Seek>(
         let object = meta
             .as_object()
             .ok_or("Ultralytics metadata is not a JSON object")?;
-        report
-            .properties
-            .insert("gpubom:model:wrapper".into(), "ultralytics".into());
+        let mut fields = BTreeMap::new();
         for (key, value) in object.iter().take(32) {
             let scalar = match value {
                 serde_json::Value::String(s) => Some(s.clone()),
@@ -69,11 +75,10 @@ pub(super) fn engine<R: Read + Seek>(
                 _ => None,
             };
             if let Some(v) = scalar.filter(|v| v.len() <= 256) {
-                report
-                    .properties
-                    .insert(format!("gpubom:model:ultralytics:{key}"), v);
+                fields.insert(key.clone(), v);
             }
         }
+        report.ultralytics = Some(fields);
         report.producer = object
             .get("author")
             .and_then(|v| v.as_str())
@@ -94,13 +99,7 @@ pub(super) fn engine<R: Read + Seek>(
     read_up_to(r, plan_offset, &mut plan)?;
     let header = engine_header(&plan)?;
     match header.trt_version {
-        Some(v) => {
-            report.trt_version = Some(v);
-            report.properties.insert(
-                "gpubom:model:trt_version_confidence".into(),
-                "reported header layout, not verified on a real engine".into(),
-            );
-        }
+        Some(v) => report.trt_version = Some(v),
         None => report
             .reasons
             .push("builder TensorRT version not recognised in the header".into()),
@@ -126,7 +125,7 @@ pub(super) fn safetensors<R: Read + Seek>(
     report: &mut ModelReport,
 ) -> Result<(), String> {
     let mut len = [0u8; 8];
-    if read_up_to(r, 0, &mut len)? < 8 {
+    if read_up_to(r, 0, &mut len)?.len() < 8 {
         return Err("safetensors file shorter than its header length".into());
     }
     let len = u64::from_le_bytes(len);
@@ -142,27 +141,26 @@ pub(super) fn safetensors<R: Read + Seek>(
     let object = json
         .as_object()
         .ok_or("safetensors header is not a JSON object")?;
-    let mut dtypes = std::collections::BTreeMap::<String, usize>::new();
-    let mut tensors = 0;
+    let mut tensors = TensorSummary::default();
     for (name, value) in object {
         if name == "__metadata__" {
             continue;
         }
-        tensors += 1;
+        tensors.count = tensors.count.saturating_add(1);
         let dtype = value.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
-        *dtypes.entry(dtype.to_string()).or_default() += 1;
+        let of_dtype = tensors.dtypes.entry(dtype.to_string()).or_default();
+        *of_dtype = of_dtype.saturating_add(1);
     }
-    report
-        .properties
-        .insert("gpubom:model:tensor_count".into(), tensors.to_string());
-    let summary: Vec<String> = dtypes.iter().map(|(d, n)| format!("{d}:{n}")).collect();
-    report
-        .properties
-        .insert("gpubom:model:dtypes".into(), summary.join(","));
+    report.safetensors = Some(tensors);
     Ok(())
 }
 
-fn read_up_to<R: Read + Seek>(r: &mut R, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
+/// Reads from `offset` until `buf` is full or the file ends; the part of `buf` read.
+fn read_up_to<'b, R: Read + Seek>(
+    r: &mut R,
+    offset: u64,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], String> {
     r.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
     super::read_full(r, buf)
 }
