@@ -106,11 +106,8 @@ pub const PYTHON_REQUIRES_PYTHON: &str = "gpubom:python:requires_python";
 /// The CUDA and cuDNN versions a framework wheel declares it was built with.
 pub const NVIDIA_BUILT_WITH_CUDA: &str = "gpubom:nvidia:built_with_cuda";
 pub const NVIDIA_BUILT_WITH_CUDNN: &str = "gpubom:nvidia:built_with_cudnn";
-/// The framework that loads a model format (`PyTorch`, `ONNX`, …), and the file's size in bytes.
-pub const MODEL_FRAMEWORK: &str = "gpubom:model:framework";
+/// A model file's size in bytes.
 pub const MODEL_SIZE: &str = "gpubom:model:size";
-/// What produced a model, `name version` as the file names it.
-pub const MODEL_PRODUCER: &str = "gpubom:model:producer";
 /// The sha256 `--expect-sha256` named for a model file, when the file's differs.
 pub const MODEL_EXPECTED_SHA256: &str = "gpubom:model:expected_sha256";
 /// An ONNX model's IR version, opsets (`domain:version`, comma-separated), graph name,
@@ -240,9 +237,7 @@ pub const COMPONENT: &[&str] = &[
     PYTHON_REQUIRES_PYTHON,
     NVIDIA_BUILT_WITH_CUDA,
     NVIDIA_BUILT_WITH_CUDNN,
-    MODEL_FRAMEWORK,
     MODEL_SIZE,
-    MODEL_PRODUCER,
     MODEL_EXPECTED_SHA256,
     MODEL_ONNX_IR_VERSION,
     MODEL_ONNX_OPSETS,
