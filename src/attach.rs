@@ -1,7 +1,9 @@
-//! `gpubom attach`: push an SBOM to the registry as a referrer of the image.
+//! `gpubom attach`: its flags and the line it prints; the push is
+//! `gpubom_pipeline::attach`.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Args;
+use gpubom_pipeline::attach::attach_sbom;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,35 +21,18 @@ pub struct AttachArgs {
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.sbom)
-        .with_context(|| format!("cannot read {}", args.sbom.display()))?;
-    // A referrer lives as long as the image; refuse to publish what is not an SBOM.
-    if let Err(e) = gpubom_sbom::read_cyclonedx_json(&bytes) {
-        bail!(
-            "{}: {e}; attach takes a CycloneDX JSON SBOM",
-            args.sbom.display()
-        );
-    }
-    let reference =
-        gpubom_registry::reference::strip_scheme(&args.reference).unwrap_or(&args.reference);
-    // Where the credentials may go besides the registry: `.gpubom.toml` here, if any.
-    let config = crate::check::read_config(None)?;
-    let attached = gpubom_registry::attach::attach(
-        reference,
-        bytes,
-        args.plain_http,
-        &config.registry.credential_hosts,
-    )?;
-    let how = if attached.tag_schema {
+    let attached = attach_sbom(&args.reference, &args.sbom, args.plain_http)?;
+    let how = if attached.sbom.tag_schema {
         "listed under the referrers tag schema: the registry has no referrers API"
     } else {
         "listed by the registry's referrers API"
     };
+    let reference = &attached.reference;
     crate::console::out(&format!(
         "attached {} to {}@{} ({how})",
-        attached.manifest,
+        attached.sbom.manifest,
         reference.split(['@']).next().unwrap_or(reference),
-        attached.subject
+        attached.sbom.subject
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,13 @@
-//! `gpubom check`: scan (or read an SBOM), evaluate the rule pack, report.
+//! `gpubom check`: its flags, and where the reports go; the gate itself is
+//! `gpubom_pipeline::check`.
 
-use crate::scan::{scan_source, unchecked_signatures_warning, Advisories, ScanFlags};
-use anyhow::{bail, Context, Result};
+use crate::scan::{Bar, ScanFlags};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use gpubom_inventory::Inventory;
-use gpubom_policy::report::{self, Format};
-use gpubom_policy::{Config, Pack, Severity};
-use std::path::{Path, PathBuf};
+use gpubom_pipeline::check::{Gate, Input};
+use gpubom_policy::report::Format;
+use gpubom_policy::Severity;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -74,37 +75,18 @@ pub enum ReportFormat {
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     // Every output is known good before the scan: a typo costs nothing.
     let targets = crate::output::targets(&args.outputs, args.format)?;
-    let config = load_config(&args.scan)?;
-    let pack = Pack::load_for(&args.policies, !args.no_default_policies, &config)?;
-    if pack.rules.is_empty() {
-        bail!("no rules to check: --no-default-policies was given without any --policy");
-    }
-    let today = gpubom_inventory::time::today();
-    gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
-    let (inventory, target) = match (&args.source, &args.sbom) {
-        (_, Some(sbom)) => (
-            read_sbom(sbom, &args.scan, &config)?,
-            sbom.display().to_string(),
-        ),
-        (Some(source), None) => (
-            scan_source(source, &args.scan, &config)?.inventory,
-            source.clone(),
-        ),
+    let settings = args.scan.settings();
+    let gate = Gate::load(&settings, &args.policies, !args.no_default_policies)?;
+    let quiet = args.scan.quiet;
+    let input = match (&args.source, &args.sbom) {
+        (_, Some(sbom)) => Input::Sbom(sbom),
+        (Some(source), None) => Input::Source(source),
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };
-    let findings = gpubom_policy::evaluate(&pack, &inventory, &config, &today)?;
-    let not_checked = gpubom_policy::not_checked(&inventory, &config);
-    crate::console::warnings(
-        gpubom_policy::unused_waivers(&findings, &config)
-            .into_iter()
-            .map(|waiver| {
-                format!(
-                    "waiver for {} matching {:?} matched nothing; remove it, or fix its match",
-                    waiver.rule, waiver.pattern
-                )
-            }),
-        args.scan.quiet,
-    );
+    let (scan, target) = gate.read(input, &settings, &Bar::new(quiet))?;
+    crate::console::warnings(&scan.warnings, quiet);
+    let verdict = gate.evaluate(scan.inventory, target)?;
+    crate::console::warnings(&verdict.warnings, quiet);
     let fail_on = match args.fail_on {
         FailOn::None => None,
         FailOn::Low => Some(Severity::Low),
@@ -112,89 +94,19 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         FailOn::High => Some(Severity::High),
         FailOn::Critical => Some(Severity::Critical),
     };
-    let dockerfile_path = args.dockerfile.clone().or_else(|| {
-        Path::new("Dockerfile")
-            .is_file()
-            .then(|| PathBuf::from("Dockerfile"))
-    });
-    let dockerfile_text = match &dockerfile_path {
-        Some(p) => Some(read_dockerfile(p)?),
-        None => None,
-    };
-    let dockerfile_uri = dockerfile_path.as_ref().map(|p| p.display().to_string());
-    let context = report::Context {
-        target: &target,
-        rules: &pack.rules,
-        fail_on,
-        tool_version: env!("CARGO_PKG_VERSION"),
-        dockerfile: dockerfile_uri.as_deref().zip(dockerfile_text.as_deref()),
-        not_checked: &not_checked,
-    };
+    let dockerfile = gpubom_pipeline::check::dockerfile(args.dockerfile.clone())?;
     // Everything is rendered before anything is written: no half set of reports.
     let mut rendered = Vec::new();
     for target in &targets {
-        let bytes = match report_format(target) {
-            Some(format) => report::render(&findings, format, &context).into_bytes(),
-            None => gpubom_sbom::render(
-                &inventory,
-                gpubom_sbom::Format::CycloneDxJson,
-                env!("CARGO_PKG_VERSION"),
-            )
-            .context("cannot render the SBOM")?,
-        };
+        let bytes = verdict.render(report_format(target), fail_on, dockerfile.as_ref())?;
         rendered.push((target.file.as_deref(), bytes));
     }
     crate::output::write_all(rendered)?;
-    Ok(if gpubom_policy::failing(&findings, fail_on) > 0 {
+    Ok(if verdict.failing(fail_on) > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The Dockerfile, as far as SARIF results can point into it: a longer one (its writer
-/// may be the pull request being checked) is not read to its end.
-fn read_dockerfile(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| {
-            file.take(report::MAX_DOCKERFILE_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// An SBOM as the gate sees it: the advisories and VEX statements given now
-/// applied, and what it does not record declared not checked. Flags that only
-/// change how an image is read are refused: an SBOM is a scan already made.
-fn read_sbom(path: &Path, flags: &ScanFlags, config: &Config) -> Result<Inventory> {
-    let refused = flags.image_only();
-    if !refused.is_empty() {
-        let each: Vec<String> = refused
-            .iter()
-            .map(|(flag, why)| format!("{flag} ({why})"))
-            .collect();
-        bail!(
-            "{} cannot apply to --sbom: {}; check the image itself to use {}",
-            refused
-                .iter()
-                .map(|(f, _)| *f)
-                .collect::<Vec<_>>()
-                .join(", "),
-            each.join("; "),
-            if refused.len() == 1 { "it" } else { "them" }
-        );
-    }
-    let advisories = Advisories::load(flags)?;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut inventory = gpubom_sbom::read_cyclonedx_json(&bytes)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut warnings = advisories.apply(&mut inventory);
-    warnings.extend(unchecked_signatures_warning(&inventory, config));
-    crate::console::warnings(warnings, flags.quiet);
-    Ok(inventory)
 }
 
 /// The findings report a target asks for; `None` for the SBOM.
@@ -208,47 +120,4 @@ fn report_format(target: &crate::output::Target<ReportFormat>) -> Option<Format>
         ReportFormat::Markdown => Format::Markdown,
         ReportFormat::CyclonedxJson => return None,
     })
-}
-
-/// `--config FILE`, else `.gpubom.toml` in the current directory, else the
-/// defaults; then the `--key` files join the config's signing keys.
-pub fn load_config(flags: &ScanFlags) -> Result<Config> {
-    let mut config = read_config(flags.config.as_deref())?;
-    config
-        .signatures
-        .keys
-        .extend(flags.keys.iter().map(|k| k.display().to_string()));
-    if let Some(root) = &flags.trusted_root {
-        config.signatures.trusted_root = Some(root.display().to_string());
-    }
-    config.signatures.check().map_err(anyhow::Error::msg)?;
-    Ok(config)
-}
-
-/// The configuration at `path`, else `.gpubom.toml` in the current directory,
-/// else the defaults. Files it names are made relative to it.
-pub fn read_config(path: Option<&Path>) -> Result<Config> {
-    let path = match path {
-        Some(p) => Some(p.to_path_buf()),
-        None if Path::new(".gpubom.toml").is_file() => Some(PathBuf::from(".gpubom.toml")),
-        None => None,
-    };
-    let Some(path) = path else {
-        return Ok(Config::default());
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut config =
-        Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
-    // Key files are named relative to the config that names them.
-    let base = path.parent().unwrap_or(Path::new(""));
-    let signatures = &mut config.signatures;
-    for file in signatures
-        .keys
-        .iter_mut()
-        .chain(&mut signatures.trusted_root)
-    {
-        *file = base.join(&*file).display().to_string();
-    }
-    Ok(config)
 }

@@ -40,31 +40,15 @@ pub fn error(message: &str) {
 
 #[cfg(test)]
 mod tests {
+    use gpubom_testkit::source::{files_using, PRINTING};
+
     /// The printing macros appear in this module only: a line printed anywhere
     /// else would reach the terminal and the job log unescaped.
     #[test]
     fn only_this_module_prints() {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut offenders = Vec::new();
-        let mut dirs = vec![src.clone()];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs")
-                    && path != src.join("console.rs")
-                {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    if ["println!", "eprintln!", "print!(", "eprint!("]
-                        .iter()
-                        .any(|m| text.contains(m))
-                    {
-                        offenders.push(path.display().to_string());
-                    }
-                }
-            }
-        }
+        let mut offenders = files_using(&src, &PRINTING);
+        offenders.retain(|path| *path != src.join("console.rs"));
         assert!(
             offenders.is_empty(),
             "these print without crate::console: {offenders:?}"

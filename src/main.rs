@@ -1,9 +1,7 @@
-//! The `gpubom` command line: argument parsing and dispatch only.
+//! The `gpubom` command line: argument parsing, progress and output only.
 //!
-//! The work lives in the crates: `gpubom-image` opens sources,
-//! `gpubom-catalog` finds what is inside, `gpubom-sbom` writes CycloneDX.
-//! `gpubom-policy` evaluates Cedar rules over the inventory. `gpubom-registry`
-//! pulls and attaches; `gpubom-signature` checks who signed.
+//! What each command does is `gpubom-pipeline`, which joins the crates of the
+//! stages (image, catalog, sbom, policy, registry, signature, advisory).
 //! Exit codes: 0 success, 1 findings (for `check`), 2 could not run;
 //! `diff` only informs, so it is 0 whenever it ran.
 
@@ -54,6 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(args) if args.from.is_some() => batch::run(&args),
         Command::Scan(args) => scan::run(args),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
@@ -65,20 +64,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // The chain may quote an image (a docker-archive's `Config`) or a registry.
-            console::error(&one_line(&err));
+            console::error(&gpubom_pipeline::one_line(&err));
             ExitCode::from(2)
         }
     }
-}
-
-/// The error and its causes on one line, outermost first, without repeats.
-pub(crate) fn one_line(err: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts.join(": ").replace('\n', " ")
 }

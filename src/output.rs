@@ -191,7 +191,13 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::ReportFormat;
+
+    #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+    enum ReportFormat {
+        Text,
+        Sarif,
+        Markdown,
+    }
 
     fn parsed(value: &str) -> Result<Target<ReportFormat>> {
         target(value, ReportFormat::Text)

@@ -1,9 +1,9 @@
-//! `gpubom policy validate|test|schema`: developing an organisation's own rules.
+//! `gpubom policy validate|test|schema`: developing an organisation's own
+//! rules; the flags and what is printed, the work in `gpubom_pipeline::policy`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Subcommand;
-use gpubom_policy::test_runner::{self, Policies};
-use gpubom_policy::Pack;
+use gpubom_pipeline::policy;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,20 +56,11 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             config,
             no_default_policies,
         } => {
-            let config = crate::check::read_config(config.as_deref())?;
-            // The pack `check` would load, so an @id clash or a waiver for a
-            // rule that is not there fails here, not in CI.
-            let pack = Pack::load_for(&paths, !no_default_policies, &config)?;
-            if pack.rules.is_empty() {
-                bail!(
-                    "nothing to validate: --no-default-policies was given without any policy path"
-                );
-            }
-            let today = gpubom_inventory::time::today();
-            gpubom_policy::waivers::check_against(&config, &pack.rules, &today)?;
-            let own = pack.rules.values().filter(|r| !r.builtin).count();
+            let config = gpubom_pipeline::read_config(config.as_deref())?;
+            let validated = policy::validate(&paths, !no_default_policies, &config)?;
             crate::console::out(&format!(
-                "ok: {own} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
+                "ok: {} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
+                validated.own_rules,
                 if no_default_policies {
                     ""
                 } else {
@@ -85,70 +76,47 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             no_default_policies,
             config,
         } => {
-            let config = crate::check::read_config(config.as_deref())?;
-            test(&fixtures, policies, no_default_policies, &config)
+            let config = gpubom_pipeline::read_config(config.as_deref())?;
+            let policies = policy::policies_under_test(&fixtures, policies, !no_default_policies)?;
+            let under_test: Vec<String> =
+                policies.iter().map(|p| p.display().to_string()).collect();
+            crate::console::out(&format!(
+                "testing {}{}",
+                if no_default_policies {
+                    ""
+                } else {
+                    "the default pack"
+                },
+                match (under_test.is_empty(), no_default_policies) {
+                    (true, _) => String::new(),
+                    (false, true) => under_test.join(", "),
+                    (false, false) => format!(" and {}", under_test.join(", ")),
+                }
+            ));
+            let report = policy::run_tests(&fixtures, &policies, !no_default_policies, &config)?;
+            for name in &report.passed {
+                crate::console::out(&format!("PASS {name}"));
+            }
+            for (name, why) in &report.failed {
+                crate::console::out(&format!("FAIL {name}: {why}"));
+            }
+            crate::console::out(&format!(
+                "{} passed, {} failed",
+                report.passed.len(),
+                report.failed.len()
+            ));
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         PolicyCommand::Schema { config } => {
-            let config = crate::check::read_config(config.as_deref())?;
+            let config = gpubom_pipeline::read_config(config.as_deref())?;
             gpubom_policy::schema_text(&config)
                 .lines()
                 .for_each(crate::console::out);
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn test(
-    fixtures: &std::path::Path,
-    policies: Vec<PathBuf>,
-    no_default: bool,
-    config: &gpubom_policy::Config,
-) -> Result<ExitCode> {
-    let policies = if policies.is_empty() {
-        test_runner::policies_beside(fixtures)
-    } else {
-        policies
-    };
-    if policies.is_empty() && no_default {
-        bail!(
-            "no policies to test: none beside {} or in its parent; give them with --policy DIR",
-            fixtures.display()
-        );
-    }
-    let under_test: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
-    crate::console::out(&format!(
-        "testing {}{}",
-        if no_default { "" } else { "the default pack" },
-        match (under_test.is_empty(), no_default) {
-            (true, _) => String::new(),
-            (false, true) => under_test.join(", "),
-            (false, false) => format!(" and {}", under_test.join(", ")),
-        }
-    ));
-    let report = test_runner::run(
-        &Policies {
-            paths: &policies,
-            include_default: !no_default,
-            config,
-        },
-        fixtures,
-        &gpubom_inventory::time::today(),
-        &|bytes| gpubom_sbom::read_cyclonedx_json(bytes),
-    )?;
-    for name in &report.passed {
-        crate::console::out(&format!("PASS {name}"));
-    }
-    for (name, why) in &report.failed {
-        crate::console::out(&format!("FAIL {name}: {why}"));
-    }
-    crate::console::out(&format!(
-        "{} passed, {} failed",
-        report.passed.len(),
-        report.failed.len()
-    ));
-    Ok(if report.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

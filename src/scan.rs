@@ -1,14 +1,15 @@
-//! `gpubom scan`: source → inventory → SBOM.
+//! `gpubom scan`: its flags, the progress bar, and where the SBOM goes; the
+//! scan itself is `gpubom_pipeline::scan_source`.
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use gpubom_catalog::nvidia::FingerprintTable;
-use gpubom_inventory::{Fact, Inventory, NotChecked};
+use gpubom_pipeline::{scan_source, Progress, ScanSettings};
 use gpubom_sbom::Format;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -104,97 +105,21 @@ pub struct ScanFlags {
 }
 
 impl ScanFlags {
-    /// The flags given that change how an image is read, each with why: an SBOM
-    /// is a scan already made, so `check --sbom` cannot honour them.
-    pub fn image_only(&self) -> Vec<(&'static str, &'static str)> {
-        [
-            (
-                self.platform.is_some(),
-                "--platform",
-                "the platform was chosen when the SBOM was made",
-            ),
-            (
-                self.fingerprints.is_some(),
-                "--fingerprints",
-                "NVIDIA libraries are identified when the image is scanned",
-            ),
-            (
-                self.expect_sha256.is_some(),
-                "--expect-sha256",
-                "model hashes are compared with the files' bytes, which an SBOM does not hold",
-            ),
-            (
-                !self.keys.is_empty(),
-                "--key",
-                "signatures are verified beside the image, when it is scanned",
-            ),
-            (
-                self.trusted_root.is_some(),
-                "--trusted-root",
-                "signatures are verified beside the image, when it is scanned",
-            ),
-            (
-                self.plain_http,
-                "--plain-http",
-                "an SBOM is read from a file, not a registry",
-            ),
-            (self.no_cache, "--no-cache", "an SBOM has no layers to read"),
-        ]
-        .into_iter()
-        .filter(|(given, _, _)| *given)
-        .map(|(_, flag, why)| (flag, why))
-        .collect()
+    /// Every flag but `--quiet`, which is the binary's: what it shows.
+    pub fn settings(&self) -> ScanSettings {
+        ScanSettings {
+            platform: self.platform.clone(),
+            fingerprints: self.fingerprints.clone(),
+            expect_sha256: self.expect_sha256.clone(),
+            no_cache: self.no_cache,
+            plain_http: self.plain_http,
+            keys: self.keys.clone(),
+            trusted_root: self.trusted_root.clone(),
+            config: self.config.clone(),
+            advisories: self.advisories.clone(),
+            vex: self.vex.clone(),
+        }
     }
-}
-
-/// The advisory data (built in, plus `--advisories`) and the `--vex`
-/// statements components are matched against, loaded before any byte is read.
-pub struct Advisories {
-    database: gpubom_advisory::Database,
-    vex: gpubom_advisory::Vex,
-}
-
-impl Advisories {
-    pub fn load(flags: &ScanFlags) -> Result<Advisories> {
-        Ok(Advisories {
-            database: gpubom_advisory::Database::load(&flags.advisories)
-                .map_err(anyhow::Error::msg)?,
-            vex: gpubom_advisory::Vex::load(&flags.vex).map_err(anyhow::Error::msg)?,
-        })
-    }
-
-    /// Matches `inventory`'s components and says which data it used (and, for
-    /// an SBOM read back, which data its scan used). Returns the warnings.
-    pub fn apply(&self, inventory: &mut Inventory) -> Vec<String> {
-        let warnings = self.database.annotate(inventory, &self.vex);
-        let now = self.database.describe(&gpubom_inventory::time::today());
-        inventory.advisory_data = Some(match inventory.advisory_data.take() {
-            Some(before) if before != now => format!("{now}; when scanned: {before}"),
-            _ => now,
-        });
-        warnings
-    }
-}
-
-/// A warning when signers are trusted but the image's signatures could not be
-/// checked, so `image-signature-untrusted` cannot fire; `None` when they were,
-/// or when `[signatures] required = true` makes it a finding anyway.
-pub fn unchecked_signatures_warning(
-    inventory: &Inventory,
-    config: &gpubom_policy::Config,
-) -> Option<String> {
-    let signatures = &config.signatures;
-    if !signatures.names_signers() || signatures.required {
-        return None;
-    }
-    let item = inventory
-        .not_checked
-        .iter()
-        .find(|i| i.fact == Fact::Signatures && i.subject.is_none())?;
-    Some(format!(
-        "signatures were not checked, although keys or identities are trusted: {}; [signatures] required = true in .gpubom.toml makes this a finding",
-        item.reason
-    ))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -205,12 +130,8 @@ pub enum OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let source = match (&args.source, &args.from) {
-        (_, Some(list)) => {
-            return crate::batch::run(list, &args.output_dir, args.jobs, &args.flags)
-        }
-        (Some(source), None) => source,
-        (None, None) => unreachable!("clap requires a source or --from"),
+    let Some(source) = &args.source else {
+        unreachable!("clap requires a source or --from, and main runs --from as a batch")
     };
     let default = match args.format {
         Some(format) => format,
@@ -218,8 +139,10 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         None => OutputFormat::CyclonedxJson,
     };
     let targets = crate::output::targets(&args.outputs, default)?;
-    let config = crate::check::load_config(&args.flags)?;
-    let scan = scan_source(source, &args.flags, &config)?;
+    let settings = args.flags.settings();
+    let config = gpubom_pipeline::load_config(&settings)?;
+    let scan = scan_source(source, &settings, &config, &Bar::new(args.flags.quiet))?;
+    crate::console::warnings(&scan.warnings, args.flags.quiet);
     let mut rendered = Vec::new();
     for target in &targets {
         let format = match target.format {
@@ -227,7 +150,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             OutputFormat::CyclonedxXml => Format::CycloneDxXml,
             OutputFormat::Table => Format::Table,
         };
-        let bytes = gpubom_sbom::render(&scan.inventory, format, env!("CARGO_PKG_VERSION"))
+        let bytes = gpubom_sbom::render(&scan.inventory, format, gpubom_pipeline::TOOL_VERSION)
             .context("cannot render the SBOM")?;
         rendered.push((target.file.as_deref(), bytes));
     }
@@ -235,148 +158,38 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens and catalogs a source, with a progress bar on an interactive stderr.
-pub fn scan_source(
-    source: &str,
-    settings: &ScanFlags,
-    config: &gpubom_policy::Config,
-) -> Result<gpubom_catalog::Scan> {
-    // Keys and advisories are loaded before any byte is pulled: bad input fails fast.
-    let trust = trust(&config.signatures)?;
-    let advisories = Advisories::load(settings)?;
-    let mut fingerprints = FingerprintTable::builtin();
-    if let Some(path) = &settings.fingerprints {
-        fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
-    }
-    let expected = match &settings.expect_sha256 {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Some(
-                gpubom_catalog::parse_sha256sums(&text, &path.display().to_string())
-                    .map_err(anyhow::Error::msg)?,
-            )
-        }
-        None => None,
-    };
-    let image = open_source(source, settings, &config.registry.credential_hosts)?;
-    let no_cache =
-        settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
-    let cache = (!no_cache)
-        .then(gpubom_catalog::cache::LayerCache::user)
-        .flatten();
-    let total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
-    let bar = progress_bar(total, settings.quiet);
-    let on_progress = |n: u64| bar.inc(n);
-    let mut scan = gpubom_catalog::scan(
-        &image,
-        &gpubom_catalog::ScanOptions {
-            progress: Some(&on_progress),
-            fingerprints: Some(&fingerprints),
-            expected_sha256: expected.as_ref(),
-            cache: cache.as_ref(),
-        },
-    )?;
-    bar.finish_and_clear();
-    match signature_facts(&image, &trust)? {
-        Some(facts) => scan.inventory.signatures = Some(facts),
-        None => scan.inventory.declare_not_checked([NotChecked::image(
-            Fact::Signatures,
-            unsigned_source(image.kind),
-        )]),
-    }
-    scan.warnings.extend(advisories.apply(&mut scan.inventory));
-    scan.warnings
-        .extend(unchecked_signatures_warning(&scan.inventory, config));
-    crate::console::warnings(&scan.warnings, settings.quiet);
-    Ok(scan)
-}
+/// A progress bar of the bytes read, on an interactive stderr unless
+/// `--quiet`: made once the source is open and its size known.
+pub struct Bar(OnceLock<ProgressBar>, bool);
 
-fn trust(signatures: &gpubom_policy::config::Signatures) -> Result<gpubom_signature::Trust> {
-    let keys: Vec<&Path> = signatures.keys.iter().map(Path::new).collect();
-    let identities = signatures
-        .identities
-        .iter()
-        .map(|i| gpubom_signature::Identity {
-            subject: i.subject.clone(),
-            issuer: i.issuer.clone(),
-        })
-        .collect();
-    let root = signatures.trusted_root.as_deref().map(Path::new);
-    gpubom_signature::Trust::load(&keys, identities, root).map_err(anyhow::Error::msg)
-}
-
-/// Every signature found beside the image, checked; `None` for sources that
-/// cannot carry signatures, so the gate does not call them unsigned.
-fn signature_facts(
-    image: &gpubom_image::Image,
-    trust: &gpubom_signature::Trust,
-) -> Result<Option<Vec<gpubom_inventory::SignatureFact>>> {
-    use gpubom_image::SourceKind;
-    if !matches!(
-        image.kind,
-        SourceKind::Registry | SourceKind::OciDir | SourceKind::OciArchive
-    ) {
-        return Ok(None);
-    }
-    let attached = image
-        .attached()
-        .context("cannot look for the image's signatures")?;
-    let digests: Vec<&str> = image
-        .manifest_digest
-        .iter()
-        .chain(&image.index_digest)
-        .map(String::as_str)
-        .collect();
-    Ok(Some(gpubom_signature::check(&attached, &digests, trust)))
-}
-
-/// Why a source kind that carries no signatures has none, and where to look instead.
-fn unsigned_source(kind: gpubom_image::SourceKind) -> &'static str {
-    use gpubom_image::SourceKind;
-    match kind {
-        SourceKind::DockerArchive => "a docker-archive carries none (docker save drops them); scan the pushed reference, or an OCI layout written by cosign save",
-        SourceKind::Dir => "a directory carries none; scan the pushed reference",
-        SourceKind::File => "a single file carries none; scan the pushed reference",
-        _ => "this source carries none; scan the pushed reference",
+impl Bar {
+    pub fn new(quiet: bool) -> Bar {
+        Bar(OnceLock::new(), quiet)
     }
 }
 
-/// A registry reference through the registry client, anything else as a local path.
-fn open_source(
-    source: &str,
-    settings: &ScanFlags,
-    credential_hosts: &[String],
-) -> Result<gpubom_image::Image> {
-    match gpubom_registry::reference::recognise(source) {
-        Some(reference) => Ok(gpubom_registry::open(
-            reference,
-            &gpubom_registry::Options {
-                platform: settings.platform.clone(),
-                plain_http: settings.plain_http,
-                credential_hosts: credential_hosts.to_vec(),
-            },
-        )?),
-        None => {
-            let options = gpubom_image::OpenOptions {
-                platform: settings.platform.clone(),
-            };
-            Ok(gpubom_image::open(source, &options)?)
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        let quiet = self.1;
+        self.0.get_or_init(|| {
+            if quiet || total == 0 || !std::io::stderr().is_terminal() {
+                return ProgressBar::hidden();
+            }
+            let template = "scanning {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})";
+            let style = ProgressStyle::with_template(template).expect("static template");
+            ProgressBar::new(total).with_style(style.progress_chars("=> "))
+        });
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = self.0.get() {
+            bar.inc(bytes);
         }
     }
-}
 
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
-    if quiet || total == 0 || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+    fn finish(&self) {
+        if let Some(bar) = self.0.get() {
+            bar.finish_and_clear();
+        }
     }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "scanning {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-        )
-        .expect("static template")
-        .progress_chars("=> "),
-    );
-    bar
 }
