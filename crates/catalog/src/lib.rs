@@ -24,12 +24,6 @@ mod not_checked;
 pub mod nvidia;
 mod walk;
 
-/// Python package names as PyPI compares them, for callers that match
-/// packages across SBOMs.
-pub mod python {
-    pub use gpubom_formats::python::normalize_name;
-}
-
 use gpubom_image::Image;
 use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject};
 use rayon::prelude::*;

@@ -154,7 +154,7 @@ fn identity(c: &Component) -> Identity {
         return Identity::Package(format!("generic/nvidia/{family}"));
     }
     let name = match c.kind {
-        ComponentKind::Python => gpubom_catalog::python::normalize_name(&c.name),
+        ComponentKind::Python => gpubom_formats::python::normalize_name(&c.name),
         _ => c.name.clone(),
     };
     Identity::Named(c.kind, name)
@@ -171,7 +171,7 @@ fn purl_identity(purl: &str) -> Option<String> {
         None => (None, purl::decode(path)),
     };
     let name = match ty.as_str() {
-        "pypi" => gpubom_catalog::python::normalize_name(&name),
+        "pypi" => gpubom_formats::python::normalize_name(&name),
         _ => name,
     };
     Some(match namespace {
