@@ -77,6 +77,10 @@ pub struct ScanFlags {
     #[arg(long)]
     pub plain_http: bool,
 
+    /// Seconds the scan may spend on registry traffic in all [default: 3600]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+
     /// A cosign public key to verify the image's signatures with (repeatable);
     /// added to [signatures] keys of the config
     #[arg(long = "key", value_name = "FILE")]
@@ -113,6 +117,7 @@ impl ScanFlags {
             expect_sha256: self.expect_sha256.clone(),
             no_cache: self.no_cache,
             plain_http: self.plain_http,
+            timeout: self.timeout.map(std::time::Duration::from_secs),
             keys: self.keys.clone(),
             trusted_root: self.trusted_root.clone(),
             config: self.config.clone(),

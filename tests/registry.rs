@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use gpubom_testkit::hostile_http::{Response, Server};
+use gpubom_testkit::hostile_http::{Body, LayoutRegistry, Response, Server};
 use gpubom_testkit::image::{write_multiplatform_oci_dir, Compression, ImageSpec, Layer};
 use gpubom_testkit::registry::{self, base64, sha256_digest, sign_py, Registry, MANIFEST_ACCEPT};
 use serde_json::{json, Value};
@@ -1431,4 +1431,192 @@ fn synthetic_credentials_are_not_sent_after_a_redirect_to_another_host() {
         "the redirect was not followed"
     );
     assert_eq!(storage.authorized(), 0, "{:?}", storage.requests());
+}
+
+// A hostile registry: each answer crafted to exhaust or stall the client, served by a
+// loopback server; gpubom runs under the address-space limit of the hostile tests and
+// must end with one error line, soon.
+
+/// Seconds a scan of a hostile registry may take before the test calls it a hang.
+const HOSTILE_SECONDS: u64 = 60;
+/// Far more than any limit of gpubom's and what the kernel buffers on loopback, far
+/// less than the hostile answers: a client that sent or read more read the answer whole.
+const READ_AT_MOST: u64 = 32 << 20;
+
+/// `gpubom scan --plain-http REFERENCE` under [`run_limited_with`], with no docker
+/// config of the developer's.
+fn scan_hostile(reference: &str) -> Output {
+    let scratch = tmp();
+    let docker_config = scratch.path().to_str().unwrap();
+    run_limited_with(
+        &["scan", "--plain-http", reference, "-q"],
+        &[("DOCKER_CONFIG", docker_config)],
+        HOSTILE_SECONDS,
+    )
+}
+
+/// A registry that answers every manifest request with `body` (after a `/v2/` that
+/// asks for nothing).
+fn manifest_server(body: impl Fn() -> Body + Send + Sync + 'static) -> Server {
+    Server::start(move |request| {
+        if request.path.contains("/manifests/") {
+            Response::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(body())
+        } else {
+            Response::new(200).json(&json!({}))
+        }
+    })
+}
+
+#[test]
+fn synthetic_an_endless_manifest_is_refused_at_its_limit() {
+    let server = manifest_server(|| Body::Endless(b"{\"layers\":[".to_vec()));
+    let reference = format!("{}/{REPO}:{TAG}", server.host());
+    let line = assert_error_line(&scan_hostile(&reference));
+    assert!(
+        line.contains(&format!("manifest {reference}"))
+            && line.contains("is over 4 MiB")
+            && line.contains(&server.host()),
+        "{line}"
+    );
+    assert!(server.body_bytes_sent() < READ_AT_MOST);
+}
+
+#[test]
+fn synthetic_a_100_mb_manifest_is_refused_before_it_is_read() {
+    let server = manifest_server(|| Body::Repeated {
+        pattern: b"{\"layers\":[".to_vec(),
+        total: 100 << 20,
+    });
+    let reference = format!("{}/{REPO}:{TAG}", server.host());
+    let line = assert_error_line(&scan_hostile(&reference));
+    assert!(line.contains("is over 4 MiB"), "{line}");
+    assert!(
+        server.body_bytes_sent() < READ_AT_MOST,
+        "{} bytes of the manifest were read",
+        server.body_bytes_sent()
+    );
+}
+
+/// A registry whose challenge sends clients to a token service that answers `token`;
+/// the registry refuses every request. (registry, token service)
+fn token_servers(token: impl Fn() -> Body + Send + Sync + 'static) -> (Server, Server) {
+    let realm = Server::start(move |_| {
+        Response::new(200)
+            .header("Content-Type", "application/json")
+            .body(token())
+    });
+    let challenge = format!(
+        "Bearer realm=\"http://{}/token\",service=\"synthetic\"",
+        realm.host()
+    );
+    let registry = Server::start(move |_| unauthorized(&challenge));
+    (registry, realm)
+}
+
+#[test]
+fn synthetic_an_endless_token_is_refused_at_its_limit() {
+    let (registry, realm) = token_servers(|| Body::Endless(b"{\"token\":\"AAAA".to_vec()));
+    let line = assert_error_line(&scan_hostile(&format!("{}/{REPO}:{TAG}", registry.host())));
+    assert!(
+        line.contains(&format!("a token for {}", registry.host()))
+            && line.contains(&realm.host())
+            && line.contains("is over 64 KiB"),
+        "{line}"
+    );
+    assert!(realm.body_bytes_sent() < READ_AT_MOST);
+}
+
+#[test]
+fn synthetic_a_50_mb_token_never_becomes_a_header() {
+    let mut token = b"{\"token\":\"".to_vec();
+    token.resize(50 << 20, b'A');
+    token.extend_from_slice(b"\"}");
+    let (registry, realm) = token_servers(move || Body::Whole(token.clone()));
+    let line = assert_error_line(&scan_hostile(&format!("{}/{REPO}:{TAG}", registry.host())));
+    assert!(line.contains("is over 64 KiB"), "{line}");
+    let longest = registry
+        .requests()
+        .iter()
+        .filter_map(|r| r.authorization.as_ref().map(String::len))
+        .max();
+    assert!(
+        longest.is_none_or(|n| n < 64 << 10),
+        "an Authorization header of {longest:?} bytes"
+    );
+    assert!(realm.body_bytes_sent() < READ_AT_MOST);
+}
+
+/// A small image in an OCI layout: one uncompressed layer holding [`MARKER_PATH`].
+fn small_layout(dir: &Path) -> PathBuf {
+    let layout = dir.join("oci");
+    ImageSpec::new(REPO, TAG)
+        .layer(
+            Layer::new()
+                .file(MARKER_PATH, MARKER)
+                .compression(Compression::None),
+        )
+        .write_oci_dir(&layout);
+    layout
+}
+
+#[test]
+fn synthetic_an_endless_referrers_list_is_refused_at_its_limit() {
+    let scratch = tmp();
+    let layout = LayoutRegistry::new(&small_layout(scratch.path()), REPO, TAG);
+    let server = Server::start(move |request| {
+        if request.path.contains("/referrers/") {
+            Response::new(200)
+                .header("Content-Type", OCI_INDEX)
+                .body(Body::Endless(b"{\"manifests\":[".to_vec()))
+        } else {
+            layout.answer(request)
+        }
+    });
+    let line = assert_error_line(&scan_hostile(&format!("{}/{REPO}:{TAG}", server.host())));
+    assert!(
+        line.contains("referrers of sha256:")
+            && line.contains(&server.host())
+            && line.contains("is over 4 MiB"),
+        "{line}"
+    );
+    assert!(server.body_bytes_sent() < READ_AT_MOST);
+}
+
+#[test]
+fn synthetic_a_layer_that_does_not_match_its_digest_is_a_digest_mismatch() {
+    let scratch = tmp();
+    let layout_dir = small_layout(scratch.path());
+    let mut layout = LayoutRegistry::new(&layout_dir, REPO, TAG);
+    let manifest = layout_manifest(&layout_dir);
+    let digest = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Same length, one file's bytes changed: the tar still reads, only the digest tells.
+    let blob = layout.blob_mut(&digest);
+    let at = blob
+        .windows(MARKER.len())
+        .position(|w| w == MARKER.as_bytes())
+        .expect("the marker in the layer");
+    blob[at..at + MARKER.len()].copy_from_slice(MARKER.to_uppercase().as_bytes());
+    let actual = sha256_digest(blob);
+    let server = Server::start(move |request| layout.answer(request));
+
+    let line = assert_error_line(&scan_hostile(&format!("{}/{REPO}:{TAG}", server.host())));
+    assert!(
+        line.contains("digest mismatch") && line.contains(&digest) && line.contains(&actual),
+        "{line}"
+    );
+    assert!(
+        !line.contains("connection") && !line.contains("resume"),
+        "{line}"
+    );
+    let fetched = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(&format!("/blobs/{digest}")))
+        .count();
+    assert_eq!(fetched, 1, "a mismatch is no dropped connection to retry");
 }

@@ -487,3 +487,34 @@ pub fn wheel_members(wheel: &Path, wanted: &[&str]) -> Result<Vec<(String, Vec<u
         })
         .collect()
 }
+
+/// Runs gpubom under a 500 MB address-space limit (RLIMIT_AS, via the shell's
+/// ulimit) and a wall-clock limit, so a regression fails instead of exhausting CI.
+pub fn run_limited_with(args: &[&str], env: &[(&str, &str)], seconds: u64) -> std::process::Output {
+    // The layer cache stays on (in a scratch directory): writing an entry for a
+    // hostile layer must fit the same limits as reading it.
+    let cache = tmp();
+    let mut child = std::process::Command::new("bash")
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("GPUBOM_NO_CACHE")
+        .envs(env.iter().copied())
+        .arg("-c")
+        .arg("ulimit -v 512000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gpubom"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gpubom under limits");
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed().as_secs() > seconds {
+            let _ = child.kill();
+            panic!("gpubom {args:?} ran past {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -103,6 +103,7 @@ fn open_source(
                 platform: settings.platform.clone(),
                 plain_http: settings.plain_http,
                 credential_hosts: credential_hosts.to_vec(),
+                timeout: settings.timeout,
             },
         )?),
         None => {

@@ -20,6 +20,9 @@ pub struct ScanSettings {
     pub no_cache: bool,
     /// Talk to the registry over plain HTTP (`--plain-http`).
     pub plain_http: bool,
+    /// How long the scan may spend on registry traffic in all; the registry
+    /// client's default when `None` (`--timeout`).
+    pub timeout: Option<std::time::Duration>,
     /// Cosign public keys, added to the config's `[signatures] keys` (`--key`).
     pub keys: Vec<PathBuf>,
     /// Sigstore's trusted_root.json, over the config's (`--trusted-root`).
@@ -65,6 +68,11 @@ impl ScanSettings {
             (
                 self.plain_http,
                 "--plain-http",
+                "an SBOM is read from a file, not a registry",
+            ),
+            (
+                self.timeout.is_some(),
+                "--timeout",
                 "an SBOM is read from a file, not a registry",
             ),
             (self.no_cache, "--no-cache", "an SBOM has no layers to read"),

@@ -7,11 +7,16 @@
 //! an index under the tag `sha256-<hex>` listing the artifact, updated, not
 //! replaced, so other referrers stay listed.
 
-use crate::client::retrying;
-use crate::{reference, Error, Registry};
+use crate::deadline::Deadline;
+use crate::http::{retrying, Failure, CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT};
+use crate::{reference, Error, Options, Registry};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE};
+use oci_client::Client;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::future::Future;
 
 pub const SBOM_ARTIFACT_TYPE: &str = "application/vnd.cyclonedx+json";
 const EMPTY_CONFIG_TYPE: &str = "application/vnd.oci.empty.v1+json";
@@ -41,22 +46,30 @@ pub fn attach(
     credential_hosts: &[String],
 ) -> Result<AttachedSbom, Error> {
     let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
-    let registry = Registry::connect(parsed, plain_http, credential_hosts)?;
+    let options = Options {
+        platform: None,
+        plain_http,
+        credential_hosts: credential_hosts.to_vec(),
+        timeout: None,
+    };
+    let registry = Registry::connect(parsed, &options)?;
     let top = registry.resolve(reference_text)?;
     let repository = registry.at(&top.digest);
-    // `resolve` pulled the manifest, which stored the credentials for this registry.
-    let client = registry.client();
+    let client = pusher(&registry, plain_http)?;
     let sbom_digest = digest_of(&sbom);
     let sbom_size = sbom.len();
     for (bytes, digest) in [
         (EMPTY_CONFIG.to_vec(), digest_of(EMPTY_CONFIG)),
         (sbom, sbom_digest.clone()),
     ] {
-        registry
-            .block_on(retrying(|| {
-                client.push_blob(&repository, bytes.clone(), &digest)
-            }))
-            .map_err(|e| registry.classify(e, &format!("pushing blob {digest}")))?;
+        // An SBOM can be large: its upload has the whole deadline, not a document's.
+        let deadline = registry.session().deadlines().for_blob();
+        pushing(
+            &registry,
+            &format!("pushing blob {digest}"),
+            deadline,
+            || client.push_blob(&repository, bytes.clone(), &digest),
+        )?;
     }
     let manifest = json!({
         "schemaVersion": 2,
@@ -80,11 +93,18 @@ pub fn attach(
     });
     let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
     let manifest_digest = digest_of(&bytes);
-    push_manifest(&registry, &manifest_digest, &bytes, OCI_IMAGE_MEDIA_TYPE)?;
+    push_manifest(
+        &registry,
+        &client,
+        &manifest_digest,
+        &bytes,
+        OCI_IMAGE_MEDIA_TYPE,
+    )?;
     let tag_schema = !listed_as_referrer(&registry, &top.digest, &manifest_digest)?;
     if tag_schema {
         add_to_tag_schema(
             &registry,
+            &client,
             &top.digest,
             json!({
                 "mediaType": OCI_IMAGE_MEDIA_TYPE,
@@ -101,8 +121,55 @@ pub fn attach(
     })
 }
 
+/// `oci-client`, to push with. It is handed the credentials the session settled on (a
+/// token granted for pushing, where the registry wants one), so it never reads a token
+/// service's answer itself.
+fn pusher(registry: &Registry, plain_http: bool) -> Result<Client, Error> {
+    let config = ClientConfig {
+        protocol: if plain_http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        connect_timeout: Some(CONNECT_TIMEOUT),
+        read_timeout: Some(READ_TIMEOUT),
+        user_agent: USER_AGENT,
+        ..ClientConfig::default()
+    };
+    let client = Client::try_from(config).map_err(|e| Error::Unreachable {
+        registry: registry.session().registry().to_string(),
+        why: e.to_string(),
+    })?;
+    let credentials = registry.block_on(registry.session().credentials_for_push())?;
+    registry.block_on(
+        client.store_auth_if_needed(registry.reference().resolve_registry(), &credentials),
+    );
+    Ok(client)
+}
+
+/// One push by `oci-client`, retried, under `deadline`.
+fn pushing<T, Fut>(
+    registry: &Registry,
+    what: &str,
+    deadline: Deadline,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, Error>
+where
+    Fut: Future<Output = Result<T, OciDistributionError>>,
+{
+    let session = registry.session();
+    let pushed = retrying(|| {
+        let push = attempt();
+        async move { push.await.map_err(Failure::from) }
+    });
+    registry
+        .block_on(deadline.bound(pushed, what, session.registry()))
+        .map_err(|e| session.classify(e, what))
+}
+
 fn push_manifest(
     registry: &Registry,
+    client: &Client,
     at: &str,
     bytes: &[u8],
     media_type: &str,
@@ -111,31 +178,31 @@ fn push_manifest(
     let content_type: http::HeaderValue = media_type
         .parse()
         .map_err(|_| Error::Reference(format!("bad media type {media_type}")))?;
-    registry
-        .block_on(retrying(|| {
-            registry
-                .client()
-                .push_manifest_raw(&target, bytes.to_vec(), content_type.clone())
-        }))
-        .map_err(|e| registry.classify(e, &format!("pushing manifest {at}")))?;
+    let deadline = registry.session().deadlines().for_document();
+    pushing(
+        registry,
+        &format!("pushing manifest {at}"),
+        deadline,
+        || client.push_manifest_raw(&target, bytes.to_vec(), content_type.clone()),
+    )?;
     Ok(())
 }
 
-/// Whether the registry's referrers API already lists the artifact.
+/// Whether the registry already lists the artifact as a referrer of `subject`.
 fn listed_as_referrer(registry: &Registry, subject: &str, artifact: &str) -> Result<bool, Error> {
-    let subject_reference = registry.at(subject);
-    let index = registry
-        .block_on(retrying(|| {
-            registry
-                .client()
-                .pull_referrers(&subject_reference, Some(SBOM_ARTIFACT_TYPE))
-        }))
-        .map_err(|e| registry.classify(e, &format!("referrers of {subject}")))?;
-    Ok(index.manifests.iter().any(|m| m.digest == artifact))
+    Ok(registry
+        .referrers(subject, Some(SBOM_ARTIFACT_TYPE))?
+        .iter()
+        .any(|m| m.digest == artifact))
 }
 
 /// Adds `descriptor` to the index under the tag `sha256-<hex>` of `subject`.
-fn add_to_tag_schema(registry: &Registry, subject: &str, descriptor: Value) -> Result<(), Error> {
+fn add_to_tag_schema(
+    registry: &Registry,
+    client: &Client,
+    subject: &str,
+    descriptor: Value,
+) -> Result<(), Error> {
     let tag = subject.replacen(':', "-", 1);
     let existing = registry.manifest_at(&registry.at(&tag), gpubom_image::MAX_MANIFEST_BYTES)?;
     let mut index = match existing {
@@ -158,5 +225,5 @@ fn add_to_tag_schema(registry: &Registry, subject: &str, descriptor: Value) -> R
     manifests.retain(|m| m["digest"] != descriptor["digest"]);
     manifests.push(descriptor);
     let bytes = serde_json::to_vec(&index).expect("JSON values serialise");
-    push_manifest(registry, &tag, &bytes, OCI_IMAGE_INDEX_MEDIA_TYPE)
+    push_manifest(registry, client, &tag, &bytes, OCI_IMAGE_INDEX_MEDIA_TYPE)
 }

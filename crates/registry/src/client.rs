@@ -1,41 +1,28 @@
-//! One repository on one registry, through `oci-client`, for synchronous callers.
+//! One repository on one registry, for synchronous callers.
 //!
-//! The client is async; gpubom's scan is not. [`Registry`] owns a small tokio
-//! runtime and blocks on it for documents, and streams blobs through a
-//! bounded channel that a [`ChunkReader`] reads as a blocking [`Read`] (the
-//! layer walk is synchronous and runs on rayon's threads): the download runs
-//! ahead by at most [`CHUNKS_AHEAD`] chunks, so analysis starts with the first
-//! bytes and memory stays bounded whatever the layer's size.
-//!
-//! Every request goes through [`retrying`]: 429 and 5xx answers and dropped
-//! connections are retried with backoff a bounded number of times, and a blob
-//! cut off mid-stream resumes from the byte it reached. Digests are verified
-//! by the image layer, which hashes every byte it reads, so blobs are fetched
-//! without the client's own check (one hash per byte, not two).
+//! The network code is async; gpubom's scan is not. [`Registry`] owns a small tokio
+//! runtime and blocks on it for documents, which [`Session`] fetches bounded in size
+//! and time, and streams blobs through [`crate::download`] into a bounded channel that a
+//! [`ChunkReader`] reads as a blocking [`Read`] (the layer walk is synchronous and runs on
+//! rayon's threads): the download runs ahead by at most [`CHUNKS_AHEAD`] chunks, so analysis
+//! starts with the first bytes and memory stays bounded whatever the layer's size. Blob digests are verified
+//! by the image layer, which hashes every byte it reads, so blobs are not hashed here
+//! too (one hash per byte, not two), and a mismatch is reported once, as a mismatch,
+//! by the reader that found it.
 
-use crate::auth::{self, Origin};
-use crate::Error;
-use futures_util::StreamExt;
+use crate::deadline::Deadlines;
+use crate::http::{Cap, Session, MAX_REFERRERS_BYTES};
+use crate::{auth, Error, Options};
 use gpubom_image::{Attached, ChunkReader, Discovery, RemoteBlobs, RemoteTop};
-use oci_client::client::{BlobResponse, ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
-use sha2::{Digest, Sha256};
+use oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE;
+use oci_client::Reference;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::future::Future;
 use std::io::Read;
-use std::time::Duration;
+use std::sync::Arc;
 
-/// Attempts per request, the first included.
-const MAX_ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// How many times one blob download may resume after losing its connection.
-const MAX_RESUMES: u32 = 3;
 /// How many chunks (a few tens of KiB each) a download may run ahead of the reader.
 const CHUNKS_AHEAD: usize = 64;
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for the next bytes of a response.
-pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The media types gpubom asks for when fetching a manifest.
 pub(crate) const MANIFEST_TYPES: &[&str] = &[
@@ -45,6 +32,11 @@ pub(crate) const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
+const REFERRERS: Cap = Cap {
+    bytes: MAX_REFERRERS_BYTES,
+    kind: "a referrers list",
+};
+
 /// Artifact types whose referrers are signatures: sigstore bundles (cosign v3)
 /// and cosign's simple-signing artifacts (`--registry-referrers-mode oci-1-1`).
 fn is_signature_artifact(artifact_type: &str) -> bool {
@@ -52,24 +44,27 @@ fn is_signature_artifact(artifact_type: &str) -> bool {
         || artifact_type == "application/vnd.dev.cosign.artifact.sig.v1+json"
 }
 
+/// An entry of a referrers list.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Referrer {
+    pub(crate) digest: String,
+    pub(crate) artifact_type: Option<String>,
+}
+
 pub struct Registry {
     runtime: tokio::runtime::Runtime,
-    client: Client,
+    session: Arc<Session>,
     reference: Reference,
-    auth: RegistryAuth,
-    origin: Origin,
-    plain_http: bool,
 }
 
 impl Registry {
     /// A client for `reference`'s repository with the user's credentials, which go to
-    /// the registry and to the hosts in `credential_hosts` only (see [`crate::scope`]).
-    pub fn connect(
-        reference: Reference,
-        plain_http: bool,
-        credential_hosts: &[String],
-    ) -> Result<Registry, Error> {
-        let (auth, origin) =
+    /// the registry and to the hosts in `options.credential_hosts` only (see
+    /// [`crate::scope`]). The scan's deadline (`options.timeout`) starts now.
+    pub fn connect(reference: Reference, options: &Options) -> Result<Registry, Error> {
+        let deadlines = Deadlines::starting_now(options.timeout);
+        let (credentials, origin) =
             auth::for_registry(reference.registry()).map_err(Error::Credentials)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -80,36 +75,18 @@ impl Registry {
                 registry: reference.registry().to_string(),
                 why: format!("cannot start the network runtime: {e}"),
             })?;
-        let config = ClientConfig {
-            protocol: if plain_http {
-                ClientProtocol::Http
-            } else {
-                ClientProtocol::Https
-            },
-            connect_timeout: Some(CONNECT_TIMEOUT),
-            read_timeout: Some(READ_TIMEOUT),
-            user_agent: concat!("gpubom/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
-        };
-        let client = Client::try_from(config).map_err(|e| Error::Unreachable {
-            registry: reference.registry().to_string(),
-            why: e.to_string(),
-        })?;
-        let mut registry = Registry {
-            runtime,
-            client,
-            reference,
-            auth,
+        let session = runtime.block_on(Session::connect(
+            &reference,
+            options,
+            credentials,
             origin,
-            plain_http,
-        };
-        if registry.origin == Origin::Environment {
-            let credentials = std::mem::replace(&mut registry.auth, RegistryAuth::Anonymous);
-            (registry.auth, registry.origin) =
-                crate::scope::confine(&registry, credentials, plain_http, credential_hosts)
-                    .map_err(|e| registry.classify(e, "/v2/"))?;
-        }
-        Ok(registry)
+            deadlines,
+        ))?;
+        Ok(Registry {
+            runtime,
+            session: Arc::new(session),
+            reference,
+        })
     }
 
     pub fn reference(&self) -> &Reference {
@@ -146,32 +123,81 @@ impl Registry {
         })
     }
 
-    /// A manifest by tag or digest, bounded; `None` when the registry has none.
+    /// A manifest by tag or digest, at most `limit` bytes; `None` when the registry
+    /// has none.
     pub(crate) fn manifest_at(
         &self,
         reference: &Reference,
         limit: u64,
     ) -> Result<Option<(Vec<u8>, String)>, Error> {
-        let pulled = self.block_on(retrying(|| {
-            self.client
-                .pull_manifest_raw(reference, &self.auth, MANIFEST_TYPES)
-        }));
-        match pulled {
-            Ok((bytes, digest)) => {
-                if bytes.len() as u64 > limit {
-                    return Err(Error::Protocol {
-                        what: format!("manifest {}", reference.whole()),
-                        why: format!(
-                            "{} bytes is more than the {limit}-byte limit for a manifest",
-                            bytes.len()
-                        ),
-                    });
+        let what = format!("manifest {}", reference.whole());
+        let tag_or_digest = reference.digest().or(reference.tag()).unwrap_or("latest");
+        let cap = Cap {
+            bytes: limit,
+            kind: "a manifest or index",
+        };
+        let fetched = self.block_on(self.session.document(
+            &format!("manifests/{tag_or_digest}"),
+            &[],
+            &MANIFEST_TYPES.join(", "),
+            &what,
+            cap,
+        ))?;
+        let Some((bytes, headers)) = fetched else {
+            return Ok(None);
+        };
+        let declared = headers
+            .get("Docker-Content-Digest")
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty());
+        let digest = manifest_digest(&bytes, declared, reference.digest())
+            .map_err(|why| Error::Protocol { what, why })?;
+        Ok(Some((bytes, digest)))
+    }
+
+    /// What the registry lists as referring to `subject` (of `artifact_type`, when
+    /// given): through the referrers API, or where a registry has none, the referrers
+    /// tag schema's index.
+    pub(crate) fn referrers(
+        &self,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Referrer>, Error> {
+        let what = format!("referrers of {subject}");
+        let query: Vec<(&str, &str)> = artifact_type
+            .map(|kind| ("artifactType", kind))
+            .into_iter()
+            .collect();
+        let listed = self.block_on(self.session.document(
+            &format!("referrers/{subject}"),
+            &query,
+            OCI_IMAGE_INDEX_MEDIA_TYPE,
+            &what,
+            REFERRERS,
+        ))?;
+        let bytes = match listed {
+            Some((bytes, _)) => bytes,
+            None => {
+                let tag = subject.replacen(':', "-", 1);
+                match self.manifest_at(&self.at(&tag), MAX_REFERRERS_BYTES)? {
+                    Some((bytes, _)) => bytes,
+                    None => return Ok(Vec::new()),
                 }
-                Ok(Some((bytes.to_vec(), digest)))
             }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(self.classify(e, &reference.whole())),
+        };
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            manifests: Vec<Referrer>,
         }
+        let listing: Listing = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
+            what,
+            why: format!("not an index of referrers: {e}"),
+        })?;
+        Ok(listing
+            .manifests
+            .into_iter()
+            .filter(|r| artifact_type.is_none() || r.artifact_type.as_deref() == artifact_type)
+            .collect())
     }
 
     /// A whole small blob, checked against its digest.
@@ -203,60 +229,18 @@ impl Registry {
 
     /// Starts a blob download; the bytes arrive through the returned reader.
     fn open_blob(&self, digest: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), Error> {
-        let reference = self.at(digest);
-        let first = self
-            .block_on(retrying(|| {
-                self.client
-                    .pull_blob_stream_partial(&reference, digest, 0, None)
-            }))
-            .map_err(|e| self.classify(e, &format!("blob {digest}")))?;
-        let stream = match first {
-            BlobResponse::Full(s) | BlobResponse::Partial(s) => s,
-        };
-        let size = stream.content_length;
-        let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
-        let client = self.client.clone();
-        let digest = digest.to_string();
-        self.runtime.spawn(async move {
-            let mut stream = stream.stream;
-            let mut offset = 0u64;
-            let mut resumes = 0;
-            loop {
-                match stream.next().await {
-                    Some(Ok(chunk)) => {
-                        offset += chunk.len() as u64;
-                        if tx.send(Ok(chunk)).await.is_err() {
-                            return; // the reader gave up
-                        }
-                    }
-                    None => return,
-                    Some(Err(e)) if resumes >= MAX_RESUMES => {
-                        let why = format!(
-                            "blob {digest}: the connection failed after {offset} bytes, \
-                             {MAX_RESUMES} resumes tried: {e}"
-                        );
-                        let _ = tx.send(Err(std::io::Error::other(why))).await;
-                        return;
-                    }
-                    Some(Err(_)) => {
-                        resumes += 1;
-                        tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(resumes)).await;
-                        match resume(&client, &reference, &digest, offset).await {
-                            Ok(next) => stream = next,
-                            Err(e) => {
-                                let why = format!(
-                                    "blob {digest}: the connection failed after {offset} bytes \
-                                     and could not be resumed: {e}"
-                                );
-                                let _ = tx.send(Err(std::io::Error::other(why))).await;
-                                return;
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        let reader = ChunkReader::new(move || rx.blocking_recv());
+        let (response, _) = self
+            .block_on(self.session.blob(digest, 0))
+            .map_err(|e| self.session.classify(e, &format!("blob {digest}")))?;
+        let size = response.content_length();
+        let (chunks, mut received) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+        self.runtime.spawn(crate::download::deliver(
+            self.session.clone(),
+            digest.to_string(),
+            response,
+            chunks,
+        ));
+        let reader = ChunkReader::new(move || received.blocking_recv());
         Ok((Box::new(reader), size))
     }
 
@@ -264,76 +248,9 @@ impl Registry {
         self.runtime.block_on(future)
     }
 
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
-
-    /// Turns a client error into one that says what to do.
-    pub(crate) fn classify(&self, e: OciDistributionError, what: &str) -> Error {
-        let registry = self.reference.registry().to_string();
-        if is_denied(&e) {
-            return Error::Auth {
-                registry,
-                origin: self.origin.to_string(),
-            };
-        }
-        if is_not_found(&e) {
-            return Error::NotFound {
-                reference: what.to_string(),
-            };
-        }
-        match e {
-            OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
-                // Over TLS, a plain-HTTP registry fails like an unreachable one.
-                let hint = if self.plain_http {
-                    ""
-                } else {
-                    " (a registry that serves plain HTTP needs --plain-http)"
-                };
-                Error::Unreachable {
-                    registry,
-                    why: format!("{}{hint}", describe_request_error(&e)),
-                }
-            }
-            other => Error::Protocol {
-                what: what.to_string(),
-                why: other.to_string(),
-            },
-        }
-    }
-}
-
-/// Reopens a blob at `offset`. A registry that ignores the range sends the
-/// whole blob again; the bytes already delivered are skipped.
-async fn resume(
-    client: &Client,
-    reference: &Reference,
-    digest: &str,
-    offset: u64,
-) -> Result<futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>, String> {
-    let response = retrying(|| client.pull_blob_stream_partial(reference, digest, offset, None))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(match response {
-        BlobResponse::Partial(s) => s.stream,
-        BlobResponse::Full(s) => {
-            let mut skip = offset;
-            s.stream
-                .filter_map(move |chunk| {
-                    let out = match chunk {
-                        Ok(mut c) if skip > 0 => {
-                            let n = skip.min(c.len() as u64) as usize;
-                            skip -= n as u64;
-                            let rest = c.split_off(n);
-                            (!rest.is_empty()).then_some(Ok(rest))
-                        }
-                        other => Some(other),
-                    };
-                    std::future::ready(out)
-                })
-                .boxed()
-        }
-    })
 }
 
 impl RemoteBlobs for Registry {
@@ -367,13 +284,8 @@ impl RemoteBlobs for Registry {
         {
             found.push((digest, bytes, Discovery::SigTag));
         }
-        let subject_reference = self.at(subject);
-        let referrers = self
-            .block_on(retrying(|| {
-                self.client.pull_referrers(&subject_reference, None)
-            }))
-            .map_err(|e| to_io(self.classify(e, &format!("referrers of {subject}"))))?;
-        for entry in referrers.manifests.iter().take(gpubom_image::MAX_ATTACHED) {
+        let referrers = self.referrers(subject, None).map_err(to_io)?;
+        for entry in referrers.iter().take(gpubom_image::MAX_ATTACHED) {
             let kind = entry.artifact_type.as_deref().unwrap_or_default();
             if !is_signature_artifact(kind) {
                 continue;
@@ -400,6 +312,37 @@ impl RemoteBlobs for Registry {
     }
 }
 
+/// A manifest's digest as `oci-client` settled it: the body must match the digest it
+/// was asked by and the one the registry declares (`Docker-Content-Digest`, the one
+/// kept when both are there); with neither, the body's sha256.
+fn manifest_digest(
+    body: &[u8],
+    declared: Option<&str>,
+    asked: Option<&str>,
+) -> Result<String, String> {
+    for expected in [asked, declared].into_iter().flatten() {
+        let (algorithm, _) = expected
+            .split_once(':')
+            .ok_or_else(|| format!("{expected:?} is not a digest: it names no algorithm"))?;
+        let actual = match algorithm {
+            "sha256" => hex::encode(Sha256::digest(body)),
+            "sha384" => hex::encode(Sha384::digest(body)),
+            "sha512" => hex::encode(Sha512::digest(body)),
+            other => return Err(format!("unsupported digest algorithm {other:?}")),
+        };
+        let actual = format!("{algorithm}:{actual}");
+        if actual != expected {
+            return Err(format!(
+                "digest mismatch: expected {expected}, the registry sent {actual}"
+            ));
+        }
+    }
+    Ok(match declared.or(asked) {
+        Some(digest) => digest.to_string(),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(body))),
+    })
+}
+
 /// The media type a manifest declares, or the one its shape implies.
 fn media_type_of(bytes: &[u8]) -> String {
     #[derive(serde::Deserialize)]
@@ -420,81 +363,30 @@ fn media_type_of(bytes: &[u8]) -> String {
     }
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or runs out of tries.
-pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, OciDistributionError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, OciDistributionError>>,
-{
-    let mut delay = FIRST_BACKOFF;
-    let mut tries = 1;
-    loop {
-        match attempt().await {
-            Err(e) if tries < MAX_ATTEMPTS && is_transient(&e) => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                tries += 1;
-            }
-            other => return other,
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn codes(e: &OciDistributionError) -> Vec<&OciErrorCode> {
-    match e {
-        OciDistributionError::RegistryError { envelope, .. } => {
-            envelope.errors.iter().map(|e| &e.code).collect()
-        }
-        _ => Vec::new(),
+    #[test]
+    fn a_manifest_must_match_the_digest_asked_and_the_one_declared() {
+        let body = b"{}";
+        let right = format!("sha256:{}", hex::encode(Sha256::digest(body)));
+        let wrong = format!("sha256:{}", "0".repeat(64));
+        assert_eq!(manifest_digest(body, None, None).unwrap(), right);
+        assert_eq!(manifest_digest(body, Some(&right), None).unwrap(), right);
+        assert_eq!(manifest_digest(body, None, Some(&right)).unwrap(), right);
+        let sha512 = format!("sha512:{}", hex::encode(Sha512::digest(body)));
+        // The registry's own digest is the one kept.
+        assert_eq!(
+            manifest_digest(body, Some(&sha512), Some(&right)).unwrap(),
+            sha512
+        );
+        let why = manifest_digest(body, Some(&wrong), None).unwrap_err();
+        assert!(
+            why.contains("digest mismatch") && why.contains(&wrong) && why.contains(&right),
+            "{why}"
+        );
+        assert!(manifest_digest(body, None, Some(&wrong)).is_err());
+        assert!(manifest_digest(body, Some("md5:00"), None).is_err());
     }
-}
-
-fn is_transient(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ServerError { code, .. } => *code == 429 || *code >= 500,
-        OciDistributionError::RequestError(e) => e.is_connect() || e.is_timeout() || e.is_body(),
-        OciDistributionError::IoError(_) => true,
-        other => codes(other)
-            .iter()
-            .any(|c| matches!(c, OciErrorCode::Toomanyrequests)),
-    }
-}
-
-fn is_not_found(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ImageManifestNotFoundError(_) => true,
-        OciDistributionError::ServerError { code, .. } => *code == 404,
-        other => codes(other).iter().any(|c| {
-            matches!(
-                c,
-                OciErrorCode::ManifestUnknown
-                    | OciErrorCode::NameUnknown
-                    | OciErrorCode::NotFound
-                    | OciErrorCode::BlobUnknown
-            )
-        }),
-    }
-}
-
-fn is_denied(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => true,
-        OciDistributionError::ServerError { code, .. } => *code == 401 || *code == 403,
-        other => codes(other)
-            .iter()
-            .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)),
-    }
-}
-
-/// reqwest's message plus its causes: "error sending request" alone says nothing.
-fn describe_request_error(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }

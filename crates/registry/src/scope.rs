@@ -7,20 +7,15 @@
 //! organisation lists in `.gpubom.toml` (`[registry] credential_hosts`).
 //!
 //! Two ways lead elsewhere. A redirect: reqwest drops `Authorization` when a redirect
-//! changes the host, port or scheme, and `oci-client` adds credentials only to requests
-//! addressed to the registry itself. A token realm: the registry's `Bearer` challenge
-//! names the token service, and `oci-client` sends the credentials to whatever URL it
-//! names. So before the credentials are handed over, [`confine`] asks the registry for its
-//! challenge, parsed as `oci-client` parses it, and keeps them only when they would go to
-//! the registry (a `Basic` challenge) or to a realm on an allowed host. The registry could
-//! answer `oci-client` differently a moment later; but a registry that gets the
-//! credentials anyway (it is their host) gains nothing by that, and one that is not their
-//! host never reaches this check.
+//! changes the host, port or scheme, and requests are addressed to the registry itself
+//! only. A token realm: the registry's `Bearer` challenge names the token service, and
+//! the token exchange ([`crate::token`]) sends the credentials to whatever URL it names.
+//! So when the registry's challenge has been read, [`confine`] keeps the credentials
+//! only when they would go to the registry (a `Basic` challenge) or to a realm on an
+//! allowed host. The exchange follows that same challenge, read once.
 
 use crate::auth::{self, Origin};
-use crate::client::{retrying, Registry, CONNECT_TIMEOUT, READ_TIMEOUT};
-use http_auth::parser::ChallengeParser;
-use oci_client::errors::OciDistributionError;
+use crate::token::Challenge;
 use oci_client::secrets::RegistryAuth;
 use reqwest::Url;
 
@@ -45,34 +40,6 @@ fn same_registry(a: &str, b: &str) -> bool {
     canonical(a) == canonical(b)
 }
 
-/// What the registry asks for, as `oci-client` reads its `WWW-Authenticate`: the first
-/// `Bearer` challenge with a realm; any other header means basic auth with the registry.
-#[derive(Debug, PartialEq, Eq)]
-enum Challenge {
-    None,
-    Basic,
-    Bearer { realm: String },
-}
-
-fn parse_challenge(header: Option<&str>) -> Challenge {
-    let Some(header) = header else {
-        return Challenge::None;
-    };
-    let realm = ChallengeParser::new(header)
-        .filter_map(Result::ok)
-        .filter(|c| c.scheme.eq_ignore_ascii_case("Bearer"))
-        .find_map(|c| {
-            c.params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("realm"))
-                .map(|(_, v)| v.to_unescaped())
-        });
-    match realm {
-        Some(realm) => Challenge::Bearer { realm },
-        None => Challenge::Basic,
-    }
-}
-
 /// Whether a token realm may receive the credentials of the registry at `registry_url`:
 /// on the registry's own host and port, or on a host of `allowed` (`host`, on the realm
 /// scheme's default port, or `host:port`); and over https unless the registry itself is
@@ -91,55 +58,28 @@ fn realm_allowed(realm: &Url, registry_url: &Url, allowed: &[String]) -> bool {
         })
 }
 
-/// The credentials to hand to `oci-client` for `registry`: the environment's, when the
-/// registry's challenge keeps them on an allowed host; otherwise none, with an origin that
-/// says why.
+/// The environment's `credentials` for the registry at `registry_url`, as its
+/// `challenge` would route them: kept when they stay on the registry or go to a realm on
+/// an allowed host; otherwise none, with an origin that says why.
 pub(crate) fn confine(
-    registry: &Registry,
     credentials: RegistryAuth,
-    plain_http: bool,
+    challenge: &Challenge,
+    registry_url: &Url,
     allowed: &[String],
-) -> Result<(RegistryAuth, Origin), OciDistributionError> {
-    let scheme = if plain_http { "http" } else { "https" };
-    let host = registry.reference().resolve_registry();
-    let registry_url = Url::parse(&format!("{scheme}://{host}/"))
-        .map_err(|e| OciDistributionError::UrlParseError(e.to_string()))?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .read_timeout(READ_TIMEOUT)
-        .user_agent(concat!("gpubom/", env!("CARGO_PKG_VERSION")))
-        .build()?;
-    let version_url = registry_url.join("v2/").expect("a relative path joins");
-    let response = registry.block_on(retrying(|| async {
-        let response = client.get(version_url.clone()).send().await?;
-        let code = response.status().as_u16();
-        if code == 429 || code >= 500 {
-            return Err(OciDistributionError::ServerError {
-                code,
-                url: version_url.to_string(),
-                message: "asking the registry how to authenticate".into(),
-            });
-        }
-        Ok(response)
-    }))?;
-    // A header that is not text is no challenge oci-client can parse: basic auth, to it.
-    let header = response
-        .headers()
-        .get(reqwest::header::WWW_AUTHENTICATE)
-        .map(|h| h.to_str().unwrap_or_default());
-    match parse_challenge(header) {
-        // Nothing asked: oci-client would send nothing either.
-        Challenge::None => Ok((RegistryAuth::Anonymous, Origin::Anonymous)),
-        Challenge::Basic => Ok((credentials, Origin::Environment)),
-        Challenge::Bearer { realm } => match Url::parse(&realm) {
-            Ok(url) if realm_allowed(&url, &registry_url, allowed) => {
-                Ok((credentials, Origin::Environment))
+) -> (RegistryAuth, Origin) {
+    match challenge {
+        // Nothing asked: nothing is sent.
+        Challenge::None => (RegistryAuth::Anonymous, Origin::Anonymous),
+        Challenge::Basic => (credentials, Origin::Environment),
+        Challenge::Bearer { realm, .. } => match Url::parse(realm) {
+            Ok(url) if realm_allowed(&url, registry_url, allowed) => {
+                (credentials, Origin::Environment)
             }
-            Ok(url) => Ok((
+            Ok(url) => (
                 RegistryAuth::Anonymous,
-                Origin::Withheld(authority(&url).unwrap_or(realm)),
-            )),
-            Err(_) => Ok((RegistryAuth::Anonymous, Origin::Withheld(realm))),
+                Origin::Withheld(authority(&url).unwrap_or_else(|| realm.clone())),
+            ),
+            Err(_) => (RegistryAuth::Anonymous, Origin::Withheld(realm.clone())),
         },
     }
 }
@@ -159,37 +99,6 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
-    }
-
-    #[test]
-    fn challenges_are_read_as_oci_client_reads_them() {
-        assert_eq!(parse_challenge(None), Challenge::None);
-        assert_eq!(
-            parse_challenge(Some(r#"Basic realm="registry""#)),
-            Challenge::Basic
-        );
-        assert_eq!(
-            parse_challenge(Some(
-                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#
-            )),
-            Challenge::Bearer {
-                realm: "https://auth.docker.io/token".into()
-            }
-        );
-        // A Bearer challenge after another scheme is still the one oci-client follows.
-        assert_eq!(
-            parse_challenge(Some(
-                r#"Basic realm="x", Bearer realm="https://a.example/t""#
-            )),
-            Challenge::Bearer {
-                realm: "https://a.example/t".into()
-            }
-        );
-        // Bearer without a realm: oci-client falls back to basic auth with the registry.
-        assert_eq!(
-            parse_challenge(Some(r#"Bearer service="x""#)),
-            Challenge::Basic
-        );
     }
 
     #[test]

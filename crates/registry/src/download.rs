@@ -1,0 +1,78 @@
+//! A blob downloaded while it is read: chunks go to a [`gpubom_image::ChunkReader`]
+//! as they arrive.
+//!
+//! A connection lost mid-blob resumes from the byte it reached, a bounded number of
+//! times; a registry that ignores the range sends the whole blob again, and the bytes
+//! already delivered are skipped. Every wait for the registry is bounded by the scan's
+//! deadline, so a registry that sends a byte now and then cannot hold a scan forever.
+//! The bytes are not hashed here: the reader verifies them (see [`crate::client`]).
+
+use crate::http::{Session, FIRST_BACKOFF};
+use bytes::Bytes;
+use reqwest::Response;
+use std::sync::Arc;
+use tokio::sync::mpsc::Sender;
+
+/// How many times one blob download may resume after losing its connection.
+const MAX_RESUMES: u32 = 3;
+
+/// Sends `response`'s body, the answer for blob `digest`, chunk by chunk to `chunks`,
+/// resuming when the connection drops; ends with an error on the channel when it
+/// cannot go on, and quietly when the reader has gone.
+pub(crate) async fn deliver(
+    session: Arc<Session>,
+    digest: String,
+    mut response: Response,
+    chunks: Sender<std::io::Result<Bytes>>,
+) {
+    let what = format!("blob {digest}");
+    let deadline = session.deadlines().for_blob();
+    let (mut delivered, mut skip, mut resumes) = (0u64, 0u64, 0u32);
+    let why = loop {
+        let next = match tokio::time::timeout_at(deadline.at, response.chunk()).await {
+            Ok(next) => next,
+            Err(_) => break deadline.expired(&what, session.registry()).to_string(),
+        };
+        match next {
+            Ok(Some(mut chunk)) => {
+                if skip > 0 {
+                    let n = skip.min(chunk.len() as u64);
+                    skip -= n;
+                    chunk = chunk.split_off(n as usize);
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                }
+                delivered += chunk.len() as u64;
+                if chunks.send(Ok(chunk)).await.is_err() {
+                    return; // the reader gave up
+                }
+            }
+            Ok(None) => return,
+            Err(e) if resumes >= MAX_RESUMES => {
+                break format!(
+                    "{what}: the connection failed after {delivered} bytes, \
+                     {MAX_RESUMES} resumes tried: {e}"
+                )
+            }
+            Err(_) => {
+                resumes += 1;
+                tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(resumes)).await;
+                match session.blob(&digest, delivered).await {
+                    Ok((next, from_where_it_stopped)) => {
+                        response = next;
+                        skip = if from_where_it_stopped { 0 } else { delivered };
+                    }
+                    Err(e) => {
+                        break format!(
+                            "{what}: the connection failed after {delivered} bytes \
+                             and could not be resumed: {}",
+                            session.classify(e, &what)
+                        )
+                    }
+                }
+            }
+        }
+    };
+    let _ = chunks.send(Err(std::io::Error::other(why))).await;
+}
