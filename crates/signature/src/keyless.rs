@@ -16,7 +16,6 @@
 //!   log — verifies with a Rekor key from the root. sigstore-rs 0.15 leaves
 //!   this step as a TODO, so it is done here.
 
-use crate::Identity;
 use base64::Engine;
 use serde::Deserialize;
 use sigstore::bundle::verify::policy::Identity as IdentityPolicy;
@@ -26,6 +25,14 @@ use sigstore::crypto::{CosignVerificationKey, Signature};
 use sigstore::trust::ManualTrustRoot;
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// A keyless signer the organisation names: certificate subject and OIDC issuer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub subject: String,
+    pub issuer: String,
+}
 
 /// The parts of sigstore's `trusted_root.json` that offline verification uses.
 pub struct TrustedRoot {

@@ -15,7 +15,8 @@ mod bundle;
 pub mod keyless;
 mod trust;
 
-pub use trust::{Identity, Trust};
+pub use keyless::Identity;
+pub use trust::Trust;
 
 use base64::Engine;
 use gpubom_image::{Attached, AttachedLayer, Discovery};

@@ -1,19 +1,11 @@
 //! What the organisation trusts: cosign public keys, and keyless identities.
 
-use crate::keyless::TrustedRoot;
+use crate::keyless::{Identity, TrustedRoot};
 use sha2::{Digest, Sha256};
 use sigstore::crypto::CosignVerificationKey;
 use std::path::Path;
 use x509_cert::der::{Decode, DecodePem};
 use x509_cert::Certificate;
-
-/// A keyless signer the organisation names: certificate subject and OIDC issuer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Identity {
-    pub subject: String,
-    pub issuer: String,
-}
 
 #[derive(Default)]
 pub struct Trust {
