@@ -7,8 +7,9 @@
 //! an index under the tag `sha256-<hex>` listing the artifact, updated, not
 //! replaced, so other referrers stay listed.
 
+use crate::answer::{retrying, Failure};
 use crate::deadline::Deadline;
-use crate::http::{retrying, Failure, CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT};
+use crate::http::{CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT};
 use crate::{reference, Error, Options, Registry};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;

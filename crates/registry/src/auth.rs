@@ -87,7 +87,7 @@ pub fn for_registry(registry: &str) -> Result<(RegistryAuth, Origin), String> {
     let password = std::env::var(PASSWORD_VAR).ok();
     let mut elsewhere = None;
     match (user, password) {
-        (Some(u), Some(p)) if crate::scope::applies_to(registry) => {
+        (Some(u), Some(p)) if applies_to(registry) => {
             return Ok((RegistryAuth::Basic(u, p), Origin::Environment))
         }
         (Some(_), Some(_)) => elsewhere = std::env::var(HOST_VAR).ok(),
@@ -222,6 +222,27 @@ fn helper_get(helper: &str, server: &str) -> Result<(RegistryAuth, Origin), Stri
     Ok((auth, Origin::Helper(helper.to_string())))
 }
 
+/// Whether the environment's credentials are for `registry` (as a reference spells it).
+/// Host names are compared as written, never resolved: `localhost` is not `127.0.0.1`.
+pub(crate) fn applies_to(registry: &str) -> bool {
+    match std::env::var(HOST_VAR) {
+        Ok(host) if !host.trim().is_empty() => same_registry(host.trim(), registry),
+        _ => true,
+    }
+}
+
+/// Docker Hub answers to several names; any other registry to its one `host[:port]`.
+fn same_registry(a: &str, b: &str) -> bool {
+    let canonical = |name: &str| {
+        let name = name.trim_end_matches('/').to_ascii_lowercase();
+        match name.as_str() {
+            "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+            _ => name,
+        }
+    };
+    canonical(a) == canonical(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +325,14 @@ mod tests {
             err.contains("docker-credential-no-such-helper-gpubom"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn docker_hub_is_one_registry_under_its_names() {
+        assert!(same_registry("docker.io", "index.docker.io"));
+        assert!(same_registry("registry-1.docker.io", "docker.io"));
+        assert!(same_registry("GHCR.io", "ghcr.io"));
+        assert!(!same_registry("ghcr.io", "ghcr.io:443"));
+        assert!(!same_registry("localhost:5000", "127.0.0.1:5000"));
     }
 }

@@ -7,7 +7,8 @@
 //! deadline, so a registry that sends a byte now and then cannot hold a scan forever.
 //! The bytes are not hashed here: the reader verifies them (see [`crate::client`]).
 
-use crate::http::{Session, FIRST_BACKOFF};
+use crate::answer::FIRST_BACKOFF;
+use crate::http::Session;
 use bytes::Bytes;
 use reqwest::Response;
 use std::sync::Arc;

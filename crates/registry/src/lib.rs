@@ -12,6 +12,7 @@
 //! [`gpubom_image::MAX_MANIFEST_BYTES`]), every request and the whole scan by time
 //! ([`DOCUMENT_TIMEOUT`], [`Options::timeout`]).
 
+mod answer;
 pub mod attach;
 pub mod auth;
 mod client;

@@ -3,7 +3,7 @@
 //! `GPUBOM_REGISTRY_USERNAME`/`PASSWORD` are one secret for one registry, set in CI where
 //! the image reference may come from a pull request. They apply to the registry named by
 //! `GPUBOM_REGISTRY_HOST`, or, when that is unset, to the registry of the reference
-//! being scanned ([`applies_to`]), and they leave that host only for hosts the
+//! being scanned ([`crate::auth::applies_to`]), and they leave that host only for hosts the
 //! organisation lists in `.gpubom.toml` (`[registry] credential_hosts`).
 //!
 //! Two ways lead elsewhere. A redirect: reqwest drops `Authorization` when a redirect
@@ -14,31 +14,10 @@
 //! only when they would go to the registry (a `Basic` challenge) or to a realm on an
 //! allowed host. The exchange follows that same challenge, read once.
 
-use crate::auth::{self, Origin};
+use crate::auth::Origin;
 use crate::token::Challenge;
 use oci_client::secrets::RegistryAuth;
 use reqwest::Url;
-
-/// Whether the environment's credentials are for `registry` (as a reference spells it).
-/// Host names are compared as written, never resolved: `localhost` is not `127.0.0.1`.
-pub(crate) fn applies_to(registry: &str) -> bool {
-    match std::env::var(auth::HOST_VAR) {
-        Ok(host) if !host.trim().is_empty() => same_registry(host.trim(), registry),
-        _ => true,
-    }
-}
-
-/// Docker Hub answers to several names; any other registry to its one `host[:port]`.
-fn same_registry(a: &str, b: &str) -> bool {
-    let canonical = |name: &str| {
-        let name = name.trim_end_matches('/').to_ascii_lowercase();
-        match name.as_str() {
-            "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
-            _ => name,
-        }
-    };
-    canonical(a) == canonical(b)
-}
 
 /// Whether a token realm may receive the credentials of the registry at `registry_url`:
 /// on the registry's own host and port, or on a host of `allowed` (`host`, on the realm
@@ -133,14 +112,5 @@ mod tests {
             &local,
             &["localhost:5001".into()]
         ));
-    }
-
-    #[test]
-    fn docker_hub_is_one_registry_under_its_names() {
-        assert!(same_registry("docker.io", "index.docker.io"));
-        assert!(same_registry("registry-1.docker.io", "docker.io"));
-        assert!(same_registry("GHCR.io", "ghcr.io"));
-        assert!(!same_registry("ghcr.io", "ghcr.io:443"));
-        assert!(!same_registry("localhost:5000", "127.0.0.1:5000"));
     }
 }

@@ -10,8 +10,8 @@
 //! per scope (`repository:NAME:pull`, or `pull,push` to attach), read to at most
 //! [`MAX_TOKEN_BYTES`], and kept until shortly before it expires.
 
+use crate::answer::{read_capped, read_prefix, status_failure, Failure};
 use crate::deadline::Deadlines;
-use crate::http::{read_capped, read_prefix, status_failure, Failure};
 use crate::Error;
 use http_auth::parser::ChallengeParser;
 use oci_client::errors::OciDistributionError;
@@ -159,7 +159,7 @@ impl Authorizer {
         }
         let what = format!("a token for {}", self.registry);
         let source = realm.split('?').next().unwrap_or(realm).to_string();
-        let fetch = crate::http::retrying(|| self.exchange(http, access, realm, service, &what));
+        let fetch = crate::answer::retrying(|| self.exchange(http, access, realm, service, &what));
         let (value, lifetime) = deadlines
             .for_document()
             .bound(fetch, &what, &source)
