@@ -13,65 +13,63 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Backticked spans that name a repository path: they contain a `/` or end in a file
-/// extension, and hold no placeholder (`<format>`), glob or spaces.
+/// The top-level entries of the repository a path in the docs may start with.
+const TOP_LEVEL: &[&str] = &[
+    "crates/",
+    "src/",
+    "tests/",
+    "scripts/",
+    "docs/",
+    "policies/",
+    "schemas/",
+    "advisories/",
+    "demo/",
+    "fuzz/",
+    ".ci/",
+    ".github/",
+    "Cargo.toml",
+    "README.md",
+    "action.yml",
+    "deny.toml",
+];
+
+/// Backticked spans that name a repository path: those starting with a top-level entry, and
+/// Rust files named relative to their crate (`report/waived.rs`). Other spans with a slash
+/// (`linux/amd64`, `index.json` inside an image) are about images, not this repository.
 fn named_paths(markdown: &str) -> BTreeSet<String> {
-    let extensions = [
-        ".rs",
-        ".md",
-        ".toml",
-        ".tsv",
-        ".sh",
-        ".json",
-        ".py",
-        ".yml",
-        ".cedar",
-        ".cedarschema",
-        ".txt",
-        ".xsd",
-    ];
     markdown
         .split('`')
         .skip(1)
         .step_by(2)
         .filter(|span| !span.contains(['<', '*', ' ', '{', ':', '=']))
-        .filter(|span| !span.starts_with(['.', '-', '/', '$']) || span.starts_with(".ci/"))
-        .filter(|span| span.contains('/') || extensions.iter().any(|e| span.ends_with(e)))
-        .filter(|span| !span.starts_with("pkg") && !span.contains("://"))
-        .map(|span| span.trim_end_matches('/').to_string())
+        .filter(|span| TOP_LEVEL.iter().any(|t| span.starts_with(t)) || span.ends_with(".rs"))
+        .map(str::to_string)
         .collect()
 }
 
-/// A path named in the docs may be given from the root or, for a file inside a crate, by the
-/// file name alone once its crate is clear from the sentence; the second form must still name
-/// exactly one existing file somewhere under `crates/` or `src/`.
+/// A path from the root must exist as written; a Rust file named relative to its crate must
+/// end some file's path under `crates/`, `src/` or `tests/`.
 fn exists(path: &str) -> bool {
-    if root().join(path).exists() {
-        return true;
+    if TOP_LEVEL.iter().any(|t| path.starts_with(t)) {
+        return root().join(path).exists();
     }
-    if path.contains('/') {
-        return false;
-    }
-    let mut found = false;
-    for dir in ["src", "crates", "scripts", "tests", "policies", "schemas"] {
-        found |= contains_file(&root().join(dir), path);
-    }
-    found
+    ["crates", "src", "tests"]
+        .iter()
+        .any(|dir| has_path_ending(&root().join(dir), path))
 }
 
-fn contains_file(dir: &Path, name: &str) -> bool {
+fn has_path_ending(dir: &Path, ending: &str) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return false;
     };
     entries.flatten().any(|entry| {
         let path = entry.path();
         if path.ends_with("target") || path.ends_with("fixtures") {
-            return false;
-        }
-        if path.is_dir() {
-            contains_file(&path, name)
+            false
+        } else if path.is_dir() {
+            has_path_ending(&path, ending)
         } else {
-            path.file_name().is_some_and(|n| n == name)
+            path.ends_with(ending)
         }
     })
 }
@@ -282,12 +280,19 @@ fn import_cycle(dir: &Path) -> Option<Vec<String>> {
 fn no_import_circles_between_modules() {
     let mut cycles = Vec::new();
     for (dir, name) in workspace_crates() {
-        let src = if dir == "src" { root().join("src") } else { root().join(&dir).join("src") };
+        let src = if dir == "src" {
+            root().join("src")
+        } else {
+            root().join(&dir).join("src")
+        };
         if let Some(cycle) = import_cycle(&src) {
             cycles.push(format!("{name}: {}", cycle.join(" -> ")));
         }
     }
-    assert!(cycles.is_empty(), "modules that import each other: {cycles:#?}");
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other: {cycles:#?}"
+    );
 }
 
 #[test]

@@ -105,6 +105,7 @@ fn flags_that_only_apply_to_an_image_are_refused_by_name() {
         ("--fingerprints", Some(file)),
         ("--plain-http", None),
         ("--no-cache", None),
+        ("--timeout", Some("30")),
     ] {
         let mut args = vec!["check", "--sbom", &sbom, flag];
         args.extend(value);
