@@ -456,3 +456,91 @@ fn check_report_shows_control_characters_escaped_synthetic() {
     }
     assert!(report.contains("evil\\x1b[2J\\u{202e}lkp.pkl"), "{report}");
 }
+
+/// A one-rule policy file whose condition is `body`.
+fn policy_file(dir: &std::path::Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "@id(\"synthetic-deep\")\n@severity(\"low\")\n@message(\"m\")\n@remediation(\"r\")\n\
+             forbid (principal, action, resource) when {{ {body} }};\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// Cedar's parser recurses once per nesting level: 1,000 nested parentheses
+/// (a 2 KB file), an `else if` chain 2,000 long or 40,000 `+` overflowed its
+/// stack (exit 134). Each is refused before Cedar reads it, by `policy
+/// validate` and by `check`, with the limit and how far the file goes.
+#[test]
+fn policies_nested_past_the_limits_are_refused_not_a_stack_overflow_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    ImageSpec::new("synthetic/policy", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_dir(&oci);
+    let source = format!("oci-dir:{}", oci.display());
+    let shapes = [
+        (
+            "parens.cedar",
+            format!("{}true{}", "(".repeat(1000), ")".repeat(1000)),
+            "brackets and `if`s nest 1001 deep; a policy file may nest at most 64 deep",
+        ),
+        (
+            "else-if.cedar",
+            format!("{}true", "if false then false else ".repeat(2000)),
+            "brackets and `if`s nest 2001 deep; a policy file may nest at most 64 deep",
+        ),
+        (
+            "plus.cedar",
+            format!("1{} == 1", " + 1".repeat(40_000)),
+            "a policy with 40001 operators; a policy may have at most 4096",
+        ),
+        (
+            "large.cedar",
+            format!("true // {}", "x".repeat(2 << 20)),
+            "more than 1048576 bytes; a policy file may be at most 1048576 bytes (1 MiB)",
+        ),
+    ];
+    for (name, body, refusal) in shapes {
+        let policy = policy_file(dir.path(), name, &body);
+        for args in [
+            vec!["policy", "validate", &policy],
+            vec!["check", &source, "--policy", &policy],
+        ] {
+            let out = run_limited_with(&args, &[], 60);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.starts_with(&format!("gpubom: error: {policy}")) && err.contains(refusal),
+                "{args:?}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}
+
+/// Just within the limits, the deepest shapes load: what the bounds let
+/// through, Cedar's parser takes (in a debug build, on the main thread).
+#[test]
+fn policies_just_within_the_limits_load_synthetic() {
+    let dir = tmp();
+    let shapes = [
+        format!("{}true{}", "(".repeat(63), ")".repeat(63)),
+        format!("{}true", "if false then false else ".repeat(63)),
+        format!(
+            "{}1{} == 1{}",
+            "(".repeat(62),
+            " + 1".repeat(4094),
+            ")".repeat(62)
+        ),
+    ];
+    for (i, body) in shapes.iter().enumerate() {
+        let policy = policy_file(dir.path(), &format!("{i}.cedar"), body);
+        let out = run_limited_with(&["policy", "validate", &policy], &[], 60);
+        assert_exit(&out, 0);
+    }
+}

@@ -10,6 +10,7 @@
 //! a finding itself. [`report`] renders findings as text, JSON, SARIF or
 //! Markdown.
 
+mod bounds;
 pub mod config;
 mod entities;
 pub mod fleet;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod test_runner;
 pub mod waivers;
 
+pub use bounds::{MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLICY_OPERATORS};
 pub use config::Config;
 pub use entities::{reference, Subject, Version};
 pub use gpubom_inventory::Severity;
