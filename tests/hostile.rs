@@ -544,3 +544,47 @@ fn policies_just_within_the_limits_load_synthetic() {
         assert_exit(&out, 0);
     }
 }
+
+/// An oci-archive whose members are named `../../blobs/…` (or `/index.json`)
+/// was read as if the names were clean; the archive is refused, naming the member.
+#[test]
+fn archive_members_named_outside_the_archive_are_refused_synthetic() {
+    let dir = tmp();
+    let clean = dir.path().join("clean.tar");
+    ImageSpec::new("synthetic/escape", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_archive(&clean);
+    let bytes = std::fs::read(&clean).unwrap();
+    for (rename, shown) in [("blobs/", "../../blobs/"), ("index.json", "/index.json")] {
+        let mut hostile = Vec::new();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().display().to_string();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+            let name = match name.strip_prefix(rename) {
+                Some(rest) => format!("{shown}{rest}"),
+                None => name,
+            };
+            hostile.extend(raw_file(name.as_bytes(), &content));
+        }
+        hostile.extend([0u8; 1024]);
+        let path = dir.path().join("hostile.tar");
+        std::fs::write(&path, &hostile).unwrap();
+        for source in [
+            format!("oci-archive:{}", path.display()),
+            path.display().to_string(),
+        ] {
+            let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("member \"{shown}"))
+                    && err.contains("refused: an image archive names its members inside it"),
+                "{source}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}

@@ -39,12 +39,29 @@ struct Scan {
     /// Whether the end-of-archive marker was there: without it, a tar cut at
     /// a member boundary reads cleanly, only shorter.
     terminated: bool,
+    /// The first member named outside the archive, and why it is refused.
+    escaping: Option<(String, &'static str)>,
+}
+
+impl Scan {
+    /// The refusal of a member named outside the archive, if there is one:
+    /// `../../blobs/sha256/…` must not be read as if it were `blobs/sha256/…`.
+    fn refuse_escaping(&self, path: &Path) -> Result<(), Error> {
+        match &self.escaping {
+            Some((member, why)) => Err(Error::Invalid {
+                what: format!("{}: member {member}", path.display()),
+                why: format!("{why}, refused: an image archive names its members inside it"),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Store {
     /// Indexes a tar archive's members. Fails if it is not an uncompressed tar.
     pub fn index_tar(path: &Path) -> Result<Store, Error> {
         let scan = scan_tar(path)?;
+        scan.refuse_escaping(path)?;
         let not_an_image = |why: String| Error::NotAnImage {
             path: path.display().to_string(),
             why,
@@ -78,6 +95,9 @@ impl Store {
         let is_image = ["manifest.json", "index.json"]
             .iter()
             .any(|m| scan.members.contains_key(*m));
+        if is_image || scan.image_member.is_some() {
+            scan.refuse_escaping(path)?;
+        }
         let why = match (scan.failure, scan.image_member) {
             (None, _) if is_image => {
                 return Ok(Some(Store::Tar {
@@ -205,6 +225,7 @@ fn scan_tar(path: &Path) -> Result<Scan, Error> {
         failure: None,
         refused: false,
         terminated: false,
+        escaping: None,
     };
     let mut read_headers = || -> std::io::Result<()> {
         // Headers only: the bodies (the layers) are skipped by seeking, not read.
@@ -215,6 +236,16 @@ fn scan_tar(path: &Path) -> Result<Scan, Error> {
             };
             if scan.image_member.is_none() && only_in_images(&name) {
                 scan.image_member = Some(name.clone());
+            }
+            if let Err(why) = crate::path::plain_member(&entry.path_bytes()) {
+                // Not indexed, and refused as a whole if the tar proves to be an image.
+                scan.escaping.get_or_insert_with(|| {
+                    (
+                        format!("{:?}", crate::path::exact(&entry.path_bytes())),
+                        why,
+                    )
+                });
+                continue;
             }
             if entry.header().entry_type().is_file() {
                 scan.members
