@@ -545,6 +545,95 @@ fn policies_just_within_the_limits_load_synthetic() {
     }
 }
 
+/// The layout of a one-layer image, with the paths of its blobs by role.
+fn layout_with_roles(dir: &std::path::Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let oci = dir.join("oci");
+    ImageSpec::new("synthetic/special", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_dir(&oci);
+    let json = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let blob = |digest: &serde_json::Value| {
+        oci.join("blobs/sha256")
+            .join(digest.as_str().unwrap().trim_start_matches("sha256:"))
+    };
+    let index = json(&oci.join("index.json"));
+    let manifest_path = blob(&index["manifests"][0]["digest"]);
+    let manifest = json(&manifest_path);
+    vec![
+        ("index.json", oci.join("index.json")),
+        ("manifest", manifest_path),
+        ("config", blob(&manifest["config"]["digest"])),
+        ("layer", blob(&manifest["layers"][0]["digest"])),
+    ]
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+}
+
+/// A layout's index, manifest, config or layer replaced by a FIFO (which
+/// blocked the open) or a symlink to /dev/zero (which never ended): refused
+/// without being read, naming what it is.
+#[test]
+fn special_files_in_a_layout_are_refused_not_read_synthetic() {
+    for role in ["index.json", "manifest", "config", "layer"] {
+        for special in ["FIFO", "symlink to /dev/zero"] {
+            let dir = tmp();
+            let (_, path) = layout_with_roles(dir.path())
+                .into_iter()
+                .find(|(r, _)| *r == role)
+                .unwrap();
+            std::fs::remove_file(&path).unwrap();
+            let refusal = if special == "FIFO" {
+                mkfifo(&path);
+                "a FIFO, not a regular file"
+            } else {
+                std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+                "a character device, not a regular file"
+            };
+            let source = format!("oci-dir:{}", dir.path().join("oci").display());
+            let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.starts_with("gpubom: error: ") && err.contains(refusal),
+                "{role} as a {special}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}
+
+/// The source itself a FIFO or a device: refused before it is opened.
+#[test]
+fn a_source_that_is_a_fifo_or_a_device_is_refused_synthetic() {
+    let dir = tmp();
+    let fifo = dir.path().join("image.tar");
+    mkfifo(&fifo);
+    let fifo = fifo.display().to_string();
+    for (source, what) in [
+        (fifo.clone(), "a FIFO"),
+        (format!("oci-archive:{fifo}"), "a FIFO"),
+        ("/dev/zero".to_string(), "a character device"),
+        ("file:/dev/zero".to_string(), "a character device"),
+    ] {
+        let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{what}, neither a regular file nor a directory")),
+            "{source}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
 /// An oci-archive whose members are named `../../blobs/…` (or `/index.json`)
 /// was read as if the names were clean; the archive is refused, naming the member.
 #[test]

@@ -136,7 +136,8 @@ impl Store {
 
     pub fn contains(&self, member: &str) -> bool {
         match self {
-            Store::Dir(dir) => dir.join(member).is_file(),
+            // Whatever is there: `open` says why a FIFO or a device is refused.
+            Store::Dir(dir) => dir.join(member).symlink_metadata().is_ok(),
             Store::Tar { members, .. } => members.contains_key(member),
             Store::Remote { .. } => member == "index.json" || member.starts_with("blobs/"),
         }
@@ -151,11 +152,14 @@ impl Store {
         match self {
             Store::Dir(dir) => {
                 let path = dir.join(member);
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => missing(),
-                    _ => Error::io(&path, e),
+                let (file, size) = open_regular(&path).map_err(|e| match e {
+                    Opened::Failed(e) if e.kind() == std::io::ErrorKind::NotFound => missing(),
+                    Opened::Failed(e) => Error::io(&path, e),
+                    Opened::NotRegular(what) => Error::Invalid {
+                        what: format!("{member} in {}", self.describe()),
+                        why: format!("{what}, not a regular file"),
+                    },
                 })?;
-                let size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
                 Ok((Box::new(file), size))
             }
             Store::Tar { path, members } => {
@@ -200,6 +204,54 @@ impl Store {
             .map_err(|e| Error::io(Path::new(&self.describe()), e))?;
         Ok(bytes)
     }
+}
+
+/// Why [`open_regular`] gave no file.
+enum Opened {
+    Failed(std::io::Error),
+    /// What the path is instead (`a FIFO`, `a character device`, …).
+    NotRegular(&'static str),
+}
+
+/// Opens `path` if it is a regular file, or a symlink to one, with its size.
+///
+/// A layout may store a blob once and link it (a blob is trusted for its
+/// digest, not for where it lies), but a FIFO blocks the open and a device such
+/// as `/dev/zero` never ends, so neither is opened. The open file is checked
+/// again, in case the path was replaced in between; a FIFO swapped in during
+/// that moment still blocks the open, which only whoever can write the layout
+/// can do to its own scan.
+fn open_regular(path: &Path) -> Result<(File, u64), Opened> {
+    let regular = |meta: std::fs::Metadata| match file_type(&meta) {
+        None => Ok(meta.len()),
+        Some(what) => Err(Opened::NotRegular(what)),
+    };
+    regular(std::fs::metadata(path).map_err(Opened::Failed)?)?;
+    let file = File::open(path).map_err(Opened::Failed)?;
+    let size = regular(file.metadata().map_err(Opened::Failed)?)?;
+    Ok((file, size))
+}
+
+/// What something that is not a regular file is, in words; `None` for a regular file.
+pub(crate) fn file_type(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    Some(if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "neither a file nor a directory"
+    })
 }
 
 /// Reads every header of an uncompressed tar, stopping at the first error.
