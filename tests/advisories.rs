@@ -397,3 +397,24 @@ fn a_triton_image_is_matched_by_its_container_release_synthetic_env() {
     );
     assert_eq!(scan("26.06"), None);
 }
+
+/// A range whose versions no one order covers (PEP 440 mixed with others) is
+/// refused, naming the file and the advisory, where sorting it once panicked.
+#[test]
+fn an_advisory_range_mixing_version_orders_is_exit_2_not_a_panic_synthetic() {
+    let dir = tmp();
+    let mixed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/advisories/hostile/mixed-orders.json");
+    let source = torch_image(dir.path(), "2.1.2");
+    let out = run(&["check", &source, "--advisories", mixed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("gpubom: error: ")
+            && err.contains("mixed-orders.json")
+            && err.contains("SYNTHETIC-MIXED")
+            && err.contains("cannot be ordered"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

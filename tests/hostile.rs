@@ -425,3 +425,224 @@ fn check_report_shows_control_characters_escaped_synthetic() {
     }
     assert!(report.contains("evil\\x1b[2J\\u{202e}lkp.pkl"), "{report}");
 }
+
+/// A one-rule policy file whose condition is `body`.
+fn policy_file(dir: &std::path::Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "@id(\"synthetic-deep\")\n@severity(\"low\")\n@message(\"m\")\n@remediation(\"r\")\n\
+             forbid (principal, action, resource) when {{ {body} }};\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// Cedar's parser recurses once per nesting level: 1,000 nested parentheses
+/// (a 2 KB file), an `else if` chain 2,000 long or 40,000 `+` overflowed its
+/// stack (exit 134). Each is refused before Cedar reads it, by `policy
+/// validate` and by `check`, with the limit and how far the file goes.
+#[test]
+fn policies_nested_past_the_limits_are_refused_not_a_stack_overflow_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    ImageSpec::new("synthetic/policy", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_dir(&oci);
+    let source = format!("oci-dir:{}", oci.display());
+    let shapes = [
+        (
+            "parens.cedar",
+            format!("{}true{}", "(".repeat(1000), ")".repeat(1000)),
+            "brackets and `if`s nest 1001 deep; a policy file may nest at most 64 deep",
+        ),
+        (
+            "else-if.cedar",
+            format!("{}true", "if false then false else ".repeat(2000)),
+            "brackets and `if`s nest 2001 deep; a policy file may nest at most 64 deep",
+        ),
+        (
+            "plus.cedar",
+            format!("1{} == 1", " + 1".repeat(40_000)),
+            "a policy with 40001 operators; a policy may have at most 4096",
+        ),
+        (
+            "large.cedar",
+            format!("true // {}", "x".repeat(2 << 20)),
+            "more than 1048576 bytes; a policy file may be at most 1048576 bytes (1 MiB)",
+        ),
+    ];
+    for (name, body, refusal) in shapes {
+        let policy = policy_file(dir.path(), name, &body);
+        for args in [
+            vec!["policy", "validate", &policy],
+            vec!["check", &source, "--policy", &policy],
+        ] {
+            let out = run_limited_with(&args, &[], 60);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.starts_with(&format!("gpubom: error: {policy}")) && err.contains(refusal),
+                "{args:?}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}
+
+/// Just within the limits, the deepest shapes load: what the bounds let
+/// through, Cedar's parser takes (in a debug build, on the main thread).
+#[test]
+fn policies_just_within_the_limits_load_synthetic() {
+    let dir = tmp();
+    let shapes = [
+        format!("{}true{}", "(".repeat(63), ")".repeat(63)),
+        format!("{}true", "if false then false else ".repeat(63)),
+        format!(
+            "{}1{} == 1{}",
+            "(".repeat(62),
+            " + 1".repeat(4094),
+            ")".repeat(62)
+        ),
+    ];
+    for (i, body) in shapes.iter().enumerate() {
+        let policy = policy_file(dir.path(), &format!("{i}.cedar"), body);
+        let out = run_limited_with(&["policy", "validate", &policy], &[], 60);
+        assert_exit(&out, 0);
+    }
+}
+
+/// The layout of a one-layer image, with the paths of its blobs by role.
+fn layout_with_roles(dir: &std::path::Path) -> Vec<(&'static str, std::path::PathBuf)> {
+    let oci = dir.join("oci");
+    ImageSpec::new("synthetic/special", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_dir(&oci);
+    let json = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let blob = |digest: &serde_json::Value| {
+        oci.join("blobs/sha256")
+            .join(digest.as_str().unwrap().trim_start_matches("sha256:"))
+    };
+    let index = json(&oci.join("index.json"));
+    let manifest_path = blob(&index["manifests"][0]["digest"]);
+    let manifest = json(&manifest_path);
+    vec![
+        ("index.json", oci.join("index.json")),
+        ("manifest", manifest_path),
+        ("config", blob(&manifest["config"]["digest"])),
+        ("layer", blob(&manifest["layers"][0]["digest"])),
+    ]
+}
+
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+}
+
+/// A layout's index, manifest, config or layer replaced by a FIFO (which
+/// blocked the open) or a symlink to /dev/zero (which never ended): refused
+/// without being read, naming what it is.
+#[test]
+fn special_files_in_a_layout_are_refused_not_read_synthetic() {
+    for role in ["index.json", "manifest", "config", "layer"] {
+        for special in ["FIFO", "symlink to /dev/zero"] {
+            let dir = tmp();
+            let (_, path) = layout_with_roles(dir.path())
+                .into_iter()
+                .find(|(r, _)| *r == role)
+                .unwrap();
+            std::fs::remove_file(&path).unwrap();
+            let refusal = if special == "FIFO" {
+                mkfifo(&path);
+                "a FIFO, not a regular file"
+            } else {
+                std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+                "a character device, not a regular file"
+            };
+            let source = format!("oci-dir:{}", dir.path().join("oci").display());
+            let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.starts_with("gpubom: error: ") && err.contains(refusal),
+                "{role} as a {special}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}
+
+/// The source itself a FIFO or a device: refused before it is opened.
+#[test]
+fn a_source_that_is_a_fifo_or_a_device_is_refused_synthetic() {
+    let dir = tmp();
+    let fifo = dir.path().join("image.tar");
+    mkfifo(&fifo);
+    let fifo = fifo.display().to_string();
+    for (source, what) in [
+        (fifo.clone(), "a FIFO"),
+        (format!("oci-archive:{fifo}"), "a FIFO"),
+        ("/dev/zero".to_string(), "a character device"),
+        ("file:/dev/zero".to_string(), "a character device"),
+    ] {
+        let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{what}, neither a regular file nor a directory")),
+            "{source}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// An oci-archive whose members are named `../../blobs/…` (or `/index.json`)
+/// was read as if the names were clean; the archive is refused, naming the member.
+#[test]
+fn archive_members_named_outside_the_archive_are_refused_synthetic() {
+    let dir = tmp();
+    let clean = dir.path().join("clean.tar");
+    ImageSpec::new("synthetic/escape", "1")
+        .layer(Layer::new().file("etc/hostname", "x"))
+        .write_oci_archive(&clean);
+    let bytes = std::fs::read(&clean).unwrap();
+    for (rename, shown) in [("blobs/", "../../blobs/"), ("index.json", "/index.json")] {
+        let mut hostile = Vec::new();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().display().to_string();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+            let name = match name.strip_prefix(rename) {
+                Some(rest) => format!("{shown}{rest}"),
+                None => name,
+            };
+            hostile.extend(raw_file(name.as_bytes(), &content));
+        }
+        hostile.extend([0u8; 1024]);
+        let path = dir.path().join("hostile.tar");
+        std::fs::write(&path, &hostile).unwrap();
+        for source in [
+            format!("oci-archive:{}", path.display()),
+            path.display().to_string(),
+        ] {
+            let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.contains(&format!("member \"{shown}"))
+                    && err.contains("refused: an image archive names its members inside it"),
+                "{source}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! silently matches nothing.
 
 use crate::{ecosystem_of_purl, purl_base};
-use gpubom_inventory::version::Version;
+use gpubom_inventory::version::{Ecosystem, Version};
 use gpubom_inventory::Severity;
 use serde::Deserialize;
 
@@ -124,6 +124,9 @@ impl Advisory {
                     other => return Err(format!("{id}: range type {other:?} is not OSV's")),
                 }
                 let mut events = Vec::new();
+                // The first version's text and ecosystem: every other one must be
+                // ordered by the same rules, or the sort below has no total order.
+                let mut first: Option<(&str, Ecosystem)> = None;
                 for event in &range.events {
                     let (kind, value) = event
                         .iter()
@@ -132,19 +135,35 @@ impl Advisory {
                     let text = value
                         .as_str()
                         .ok_or_else(|| format!("{id}: range event {kind} is not a string"))?;
-                    events.push(match kind.as_str() {
+                    let event = match kind.as_str() {
                         "introduced" if text == "0" => Event::Introduced(None),
                         "introduced" => Event::Introduced(Some(parse(text, "introduced")?)),
                         "fixed" | "limit" => Event::Fixed(parse(text, kind)?),
                         "last_affected" => Event::LastAffected(parse(text, kind)?),
                         other => return Err(format!("{id}: range event {other:?} is not OSV's")),
-                    });
+                    };
+                    if let Some(version) = order_key(&event) {
+                        match first {
+                            None => first = Some((text, version.ecosystem())),
+                            Some((first, ordered_by)) if ordered_by != version.ecosystem() => {
+                                return Err(format!(
+                                    "{id}: a range of {identity} cannot be ordered: {first:?} is ordered by {}, {text:?} by {}",
+                                    order_name(ordered_by),
+                                    order_name(version.ecosystem())
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    events.push(event);
                 }
                 if !events.iter().any(|e| matches!(e, Event::Introduced(_))) {
                     return Err(format!(
                         "{id}: a range of {identity} has no \"introduced\" event"
                     ));
                 }
+                // Total: every version of the range is of one ecosystem (checked
+                // above), and "introduced 0" (`None`) sorts first.
                 events.sort_by(|a, b| {
                     order_key(a)
                         .partial_cmp(&order_key(b))
@@ -208,6 +227,7 @@ impl Advisory {
                 Event::Fixed(v) if v > version => Some(v),
                 _ => None,
             })
+            // Total: only fixes comparable with `version`, so of its ecosystem, are left.
             .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
             .cloned()
     }
@@ -236,6 +256,15 @@ fn order_key(event: &Event) -> Option<&Version> {
     match event {
         Event::Introduced(v) => v.as_ref(),
         Event::Fixed(v) | Event::LastAffected(v) => Some(v),
+    }
+}
+
+/// The rules that order versions of `ecosystem`, as an error message names them.
+fn order_name(ecosystem: Ecosystem) -> &'static str {
+    match ecosystem {
+        Ecosystem::Pypi => "PEP 440",
+        Ecosystem::Debian => "dpkg",
+        Ecosystem::Generic => "its dotted numbers (it is not PEP 440)",
     }
 }
 
@@ -394,5 +423,26 @@ mod tests {
         assert!(odd_event.unwrap_err().contains("patched"));
         let no_purl = advisory("crates.io", "x", r#"[{"introduced":"0"}]"#);
         assert!(no_purl.unwrap_err().contains("name it by purl"));
+    }
+
+    /// PEP 440 and non-PEP 440 versions in one range have no order in common:
+    /// sorting them once panicked (exit 101) instead of refusing the record.
+    #[test]
+    fn a_range_mixing_pep440_and_other_versions_is_an_error_not_a_panic() {
+        let bytes = include_bytes!("../../../tests/fixtures/advisories/hostile/mixed-orders.json");
+        let error = Advisory::parse(bytes).unwrap_err();
+        assert_eq!(
+            error,
+            "SYNTHETIC-MIXED: a range of pkg:pypi/torch cannot be ordered: \"8.5\" is ordered by \
+             PEP 440, \"7.0-SNAPSHOT\" by its dotted numbers (it is not PEP 440)"
+        );
+        // A range of non-PEP 440 versions alone has one order, as before.
+        let generic_only = advisory(
+            "PyPI",
+            "torch",
+            r#"[{"introduced":"1.0-SNAPSHOT"},{"fixed":"2.0-SNAPSHOT"}]"#,
+        )
+        .unwrap();
+        assert!(hits(&generic_only, "pkg:pypi/torch", "1.5-SNAPSHOT"));
     }
 }

@@ -247,6 +247,12 @@ fn open_unchecked(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
     };
     let path = Path::new(location);
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if let Some(what) = store::file_type(&meta).filter(|_| !meta.is_dir()) {
+        // A FIFO would block the first read, a device such as /dev/zero never ends.
+        return Err(Error::Usage(format!(
+            "{location}: {what}, neither a regular file nor a directory"
+        )));
+    }
     let wanted = opts.platform.as_deref();
     let kind = match forced {
         Some(kind) => kind,

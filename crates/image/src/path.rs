@@ -40,6 +40,21 @@ pub(crate) fn inside(raw: &str) -> Result<String, &'static str> {
     normalize(raw).ok_or("which is not a file")
 }
 
+/// Whether an archive's member is named as image archives name them: a
+/// relative path without `..`. `Err` says what is wrong with the name. Unlike
+/// a layer's entries, which runtimes clamp at the root, a member named
+/// `../../blobs/sha256/…` would be read as `blobs/sha256/…`: some other file
+/// standing in for the blob it names.
+pub(crate) fn plain_member(raw: &[u8]) -> Result<(), &'static str> {
+    if raw.starts_with(b"/") {
+        return Err("an absolute name");
+    }
+    if raw.split(|b| *b == b'/').any(|part| part == b"..") {
+        return Err("a name with a \"..\" component");
+    }
+    Ok(())
+}
+
 /// A path as the bytes it is, in a string: valid UTF-8 is kept, a byte that
 /// is not is written `\xHH`, and a backslash is doubled so that no name can
 /// pass for another. Container runtimes compare names as bytes; a lossy
@@ -101,5 +116,19 @@ mod tests {
         assert!(inside("/etc/passwd").is_err());
         assert!(inside("").is_err());
         assert!(inside("a/..").is_err());
+    }
+
+    #[test]
+    fn plain_members() {
+        assert_eq!(plain_member(b"blobs/sha256/ab"), Ok(()));
+        assert_eq!(plain_member(b"./index.json"), Ok(()));
+        assert!(plain_member(b"../../blobs/sha256/ab").is_err());
+        assert!(plain_member(b"blobs/../index.json").is_err());
+        assert!(plain_member(b"/index.json").is_err());
+        assert_eq!(
+            plain_member(b"..data/x"),
+            Ok(()),
+            "a name that only begins with dots"
+        );
     }
 }

@@ -39,12 +39,29 @@ struct Scan {
     /// Whether the end-of-archive marker was there: without it, a tar cut at
     /// a member boundary reads cleanly, only shorter.
     terminated: bool,
+    /// The first member named outside the archive, and why it is refused.
+    escaping: Option<(String, &'static str)>,
+}
+
+impl Scan {
+    /// The refusal of a member named outside the archive, if there is one:
+    /// `../../blobs/sha256/…` must not be read as if it were `blobs/sha256/…`.
+    fn refuse_escaping(&self, path: &Path) -> Result<(), Error> {
+        match &self.escaping {
+            Some((member, why)) => Err(Error::Invalid {
+                what: format!("{}: member {member}", path.display()),
+                why: format!("{why}, refused: an image archive names its members inside it"),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Store {
     /// Indexes a tar archive's members. Fails if it is not an uncompressed tar.
     pub fn index_tar(path: &Path) -> Result<Store, Error> {
         let scan = scan_tar(path)?;
+        scan.refuse_escaping(path)?;
         let not_an_image = |why: String| Error::NotAnImage {
             path: path.display().to_string(),
             why,
@@ -78,6 +95,9 @@ impl Store {
         let is_image = ["manifest.json", "index.json"]
             .iter()
             .any(|m| scan.members.contains_key(*m));
+        if is_image || scan.image_member.is_some() {
+            scan.refuse_escaping(path)?;
+        }
         let why = match (scan.failure, scan.image_member) {
             (None, _) if is_image => {
                 return Ok(Some(Store::Tar {
@@ -116,7 +136,8 @@ impl Store {
 
     pub fn contains(&self, member: &str) -> bool {
         match self {
-            Store::Dir(dir) => dir.join(member).is_file(),
+            // Whatever is there: `open` says why a FIFO or a device is refused.
+            Store::Dir(dir) => dir.join(member).symlink_metadata().is_ok(),
             Store::Tar { members, .. } => members.contains_key(member),
             Store::Remote { .. } => member == "index.json" || member.starts_with("blobs/"),
         }
@@ -131,11 +152,14 @@ impl Store {
         match self {
             Store::Dir(dir) => {
                 let path = dir.join(member);
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => missing(),
-                    _ => Error::io(&path, e),
+                let (file, size) = open_regular(&path).map_err(|e| match e {
+                    Opened::Failed(e) if e.kind() == std::io::ErrorKind::NotFound => missing(),
+                    Opened::Failed(e) => Error::io(&path, e),
+                    Opened::NotRegular(what) => Error::Invalid {
+                        what: format!("{member} in {}", self.describe()),
+                        why: format!("{what}, not a regular file"),
+                    },
                 })?;
-                let size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
                 Ok((Box::new(file), size))
             }
             Store::Tar { path, members } => {
@@ -182,6 +206,54 @@ impl Store {
     }
 }
 
+/// Why [`open_regular`] gave no file.
+enum Opened {
+    Failed(std::io::Error),
+    /// What the path is instead (`a FIFO`, `a character device`, …).
+    NotRegular(&'static str),
+}
+
+/// Opens `path` if it is a regular file, or a symlink to one, with its size.
+///
+/// A layout may store a blob once and link it (a blob is trusted for its
+/// digest, not for where it lies), but a FIFO blocks the open and a device such
+/// as `/dev/zero` never ends, so neither is opened. The open file is checked
+/// again, in case the path was replaced in between; a FIFO swapped in during
+/// that moment still blocks the open, which only whoever can write the layout
+/// can do to its own scan.
+fn open_regular(path: &Path) -> Result<(File, u64), Opened> {
+    let regular = |meta: std::fs::Metadata| match file_type(&meta) {
+        None => Ok(meta.len()),
+        Some(what) => Err(Opened::NotRegular(what)),
+    };
+    regular(std::fs::metadata(path).map_err(Opened::Failed)?)?;
+    let file = File::open(path).map_err(Opened::Failed)?;
+    let size = regular(file.metadata().map_err(Opened::Failed)?)?;
+    Ok((file, size))
+}
+
+/// What something that is not a regular file is, in words; `None` for a regular file.
+pub(crate) fn file_type(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    Some(if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "neither a file nor a directory"
+    })
+}
+
 /// Reads every header of an uncompressed tar, stopping at the first error.
 /// `Err` only when the file cannot be read at all or is compressed.
 fn scan_tar(path: &Path) -> Result<Scan, Error> {
@@ -205,6 +277,7 @@ fn scan_tar(path: &Path) -> Result<Scan, Error> {
         failure: None,
         refused: false,
         terminated: false,
+        escaping: None,
     };
     let mut read_headers = || -> std::io::Result<()> {
         // Headers only: the bodies (the layers) are skipped by seeking, not read.
@@ -215,6 +288,16 @@ fn scan_tar(path: &Path) -> Result<Scan, Error> {
             };
             if scan.image_member.is_none() && only_in_images(&name) {
                 scan.image_member = Some(name.clone());
+            }
+            if let Err(why) = crate::path::plain_member(&entry.path_bytes()) {
+                // Not indexed, and refused as a whole if the tar proves to be an image.
+                scan.escaping.get_or_insert_with(|| {
+                    (
+                        format!("{:?}", crate::path::exact(&entry.path_bytes())),
+                        why,
+                    )
+                });
+                continue;
             }
             if entry.header().entry_type().is_file() {
                 scan.members

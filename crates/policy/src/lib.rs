@@ -10,6 +10,7 @@
 //! a finding itself. [`report`] renders findings as text, JSON, SARIF or
 //! Markdown.
 
+mod bounds;
 pub mod config;
 mod entities;
 pub mod fleet;
@@ -24,6 +25,7 @@ mod version;
 mod waiver;
 pub mod waivers;
 
+pub use bounds::{MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLICY_OPERATORS};
 pub use config::Config;
 pub use entities::{reference, Subject};
 pub use gpubom_inventory::Severity;

@@ -169,8 +169,7 @@ impl Pack {
         }
         for path in paths {
             for file in cedar_files(path)? {
-                let text = std::fs::read_to_string(&file)
-                    .map_err(|e| Error::Load(format!("{}: {e}", file.display())))?;
+                let text = crate::bounds::read(&file)?;
                 sources.push(Source {
                     file: file.display().to_string(),
                     text,
@@ -217,6 +216,7 @@ impl Pack {
             builtin,
         } in sources
         {
+            crate::bounds::check(file, text)?;
             let parsed =
                 PolicySet::from_str(text).map_err(|e| located(file, text, &e, "syntax error"))?;
             refuse_what_never_decides(file, text, &parsed)?;
@@ -489,7 +489,8 @@ fn partition(all: &PolicySet) -> BTreeMap<String, PolicySet> {
 fn cedar_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     let meta =
         std::fs::metadata(path).map_err(|e| Error::Load(format!("{}: {e}", path.display())))?;
-    if meta.is_file() {
+    if !meta.is_dir() {
+        // Read as a policy file, which a FIFO or a device is refused as.
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
@@ -527,7 +528,7 @@ fn located(file: &str, text: &str, diagnostic: &dyn Diagnostic, what: &str) -> E
 }
 
 /// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
