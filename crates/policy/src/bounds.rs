@@ -70,7 +70,7 @@ pub(crate) fn check(file: &str, text: &str) -> Result<(), Error> {
     }
     let extent = measure(text);
     let at = |offset: usize| {
-        let (line, col) = crate::pack::line_col(text, offset);
+        let (line, col) = line_col(text, offset);
         format!("{file}:{line}:{col}")
     };
     if let Some((deepest, offset)) = extent.deepest.filter(|(d, _)| *d > MAX_POLICY_NESTING) {
@@ -200,6 +200,14 @@ fn measure(text: &str) -> Extent {
         i += 1;
     }
     extent
+}
+
+/// 1-based line and column of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 #[cfg(test)]

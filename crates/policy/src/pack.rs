@@ -12,6 +12,7 @@
 //! enum attribute with a string (the error lists the values), and a
 //! placeholder in `@message` or `@remediation` that the schema does not back.
 
+use crate::bounds::line_col;
 use crate::placeholders::{self, Shapes};
 use crate::schema::{enums, SCHEMA};
 use crate::{Config, Error, Severity};
@@ -525,12 +526,4 @@ fn located(file: &str, text: &str, diagnostic: &dyn Diagnostic, what: &str) -> E
         message.push_str(&format!(" (hint: {help})"));
     }
     Error::Policy(message.replace('\n', " "))
-}
-
-/// 1-based line and column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
