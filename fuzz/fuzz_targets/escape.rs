@@ -17,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let shown = for_terminal(&input);
     check_terminal(&shown);
-    assert_eq!(for_terminal(&shown), shown, "escaping twice changes nothing");
+    assert_eq!(
+        for_terminal(&shown),
+        shown,
+        "escaping twice changes nothing"
+    );
 
     let text = markdown::text(&input);
     check_markdown_source(&text);
@@ -40,13 +44,23 @@ fuzz_target!(|data: &[u8]| {
     for (source, expected) in [
         (format!("x {text} y\n"), format!("x {expected_text} y")),
         (format!("{text}\n"), expected_text.clone()),
-        (format!("| h |\n|---|\n| {text} |\n"), format!("h{expected_text}")),
+        (
+            format!("| h |\n|---|\n| {text} |\n"),
+            format!("h{expected_text}"),
+        ),
     ] {
-        assert_eq!(rendered_text(&source, !input.contains(['@', '#'])), expected, "{source:?}");
+        assert_eq!(
+            rendered_text(&source, !input.contains(['@', '#'])),
+            expected,
+            "{source:?}"
+        );
     }
     let code = markdown::code(&input);
     check_markdown_source(&code);
-    assert_eq!(rendered_text(&format!("x {code} y\n"), false), format!("x {code_content} y"));
+    assert_eq!(
+        rendered_text(&format!("x {code} y\n"), false),
+        format!("x {code_content} y")
+    );
     assert_eq!(
         rendered_text(&format!("| h |\n|---|\n| {code} |\n"), false),
         format!("h{code_content}")
