@@ -38,6 +38,10 @@ const MAX_VERSION_STRINGS: usize = 16;
 const SECTION_NAMES_WINDOW: u64 = 64 << 10;
 /// Most section headers read (real CUDA libraries have about 30).
 const MAX_SECTIONS: u64 = 4096;
+/// The size of an ELF64 section header, the larger of the two classes. `e_shentsize` says
+/// how large each is, and goblin reads them at their native size whatever it says, so a
+/// larger claim (up to 65,535) only inflates what would be captured, never what is read.
+const SECTION_HEADER_SIZE: u64 = 64;
 /// Sections whose fatbin containers hold the library's own kernels, in preference order:
 /// a linked library's `.nv_fatbin`; only without one, the relocatable device code kept in
 /// `__nv_relfatbin` (NVSHMEM's host library has both, and `cuobjdump` lists only the first).
@@ -383,10 +387,11 @@ fn dynamic_segment(phdrs: &[ProgramHeader]) -> Option<(u64, u64)> {
         });
     Some(match segment {
         Some(load) => (load.p_offset, load.p_offset.saturating_add(load.p_filesz)),
-        // No small segment around it: the dynamic section and what follows (the string table, in practice).
+        // No small segment around it: the dynamic section and what follows (the string
+        // table, in practice), up to the cap whatever size the header claims for it.
         None => (
             dynamic.p_offset,
-            dyn_end.max(dynamic.p_offset.saturating_add(TAIL_CAPTURE_CAP)),
+            dynamic.p_offset.saturating_add(TAIL_CAPTURE_CAP),
         ),
     })
 }
@@ -397,11 +402,16 @@ fn section_table(header: &Header) -> Option<(u64, u64)> {
         return None;
     }
     let len =
-        u64::from(header.e_shentsize).checked_mul(u64::from(header.e_shnum).min(MAX_SECTIONS))?;
+        section_header_size(header).checked_mul(u64::from(header.e_shnum).min(MAX_SECTIONS))?;
     Some((
         header.e_shoff.saturating_sub(SECTION_NAMES_WINDOW),
         header.e_shoff.checked_add(len)?,
     ))
+}
+
+/// Bytes per section header as the header declares it, never more than a real one takes.
+fn section_header_size(header: &Header) -> u64 {
+    u64::from(header.e_shentsize).min(SECTION_HEADER_SIZE)
 }
 
 /// File ranges of the sections that hold the library's own fatbins.
@@ -410,7 +420,7 @@ fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
     let count = usize::from(header.e_shnum).min(MAX_SECTIONS as usize);
     let table = image.get(
         header.e_shoff,
-        u64::from(header.e_shentsize).checked_mul(count as u64)?,
+        section_header_size(header).checked_mul(count as u64)?,
     )?;
     let sections = SectionHeader::parse_from(table, 0, count, ctx).ok()?;
     let names = sections.get(usize::from(header.e_shstrndx))?;
@@ -501,6 +511,28 @@ fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dynamic_segment_claiming_a_terabyte_captures_at_most_the_cap_synthetic() {
+        let phdrs = [ProgramHeader {
+            p_type: PT_DYNAMIC,
+            p_offset: 4096,
+            p_filesz: 1 << 40,
+            ..ProgramHeader::default()
+        }];
+        let (start, end) = dynamic_segment(&phdrs).unwrap();
+        assert_eq!((start, end), (4096, 4096 + TAIL_CAPTURE_CAP));
+        let small = [ProgramHeader {
+            p_type: PT_DYNAMIC,
+            p_offset: 4096,
+            p_filesz: 512,
+            ..ProgramHeader::default()
+        }];
+        assert_eq!(
+            dynamic_segment(&small),
+            Some((4096, 4096 + TAIL_CAPTURE_CAP))
+        );
+    }
 
     #[test]
     fn version_text() {
