@@ -603,6 +603,38 @@ fn a_source_that_is_a_fifo_or_a_device_is_refused_synthetic() {
     }
 }
 
+/// A `--config` that is a FIFO would block `read_to_string` forever, and `/dev/zero` would fill
+/// memory: both are refused before a byte is read, as is a configuration past its 4 MiB.
+#[test]
+fn a_config_that_is_not_a_regular_file_is_refused_synthetic() {
+    let dir = tmp();
+    let fifo = dir.path().join("gpubom.toml");
+    mkfifo(&fifo);
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, "# padding\n".repeat(500_000)).unwrap();
+    let sbom = dir.path().join("empty.cdx.json");
+    std::fs::write(
+        &sbom,
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[]}"#,
+    )
+    .unwrap();
+    let sbom = sbom.display().to_string();
+    for (config, says) in [
+        (fifo.display().to_string(), "not a regular file"),
+        ("/dev/zero".to_string(), "not a regular file"),
+        (
+            big.display().to_string(),
+            "a configuration may be at most 4 MiB",
+        ),
+    ] {
+        let out = run_limited_with(&["check", "--sbom", &sbom, "--config", &config], &[], 30);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(says), "{config}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
 /// An oci-archive whose members are named `../../blobs/…` (or `/index.json`)
 /// was read as if the names were clean; the archive is refused, naming the member.
 #[test]

@@ -2,8 +2,8 @@
 //! same way, and the signing keys given as flags join the ones it names.
 
 use crate::settings::ScanSettings;
-use anyhow::{Context, Result};
-use gpubom_policy::Config;
+use anyhow::Result;
+use gpubom_policy::{Config, TextFileError};
 use std::path::{Path, PathBuf};
 
 /// `settings.config`, else `.gpubom.toml` in the current directory, else the
@@ -21,6 +21,9 @@ pub fn load_config(settings: &ScanSettings) -> Result<Config> {
     Ok(config)
 }
 
+/// The most of a configuration that is read: thousands of waivers fit in a fraction of it.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
 /// The configuration at `path`, else `.gpubom.toml` in the current directory,
 /// else the defaults. Files it names are made relative to it.
 pub fn read_config(path: Option<&Path>) -> Result<Config> {
@@ -32,8 +35,13 @@ pub fn read_config(path: Option<&Path>) -> Result<Config> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = gpubom_policy::read_regular(&path, MAX_CONFIG_BYTES).map_err(|e| match e {
+        TextFileError::TooLarge => anyhow::anyhow!(
+            "{}: more than {MAX_CONFIG_BYTES} bytes; a configuration may be at most 4 MiB",
+            path.display()
+        ),
+        TextFileError::Unreadable(why) => anyhow::anyhow!("cannot read {}: {why}", path.display()),
+    })?;
     let mut config =
         Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
     // Key files are named relative to the config that names them.
