@@ -337,7 +337,11 @@ pub fn sniff(path: &str, head: &[u8], whole: bool) -> Option<Sniffed> {
     if compressed_pickle(head).is_some() {
         return Some(Sniffed::Format(F::CompressedPickle));
     }
-    if formats::looks_like_safetensors(head) {
+    // A header length past the format's limit is still a safetensors file when it is named
+    // one: a file it cannot be is reported `unknown` with the reason, not left out.
+    if formats::looks_like_safetensors(head)
+        || (extension(path) == "safetensors" && head.get(8..10) == Some(&b"{\""[..]))
+    {
         return Some(Sniffed::Format(F::Safetensors));
     }
     // ONNX has no magic, but onnx writes ir_version (field 1, a varint) first.

@@ -467,3 +467,17 @@ fn a_later_pickle_stopped_by_a_cap_is_unknown_not_trailing_bytes_synthetic() {
         Verdict::Safe
     );
 }
+
+/// A `.safetensors` file whose header length no file can have (the format's limit is 100 MB)
+/// was not recognised and so not reported at all; it is `unknown`, saying why.
+#[test]
+fn a_safetensors_header_length_past_any_file_is_unknown_synthetic() {
+    let mut bytes = (1u64 << 40).to_le_bytes().to_vec();
+    bytes.extend_from_slice(br#"{"weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#);
+    let report = verdict_of("model.safetensors", &bytes).expect("reported");
+    assert_eq!(report.verdict, Verdict::Unknown, "{report:?}");
+    let reason = format!("{report:?}");
+    assert!(reason.contains("header length"), "{reason}");
+    // Named anything else, such bytes are not taken for a model.
+    assert!(verdict_of("notes.bin", &bytes).is_none());
+}
