@@ -150,14 +150,21 @@ pub fn judge(module: &str, name: &str) -> Risk {
     // A dotted name is an attribute chain from the module: `os` + `path.join`
     // reaches the same objects as `os.path` + `join`, so compare full paths.
     let full = format!("{module}.{name}");
-    let within = |prefix: &str| {
-        full.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    let is_primitive = |path: &str| {
+        let within = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
+        primitives().iter().any(|p| match &p.name {
+            None => within(&p.module),
+            Some(listed) => within(&format!("{}.{listed}", p.module)),
+        })
     };
-    let primitive = primitives().iter().any(|p| match &p.name {
-        None => within(&p.module),
-        Some(listed) => within(&format!("{}.{listed}", p.module)),
-    });
+    // `find_class` follows a dotted name attribute by attribute, so `torch` +
+    // `_utils.os.system` reaches `os.system` through a module that imported `os`: any
+    // tail of the attribute chain that names a primitive is that primitive.
+    let chain_tails = name.match_indices('.').map(|(at, _)| &name[at + 1..]);
+    let primitive = is_primitive(&full) || chain_tails.into_iter().any(is_primitive);
     if primitive {
         return Risk::Primitive;
     }
@@ -183,6 +190,10 @@ mod tests {
         assert_eq!(judge("os.path", "join"), Risk::Primitive);
         // Reaching a listed module through a dotted name is the same module.
         assert_eq!(judge("builtins", "eval.__call__"), Risk::Primitive);
+        // A primitive reached through another module's attribute (protocol 4 allows dots).
+        assert_eq!(judge("torch", "_utils.os.system"), Risk::Primitive);
+        assert_eq!(judge("collections", "abc.builtins.exec"), Risk::Primitive);
+        assert_eq!(judge("torch._utils", "_rebuild_tensor_v2"), Risk::Allowed);
         assert_eq!(judge("torch", "load"), Risk::Primitive);
         assert_eq!(judge("collections", "OrderedDict"), Risk::Allowed);
         assert_eq!(judge("__builtin__", "set"), Risk::Allowed);
