@@ -163,8 +163,11 @@ pub fn judge(module: &str, name: &str) -> Risk {
     // `find_class` follows a dotted name attribute by attribute, so `torch` +
     // `_utils.os.system` reaches `os.system` through a module that imported `os`: any
     // tail of the attribute chain that names a primitive is that primitive.
-    let chain_tails = name.match_indices('.').map(|(at, _)| &name[at + 1..]);
-    let primitive = is_primitive(&full) || chain_tails.into_iter().any(is_primitive);
+    fn after_dot(text: &str) -> Option<&str> {
+        text.split_once('.').map(|(_, tail)| tail)
+    }
+    let mut chain_tails = std::iter::successors(after_dot(name), |tail| after_dot(tail));
+    let primitive = is_primitive(&full) || chain_tails.any(is_primitive);
     if primitive {
         return Risk::Primitive;
     }
