@@ -2,6 +2,7 @@
 //! path they name exists, and their crate lists are the workspace's crates. A renamed module
 //! fails here instead of leaving a reader at a dead end.
 
+use gpubom_testkit::source::rust_files;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -55,23 +56,8 @@ fn exists(path: &str) -> bool {
     }
     ["crates", "src", "tests"]
         .iter()
-        .any(|dir| has_path_ending(&root().join(dir), path))
-}
-
-fn has_path_ending(dir: &Path, ending: &str) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.ends_with("target") || path.ends_with("fixtures") {
-            false
-        } else if path.is_dir() {
-            has_path_ending(&path, ending)
-        } else {
-            path.ends_with(ending)
-        }
-    })
+        .flat_map(|dir| rust_files(&root().join(dir)))
+        .any(|file| file.ends_with(path))
 }
 
 fn workspace_crates() -> BTreeSet<(String, String)> {
@@ -206,31 +192,24 @@ fn top_level_items(group: &str) -> impl Iterator<Item = &str> {
 /// Each Rust file under `dir`, with the top-level module it belongs to (`None` for the crate
 /// root, which declares every module and so is left out of the graph).
 fn modules_of(dir: &Path) -> Vec<(Option<String>, String)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        for entry in std::fs::read_dir(&current).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let relative = path.strip_prefix(dir).unwrap();
-                let first = relative.components().next().unwrap();
-                let first = first.as_os_str().to_string_lossy();
-                let module = first.strip_suffix(".rs").unwrap_or(&first).to_string();
-                let module = (!["lib", "main"].contains(&module.as_str())).then_some(module);
-                // Comments (doc links included) point at code; they do not import it.
-                let code: String = std::fs::read_to_string(&path)
-                    .unwrap()
-                    .lines()
-                    .filter(|line| !line.trim_start().starts_with("//"))
-                    .flat_map(|line| [line, "\n"])
-                    .collect();
-                files.push((module, code));
-            }
-        }
-    }
-    files
+    rust_files(dir)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(dir).unwrap();
+            let first = relative.components().next().unwrap();
+            let first = first.as_os_str().to_string_lossy();
+            let module = first.strip_suffix(".rs").unwrap_or(&first).to_string();
+            let module = (!["lib", "main"].contains(&module.as_str())).then_some(module);
+            // Comments (doc links included) point at code; they do not import it.
+            let code: String = std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .flat_map(|line| [line, "\n"])
+                .collect();
+            (module, code)
+        })
+        .collect()
 }
 
 /// A cycle among the top-level modules of the crate whose sources are in `dir`, if any.

@@ -13,6 +13,17 @@ pub const TERMINAL: [&str; 3] = ["dbg!(", "stdout()", "stderr()"];
 
 /// The `.rs` files under `dir` whose text holds any of `needles`.
 pub fn files_using(dir: &Path, needles: &[&str]) -> Vec<PathBuf> {
+    rust_files(dir)
+        .into_iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            needles.iter().any(|n| text.contains(n))
+        })
+        .collect()
+}
+
+/// Every `.rs` file under `dir`, at any depth.
+pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut dirs = vec![dir.to_path_buf()];
     while let Some(dir) = dirs.pop() {
@@ -21,10 +32,7 @@ pub fn files_using(dir: &Path, needles: &[&str]) -> Vec<PathBuf> {
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                if needles.iter().any(|n| text.contains(n)) {
-                    found.push(path);
-                }
+                found.push(path);
             }
         }
     }
