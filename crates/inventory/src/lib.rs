@@ -56,6 +56,36 @@ pub struct Inventory {
     /// Empty is left out, so inventories without any serialise as before.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<NotChecked>,
+    /// Who needs whom, each edge read from real metadata; empty is left out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// One edge of the dependency graph: component `from` needs component `to`
+/// (indices into [`Inventory::components`], fixed once the list is sorted).
+///
+/// Only a requirement that resolved to a component in the same inventory is an
+/// edge; one that did not is recorded on its component as a property instead.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    pub from: usize,
+    pub to: usize,
+    pub kind: DependencyKind,
+}
+
+/// The metadata an edge was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DependencyKind {
+    /// A wheel's `Requires-Dist`, markers and extras evaluated.
+    Requires,
+    /// A Debian package's `Depends` or `Pre-Depends`.
+    Depends,
+    /// An ELF `DT_NEEDED` entry resolved through the image's library search path.
+    Links,
+    /// `to` is a file shipped inside `from` (`gpubom:bundled_by`).
+    Bundles,
 }
 
 /// How much something matters: a rule's finding, an advisory's rating.
