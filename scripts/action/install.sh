@@ -39,9 +39,15 @@ source_hash() {
   ) | sha256sum | cut -c1-16
 }
 
-# Release assets exist for one target; elsewhere the binary is built.
+# Release assets exist for linux x86_64 and aarch64 (.github/workflows/release.yml);
+# elsewhere the binary is built.
 release_target() {
-  [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] && echo x86_64-unknown-linux-gnu
+  [ "$(uname -s)" = Linux ] || return 1
+  case "$(uname -m)" in
+    x86_64) echo x86_64-unknown-linux-gnu ;;
+    aarch64 | arm64) echo aarch64-unknown-linux-gnu ;;
+    *) return 1 ;;
+  esac
 }
 
 fetch() {
