@@ -154,6 +154,9 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         vulnerabilities: Vec::new(),
         advisory_data: None,
         not_checked: Vec::new(),
+        // The pipeline stamps the scan's time; the graph is filled after the catalogers.
+        scanned_at: None,
+        dependencies: Vec::new(),
     };
     inventory.normalize();
     not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);

@@ -1,11 +1,16 @@
-//! CycloneDX for gpubom inventories, and the table view.
+//! The SBOM documents gpubom writes and reads, and the table view.
 //!
-//! [`render`] writes an [`Inventory`] as CycloneDX 1.5 JSON or XML (through
-//! the `cyclonedx-bom` crate, with the spec version set explicitly) or as a
-//! table for terminals.
+//! [`render`] writes an [`Inventory`] as CycloneDX 1.6 (the default) or 1.5,
+//! JSON or XML, through the `cyclonedx-bom` model; as SPDX 2.3 JSON through
+//! `serde-spdx`'s types, generated from the SPDX schema; or as a table for
+//! terminals. Every document is a function of the inventory alone: the
+//! timestamp is the scan's ([`Inventory::scanned_at`]), never the clock at
+//! render time, so two scans with one `SOURCE_DATE_EPOCH` are byte-identical.
 
 mod cyclonedx;
+mod licenses;
 mod read;
+mod spdx;
 mod table;
 mod vulnerabilities;
 
@@ -13,40 +18,52 @@ pub use read::read_cyclonedx_json;
 
 use gpubom_inventory::Inventory;
 
+/// The CycloneDX specification versions gpubom writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycloneDxVersion {
+    /// ECMA-424 1st edition, the current one.
+    V1_6,
+    /// For consumers that do not read 1.6 yet.
+    V1_5,
+}
+
+impl CycloneDxVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CycloneDxVersion::V1_6 => "1.6",
+            CycloneDxVersion::V1_5 => "1.5",
+        }
+    }
+}
+
 /// Output formats of `gpubom scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    CycloneDxJson,
-    CycloneDxXml,
+    CycloneDxJson(CycloneDxVersion),
+    CycloneDxXml(CycloneDxVersion),
+    SpdxJson,
     Table,
+}
+
+impl Format {
+    /// What `gpubom` writes when nobody asks for anything else.
+    pub const DEFAULT_SBOM: Format = Format::CycloneDxJson(CycloneDxVersion::V1_6);
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot write CycloneDX: {0}")]
     Write(String),
+    #[error("cannot write SPDX: {0}")]
+    Spdx(String),
 }
 
 /// Renders an inventory in the given format.
 pub fn render(inventory: &Inventory, format: Format, tool_version: &str) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    match format {
-        Format::CycloneDxJson => {
-            cyclonedx::to_bom(inventory, tool_version)
-                .output_as_json_v1_5(&mut out)
-                .map_err(|e| Error::Write(e.to_string()))?;
-            out.push(b'\n');
-        }
-        Format::CycloneDxXml => {
-            cyclonedx::to_bom(inventory, tool_version)
-                .output_as_xml_v1_5(&mut out)
-                .map_err(|e| Error::Write(e.to_string()))?;
-            let xml = String::from_utf8(out).map_err(|e| Error::Write(e.to_string()))?;
-            out = gpubom_inventory::text::for_xml(&xml)
-                .into_owned()
-                .into_bytes();
-        }
-        Format::Table => out = table::render(inventory).into_bytes(),
-    }
-    Ok(out)
+    Ok(match format {
+        Format::CycloneDxJson(version) => cyclonedx::json(inventory, tool_version, version)?,
+        Format::CycloneDxXml(version) => cyclonedx::xml(inventory, tool_version, version)?,
+        Format::SpdxJson => spdx::json(inventory, tool_version)?,
+        Format::Table => table::render(inventory).into_bytes(),
+    })
 }

@@ -38,6 +38,9 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         vulnerabilities: Vec::new(),
         advisory_data: meta.first(props::ADVISORY_DATA),
         not_checked: not_checked(&meta.0),
+        // When the SBOM says it was made; written back unchanged.
+        scanned_at: str_of(&doc["metadata"]["timestamp"]),
+        dependencies: Vec::new(),
     };
     declare_unrecorded(&mut inventory);
     if !names_a_reference {

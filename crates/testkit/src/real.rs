@@ -235,6 +235,29 @@ pub fn markdown_renderer() -> Result<Command, String> {
     Ok(cmd)
 }
 
+/// `python3 -m spdx_tools.spdx.clitools.pyspdxtools`, the SPDX project's
+/// validator: give it `-i FILE`. The packages are the hash-pinned
+/// `.ci/spdx-requirements.txt`, which `.ci/run` installs into the fixture
+/// cache; installed here the same way when not.
+pub fn spdx_validator() -> Result<Command, String> {
+    let requirements = workspace_root().join(".ci/spdx-requirements.txt");
+    let requirements = requirements.to_string_lossy();
+    let target = pip_install_once(
+        "spdx-tools",
+        &[
+            "--only-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            &requirements,
+        ],
+    )?;
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", &target)
+        .args(["-m", "spdx_tools.spdx.clitools.pyspdxtools"]);
+    Ok(cmd)
+}
+
 /// `pip install --target` of `args` into the fixture cache's `name`, once.
 fn pip_install_once(name: &str, args: &[&str]) -> Result<PathBuf, String> {
     let target = cache_dir().join(name);
