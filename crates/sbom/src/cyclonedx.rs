@@ -493,6 +493,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_component_is_listed_with_what_it_depends_on_synthetic() {
+        let inventory = crate::synthetic::graph();
+        let bom: serde_json::Value =
+            serde_json::from_slice(&json(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap())
+                .unwrap();
+        assert_eq!(
+            bom["dependencies"],
+            serde_json::json!([
+                { "ref": "pkg:generic/libc6@1" },
+                { "ref": "pkg:generic/zlib1g@1", "dependsOn": ["pkg:generic/libc6@1"] },
+                { "ref": "pkg:generic/nvidia-cudnn-cu12@1", "dependsOn": ["pkg:generic/cudnn@1"] },
+                {
+                    "ref": "pkg:generic/torch@1",
+                    "dependsOn": ["pkg:generic/nvidia-cudnn-cu12@1", "pkg:generic/cudnn@1"]
+                },
+                { "ref": "pkg:generic/cudnn@1" },
+            ])
+        );
+        assert_eq!(bom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn only_the_head_is_relabelled_synthetic() {
+        let mut inventory = crate::synthetic::graph();
+        // Text from the image that looks like the label stays as it is.
+        inventory.components[0].description = Some(r#""specVersion": "1.5""#.into());
+        let v16 = json(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap();
+        let text = String::from_utf8(v16).unwrap();
+        assert!(text.contains(r#""specVersion": "1.6""#));
+        assert!(text.contains(r#"\"specVersion\": \"1.5\""#), "{text}");
+        let xml = xml(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert_eq!(
+            xml.matches("http://cyclonedx.org/schema/bom/1.6").count(),
+            1
+        );
+    }
+
+    #[test]
     fn serial_numbers_are_uuids() {
         let s = serial_number(&Inventory::default()).0;
         assert_eq!(s.len(), "urn:uuid:".len() + 36);

@@ -67,3 +67,39 @@ pub fn render(inventory: &Inventory, format: Format, tool_version: &str) -> Resu
         Format::Table => table::render(inventory).into_bytes(),
     })
 }
+
+/// Inventories built by hand for the writers' unit tests.
+#[cfg(test)]
+mod synthetic {
+    use gpubom_inventory::{Component, ComponentKind, Dependency, DependencyKind, Inventory};
+
+    /// A hand-built graph (synthetic): torch requires a CUDA wheel, links a
+    /// library that wheel bundles, and a deb depends on another.
+    pub(crate) fn graph() -> Inventory {
+        let component = |kind, name: &str| Component {
+            kind,
+            name: name.into(),
+            version: Some("1".into()),
+            purl: Some(format!("pkg:generic/{name}@1")),
+            ..Default::default()
+        };
+        let edge = |from, to, kind| Dependency { from, to, kind };
+        Inventory {
+            components: vec![
+                component(ComponentKind::Deb, "libc6"),
+                component(ComponentKind::Deb, "zlib1g"),
+                component(ComponentKind::Python, "nvidia-cudnn-cu12"),
+                component(ComponentKind::Python, "torch"),
+                component(ComponentKind::NativeLibrary, "cudnn"),
+            ],
+            dependencies: vec![
+                edge(1, 0, DependencyKind::Depends),
+                edge(2, 4, DependencyKind::Bundles),
+                edge(3, 2, DependencyKind::Requires),
+                edge(3, 4, DependencyKind::Links),
+            ],
+            scanned_at: Some("2023-11-14T22:13:20Z".into()),
+            ..Default::default()
+        }
+    }
+}

@@ -49,7 +49,8 @@ pub(crate) fn classify(text: &str) -> Declared {
     if is_strict_expression(text) {
         return Declared::Expression(text.to_string());
     }
-    match dep5_expression(text) {
+    // A loose name may hold spaces ("apache 2.0"): tried whole, after DEP-5.
+    match dep5_expression(text).or_else(|| imprecise(text)) {
         Some(expression) if is_strict_expression(&expression) => Declared::Expression(expression),
         _ => Declared::Name(text.to_string()),
     }

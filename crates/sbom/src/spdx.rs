@@ -457,3 +457,79 @@ fn license_list_version() -> String {
         _ => version.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::synthetic::graph;
+
+    #[test]
+    fn the_graph_becomes_relationships_synthetic() {
+        let document: serde_json::Value =
+            serde_json::from_slice(&super::json(&graph(), "0.0.0").unwrap()).unwrap();
+        let relationships: Vec<(String, String, String)> = document["relationships"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let text = |k: &str| r[k].as_str().unwrap().to_string();
+                (
+                    text("spdxElementId"),
+                    text("relationshipType"),
+                    text("relatedSpdxElement"),
+                )
+            })
+            .collect();
+        let has = |from: &str, kind: &str, to: &str| {
+            relationships.contains(&(from.into(), kind.into(), to.into()))
+        };
+        assert!(has("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-Subject"));
+        assert!(has("SPDXRef-Subject", "CONTAINS", "SPDXRef-deb-libc6-0"));
+        assert!(has(
+            "SPDXRef-deb-zlib1g-1",
+            "DEPENDS_ON",
+            "SPDXRef-deb-libc6-0"
+        ));
+        assert!(has(
+            "SPDXRef-python-nvidia-cudnn-cu12-2",
+            "CONTAINS",
+            "SPDXRef-native-library-cudnn-4"
+        ));
+        assert!(has(
+            "SPDXRef-python-torch-3",
+            "DEPENDS_ON",
+            "SPDXRef-python-nvidia-cudnn-cu12-2"
+        ));
+        assert!(has(
+            "SPDXRef-python-torch-3",
+            "DEPENDS_ON",
+            "SPDXRef-native-library-cudnn-4"
+        ));
+        // DESCRIBES, five CONTAINS from the subject, and the four edges.
+        assert_eq!(relationships.len(), 1 + 5 + 4);
+    }
+
+    #[test]
+    fn unmappable_licenses_are_license_refs_with_their_text_synthetic() {
+        let mut inventory = graph();
+        inventory.components[0].licenses = vec!["GPL-2+".into(), "BSD-variant".into()];
+        inventory.components[1].licenses = vec!["Zlib".into()];
+        inventory.components[2].licenses = vec!["NVIDIA Proprietary Software".into()];
+        let document: serde_json::Value =
+            serde_json::from_slice(&super::json(&inventory, "0.0.0").unwrap()).unwrap();
+        let declared = |i: usize| document["packages"][i + 1]["licenseDeclared"].clone();
+        assert_eq!(declared(0), "GPL-2.0-or-later AND LicenseRef-BSD-variant");
+        assert_eq!(declared(1), "Zlib");
+        let odd = declared(2);
+        let odd = odd.as_str().unwrap();
+        assert!(
+            odd.starts_with("LicenseRef-NVIDIA-Proprietary-Software-"),
+            "{odd}"
+        );
+        assert_eq!(declared(3), "NOASSERTION");
+        let extracted = document["hasExtractedLicensingInfos"].as_array().unwrap();
+        assert!(extracted
+            .iter()
+            .any(|e| e["licenseId"] == odd && e["extractedText"] == "NVIDIA Proprietary Software"));
+        assert_eq!(extracted.len(), 2);
+    }
+}

@@ -61,21 +61,27 @@ fn vulnerability(
         ));
     }
     let mut ratings: Vec<VulnerabilityRating> = fact.ratings.iter().map(rating).collect();
-    // The advisory's own word on severity, where no scored rating already says it.
-    if let Some(severity) = fact.severity.as_deref().filter(|s| {
-        !fact
-            .ratings
-            .iter()
-            .any(|r| r.severity.as_deref() == Some(*s))
-    }) {
-        ratings.push(VulnerabilityRating {
-            vulnerability_source: None,
-            score: None,
-            severity: Some(Severity::new_unchecked(severity)),
-            score_method: None,
-            vector: None,
-            justification: None,
-        });
+    // The advisory's own word on severity, where no rating says one: on its one
+    // vector (GHSA derives the word from it), else as a rating of its own.
+    if let Some(severity) = fact
+        .severity
+        .as_deref()
+        .filter(|_| fact.ratings.iter().all(|r| r.severity.is_none()))
+    {
+        let own: Vec<usize> = (0..fact.ratings.len())
+            .filter(|&i| fact.ratings[i].source.is_none())
+            .collect();
+        match own.as_slice() {
+            [one] => ratings[*one].severity = Some(Severity::new_unchecked(severity)),
+            _ => ratings.push(VulnerabilityRating {
+                vulnerability_source: None,
+                score: None,
+                severity: Some(Severity::new_unchecked(severity)),
+                score_method: None,
+                vector: None,
+                justification: None,
+            }),
+        }
     }
     v.vulnerability_ratings = (!ratings.is_empty()).then_some(VulnerabilityRatings(ratings));
     v.published = fact.published.clone().and_then(|d| d.try_into().ok());
