@@ -62,7 +62,8 @@ fn vulnerability(
     }
     let mut ratings: Vec<VulnerabilityRating> = fact.ratings.iter().map(rating).collect();
     // The advisory's own word on severity, where no rating says one: on its one
-    // vector (GHSA derives the word from it), else as a rating of its own.
+    // vector (GHSA derives the word from it), else as a rating of its own, first,
+    // since the word is the advisory's headline.
     if let Some(severity) = fact
         .severity
         .as_deref()
@@ -73,14 +74,17 @@ fn vulnerability(
             .collect();
         match own.as_slice() {
             [one] => ratings[*one].severity = Some(Severity::new_unchecked(severity)),
-            _ => ratings.push(VulnerabilityRating {
-                vulnerability_source: None,
-                score: None,
-                severity: Some(Severity::new_unchecked(severity)),
-                score_method: None,
-                vector: None,
-                justification: None,
-            }),
+            _ => ratings.insert(
+                0,
+                VulnerabilityRating {
+                    vulnerability_source: None,
+                    score: None,
+                    severity: Some(Severity::new_unchecked(severity)),
+                    score_method: None,
+                    vector: None,
+                    justification: None,
+                },
+            ),
         }
     }
     v.vulnerability_ratings = (!ratings.is_empty()).then_some(VulnerabilityRatings(ratings));
