@@ -370,6 +370,24 @@ mod tests {
     }
 
     #[test]
+    fn gpubom_s_own_1_6_and_1_5_read_back_alike_synthetic() {
+        let written = crate::synthetic::graph();
+        for version in [crate::CycloneDxVersion::V1_6, crate::CycloneDxVersion::V1_5] {
+            let bytes =
+                crate::render(&written, crate::Format::CycloneDxJson(version), "0.0.0").unwrap();
+            let read = read_cyclonedx_json(&bytes).unwrap();
+            assert_eq!(read.scanned_at, written.scanned_at, "{version:?}");
+            let names = |i: &Inventory| {
+                i.components
+                    .iter()
+                    .map(|c| (c.name.clone(), c.purl.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(&read), names(&written), "{version:?}");
+        }
+    }
+
+    #[test]
     fn another_tool_s_name_is_a_reference_only_when_it_says_so_synthetic() {
         // Trivy read a file: the name it shows is not a reference to pin.
         let file = read_cyclonedx_json(&trivy_root(serde_json::json!([]))).unwrap();
