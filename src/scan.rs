@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use gpubom_pipeline::{scan_source, Progress, ScanSettings};
-use gpubom_sbom::Format;
+use gpubom_sbom::{CycloneDxVersion, Format};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -127,11 +127,35 @@ impl ScanFlags {
     }
 }
 
+/// What `-o`/`--format` can write, spelled as Syft spells them.
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutputFormat {
+    /// CycloneDX 1.6 JSON
     CyclonedxJson,
+    /// CycloneDX 1.5 JSON, for older consumers
+    #[value(name = "cyclonedx-json@1.5")]
+    CyclonedxJson15,
+    /// CycloneDX 1.6 XML
     CyclonedxXml,
+    /// CycloneDX 1.5 XML, for older consumers
+    #[value(name = "cyclonedx-xml@1.5")]
+    CyclonedxXml15,
+    /// SPDX 2.3 JSON
+    SpdxJson,
     Table,
+}
+
+impl OutputFormat {
+    fn sbom_format(self) -> Format {
+        match self {
+            OutputFormat::CyclonedxJson => Format::CycloneDxJson(CycloneDxVersion::V1_6),
+            OutputFormat::CyclonedxJson15 => Format::CycloneDxJson(CycloneDxVersion::V1_5),
+            OutputFormat::CyclonedxXml => Format::CycloneDxXml(CycloneDxVersion::V1_6),
+            OutputFormat::CyclonedxXml15 => Format::CycloneDxXml(CycloneDxVersion::V1_5),
+            OutputFormat::SpdxJson => Format::SpdxJson,
+            OutputFormat::Table => Format::Table,
+        }
+    }
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
@@ -150,11 +174,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     crate::console::warnings(&scan.warnings, args.flags.quiet);
     let mut rendered = Vec::new();
     for target in &targets {
-        let format = match target.format {
-            OutputFormat::CyclonedxJson => Format::CycloneDxJson,
-            OutputFormat::CyclonedxXml => Format::CycloneDxXml,
-            OutputFormat::Table => Format::Table,
-        };
+        let format = target.format.sbom_format();
         let bytes = gpubom_sbom::render(&scan.inventory, format, gpubom_pipeline::TOOL_VERSION)
             .context("cannot render the SBOM")?;
         rendered.push((target.file.as_deref(), bytes));

@@ -76,7 +76,7 @@ fn real_syft_and_trivy_sboms_of_a_root_image_with_ssh_and_jupyter_say_what_they_
         assert_exit(&out, 0);
         let bom: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&sbom_out).unwrap()).unwrap();
-        validate_cyclonedx_1_5(&bom);
+        validate_cyclonedx(&bom);
         let data = bom["metadata"]["properties"]
             .as_array()
             .unwrap()

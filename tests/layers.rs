@@ -269,7 +269,7 @@ fn xml_validates_against_the_cyclonedx_xsd() {
         "-q",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    validate_cyclonedx_xml_1_5("xml_validates_against_the_cyclonedx_xsd", &xml);
+    validate_cyclonedx_xml("xml_validates_against_the_cyclonedx_xsd", &xml);
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn one_unsafe_verdict_among_mixed_models() {
     let archive = tmp.path().join("models.tar");
     spec.write_oci_archive(&archive);
     let bom = scan_json(&archive.display().to_string());
-    validate_cyclonedx_1_5(&bom);
+    validate_cyclonedx(&bom);
     let models = models(&bom);
     assert_eq!(
         models.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -459,7 +459,7 @@ fn package_content_is_not_the_model_inventory() {
     let oci = dir.path().join("oci");
     image.write_oci_dir(&oci);
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
-    validate_cyclonedx_1_5(&bom);
+    validate_cyclonedx(&bom);
     let reported = locations_where(&bom, |c| {
         c["type"] == "machine-learning-model" || c["type"] == "data"
     });
@@ -493,6 +493,6 @@ fn package_content_is_not_the_model_inventory() {
 fn numpy_arrays_are_data() {
     let path = real_models_dir().join("object_array.npy");
     let bom = scan_json(&format!("file:{}", path.display()));
-    validate_cyclonedx_1_5(&bom);
+    validate_cyclonedx(&bom);
     assert_eq!(bom["components"][0]["type"], "data");
 }

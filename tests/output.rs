@@ -31,8 +31,8 @@ fn an_unknown_format_is_an_error_listing_the_formats() {
     let source = source(dir.path());
     for (args, formats) in [
         (
-            vec!["scan", &source, "-o", "spdx-json=x.json"],
-            "cyclonedx-json, cyclonedx-xml, table",
+            vec!["scan", &source, "-o", "spdx-tag-value=x.spdx"],
+            "cyclonedx-json, cyclonedx-json@1.5, cyclonedx-xml, cyclonedx-xml@1.5, spdx-json, table",
         ),
         (
             vec!["check", &source, "-o", "sarf=x.sarif"],

@@ -213,23 +213,36 @@ fn output_is_deterministic_and_schema_valid() {
     let oci = dir.path().join("oci");
     spec.write_oci_dir(&oci);
     let source = format!("oci-dir:{}", oci.display());
-    let a = run(&["scan", &source, "-f", "cyclonedx-json", "-q"]);
-    let b = run(&["scan", &source, "-f", "cyclonedx-json", "-q"]);
+    // The timestamp is the scan's time: one SOURCE_DATE_EPOCH makes two scans one document.
+    let scan = |format: &str| {
+        gpubom()
+            .args(["scan", &source, "-f", format, "-q"])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap()
+    };
+    let a = scan("cyclonedx-json");
+    let b = scan("cyclonedx-json");
     assert!(a.status.success(), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout, "two scans of the same image differ");
 
     let bom: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
-    assert_eq!(bom["specVersion"], "1.5");
-    validate_cyclonedx_1_5(&bom);
+    assert_eq!(bom["specVersion"], "1.6");
+    validate_cyclonedx(&bom);
 
-    let xml = run(&["scan", &source, "-f", "cyclonedx-xml", "-q"]);
-    assert!(xml.status.success(), "{}", stderr(&xml));
-    let xml = String::from_utf8(xml.stdout).unwrap();
-    assert!(
-        xml.contains("http://cyclonedx.org/schema/bom/1.5"),
-        "XML is not CycloneDX 1.5"
-    );
-    assert!(xml.contains("pkg:pypi/six@1.16.0"));
+    for (format, namespace) in [
+        ("cyclonedx-xml", "http://cyclonedx.org/schema/bom/1.6"),
+        ("cyclonedx-xml@1.5", "http://cyclonedx.org/schema/bom/1.5"),
+    ] {
+        let xml = scan(format);
+        assert!(xml.status.success(), "{}", stderr(&xml));
+        let xml = String::from_utf8(xml.stdout).unwrap();
+        assert!(
+            xml.contains(&format!("<bom xmlns=\"{namespace}\"")),
+            "{format} is not in {namespace}"
+        );
+        assert!(xml.contains("pkg:pypi/six@1.16.0"));
+    }
 }
 
 #[test]

@@ -340,54 +340,69 @@ pub fn assert_exit(out: &Output, code: i32) {
     );
 }
 
-/// Validates against the official CycloneDX 1.5 JSON schema shipped in `schemas/`.
-pub fn validate_cyclonedx_1_5(bom: &serde_json::Value) {
+/// Validates against the official CycloneDX JSON schema (1.5 or 1.6, as the
+/// document's `specVersion` says) shipped in `schemas/`.
+pub fn validate_cyclonedx(bom: &serde_json::Value) {
     let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
     let load = |name: &str| -> serde_json::Value {
         let bytes = std::fs::read(schemas.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         serde_json::from_slice(&bytes).unwrap()
     };
-    let resources = [
-        (
-            "http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json",
-            load("spdx.SNAPSHOT.schema.json"),
-        ),
-        (
-            "http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json",
-            load("jsf-0.82.SNAPSHOT.schema.json"),
-        ),
-    ];
+    let schema = match bom["specVersion"].as_str() {
+        Some("1.5") => "bom-1.5.SNAPSHOT.schema.json",
+        Some("1.6") => "bom-1.6.schema.json",
+        other => panic!("specVersion {other:?} is neither 1.5 nor 1.6"),
+    };
+    // 1.5 names its references *.SNAPSHOT.*, 1.6 does not; the files are the same bytes.
     let mut options = jsonschema::options();
-    for (uri, schema) in resources {
-        options = options.with_resource(uri, jsonschema::Resource::from_contents(schema).unwrap());
+    for (name, file) in [
+        ("spdx", "spdx.SNAPSHOT.schema.json"),
+        ("jsf-0.82", "jsf-0.82.SNAPSHOT.schema.json"),
+    ] {
+        for uri in [
+            format!("http://cyclonedx.org/schema/{name}.SNAPSHOT.schema.json"),
+            format!("http://cyclonedx.org/schema/{name}.schema.json"),
+        ] {
+            options = options.with_resource(
+                uri,
+                jsonschema::Resource::from_contents(load(file)).unwrap(),
+            );
+        }
     }
-    let validator = options
-        .build(&load("bom-1.5.SNAPSHOT.schema.json"))
-        .expect("schema compiles");
+    let validator = options.build(&load(schema)).expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(bom)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
     assert!(
         errors.is_empty(),
-        "SBOM does not validate:\n{}",
+        "SBOM does not validate against {schema}:\n{}",
         errors.join("\n")
     );
 }
 
-/// Validates an XML SBOM against the official CycloneDX 1.5 XSD with xmllint
-/// (Debian's libxml2-utils; skipped, or failed under CI, where it is missing).
-pub fn validate_cyclonedx_xml_1_5(test: &str, xml: &Path) {
-    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/bom-1.5.SNAPSHOT.xsd");
+/// Validates an XML SBOM against the official CycloneDX XSD of its namespace
+/// (1.5 or 1.6) with xmllint (Debian's libxml2-utils; skipped, or failed under
+/// CI, where it is missing), offline: `schemas/xmlcatalog.xml` maps the SPDX
+/// XSD's URL to the file beside it.
+pub fn validate_cyclonedx_xml(test: &str, xml: &Path) {
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let text = std::fs::read_to_string(xml).expect("the XML SBOM");
+    let xsd = if text.contains("xmlns=\"http://cyclonedx.org/schema/bom/1.6\"") {
+        "bom-1.6.xsd"
+    } else {
+        "bom-1.5.SNAPSHOT.xsd"
+    };
     match Command::new("xmllint")
+        .env("XML_CATALOG_FILES", schemas.join("xmlcatalog.xml"))
         .args(["--noout", "--nonet", "--schema"])
-        .arg(&xsd)
+        .arg(schemas.join(xsd))
         .arg(xml)
         .output()
     {
         Ok(check) => assert!(
             check.status.success(),
-            "XML is not well-formed or does not validate: {}",
+            "XML is not well-formed or does not validate against {xsd}: {}",
             String::from_utf8_lossy(&check.stderr)
         ),
         Err(e) => real::skip(
@@ -395,6 +410,30 @@ pub fn validate_cyclonedx_xml_1_5(test: &str, xml: &Path) {
             &format!("xmllint: {e} (apt-get install libxml2-utils)"),
         ),
     }
+}
+
+/// Validates an SPDX document with the SPDX project's own validator
+/// (`pyspdxtools -i`, from spdx-tools, hash-pinned in `.ci/spdx-requirements.txt`);
+/// skipped, or failed under CI, where it cannot be installed.
+pub fn validate_spdx(test: &str, document: &Path) {
+    let mut validator = match real::spdx_validator() {
+        Ok(cmd) => cmd,
+        Err(why) => return real::skip(test, &why),
+    };
+    let check = validator
+        .arg("-i")
+        .arg(document)
+        .output()
+        .expect("python3 runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        check.status.success() && !said.contains("issues") && !said.contains("invalid"),
+        "pyspdxtools does not accept the SPDX document: {said}"
+    );
 }
 
 /// Runs a Python fixture writer with `packages` installed, into a fresh

@@ -4,7 +4,7 @@
 
 use crate::{ecosystem_of_purl, purl_base};
 use gpubom_inventory::version::{Ecosystem, Version};
-use gpubom_inventory::Severity;
+use gpubom_inventory::{Rating, Severity};
 use serde::Deserialize;
 
 /// How bad an advisory says it is (GHSA's `database_specific.severity`,
@@ -26,6 +26,12 @@ pub struct Advisory {
     pub summary: Option<String>,
     /// Its references' URLs: advisories and reports first, then the rest.
     pub references: Vec<String>,
+    /// Its CVSS vectors (OSV `severity`), and the bulletin's rating gpubom's
+    /// built-in records carry (`database_specific.rating`, with its source).
+    pub ratings: Vec<Rating>,
+    /// OSV `published` and `modified`, as written.
+    pub published: Option<String>,
+    pub modified: Option<String>,
     affected: Vec<Affected>,
 }
 
@@ -59,6 +65,20 @@ struct RawAdvisory {
     details: Option<String>,
     #[serde(default)]
     references: Vec<RawReference>,
+    #[serde(default)]
+    severity: Vec<RawSeverity>,
+    #[serde(default)]
+    published: Option<String>,
+    #[serde(default)]
+    modified: Option<String>,
+}
+
+/// An OSV `severity` entry: for the CVSS types, `score` is the vector.
+#[derive(Deserialize)]
+struct RawSeverity {
+    #[serde(rename = "type")]
+    kind: String,
+    score: String,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +93,25 @@ struct RawReference {
 struct RawSpecific {
     #[serde(default)]
     severity: Option<String>,
+    /// gpubom's built-in records: the rating the cited bulletin gives.
+    #[serde(default)]
+    rating: Option<RawRating>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRating {
+    /// `CVSS_V3`, as OSV's severity types.
+    method: String,
+    vector: String,
+    score: f64,
+    severity: String,
+    /// The bulletin's URL.
+    source: String,
+    /// Where in the bulletin the rating was read, and at which commit: required
+    /// so that no rating enters the data without its provenance; not output.
+    #[serde(rename = "note")]
+    _note: String,
 }
 
 #[derive(Deserialize)]
@@ -200,15 +239,44 @@ impl Advisory {
                 .and_then(|d| d.lines().next())
                 .map(str::to_owned)
         });
+        let (stated, rating) = raw
+            .database_specific
+            .map_or((None, None), |d| (d.severity, d.rating));
+        let mut ratings: Vec<Rating> = Vec::new();
+        if let Some(r) = &rating {
+            ratings.push(Rating {
+                method: r.method.clone(),
+                vector: Some(r.vector.clone()),
+                score: Some(r.score),
+                severity: severity(&r.severity).map(|s| s.as_str().to_string()),
+                source: Some(r.source.clone()),
+            });
+        }
+        for entry in raw.severity {
+            // The bulletin's rating already says this vector, with its score.
+            if ratings
+                .iter()
+                .any(|r| r.vector.as_deref() == Some(&entry.score))
+            {
+                continue;
+            }
+            ratings.push(Rating {
+                method: entry.kind,
+                vector: Some(entry.score),
+                ..Rating::default()
+            });
+        }
         Ok(Advisory {
             id,
             aliases: raw.aliases,
             summary,
             references: urls,
-            severity: raw
-                .database_specific
-                .and_then(|d| d.severity)
-                .and_then(|s| severity(&s)),
+            severity: stated
+                .and_then(|s| severity(&s))
+                .or_else(|| rating.and_then(|r| severity(&r.severity))),
+            ratings,
+            published: raw.published,
+            modified: raw.modified,
             affected,
         })
     }

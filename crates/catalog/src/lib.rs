@@ -154,6 +154,8 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         vulnerabilities: Vec::new(),
         advisory_data: None,
         not_checked: Vec::new(),
+        // The pipeline stamps the scan's time; the graph is filled after the catalogers.
+        scanned_at: None,
         dependencies: Vec::new(),
     };
     inventory.normalize();

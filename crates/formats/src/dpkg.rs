@@ -129,18 +129,59 @@ pub fn copyright_path_package(path: &str) -> Option<&str> {
     (!pkg.contains('/') && !pkg.is_empty()).then_some(pkg)
 }
 
-/// License names from a machine-readable (DEP-5) copyright file, sorted and unique.
+/// The licenses a copyright file declares, sorted and unique: each DEP-5
+/// `License:` field's first line whole (`GPL-2+ or Artistic`: the short name
+/// or expression; the lines after it are license text). A free-form file (not
+/// DEP-5, such as base-files') declares none that way; there the GNU licenses'
+/// own notice from their "How to Apply These Terms" section is recognised
+/// (`… either version 2 of the License, or (at your option) any later
+/// version`) and named as DEP-5 does (`GPL-2+`).
 pub fn licenses_from_copyright(text: &str) -> Vec<String> {
     let mut out: Vec<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("License:"))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(|l| l.trim_end_matches(',').to_string())
+        .map(|l| l.trim().trim_end_matches(',').trim().to_string())
         .filter(|l| !l.is_empty())
         .collect();
+    if out.is_empty() {
+        out.extend(gnu_notice(text));
+    }
     out.sort();
     out.dedup();
     out
+}
+
+/// The GNU notice's license as a DEP-5 short name: `GPL-2+`, `LGPL-2.1+`.
+/// Only the "or (at your option) any later version" form is read, whose
+/// meaning is fixed; the first notice in the file is the package's own.
+fn gnu_notice(text: &str) -> Option<String> {
+    let flat = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let (family, after) = [
+        ("gnu lesser general public license", "LGPL"),
+        ("gnu library general public license", "LGPL"),
+        ("gnu general public license", "GPL"),
+    ]
+    .iter()
+    .filter_map(|(name, family)| {
+        let (before, after) = flat.split_once(&format!("under the terms of the {name}"))?;
+        Some((before.len(), *family, after))
+    })
+    .min_by_key(|(at, _, _)| *at)
+    .map(|(_, family, after)| (family, after))?;
+    let after =
+        after.strip_prefix(" as published by the free software foundation; either version ")?;
+    let (version, rest) = after.split_once(' ')?;
+    let version = version.trim_end_matches(',');
+    let well_formed = !version.is_empty()
+        && version.split('.').all(|part| {
+            !part.is_empty() && part.len() <= 2 && part.bytes().all(|b| b.is_ascii_digit())
+        });
+    (well_formed && rest.starts_with("of the license, or (at your option) any later version"))
+        .then(|| format!("{family}-{version}+"))
 }
 
 type Fields<'a> = Vec<(&'a str, String)>;
@@ -229,7 +270,34 @@ mod tests {
     #[test]
     fn dep5_licenses() {
         let text = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: Zlib\n\nFiles: debian/*\nLicense: GPL-2+ or Artistic\n";
-        assert_eq!(licenses_from_copyright(text), vec!["GPL-2+", "Zlib"]);
+        assert_eq!(
+            licenses_from_copyright(text),
+            vec!["GPL-2+ or Artistic", "Zlib"]
+        );
+    }
+
+    /// base-files' copyright is free-form, not DEP-5: its license is the GPL
+    /// notice (the real file, from the vendored .deb; tests/fixtures/debs).
+    #[test]
+    fn a_free_form_copyright_file_s_gnu_notice() {
+        let text = include_str!(
+            "../../../tests/fixtures/debs/copyright/base-files_12.4+deb12u15.copyright"
+        );
+        assert_eq!(licenses_from_copyright(text), vec!["GPL-2+"]);
+        let lesser = "under the terms of the GNU Lesser General Public\nLicense as published by \
+                      the Free Software Foundation; either\nversion 2.1 of the License, or (at your \
+                      option) any later version.";
+        assert_eq!(licenses_from_copyright(lesser), vec!["LGPL-2.1+"]);
+        // Only the fixed "or later" wording; "version 2 as published" and prose are not read.
+        for other in [
+            "under the terms of the GNU General Public License version 2 as published by the FSF.",
+            "GPL v2",
+            "under the terms of the GNU General Public License as published by the Free \
+             Software Foundation; either version 2x of the License, or (at your option) any \
+             later version.",
+        ] {
+            assert!(licenses_from_copyright(other).is_empty(), "{other}");
+        }
     }
 
     /// A real status database as dpkg wrote it (see testdata/README.md).

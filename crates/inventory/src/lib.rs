@@ -50,12 +50,17 @@ pub struct Inventory {
     /// Advisories that cover components of this inventory (from `--advisories`).
     #[serde(default)]
     pub vulnerabilities: Vec<VulnerabilityFact>,
-    /// The advisory data matched: `built-in data of 2026-11-26 (3 days old), 120 from --advisories`.
+    /// The advisory data matched: `built-in data of 2026-11-26, 120 from --advisories`
+    /// (no age: an SBOM must not change with the day).
     pub advisory_data: Option<String>,
     /// Facts the rules need that could not be established, each with why.
     /// Empty is left out, so inventories without any serialise as before.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<NotChecked>,
+    /// When the scan ran (RFC 3339, UTC), or the time `SOURCE_DATE_EPOCH` names:
+    /// the SBOM's timestamp. An SBOM read back keeps the time it records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scanned_at: Option<String>,
     /// Who needs whom, each edge read from real metadata; empty is left out.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
@@ -133,12 +138,34 @@ pub struct VulnerabilityFact {
     pub severity: Option<String>,
     /// The advisory's own references (bulletin, fix, report), first the most authoritative.
     pub references: Vec<String>,
+    /// Scores as the advisory or the bulletin it cites gives them.
+    pub ratings: Vec<Rating>,
+    /// When the advisory was published and last modified (OSV `published`, `modified`).
+    pub published: Option<String>,
+    pub modified: Option<String>,
     /// The components it covers, by position in [`Inventory::components`].
     pub affects: Vec<usize>,
     /// The versions that fix it, lowest first, for the components it covers.
     pub fixed: Vec<String>,
     /// The organisation's VEX statement about it, when it made one.
     pub analysis: Option<VexAnalysis>,
+}
+
+/// One score of a vulnerability: a CVSS vector, with the base score and
+/// severity where the source states them (never computed here).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rating {
+    /// `CVSS_V2`, `CVSS_V3` or `CVSS_V4` (OSV's severity types).
+    pub method: String,
+    /// The vector, e.g. `CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:H/I:H/A:H`.
+    pub vector: Option<String>,
+    /// The base score the source gives, e.g. 9.0.
+    pub score: Option<f64>,
+    /// `low`, `medium`, `high` or `critical`, as the source gives it.
+    pub severity: Option<String>,
+    /// Who rated it: a bulletin's URL; `None` when it is the advisory itself.
+    pub source: Option<String>,
 }
 
 /// A VEX statement: whether a vulnerability affects the product, and why not.

@@ -23,13 +23,31 @@ pub fn rfc3339_from_epoch(secs: i64) -> String {
     )
 }
 
-/// Today's UTC date as `YYYY-MM-DD`.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
+/// When an SBOM says it was made: the time `SOURCE_DATE_EPOCH` names when it
+/// is set (the reproducible-builds convention), else now; RFC 3339, UTC. A
+/// value that is not whole seconds since the epoch is an error, as the
+/// convention asks, rather than a silently different timestamp.
+pub fn now_or_source_date_epoch() -> Result<String, String> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) => text.trim().parse::<i64>().map(rfc3339_from_epoch).map_err(|_| {
+            format!(
+                "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970-01-01; set it to one (e.g. $(git log -1 --format=%ct)) or unset it"
+            )
+        }),
+        Err(_) => Ok(rfc3339_from_epoch(now_secs())),
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    rfc3339_from_epoch(secs)[..10].to_string()
+        .unwrap_or(0)
+}
+
+/// Today's UTC date as `YYYY-MM-DD`.
+pub fn today() -> String {
+    rfc3339_from_epoch(now_secs())[..10].to_string()
 }
 
 /// Whether `text` is a real calendar date written `YYYY-MM-DD`: `2027-02-30`

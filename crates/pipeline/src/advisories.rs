@@ -25,7 +25,7 @@ impl Advisories {
     /// an SBOM read back, which data its scan used). Returns the warnings.
     pub fn apply(&self, inventory: &mut Inventory) -> Vec<String> {
         let warnings = self.database.annotate(inventory, &self.vex);
-        let now = self.database.describe(&gpubom_inventory::time::today());
+        let now = self.database.describe();
         inventory.advisory_data = Some(match inventory.advisory_data.take() {
             Some(before) if before != now => format!("{now}; when scanned: {before}"),
             _ => now,

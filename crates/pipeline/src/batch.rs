@@ -135,7 +135,7 @@ fn scan_one(
     let written = scan_source(source, settings, config, &Silent).and_then(|scan| {
         let bytes = gpubom_sbom::render(
             &scan.inventory,
-            gpubom_sbom::Format::CycloneDxJson,
+            gpubom_sbom::Format::DEFAULT_SBOM,
             TOOL_VERSION,
         )
         .context("cannot render the SBOM")?;

@@ -151,7 +151,7 @@ impl Verdict<'_> {
         let Some(format) = format else {
             return gpubom_sbom::render(
                 &self.inventory,
-                gpubom_sbom::Format::CycloneDxJson,
+                gpubom_sbom::Format::DEFAULT_SBOM,
                 TOOL_VERSION,
             )
             .context("cannot render the SBOM");

@@ -40,6 +40,8 @@ pub fn scan_source(
     progress: &dyn Progress,
 ) -> Result<Scan> {
     // Keys and advisories are loaded before any byte is pulled: bad input fails fast.
+    let scanned_at =
+        gpubom_inventory::time::now_or_source_date_epoch().map_err(anyhow::Error::msg)?;
     let trust = trust(&config.signatures)?;
     let advisories = Advisories::load(settings)?;
     let mut fingerprints = FingerprintTable::builtin();
@@ -65,6 +67,7 @@ pub fn scan_source(
         },
     )?;
     progress.finish();
+    scan.inventory.scanned_at = Some(scanned_at);
     match signature_facts(&image, &trust)? {
         Some(facts) => scan.inventory.signatures = Some(facts),
         None => scan.inventory.declare_not_checked([NotChecked::image(

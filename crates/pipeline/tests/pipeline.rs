@@ -226,7 +226,7 @@ fn two_inventories_diff_synthetic() {
     let write = |inventory: &Inventory, name: &str| -> PathBuf {
         let bytes = gpubom_sbom::render(
             inventory,
-            gpubom_sbom::Format::CycloneDxJson,
+            gpubom_sbom::Format::DEFAULT_SBOM,
             gpubom_pipeline::TOOL_VERSION,
         )
         .unwrap();

@@ -1,10 +1,17 @@
-//! Inventory → CycloneDX 1.5, through the `cyclonedx-bom` model.
+//! Inventory → CycloneDX 1.6 or 1.5, through the `cyclonedx-bom` model.
+//!
+//! `cyclonedx-bom` 0.8 serialises 1.5 only. Every element gpubom writes means
+//! the same in 1.6, which only adds to 1.5, so a 1.6 document is the 1.5
+//! serialisation with its version label changed (`specVersion` in JSON, the
+//! namespace in XML); the tests validate both against the official schemas.
 //!
 //! Output is deterministic: components keep the inventory's sorted order,
 //! the serial number is derived from the inventory's content, and the
-//! timestamp comes from `SOURCE_DATE_EPOCH` or the image's creation time —
-//! never the clock — so two scans of the same image diff to nothing.
+//! timestamp is the scan's (`SOURCE_DATE_EPOCH` when it was set), so two
+//! scans of the same image with one `SOURCE_DATE_EPOCH` diff to nothing.
 
+use crate::licenses;
+use crate::CycloneDxVersion;
 use cyclonedx_bom::external_models::normalized_string::NormalizedString;
 use cyclonedx_bom::external_models::uri::Purl as CdxPurl;
 use cyclonedx_bom::models::bom::{Bom, UrnUuid};
@@ -12,6 +19,7 @@ use cyclonedx_bom::models::component::{
     Classification, Component as CdxComponent, ComponentEvidence, Components, ConfidenceScore, Cpe,
     Identity, IdentityField, Method, Methods, Occurrence, Occurrences,
 };
+use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
 use cyclonedx_bom::models::hash::{Hash as CdxHash, HashAlgorithm, HashValue, Hashes};
 use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
 use cyclonedx_bom::models::metadata::Metadata;
@@ -25,8 +33,71 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::str::FromStr;
 
+/// The JSON document of `version`.
+pub(crate) fn json(
+    inventory: &Inventory,
+    tool_version: &str,
+    version: CycloneDxVersion,
+) -> Result<Vec<u8>, crate::Error> {
+    let mut out = Vec::new();
+    to_bom(inventory, tool_version)
+        .output_as_json_v1_5(&mut out)
+        .map_err(|e| crate::Error::Write(e.to_string()))?;
+    relabel(&mut out, version, br#""specVersion": "1.5""#, |v| {
+        format!(r#""specVersion": "{v}""#)
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The XML document of `version`, with what XML 1.0 cannot carry escaped.
+pub(crate) fn xml(
+    inventory: &Inventory,
+    tool_version: &str,
+    version: CycloneDxVersion,
+) -> Result<Vec<u8>, crate::Error> {
+    let mut out = Vec::new();
+    to_bom(inventory, tool_version)
+        .output_as_xml_v1_5(&mut out)
+        .map_err(|e| crate::Error::Write(e.to_string()))?;
+    relabel(
+        &mut out,
+        version,
+        br#"xmlns="http://cyclonedx.org/schema/bom/1.5""#,
+        |v| format!(r#"xmlns="http://cyclonedx.org/schema/bom/{v}""#),
+    )?;
+    let xml = String::from_utf8(out).map_err(|e| crate::Error::Write(e.to_string()))?;
+    Ok(gpubom_inventory::text::for_xml(&xml)
+        .into_owned()
+        .into_bytes())
+}
+
+/// Rewrites the 1.5 label the serialiser wrote as `version`'s. The label is
+/// in the document's first line or two, before anything taken from the image,
+/// so only that head is searched: text from the image can never be rewritten.
+fn relabel(
+    out: &mut Vec<u8>,
+    version: CycloneDxVersion,
+    written: &[u8],
+    label: impl Fn(&str) -> String,
+) -> Result<(), crate::Error> {
+    if version == CycloneDxVersion::V1_5 {
+        return Ok(());
+    }
+    const HEAD: usize = 160;
+    let head = &out[..out.len().min(HEAD)];
+    let at = head
+        .windows(written.len())
+        .position(|w| w == written)
+        .ok_or_else(|| {
+            crate::Error::Write("the CycloneDX serialiser wrote no 1.5 label to relabel".into())
+        })?;
+    out.splice(at..at + written.len(), label(version.as_str()).into_bytes());
+    Ok(())
+}
+
 /// Builds the CycloneDX model of an inventory.
-pub fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
+fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
     let mut seen = HashSet::new();
     let mut components: Vec<CdxComponent> = Vec::with_capacity(inventory.components.len() + 1);
     if let Some(distro) = &inventory.distro {
@@ -41,6 +112,7 @@ pub fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
         os.evidence = Some(evidence(None, &[], std::slice::from_ref(&distro.path)));
         components.push(os);
     }
+    let os_ref = components.first().and_then(|os| os.bom_ref.clone());
     let mut refs = Vec::with_capacity(inventory.components.len());
     for c in &inventory.components {
         let bom_ref = unique(&mut seen, c.bom_ref());
@@ -52,10 +124,39 @@ pub fn to_bom(inventory: &Inventory, tool_version: &str) -> Bom {
         serial_number: Some(serial_number(inventory)),
         metadata: Some(metadata(inventory, tool_version)),
         components: Some(Components(components)),
+        dependencies: Some(dependencies(inventory, os_ref, &refs)),
         vulnerabilities: crate::vulnerabilities::section(inventory, &refs),
         spec_version: cyclonedx_bom::models::bom::SpecVersion::V1_5,
         ..Bom::default()
     }
+}
+
+/// One entry per component, each with what it depends on: the inventory's
+/// edges, whatever metadata they were read from (`Requires-Dist`, `Depends`,
+/// `DT_NEEDED`, a bundled file). An entry without `dependsOn` is CycloneDX's
+/// "depends on nothing known". The subject itself is left out: it contains the
+/// components rather than depending on them.
+fn dependencies(inventory: &Inventory, os_ref: Option<String>, refs: &[String]) -> Dependencies {
+    let mut depends_on: Vec<Vec<String>> = vec![Vec::new(); refs.len()];
+    for edge in &inventory.dependencies {
+        let (Some(needs), Some(to)) = (depends_on.get_mut(edge.from), refs.get(edge.to)) else {
+            continue;
+        };
+        if !needs.contains(to) {
+            needs.push(to.clone());
+        }
+    }
+    Dependencies(
+        os_ref
+            .into_iter()
+            .map(|os| (os, Vec::new()))
+            .chain(refs.iter().cloned().zip(depends_on))
+            .map(|(dependency_ref, dependencies)| Dependency {
+                dependency_ref,
+                dependencies,
+            })
+            .collect(),
+    )
 }
 
 /// bom-refs must be unique; the same purl can legitimately occur twice (two venvs).
@@ -150,17 +251,17 @@ fn model_card(c: &Component) -> ModelCard {
     }
 }
 
-fn licenses(names: &[String]) -> Option<Licenses> {
-    match names {
-        [] => None,
-        // CycloneDX 1.5 allows one expression, or a list of named licenses, not a mix.
-        [one] if spdx::Expression::parse(one).is_ok() => {
-            Some(Licenses(vec![LicenseChoice::expression(one)]))
-        }
-        many => Some(Licenses(
-            many.iter().map(|n| LicenseChoice::license(n)).collect(),
-        )),
+/// One SPDX expression when every declared text maps to one; else each text
+/// as the license name it was declared as (CycloneDX allows one expression or
+/// a list of licenses, not a mix, and a name is never turned into a guess).
+fn licenses(declared: &[String]) -> Option<Licenses> {
+    if declared.is_empty() {
+        return None;
     }
+    Some(Licenses(match licenses::combined(declared) {
+        Some(expression) => vec![LicenseChoice::expression(&expression)],
+        None => declared.iter().map(|n| LicenseChoice::license(n)).collect(),
+    }))
 }
 
 fn evidence(
@@ -236,13 +337,18 @@ fn metadata(inventory: &Inventory, tool_version: &str) -> Metadata {
             tool_version,
         )])),
         component: Some(root),
-        properties: Some(Properties(metadata_properties(inventory))),
+        properties: Some(Properties(
+            metadata_facts(inventory)
+                .iter()
+                .map(|(k, v)| Property::new(k, v))
+                .collect(),
+        )),
         ..Metadata::default()
     }
 }
 
 /// `pkg:oci/<name>@<digest>?repository_url=<repo>&tag=<tag>` (purl spec, OCI type).
-fn oci_purl(inventory: &Inventory, name: &str) -> String {
+pub(crate) fn oci_purl(inventory: &Inventory, name: &str) -> String {
     let subject = &inventory.subject;
     let last = name.rsplit('/').next().unwrap_or(name);
     let mut purl = Purl::new("oci", &last.to_ascii_lowercase());
@@ -265,9 +371,11 @@ fn oci_purl(inventory: &Inventory, name: &str) -> String {
     purl.to_string()
 }
 
-fn metadata_properties(inventory: &Inventory) -> Vec<Property> {
+/// The subject's facts as `gpubom:` properties, in the order written (the
+/// reader regroups signatures and not-checked items by that order).
+pub(crate) fn metadata_facts(inventory: &Inventory) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let mut push = |k: &str, v: &str| out.push(Property::new(k, v));
+    let mut push = |k: &str, v: &str| out.push((k.to_string(), v.to_string()));
     push(props::SOURCE_KIND, &inventory.subject.kind);
     if let Some(p) = &inventory.subject.platform {
         push(props::IMAGE_PLATFORM, p);
@@ -352,8 +460,12 @@ fn json_array(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_default()
 }
 
-/// A name-based (v5-style) UUID of the inventory's content.
 fn serial_number(inventory: &Inventory) -> UrnUuid {
+    UrnUuid(format!("urn:uuid:{}", serial_uuid(inventory)))
+}
+
+/// A name-based (v5-style) UUID of the inventory's content, the scan's time included.
+pub(crate) fn serial_uuid(inventory: &Inventory) -> String {
     let canonical = serde_json::to_vec(inventory).unwrap_or_default();
     let mut b: [u8; 16] = Sha256::digest(&canonical)[..16]
         .try_into()
@@ -361,28 +473,63 @@ fn serial_number(inventory: &Inventory) -> UrnUuid {
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    UrnUuid(format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
+    format!(
+        "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    ))
+    )
 }
 
+/// When the scan ran (or `SOURCE_DATE_EPOCH`'s time); never the image's creation.
 fn timestamp(inventory: &Inventory) -> Option<cyclonedx_bom::external_models::date_time::DateTime> {
-    let from_epoch = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .map(gpubom_inventory::time::rfc3339_from_epoch);
-    let text = from_epoch.or_else(|| inventory.image.as_ref().and_then(|i| i.created.clone()))?;
-    text.try_into().ok()
+    inventory.scanned_at.clone()?.try_into().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_component_is_listed_with_what_it_depends_on_synthetic() {
+        let inventory = crate::synthetic::graph();
+        let bom: serde_json::Value =
+            serde_json::from_slice(&json(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap())
+                .unwrap();
+        assert_eq!(
+            bom["dependencies"],
+            serde_json::json!([
+                { "ref": "pkg:generic/libc6@1" },
+                { "ref": "pkg:generic/zlib1g@1", "dependsOn": ["pkg:generic/libc6@1"] },
+                { "ref": "pkg:generic/nvidia-cudnn-cu12@1", "dependsOn": ["pkg:generic/cudnn@1"] },
+                {
+                    "ref": "pkg:generic/torch@1",
+                    "dependsOn": ["pkg:generic/nvidia-cudnn-cu12@1", "pkg:generic/cudnn@1"]
+                },
+                { "ref": "pkg:generic/cudnn@1" },
+            ])
+        );
+        assert_eq!(bom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn only_the_head_is_relabelled_synthetic() {
+        let mut inventory = crate::synthetic::graph();
+        // Text from the image that looks like the label stays as it is.
+        inventory.components[0].description = Some(r#""specVersion": "1.5""#.into());
+        let v16 = json(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap();
+        let text = String::from_utf8(v16).unwrap();
+        assert!(text.contains(r#""specVersion": "1.6""#));
+        assert!(text.contains(r#"\"specVersion\": \"1.5\""#), "{text}");
+        let xml = xml(&inventory, "0.0.0", CycloneDxVersion::V1_6).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert_eq!(
+            xml.matches("http://cyclonedx.org/schema/bom/1.6").count(),
+            1
+        );
+    }
 
     #[test]
     fn serial_numbers_are_uuids() {

@@ -38,6 +38,8 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         vulnerabilities: Vec::new(),
         advisory_data: meta.first(props::ADVISORY_DATA),
         not_checked: not_checked(&meta.0),
+        // When the SBOM says it was made; written back unchanged.
+        scanned_at: str_of(&doc["metadata"]["timestamp"]),
         dependencies: Vec::new(),
     };
     declare_unrecorded(&mut inventory);
@@ -365,6 +367,24 @@ mod tests {
         })
         .to_string()
         .into_bytes()
+    }
+
+    #[test]
+    fn gpubom_s_own_1_6_and_1_5_read_back_alike_synthetic() {
+        let written = crate::synthetic::graph();
+        for version in [crate::CycloneDxVersion::V1_6, crate::CycloneDxVersion::V1_5] {
+            let bytes =
+                crate::render(&written, crate::Format::CycloneDxJson(version), "0.0.0").unwrap();
+            let read = read_cyclonedx_json(&bytes).unwrap();
+            assert_eq!(read.scanned_at, written.scanned_at, "{version:?}");
+            let names = |i: &Inventory| {
+                i.components
+                    .iter()
+                    .map(|c| (c.name.clone(), c.purl.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(&read), names(&written), "{version:?}");
+        }
     }
 
     #[test]

@@ -159,7 +159,10 @@ fn header(inventory: &Inventory, out: &mut String) {
         put(format!("GPU:       {line}"));
     }
     if let Some(data) = &inventory.advisory_data {
-        put(format!("Advisories: {data}"));
+        put(format!(
+            "Advisories: {}",
+            with_age(data, &gpubom_inventory::time::today())
+        ));
     }
     if let Some(d) = &inventory.distro {
         put(format!(
@@ -299,4 +302,47 @@ fn summary(inventory: &Inventory, out: &mut String) {
         count(ComponentKind::NativeLibrary),
         count(ComponentKind::Model) + count(ComponentKind::Data),
     );
+}
+
+/// The advisory data's description with the built-in data's age after its
+/// date, for the terminal only: the SBOM records the date, never the age.
+fn with_age(data: &str, today: &str) -> String {
+    const BUILT_IN: &str = "built-in data of ";
+    let Some(rest) = data.strip_prefix(BUILT_IN) else {
+        return data.to_string();
+    };
+    // An SBOM read back may hold anything here: split only at a char boundary.
+    let (Some(date), Some(after)) = (rest.get(..10), rest.get(10..)) else {
+        return data.to_string();
+    };
+    match gpubom_inventory::time::days_between(date, today) {
+        Some(days) if gpubom_inventory::time::is_date(date) => {
+            format!("{BUILT_IN}{date} ({days} days old){after}")
+        }
+        _ => data.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_age;
+
+    #[test]
+    fn the_age_is_added_on_the_terminal_only_synthetic() {
+        assert_eq!(
+            with_age(
+                "built-in data of 2026-11-26, 3 from --advisories",
+                "2026-11-29"
+            ),
+            "built-in data of 2026-11-26 (3 days old), 3 from --advisories"
+        );
+        // Anything else (an SBOM's hostile text, a multi-byte char at 10) is left as it is.
+        for other in [
+            "built-in data of 2026-11-2é",
+            "weird",
+            "built-in data of soon",
+        ] {
+            assert_eq!(with_age(other, "2026-11-29"), other);
+        }
+    }
 }

