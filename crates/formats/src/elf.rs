@@ -753,6 +753,153 @@ mod tests {
         );
     }
 
+    /// A synthetic ELF64 shared object laid out as patched libraries are: `parts` are
+    /// `(file offset, bytes)`, `phdrs` `(p_type, offset, vaddr, size)`, and `sections`
+    /// `(name offset in .shstrtab, offset, size)`, the last of them `.shstrtab` itself.
+    fn synthetic_elf(
+        len: usize,
+        parts: &[(usize, Vec<u8>)],
+        phdrs: &[(u32, u64, u64, u64)],
+        sections: &[(u32, u64, u64)],
+        shoff: usize,
+    ) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        header.resize(16, 0);
+        header.extend(3u16.to_le_bytes()); // ET_DYN
+        header.extend(62u16.to_le_bytes()); // EM_X86_64
+        header.extend(1u32.to_le_bytes());
+        header.extend(0u64.to_le_bytes());
+        header.extend(64u64.to_le_bytes()); // e_phoff
+        header.extend((shoff as u64).to_le_bytes());
+        header.extend(0u32.to_le_bytes());
+        for v in [64u16, 56, phdrs.len() as u16, 64, sections.len() as u16] {
+            header.extend(v.to_le_bytes());
+        }
+        header.extend((sections.len() as u16 - 1).to_le_bytes());
+        for &(p_type, offset, vaddr, size) in phdrs {
+            header.extend(p_type.to_le_bytes());
+            header.extend(4u32.to_le_bytes());
+            for v in [offset, vaddr, vaddr, size, size, 8] {
+                header.extend(v.to_le_bytes());
+            }
+        }
+        out[..header.len()].copy_from_slice(&header);
+        let mut table = Vec::new();
+        for &(name, offset, size) in sections {
+            table.extend(name.to_le_bytes());
+            table.extend(1u32.to_le_bytes());
+            for v in [0u64, 0, offset, size, 0, 8, 0] {
+                table.extend(v.to_le_bytes());
+            }
+        }
+        out[shoff..shoff + table.len()].copy_from_slice(&table);
+        for (at, bytes) in parts {
+            out[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        out
+    }
+
+    /// One fatbin container with one SASS entry for `arch`.
+    fn container(arch: u32) -> Vec<u8> {
+        let mut entry = Vec::new();
+        entry.extend(2u16.to_le_bytes()); // SASS
+        entry.extend(0x0101u16.to_le_bytes());
+        entry.extend(64u32.to_le_bytes());
+        entry.extend(16u64.to_le_bytes());
+        entry.resize(28, 0);
+        entry.extend(arch.to_le_bytes());
+        entry.resize(64 + 16, 0xAA);
+        let mut c = crate::fatbin::CONTAINER_START.to_vec();
+        c.extend((entry.len() as u64).to_le_bytes());
+        c.extend(entry);
+        c
+    }
+
+    #[test]
+    fn section_names_are_found_wherever_shstrtab_lies_synthetic() {
+        // As patchelf leaves CTranslate2's library: `.shstrtab` near the start, the section
+        // headers 3 MiB later, past everything a window before them would keep.
+        let names = b"\0.shstrtab\0.nv_fatbin\0.rodata\0__nv_relfatbin\0".to_vec();
+        let (fatbin, relfatbin, rodata) = (0x10_0000, 0x18_0000, 0x20_0000);
+        let shoff = 0x30_0000;
+        let file = synthetic_elf(
+            shoff + 4 * 64,
+            &[
+                (0x200, names),
+                (fatbin, container(80)),
+                (relfatbin, container(90)),
+                (rodata, container(35)),
+            ],
+            &[],
+            &[
+                (11, fatbin as u64, 0x1000),
+                (30, relfatbin as u64, 0x1000),
+                (22, rodata as u64, 0x1000),
+                (1, 0x200, 48),
+            ],
+            shoff,
+        );
+        let facts = scan_in_chunks(&file);
+        assert_eq!(facts.sm_archs, "sm_80,sm_90");
+        assert_eq!(facts.fatbins_elsewhere, 1, "the .rodata container");
+    }
+
+    #[test]
+    fn the_dynamic_string_table_is_kept_wherever_it_lies_synthetic() {
+        // As in cuDNN 9.5.1: the dynamic section early, its string table in a segment of its
+        // own at the end of the file, past the prefix.
+        let far = PREFIX_CAP + (1 << 20);
+        let strtab_vaddr = 0x4000_0000u64;
+        let strings = b"\0libcudnn_ops.so.9\0libcudart.so.12\0".to_vec();
+        let mut dynamic = Vec::new();
+        for (tag, val) in [
+            (14u64, 1u64),
+            (1, 19),
+            (5, strtab_vaddr),
+            (10, strings.len() as u64),
+            (0, 0),
+        ] {
+            dynamic.extend(tag.to_le_bytes());
+            dynamic.extend(val.to_le_bytes());
+        }
+        let file = synthetic_elf(
+            far + strings.len() + 64,
+            &[(0x1000, dynamic.clone()), (far, strings.clone())],
+            &[
+                (1, 0, 0, 0x2000),
+                (2, 0x1000, 0x1000, dynamic.len() as u64),
+                (1, far as u64, strtab_vaddr, strings.len() as u64),
+            ],
+            &[(0, 0, 0)],
+            far + strings.len(),
+        );
+        let facts = scan_in_chunks(&file);
+        assert_eq!(facts.soname.as_deref(), Some("libcudnn_ops.so.9"));
+        assert_eq!(facts.needed, ["libcudart.so.12"]);
+    }
+
+    #[test]
+    fn cubins_are_read_from_their_header_synthetic() {
+        // e_flags of real cubins (see CUBIN_ABI_V2): CUDA 12's sm_90a, CUDA 13's sm_100.
+        for (abi, flags, arch) in [(7u8, 0x5a0d5au32, "sm_90a"), (8, 0x6006402, "sm_100")] {
+            let mut cubin = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0x41, abi];
+            cubin.resize(16, 0);
+            cubin.extend(2u16.to_le_bytes()); // ET_EXEC
+            cubin.extend(EM_CUDA.to_le_bytes());
+            cubin.extend(1u32.to_le_bytes());
+            cubin.extend([0u8; 24]);
+            cubin.extend(flags.to_le_bytes());
+            cubin.extend(64u16.to_le_bytes());
+            cubin.resize(64, 0);
+            let facts = scan_in_chunks(&cubin);
+            assert_eq!(
+                (facts.machine.as_str(), facts.sm_archs.as_str()),
+                ("cuda", arch)
+            );
+        }
+    }
+
     #[test]
     fn not_elf_and_truncated_synthetic() {
         let mut s = ElfScanner::new();
