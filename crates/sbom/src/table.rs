@@ -92,6 +92,8 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
             let driver = c.properties.get(props::NVIDIA_MIN_DRIVER)?;
             Some((GenericVersion::parse(driver)?, driver, c))
         })
+        // The first of equals: a CUDA runtime (`cuda-runtime` sorts first) over a PTX ISA.
+        .rev()
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, driver, c)| {
             let why = c
