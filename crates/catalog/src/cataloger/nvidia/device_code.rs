@@ -8,12 +8,13 @@
 //! else a library component of its own. NVIDIA's own libraries take the same roll-up through
 //! the cataloger's family logic; this module holds what both share.
 //!
-//! The driver a component needs is the highest of what its files and its package say: the
-//! CUDA runtime it bundles (the cataloger's runtime components), the runtime its files link
-//! (`DT_NEEDED libcudart.so.13`), the CUDA it declares it was built with (`built_with_cuda`),
-//! and the PTX ISA its PTX is written in (each ISA major is one CUDA major's). Each is the
-//! minor-version-compatibility floor of a CUDA major, and the component records which source
-//! set it, naming the file.
+//! The driver a component needs is the highest of what it and its package say: the CUDA
+//! runtime it is (the cataloger's runtime components), the CUDA it declares it was built
+//! with (`built_with_cuda`), and what its files need, each file the runtime it links
+//! (`DT_NEEDED libcudart.so.13`) or the PTX ISA its PTX is written in (each ISA major is one
+//! CUDA major's), the lowest of its files (a package may ship one build per CUDA release).
+//! Each is the minor-version-compatibility floor of a CUDA major, and the component records
+//! which source set it, naming the file.
 
 use super::{append_list, display_path, Found};
 use crate::nvidia::{classify, Family};
@@ -151,23 +152,51 @@ pub(super) fn add_elf_properties(component: &mut Component, elf: Option<&ElfFact
     if elf.has_device_code() {
         append_list(component, props::NVIDIA_DEVICE_CODE_FILES, shown);
     }
-    for (soname, major) in needed_cuda_runtimes(elf) {
-        raise_min_driver(
-            component,
-            major,
-            format!("{soname} needed by {shown}"),
-            Tie::Keep,
-        );
+    if let Some((major, reason)) = file_floor(elf, shown) {
+        lower_file_floor(component, major, reason);
     }
-    if let Some(isa) = &elf.ptx_isa {
-        if let Some(major) = gpu::tables::ptx_isa_cuda_major(isa) {
-            raise_min_driver(
-                component,
-                major,
-                format!("PTX ISA {isa} in {shown}, written by CUDA {major}"),
-                Tie::Keep,
-            );
-        }
+}
+
+/// The CUDA major a file's build needs, and why: the runtime it links, else the PTX ISA its
+/// PTX is written in (each ISA major is one CUDA major's), whichever is higher.
+fn file_floor(elf: &ElfFacts, shown: &str) -> Option<(u32, String)> {
+    let linked = needed_cuda_runtimes(elf)
+        .into_iter()
+        .max_by_key(|&(_, major)| major)
+        .map(|(soname, major)| (major, format!("{soname} needed by {shown}")));
+    let ptx = elf.ptx_isa.as_deref().and_then(|isa| {
+        let major = gpu::tables::ptx_isa_cuda_major(isa)?;
+        Some((
+            major,
+            format!("PTX ISA {isa} in {shown}, written by CUDA {major}"),
+        ))
+    });
+    match (linked, ptx) {
+        (Some(l), Some(p)) if p.0 > l.0 => Some(p),
+        (Some(l), _) => Some(l),
+        (None, p) => p,
+    }
+}
+
+/// Files are rolled up before any declared build or bundled runtime is looked at, so a
+/// floor already on the component came from another of its files: the lower stands. A
+/// package that ships one build per CUDA release (bitsandbytes' `libbitsandbytes_cuda118.so`
+/// to `_cuda132.so`) loads the one the installed runtime fits, so it needs only the lowest.
+fn lower_file_floor(component: &mut Component, major: u32, reason: String) {
+    let Some((floor, _)) = gpu::tables::runtime_driver(&major.to_string()) else {
+        return;
+    };
+    let current = component
+        .properties
+        .get(props::NVIDIA_MIN_DRIVER)
+        .and_then(|d| GenericVersion::parse(d));
+    let lower = match (current, GenericVersion::parse(floor)) {
+        (Some(current), Some(new)) => new < current,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    if lower {
+        set_min_driver(component, floor, reason);
     }
 }
 
@@ -184,18 +213,10 @@ fn needed_cuda_runtimes(elf: &ElfFacts) -> Vec<(&str, u32)> {
         .collect()
 }
 
-/// Which reason stands when two sources need the same driver.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tie {
-    /// The first source found stays (a file's link or PTX).
-    Keep,
-    /// This source is the stronger statement (a declared build, a bundled runtime).
-    Replace,
-}
-
 /// Raises the component's needed driver to CUDA `major`'s minor-version floor, naming
-/// `reason`, when that is higher than what it needs already.
-pub(super) fn raise_min_driver(component: &mut Component, major: u32, reason: String, tie: Tie) {
+/// `reason`, when that is at least what it needs already: a declared build and a bundled
+/// runtime are stronger statements than a file's link or PTX, so on a tie they name it.
+pub(super) fn raise_min_driver(component: &mut Component, major: u32, reason: String) {
     let Some((floor, _)) = gpu::tables::runtime_driver(&major.to_string()) else {
         return;
     };
@@ -210,16 +231,20 @@ pub(super) fn raise_min_driver(component: &mut Component, major: u32, reason: St
     };
     let higher = match current {
         None => true,
-        Some(current) => new > current || (new == current && tie == Tie::Replace),
+        Some(current) => new >= current,
     };
     if higher {
-        component
-            .properties
-            .insert(props::NVIDIA_MIN_DRIVER.to_string(), floor.to_string());
-        component
-            .properties
-            .insert(props::NVIDIA_MIN_DRIVER_REASON.to_string(), reason);
+        set_min_driver(component, floor, reason);
     }
+}
+
+fn set_min_driver(component: &mut Component, floor: &str, reason: String) {
+    component
+        .properties
+        .insert(props::NVIDIA_MIN_DRIVER.to_string(), floor.to_string());
+    component
+        .properties
+        .insert(props::NVIDIA_MIN_DRIVER_REASON.to_string(), reason);
 }
 
 /// Rolls a library's architectures into its component's, in compute-capability order.
@@ -262,30 +287,52 @@ mod tests {
     }
 
     #[test]
-    fn the_highest_floor_wins_and_names_its_source_synthetic() {
+    fn files_need_the_lowest_and_declarations_raise_it_synthetic() {
         let mut c = Component::default();
-        raise_min_driver(
-            &mut c,
-            12,
-            "libcudart.so.12 needed by /a.so".into(),
-            Tie::Keep,
+        // One build per CUDA release (bitsandbytes): the lowest file decides.
+        lower_file_floor(&mut c, 13, "libcudart.so.13 needed by /b130.so".into());
+        lower_file_floor(&mut c, 12, "libcudart.so.12 needed by /b128.so".into());
+        lower_file_floor(&mut c, 13, "PTX ISA 9.2 in /b132.so".into());
+        assert_eq!(c.properties[props::NVIDIA_MIN_DRIVER], "525.60.13");
+        assert_eq!(
+            c.properties[props::NVIDIA_MIN_DRIVER_REASON],
+            "libcudart.so.12 needed by /b128.so"
         );
-        raise_min_driver(&mut c, 13, "PTX ISA 9.0 in /b.so".into(), Tie::Keep);
-        raise_min_driver(&mut c, 12, "built with CUDA 12.8".into(), Tie::Replace);
+        // A declared CUDA 13 build raises it; an equal bundled runtime names itself.
+        raise_min_driver(&mut c, 13, "built with CUDA 13.0".into());
         assert_eq!(c.properties[props::NVIDIA_MIN_DRIVER], "580");
-        assert_eq!(
-            c.properties[props::NVIDIA_MIN_DRIVER_REASON],
-            "PTX ISA 9.0 in /b.so"
-        );
-        raise_min_driver(&mut c, 13, "built with CUDA 13.0".into(), Tie::Replace);
+        raise_min_driver(&mut c, 12, "CUDA runtime 12.8".into());
         assert_eq!(
             c.properties[props::NVIDIA_MIN_DRIVER_REASON],
             "built with CUDA 13.0"
         );
-        raise_min_driver(&mut c, 13, "PTX ISA 9.2 in /c.so".into(), Tie::Keep);
+        raise_min_driver(&mut c, 13, "CUDA runtime 13.0".into());
         assert_eq!(
             c.properties[props::NVIDIA_MIN_DRIVER_REASON],
-            "built with CUDA 13.0"
+            "CUDA runtime 13.0"
         );
+    }
+
+    #[test]
+    fn a_file_needs_the_higher_of_its_link_and_its_ptx_synthetic() {
+        let elf = ElfFacts {
+            needed: vec!["libcudart.so.12".into(), "libc.so.6".into()],
+            ptx_isa: Some("9.0".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            file_floor(&elf, "/a.so"),
+            Some((13, "PTX ISA 9.0 in /a.so, written by CUDA 13".into()))
+        );
+        let elf = ElfFacts {
+            needed: vec!["libcudart-c3a75b33.so.12.8.90".into()],
+            ptx_isa: Some("8.7".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            file_floor(&elf, "/a.so"),
+            Some((12, "libcudart-c3a75b33.so.12.8.90 needed by /a.so".into()))
+        );
+        assert_eq!(file_floor(&ElfFacts::default(), "/a.so"), None);
     }
 }

@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 mod device_code;
 mod evidence;
 mod triton;
-use device_code::{add_elf_properties, raise_min_driver, ForeignFile, Tie};
+use device_code::{add_elf_properties, raise_min_driver, ForeignFile};
 use evidence::*;
 
 pub(crate) struct NvidiaCataloger;
@@ -340,7 +340,7 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
                     "built with CUDA {value}, as {} declares",
                     display_path(file_fact.path)
                 );
-                raise_min_driver(component, major, reason, Tie::Replace);
+                raise_min_driver(component, major, reason);
             }
         }
     }
@@ -499,7 +499,7 @@ fn add_driver_requirement(component: &mut Component, compat: Option<(u32, u32)>)
     let release: Vec<&str> = version.split('.').take(2).collect();
     if let Some(major) = release.first().and_then(|m| m.parse().ok()) {
         let reason = format!("CUDA runtime {}", release.join("."));
-        raise_min_driver(component, major, reason, Tie::Replace);
+        raise_min_driver(component, major, reason);
     }
     // A cuda-compat package of the same major, as new as the runtime, lets it run on older
     // driver branches (data center GPUs only: the gate knows the fleet).
