@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 /// Bump when what [`LayerAnalysis`] records changes meaning without the
 /// executable changing (it always changes with it; see the module docs).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Length of the hex sha256 that ends an entry.
 const CHECKSUM: usize = 64;

@@ -1,7 +1,7 @@
 //! What a scan could not establish from the bytes it read (see
 //! [`gpubom_inventory::not_checked`]): the image config a directory or a
 //! file does not have, model hashes nobody pinned, and GPU architectures a
-//! library hides outside its `.nv_fatbin`.
+//! component keeps outside its fatbin sections.
 
 use gpubom_image::{Image, SourceKind};
 use gpubom_inventory::{props, Fact, Inventory, NotChecked};
@@ -32,7 +32,7 @@ pub fn declare(image: &Image, pinned: bool, inventory: &mut Inventory) {
                 Fact::GpuArchitectures,
                 c,
                 format!(
-                    "{count} fatbin container(s) lie outside .nv_fatbin, where the library loads them itself; its architectures are not all known, so the gate does not judge them"
+                    "{count} fatbin container(s) lie outside .nv_fatbin and __nv_relfatbin, where gpubom cannot tell whose kernels they are (cuFFT loads its own from .ldata); its architectures are not all known, so the gate does not judge them"
                 ),
             ));
         }

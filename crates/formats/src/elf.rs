@@ -20,8 +20,8 @@ use goblin::elf::section_header::SectionHeader;
 use memchr::memmem;
 use std::collections::BTreeSet;
 
-use crate::fatbin::{CodeKind, FatbinWalker};
-use gpubom_inventory::gpu::{self, GpuArch};
+use crate::fatbin::{CodeKind, Containers, DeviceTarget, FatbinWalker};
+use gpubom_inventory::gpu::{self, GpuArch, Variant};
 
 /// Bytes kept for header and dynamic-section parsing.
 const PREFIX_CAP: usize = 8 << 20;
@@ -34,18 +34,29 @@ const TAIL: usize = 160;
 const CARRY: usize = TAIL + 64;
 /// Distinct version strings kept per library (a hostile file could hold millions).
 const MAX_VERSION_STRINGS: usize = 16;
-/// Bytes captured before the section headers, where linkers put `.shstrtab`.
-const SECTION_NAMES_WINDOW: u64 = 64 << 10;
+/// Most places remembered where a fatbin section's name occurs (see `SectionNames`).
+const MAX_NAME_HITS: usize = 1 << 16;
+/// Most bytes of a dynamic section read: 4,096 entries of 16 bytes.
+const MAX_DYNAMIC_BYTES: u64 = 4096 * 16;
 /// Most section headers read (real CUDA libraries have about 30).
 const MAX_SECTIONS: u64 = 4096;
 /// The size of an ELF64 section header, the larger of the two classes. `e_shentsize` says
 /// how large each is, and goblin reads them at their native size whatever it says, so a
 /// larger claim (up to 65,535) only inflates what would be captured, never what is read.
 const SECTION_HEADER_SIZE: u64 = 64;
-/// Sections whose fatbin containers hold the library's own kernels, in preference order:
-/// a linked library's `.nv_fatbin`; only without one, the relocatable device code kept in
-/// `__nv_relfatbin` (NVSHMEM's host library has both, and `cuobjdump` lists only the first).
-const FATBIN_SECTIONS: &[&str] = &[".nv_fatbin", "__nv_relfatbin"];
+/// Sections whose fatbin containers hold the library's own kernels, with the NUL that ends
+/// each name in `.shstrtab`: a linked library's `.nv_fatbin`, and the relocatable device
+/// code of `__nv_relfatbin` (NCCL 2.28 keeps 127 containers there beside 16 in
+/// `.nv_fatbin`). Both are what `cuobjdump --all-fatbin` lists; without `--all-fatbin` it
+/// lists `__nv_relfatbin` only when there is no `.nv_fatbin`.
+const FATBIN_SECTIONS: &[&[u8]] = &[b".nv_fatbin\0", b"__nv_relfatbin\0"];
+/// `e_ident[EI_ABIVERSION]` of cubins written by CUDA 13 (`ELFOSABI_CUDA` v2), whose
+/// `e_flags` keep the architecture in bits 8–15; earlier cubins (ABI version 7) keep it in
+/// bits 0–7 and mark an architecture-specific build (`sm_90a`) with bit 11. Read from real
+/// cubins: xformers 0.0.35 (`sm_75`, `sm_80`, `sm_90a`: 0x4b054b, 0x500550, 0x5a0d5a) and
+/// NCCL 2.28.9 (`sm_75` … `sm_120`: 0x6004b04 … 0x6007802), as `cuobjdump` names them.
+const CUBIN_ABI_V2: u8 = 8;
+const CUBIN_V1_ARCH_SPECIFIC: u32 = 0x800;
 /// `e_machine` of CUDA device code (cubins).
 const EM_CUDA: u16 = 190;
 
@@ -102,24 +113,89 @@ pub struct ElfScanner {
     prefix: Vec<u8>,
     /// Bytes fed so far (the file offset of the next chunk).
     offset: u64,
-    /// Past-the-prefix ranges to keep, decided once the program headers are in.
-    capture: Capture,
-    /// `(file offset, bytes)` kept from each range of `capture`.
-    captured: Vec<(u64, Vec<u8>)>,
+    /// Whether the program headers have been read to decide what to keep past the prefix.
+    planned: bool,
+    /// Past-the-prefix ranges kept as they stream past: the section headers, the segment
+    /// holding the dynamic section, and the dynamic string table.
+    kept: Vec<Kept>,
+    /// The dynamic section's end, until its string table has been located.
+    dynamic_pending: Option<u64>,
     carry: Vec<u8>,
     found: BTreeSet<VersionString>,
     finders: Vec<memmem::Finder<'static>>,
+    /// Where the name of a fatbin section (`.nv_fatbin\0`, `__nv_relfatbin\0`) starts in
+    /// the file, wherever that is: see [`SectionNames`].
+    section_names: SectionNames,
     fatbin: FatbinWalker,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Capture {
-    /// The program headers are not all in yet.
-    Undecided,
-    /// Nothing past the prefix is needed (or the file is not an ELF we can plan for).
-    Nothing,
-    /// `[start, end)` file ranges, each at most a few MiB.
-    Ranges(Vec<(u64, u64)>),
+/// A file range kept as it streams past: `bytes` holds `[start, start + bytes.len())`.
+#[derive(Debug)]
+struct Kept {
+    start: u64,
+    end: u64,
+    bytes: Vec<u8>,
+}
+
+impl Kept {
+    fn new(start: u64, end: u64) -> Kept {
+        Kept {
+            start,
+            end,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Appends what `chunk` (at file offset `at`) holds of the range, in order.
+    fn take(&mut self, chunk: &[u8], at: u64) {
+        let next = self.start.saturating_add(self.bytes.len() as u64);
+        let chunk_end = at.saturating_add(chunk.len() as u64);
+        if next >= self.end || next < at || next >= chunk_end {
+            return;
+        }
+        let from = next.saturating_sub(at) as usize;
+        let to = self.end.min(chunk_end).saturating_sub(at) as usize;
+        self.bytes
+            .extend_from_slice(chunk.get(from..to).unwrap_or_default());
+    }
+}
+
+/// The section names are in `.shstrtab`, which the section headers at the end of the file
+/// locate; but `.shstrtab` can lie anywhere before them (patchelf and auditwheel move it:
+/// 1.05 MiB before the headers in CTranslate2's library), so by the time the headers say
+/// where it is, it has streamed past. Rather than keep every byte that might be it, the
+/// scanner remembers where the only names it needs occur: a section is a fatbin section
+/// when its name's offset in `.shstrtab` is one of these. Bounded: a file holding more
+/// than [`MAX_NAME_HITS`] copies of the names loses the later ones, and containers in
+/// sections so missed are counted as "elsewhere" (not checked), never as kernels.
+#[derive(Debug)]
+struct SectionNames {
+    finders: Vec<memmem::Finder<'static>>,
+    starts: BTreeSet<u64>,
+}
+
+impl SectionNames {
+    fn new() -> SectionNames {
+        SectionNames {
+            finders: FATBIN_SECTIONS
+                .iter()
+                .map(|name| memmem::Finder::new(*name))
+                .collect(),
+            starts: BTreeSet::new(),
+        }
+    }
+
+    /// Records the names found in `window`, whose first byte is at file offset `at`.
+    fn scan(&mut self, window: &[u8], at: u64) {
+        for finder in &self.finders {
+            for pos in finder.find_iter(window) {
+                if self.starts.len() >= MAX_NAME_HITS {
+                    return;
+                }
+                self.starts.insert(at.saturating_add(pos as u64));
+            }
+        }
+    }
 }
 
 impl Default for ElfScanner {
@@ -133,58 +209,54 @@ impl ElfScanner {
         ElfScanner {
             prefix: Vec::new(),
             offset: 0,
-            capture: Capture::Undecided,
-            captured: Vec::new(),
+            planned: false,
+            kept: Vec::new(),
+            dynamic_pending: None,
             carry: Vec::new(),
             found: BTreeSet::new(),
             finders: MARKERS
                 .iter()
                 .map(|(_, m, _)| memmem::Finder::new(*m))
                 .collect(),
+            section_names: SectionNames::new(),
             fatbin: FatbinWalker::new(),
         }
     }
 
     pub fn feed(&mut self, chunk: &[u8]) {
+        let at = self.offset;
         let room = PREFIX_CAP.saturating_sub(self.prefix.len());
         self.prefix
             .extend_from_slice(chunk.get(..room).unwrap_or(chunk));
-        if self.capture == Capture::Undecided {
-            self.capture = plan_capture(&self.prefix);
+        if !self.planned {
+            self.plan();
         }
-        if let Capture::Ranges(ranges) = &self.capture {
-            if self.captured.len() < ranges.len() {
-                self.captured = ranges.iter().map(|&(s, _)| (s, Vec::new())).collect();
-            }
-            let (from, to) = (self.offset, self.offset.saturating_add(chunk.len() as u64));
-            for (&(start, end), kept) in ranges.iter().zip(self.captured.iter_mut()) {
-                if from < end && to > start {
-                    let lo = start.max(from).saturating_sub(from) as usize;
-                    let hi = end.min(to).saturating_sub(from) as usize;
-                    let Some(bytes) = chunk.get(lo..hi) else {
-                        continue;
-                    };
-                    if kept.1.is_empty() {
-                        kept.0 = start.max(from);
-                    }
-                    kept.1.extend_from_slice(bytes);
-                }
-            }
+        for kept in &mut self.kept {
+            kept.take(chunk, at);
+        }
+        self.offset = at.saturating_add(chunk.len() as u64);
+        if self.dynamic_pending.is_some_and(|end| end <= self.offset) {
+            self.dynamic_pending = None;
+            self.keep_dynamic_strings(chunk, at);
         }
         self.fatbin.feed(chunk);
-        self.offset = self.offset.saturating_add(chunk.len() as u64);
         // Search carry + chunk, so a marker split across chunks is still seen.
         let mut window = std::mem::take(&mut self.carry);
+        let window_at = at.saturating_sub(window.len() as u64);
         window.extend_from_slice(chunk);
         self.scan(&window, false);
+        self.section_names.scan(&window, window_at);
         self.carry = window.split_off(window.len().saturating_sub(CARRY));
     }
 
-    /// `None` when the bytes are not an ELF file.
+    /// `None` when the bytes are neither an ELF file nor a standalone fatbin.
     pub fn finish(mut self) -> Option<ElfFacts> {
         let carry = std::mem::take(&mut self.carry);
         self.scan(&carry, true);
-        let header = goblin::elf::Elf::parse_header(&self.prefix).ok()?;
+        let containers = self.fatbin.finish();
+        let Ok(header) = goblin::elf::Elf::parse_header(&self.prefix) else {
+            return standalone_fatbin(&self.prefix, &containers);
+        };
         let mut facts = ElfFacts {
             class64: header.container().ok()? == Container::Big,
             machine: machine_name(header.e_machine),
@@ -193,35 +265,85 @@ impl ElfScanner {
         };
         let image = Sparse {
             prefix: &self.prefix,
-            captured: &self.captured,
+            kept: &self.kept,
         };
         if let Some((soname, needed)) = dynamic_names(&image, &header) {
             facts.soname = soname;
             facts.needed = needed;
         }
-        let containers = self.fatbin.finish();
+        if header.e_machine == EM_CUDA {
+            // A cubin is device code for the one architecture its header names.
+            if let Some(arch) = cubin_arch(&self.prefix, &header) {
+                facts.sm_archs = arch.to_string();
+            }
+            return Some(facts);
+        }
         if !containers.is_empty() {
-            let sections = fatbin_sections(&image, &header).unwrap_or_default();
-            let targets = containers.within(&sections);
-            facts.fatbins_elsewhere = containers.outside(&sections);
-            let of_kind = |kind: CodeKind| -> Vec<GpuArch> {
-                let mut archs: Vec<GpuArch> = targets
-                    .iter()
-                    .filter(|t| t.kind == kind)
-                    .map(|t| t.arch)
-                    .collect();
-                archs.dedup();
-                archs
-            };
-            facts.sm_archs = gpu::format_list(&of_kind(CodeKind::Sass));
-            facts.ptx_archs = gpu::format_list(&of_kind(CodeKind::Ptx));
-            facts.ptx_isa = targets
-                .iter()
-                .filter_map(|t| t.ptx_isa)
-                .max()
-                .map(|(major, minor)| format!("{major}.{minor}"));
+            let sections =
+                fatbin_sections(&image, &header, &self.section_names.starts).unwrap_or_default();
+            let attributed = containers.attribute(&sections);
+            facts.fatbins_elsewhere = attributed.elsewhere;
+            facts.set_device_code(&attributed.targets);
         }
         Some(facts)
+    }
+
+    /// Decides, once the program headers are in, what past the prefix to keep.
+    fn plan(&mut self) {
+        let Ok(header) = goblin::elf::Elf::parse_header(&self.prefix) else {
+            let magic = goblin::elf::header::ELFMAG;
+            let magic = magic.get(..self.prefix.len()).unwrap_or(magic.as_slice());
+            // Too short to tell yet; anything else is not an ELF file.
+            self.planned = !(self.prefix.len() < 64 && self.prefix.starts_with(magic));
+            return;
+        };
+        let phdrs = match program_headers(&self.prefix, &header) {
+            Some((_, phdrs)) => phdrs,
+            None => {
+                let phnum = u64::from(header.e_phnum).min(256);
+                let table_end = header
+                    .e_phoff
+                    .saturating_add(u64::from(header.e_phentsize).saturating_mul(phnum));
+                if (self.prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
+                    return;
+                }
+                Vec::new()
+            }
+        };
+        self.planned = true;
+        self.dynamic_pending = phdrs
+            .iter()
+            .find(|p| p.p_type == PT_DYNAMIC)
+            .map(|d| d.p_offset.saturating_add(d.p_filesz.min(MAX_DYNAMIC_BYTES)));
+        self.kept = [dynamic_segment(&phdrs), section_table(&header)]
+            .into_iter()
+            .flatten()
+            .filter(|&(_, end)| end > PREFIX_CAP as u64)
+            .map(|(start, end)| Kept::new(start, end))
+            .collect();
+    }
+
+    /// Once the dynamic section has streamed in: keeps its string table too, when that
+    /// lies further on (cuDNN 9.5.1 puts it in a segment of its own at the end of the
+    /// file). A string table that lay before, beyond the prefix and outside the dynamic
+    /// section's segment, has streamed past: the names are then not known.
+    fn keep_dynamic_strings(&mut self, chunk: &[u8], at: u64) {
+        let image = Sparse {
+            prefix: &self.prefix,
+            kept: &self.kept,
+        };
+        let Ok(header) = goblin::elf::Elf::parse_header(&self.prefix) else {
+            return;
+        };
+        let Some((start, len)) = string_table(&image, &header) else {
+            return;
+        };
+        if image.get(start, len).is_some() || start < at {
+            return;
+        }
+        let mut kept = Kept::new(start, start.saturating_add(len));
+        kept.take(chunk, at);
+        self.kept.push(kept);
     }
 
     fn scan(&mut self, window: &[u8], at_end: bool) {
@@ -304,10 +426,10 @@ fn machine_name(machine: u16) -> String {
     }
 }
 
-/// The parts of a file that were kept: the prefix, and the ranges captured past it.
+/// The parts of a file that were kept: the prefix, and the ranges kept past it.
 struct Sparse<'a> {
     prefix: &'a [u8],
-    captured: &'a [(u64, Vec<u8>)],
+    kept: &'a [Kept],
 }
 
 impl Sparse<'_> {
@@ -316,9 +438,10 @@ impl Sparse<'_> {
         if end <= self.prefix.len() as u64 {
             return self.prefix.get(offset as usize..end as usize);
         }
-        self.captured.iter().find_map(|(at, bytes)| {
-            let from = usize::try_from(offset.checked_sub(*at)?).ok()?;
-            bytes.get(from..from.checked_add(usize::try_from(len).ok()?)?)
+        self.kept.iter().find_map(|kept| {
+            let from = usize::try_from(offset.checked_sub(kept.start)?).ok()?;
+            kept.bytes
+                .get(from..from.checked_add(usize::try_from(len).ok()?)?)
         })
     }
 }
@@ -337,45 +460,8 @@ fn program_headers(prefix: &[u8], header: &Header) -> Option<(Ctx, Vec<ProgramHe
     Some((ctx, phdrs))
 }
 
-/// What to keep past the prefix: the loadable segment holding the dynamic section (where
-/// its string table lives too) when the dynamic section lies beyond the prefix, and the
-/// section headers with the bytes before them (the section names).
-fn plan_capture(prefix: &[u8]) -> Capture {
-    let Ok(header) = goblin::elf::Elf::parse_header(prefix) else {
-        let magic = goblin::elf::header::ELFMAG;
-        let magic = magic.get(..prefix.len()).unwrap_or(magic.as_slice());
-        return if prefix.len() < 64 && prefix.starts_with(magic) {
-            Capture::Undecided
-        } else {
-            Capture::Nothing
-        };
-    };
-    let phdrs = match program_headers(prefix, &header) {
-        Some((_, phdrs)) => phdrs,
-        None => {
-            let phnum = u64::from(header.e_phnum).min(256);
-            let table_end = header
-                .e_phoff
-                .saturating_add(u64::from(header.e_phentsize).saturating_mul(phnum));
-            if (prefix.len() as u64) < table_end.min(PREFIX_CAP as u64) {
-                return Capture::Undecided;
-            }
-            Vec::new()
-        }
-    };
-    let ranges: Vec<(u64, u64)> = [dynamic_segment(&phdrs), section_table(&header)]
-        .into_iter()
-        .flatten()
-        .filter(|&(_, end)| end > PREFIX_CAP as u64)
-        .collect();
-    if ranges.is_empty() {
-        Capture::Nothing
-    } else {
-        Capture::Ranges(ranges)
-    }
-}
-
-/// The file range holding the dynamic section and its string table.
+/// The file range holding the dynamic section, and the string table when it shares its
+/// segment.
 fn dynamic_segment(phdrs: &[ProgramHeader]) -> Option<(u64, u64)> {
     let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
     let dyn_end = dynamic.p_offset.saturating_add(dynamic.p_filesz);
@@ -396,17 +482,14 @@ fn dynamic_segment(phdrs: &[ProgramHeader]) -> Option<(u64, u64)> {
     })
 }
 
-/// The section header table, with the window before it where `.shstrtab` lives.
+/// The section header table.
 fn section_table(header: &Header) -> Option<(u64, u64)> {
     if header.e_shoff == 0 || header.e_shnum == 0 {
         return None;
     }
     let len =
         section_header_size(header).checked_mul(u64::from(header.e_shnum).min(MAX_SECTIONS))?;
-    Some((
-        header.e_shoff.saturating_sub(SECTION_NAMES_WINDOW),
-        header.e_shoff.checked_add(len)?,
-    ))
+    Some((header.e_shoff, header.e_shoff.checked_add(len)?))
 }
 
 /// Bytes per section header as the header declares it, never more than a real one takes.
@@ -414,8 +497,18 @@ fn section_header_size(header: &Header) -> u64 {
     u64::from(header.e_shentsize).min(SECTION_HEADER_SIZE)
 }
 
-/// File ranges of the sections that hold the library's own fatbins.
-fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
+/// `e_shstrndx` when the real index is kept in section 0's `sh_link` (files of 65,280
+/// sections or more).
+const SHN_XINDEX: u16 = 0xffff;
+
+/// File ranges of the sections that hold the library's own fatbins: those whose name, at
+/// `.shstrtab`'s offset plus `sh_name`, is one of the fatbin section names found at
+/// `name_starts` while the file streamed past.
+fn fatbin_sections(
+    image: &Sparse,
+    header: &Header,
+    name_starts: &BTreeSet<u64>,
+) -> Option<Vec<(u64, u64)>> {
     let ctx = Ctx::new(header.container().ok()?, header.endianness().ok()?);
     let count = usize::from(header.e_shnum).min(MAX_SECTIONS as usize);
     let table = image.get(
@@ -423,34 +516,100 @@ fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
         section_header_size(header).checked_mul(count as u64)?,
     )?;
     let sections = SectionHeader::parse_from(table, 0, count, ctx).ok()?;
-    let names = sections.get(usize::from(header.e_shstrndx))?;
-    let names = image.get(names.sh_offset, names.sh_size.min(SECTION_NAMES_WINDOW))?;
-    let name_of = |at: usize| -> Option<&[u8]> {
-        let rest = names.get(at..)?;
-        rest.get(..rest.iter().position(|&b| b == 0)?)
+    let names_index = match header.e_shstrndx {
+        SHN_XINDEX => usize::try_from(sections.first()?.sh_link).ok()?,
+        index => usize::from(index),
     };
-    let named = |wanted: &str| -> Vec<(u64, u64)> {
+    let names_at = sections.get(names_index)?.sh_offset;
+    Some(
         sections
             .iter()
-            .filter(|s| name_of(s.sh_name) == Some(wanted.as_bytes()))
+            .filter(|s| {
+                u64::try_from(s.sh_name)
+                    .ok()
+                    .and_then(|name| names_at.checked_add(name))
+                    .is_some_and(|at| name_starts.contains(&at))
+            })
             .map(|s| (s.sh_offset, s.sh_offset.saturating_add(s.sh_size)))
-            .collect()
-    };
-    Some(
-        FATBIN_SECTIONS
-            .iter()
-            .map(|name| named(name))
-            .find(|found| !found.is_empty())
-            .unwrap_or_default(),
+            .collect(),
     )
 }
 
-/// SONAME and NEEDED from the dynamic section, in the prefix or the captured segment.
-fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec<String>)> {
+/// The architecture a cubin was built for, from its header's flags.
+fn cubin_arch(prefix: &[u8], header: &Header) -> Option<GpuArch> {
+    let abi_version = *prefix.get(goblin::elf::header::EI_ABIVERSION)?;
+    let flags = header.e_flags;
+    let (number, variant) = if abi_version >= CUBIN_ABI_V2 {
+        // No CUDA 13 cubin of an architecture-specific build has been seen to read the
+        // suffix from: such a cubin is reported without it.
+        ((flags >> 8) & 0xff, Variant::Portable)
+    } else {
+        let variant = if flags & CUBIN_V1_ARCH_SPECIFIC != 0 {
+            Variant::ArchSpecific
+        } else {
+            Variant::Portable
+        };
+        (flags & 0xff, variant)
+    };
+    (10..=255)
+        .contains(&number)
+        .then(|| GpuArch::from_number(number, variant))
+}
+
+/// A file that is fatbin containers and nothing else (a standalone `.fatbin`): all of its
+/// device code is its own.
+fn standalone_fatbin(prefix: &[u8], containers: &Containers) -> Option<ElfFacts> {
+    if !prefix.starts_with(&crate::fatbin::CONTAINER_START) || containers.is_empty() {
+        return None;
+    }
+    let mut facts = ElfFacts {
+        machine: "cuda-fatbin".to_string(),
+        ..Default::default()
+    };
+    facts.set_device_code(&containers.all_targets());
+    Some(facts)
+}
+
+impl ElfFacts {
+    fn set_device_code(&mut self, targets: &BTreeSet<DeviceTarget>) {
+        let of_kind = |kind: CodeKind| -> Vec<GpuArch> {
+            let mut archs: Vec<GpuArch> = targets
+                .iter()
+                .filter(|t| t.kind == kind)
+                .map(|t| t.arch)
+                .collect();
+            archs.sort_unstable();
+            archs.dedup();
+            archs
+        };
+        self.sm_archs = gpu::format_list(&of_kind(CodeKind::Sass));
+        self.ptx_archs = gpu::format_list(&of_kind(CodeKind::Ptx));
+        self.ptx_isa = targets
+            .iter()
+            .filter_map(|t| t.ptx_isa)
+            .max()
+            .map(|(major, minor)| format!("{major}.{minor}"));
+    }
+
+    /// Whether the file carries device code: kernels gpubom could attribute, or containers
+    /// it could not.
+    pub fn has_device_code(&self) -> bool {
+        !self.sm_archs.is_empty() || !self.ptx_archs.is_empty() || self.fatbins_elsewhere > 0
+    }
+}
+
+/// `(tag, value)` entries of a dynamic section.
+type DynamicEntries = Vec<(u64, u64)>;
+
+/// The program headers and the dynamic section's entries, from the prefix or a kept range.
+fn dynamic_entries(
+    image: &Sparse,
+    header: &Header,
+) -> Option<(Vec<ProgramHeader>, DynamicEntries)> {
     let (ctx, phdrs) = program_headers(image.prefix, header)?;
     let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
     let entry = if ctx.container.is_big() { 16 } else { 8 };
-    let count = dynamic.p_filesz.checked_div(entry)?.min(4096);
+    let count = dynamic.p_filesz.min(MAX_DYNAMIC_BYTES).checked_div(entry)?;
     let table = image.get(dynamic.p_offset, count.checked_mul(entry)?)?;
     // A 4- or 8-byte word, zero-extended to 64 bits.
     let word = |bytes: &[u8]| -> u64 {
@@ -478,19 +637,32 @@ fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec
         }
         entries.push((tag, val));
     }
+    Some((phdrs, entries))
+}
+
+/// `(file offset, length)` of the dynamic string table: `DT_STRTAB` is an address, mapped
+/// to the file through the loadable segment that holds it.
+fn string_table(image: &Sparse, header: &Header) -> Option<(u64, u64)> {
+    let (phdrs, entries) = dynamic_entries(image, header)?;
     let value = |tag: u64| entries.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v);
-    // DT_STRTAB is an address: map it to a file offset through the loadable segments.
     let strtab_addr = value(goblin::elf::dynamic::DT_STRTAB)?;
-    let strsz = value(goblin::elf::dynamic::DT_STRSZ)?.min(16 << 20);
+    let strsz = value(goblin::elf::dynamic::DT_STRSZ)?.min(TAIL_CAPTURE_CAP);
     let load = phdrs.iter().find(|p| {
         p.p_type == PT_LOAD
             && p.p_vaddr <= strtab_addr
             && strtab_addr < p.p_vaddr.saturating_add(p.p_filesz)
     })?;
-    let strtab_offset = strtab_addr
+    let offset = strtab_addr
         .checked_sub(load.p_vaddr)?
         .checked_add(load.p_offset)?;
-    let strtab = image.get(strtab_offset, strsz)?;
+    Some((offset, strsz))
+}
+
+/// SONAME and NEEDED from the dynamic section, wherever it and its string table were kept.
+fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec<String>)> {
+    let (_, entries) = dynamic_entries(image, header)?;
+    let (offset, len) = string_table(image, header)?;
+    let strtab = image.get(offset, len)?;
     let string_at = |offset: u64| -> Option<String> {
         let rest = strtab.get(usize::try_from(offset).ok()?..)?;
         let end = rest.iter().position(|&b| b == 0)?;
@@ -579,6 +751,153 @@ mod tests {
             scan_in_chunks(&near).soname.as_deref(),
             Some("libcudart.so.12")
         );
+    }
+
+    /// A synthetic ELF64 shared object laid out as patched libraries are: `parts` are
+    /// `(file offset, bytes)`, `phdrs` `(p_type, offset, vaddr, size)`, and `sections`
+    /// `(name offset in .shstrtab, offset, size)`, the last of them `.shstrtab` itself.
+    fn synthetic_elf(
+        len: usize,
+        parts: &[(usize, Vec<u8>)],
+        phdrs: &[(u32, u64, u64, u64)],
+        sections: &[(u32, u64, u64)],
+        shoff: usize,
+    ) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+        header.resize(16, 0);
+        header.extend(3u16.to_le_bytes()); // ET_DYN
+        header.extend(62u16.to_le_bytes()); // EM_X86_64
+        header.extend(1u32.to_le_bytes());
+        header.extend(0u64.to_le_bytes());
+        header.extend(64u64.to_le_bytes()); // e_phoff
+        header.extend((shoff as u64).to_le_bytes());
+        header.extend(0u32.to_le_bytes());
+        for v in [64u16, 56, phdrs.len() as u16, 64, sections.len() as u16] {
+            header.extend(v.to_le_bytes());
+        }
+        header.extend((sections.len() as u16 - 1).to_le_bytes());
+        for &(p_type, offset, vaddr, size) in phdrs {
+            header.extend(p_type.to_le_bytes());
+            header.extend(4u32.to_le_bytes());
+            for v in [offset, vaddr, vaddr, size, size, 8] {
+                header.extend(v.to_le_bytes());
+            }
+        }
+        out[..header.len()].copy_from_slice(&header);
+        let mut table = Vec::new();
+        for &(name, offset, size) in sections {
+            table.extend(name.to_le_bytes());
+            table.extend(1u32.to_le_bytes());
+            for v in [0u64, 0, offset, size, 0, 8, 0] {
+                table.extend(v.to_le_bytes());
+            }
+        }
+        out[shoff..shoff + table.len()].copy_from_slice(&table);
+        for (at, bytes) in parts {
+            out[*at..*at + bytes.len()].copy_from_slice(bytes);
+        }
+        out
+    }
+
+    /// One fatbin container with one SASS entry for `arch`.
+    fn container(arch: u32) -> Vec<u8> {
+        let mut entry = Vec::new();
+        entry.extend(2u16.to_le_bytes()); // SASS
+        entry.extend(0x0101u16.to_le_bytes());
+        entry.extend(64u32.to_le_bytes());
+        entry.extend(16u64.to_le_bytes());
+        entry.resize(28, 0);
+        entry.extend(arch.to_le_bytes());
+        entry.resize(64 + 16, 0xAA);
+        let mut c = crate::fatbin::CONTAINER_START.to_vec();
+        c.extend((entry.len() as u64).to_le_bytes());
+        c.extend(entry);
+        c
+    }
+
+    #[test]
+    fn section_names_are_found_wherever_shstrtab_lies_synthetic() {
+        // As patchelf leaves CTranslate2's library: `.shstrtab` near the start, the section
+        // headers 3 MiB later, past everything a window before them would keep.
+        let names = b"\0.shstrtab\0.nv_fatbin\0.rodata\0__nv_relfatbin\0".to_vec();
+        let (fatbin, relfatbin, rodata) = (0x10_0000, 0x18_0000, 0x20_0000);
+        let shoff = 0x30_0000;
+        let file = synthetic_elf(
+            shoff + 4 * 64,
+            &[
+                (0x200, names),
+                (fatbin, container(80)),
+                (relfatbin, container(90)),
+                (rodata, container(35)),
+            ],
+            &[],
+            &[
+                (11, fatbin as u64, 0x1000),
+                (30, relfatbin as u64, 0x1000),
+                (22, rodata as u64, 0x1000),
+                (1, 0x200, 48),
+            ],
+            shoff,
+        );
+        let facts = scan_in_chunks(&file);
+        assert_eq!(facts.sm_archs, "sm_80,sm_90");
+        assert_eq!(facts.fatbins_elsewhere, 1, "the .rodata container");
+    }
+
+    #[test]
+    fn the_dynamic_string_table_is_kept_wherever_it_lies_synthetic() {
+        // As in cuDNN 9.5.1: the dynamic section early, its string table in a segment of its
+        // own at the end of the file, past the prefix.
+        let far = PREFIX_CAP + (1 << 20);
+        let strtab_vaddr = 0x4000_0000u64;
+        let strings = b"\0libcudnn_ops.so.9\0libcudart.so.12\0".to_vec();
+        let mut dynamic = Vec::new();
+        for (tag, val) in [
+            (14u64, 1u64),
+            (1, 19),
+            (5, strtab_vaddr),
+            (10, strings.len() as u64),
+            (0, 0),
+        ] {
+            dynamic.extend(tag.to_le_bytes());
+            dynamic.extend(val.to_le_bytes());
+        }
+        let file = synthetic_elf(
+            far + strings.len() + 64,
+            &[(0x1000, dynamic.clone()), (far, strings.clone())],
+            &[
+                (1, 0, 0, 0x2000),
+                (2, 0x1000, 0x1000, dynamic.len() as u64),
+                (1, far as u64, strtab_vaddr, strings.len() as u64),
+            ],
+            &[(0, 0, 0)],
+            far + strings.len(),
+        );
+        let facts = scan_in_chunks(&file);
+        assert_eq!(facts.soname.as_deref(), Some("libcudnn_ops.so.9"));
+        assert_eq!(facts.needed, ["libcudart.so.12"]);
+    }
+
+    #[test]
+    fn cubins_are_read_from_their_header_synthetic() {
+        // e_flags of real cubins (see CUBIN_ABI_V2): CUDA 12's sm_90a, CUDA 13's sm_100.
+        for (abi, flags, arch) in [(7u8, 0x5a0d5au32, "sm_90a"), (8, 0x6006402, "sm_100")] {
+            let mut cubin = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0x41, abi];
+            cubin.resize(16, 0);
+            cubin.extend(2u16.to_le_bytes()); // ET_EXEC
+            cubin.extend(EM_CUDA.to_le_bytes());
+            cubin.extend(1u32.to_le_bytes());
+            cubin.extend([0u8; 24]);
+            cubin.extend(flags.to_le_bytes());
+            cubin.extend(64u16.to_le_bytes());
+            cubin.resize(64, 0);
+            let facts = scan_in_chunks(&cubin);
+            assert_eq!(
+                (facts.machine.as_str(), facts.sm_archs.as_str()),
+                ("cuda", arch)
+            );
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn names(targets: &BTreeSet<DeviceTarget>, kind: CodeKind) -> Vec<String> {
 }
 
 fn everywhere(containers: &Containers) -> BTreeSet<DeviceTarget> {
-    containers.within(&[(0, u64::MAX)])
+    containers.all_targets()
 }
 
 #[test]
@@ -105,9 +105,34 @@ fn only_containers_inside_fatbin_sections_count_synthetic() {
     let inside_at = file.len() as u64;
     file.extend(container(&[entry(KIND_SASS, 86, 0x11, (1, 8), &[0; 8], 0)]));
     let found = walk(&file, 4096);
-    let inside = found.within(&[(inside_at, file.len() as u64)]);
-    assert_eq!(names(&inside, CodeKind::Sass), ["sm_86"]);
-    assert!(found.within(&[]).is_empty());
+    let split = found.attribute(&[(inside_at, file.len() as u64)]);
+    assert_eq!(names(&split.targets, CodeKind::Sass), ["sm_86"]);
+    assert_eq!(split.elsewhere, 1);
+    let none = found.attribute(&[]);
+    assert!(none.targets.is_empty());
+    assert_eq!(none.elsewhere, 2);
+}
+
+/// Section membership by sorted, merged ranges equals the plain definition (some section
+/// holds the offset, end exclusive) on overlapping, nested, empty and unsorted sections.
+#[test]
+fn section_membership_equals_the_definition_synthetic() {
+    let sections = [
+        (500, 600),
+        (100, 200),
+        (150, 250),
+        (300, 300),
+        (120, 130),
+        (600, 700),
+        (900, 901),
+        (1000, 990),
+    ];
+    let ranges = Ranges::merged(&sections);
+    for offset in 0..1100u64 {
+        let by_definition = sections.iter().any(|&(s, e)| s <= offset && offset < e);
+        assert_eq!(ranges.contains(offset), by_definition, "offset {offset}");
+    }
+    assert_eq!(ranges.0, [(100, 250), (500, 700), (900, 901)]);
 }
 
 #[test]

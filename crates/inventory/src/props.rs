@@ -26,6 +26,9 @@ pub const NVIDIA_SM_ARCHS: &str = "gpubom:nvidia:sm_archs";
 pub const NVIDIA_PTX_ARCHS: &str = "gpubom:nvidia:ptx_archs";
 /// The newest PTX ISA among that PTX, e.g. `9.0`: a driver must know it to JIT-compile it.
 pub const NVIDIA_PTX_ISA: &str = "gpubom:nvidia:ptx_isa";
+/// The files (image paths) whose device code the architectures above were read from: the
+/// libraries and extension modules of the component that carry fatbins or are cubins.
+pub const NVIDIA_DEVICE_CODE_FILES: &str = "gpubom:nvidia:device_code_files";
 /// Fatbin containers the component's libraries keep outside `.nv_fatbin` (cuFFT loads
 /// its kernels from `.ldata` itself): its architectures are then not all listed above,
 /// and the gate does not judge them.
@@ -204,6 +207,7 @@ pub const COMPONENT: &[&str] = &[
     NVIDIA_PTX_ARCHS,
     NVIDIA_PTX_ISA,
     NVIDIA_FATBINS_ELSEWHERE,
+    NVIDIA_DEVICE_CODE_FILES,
     NVIDIA_FORWARD_COMPAT_BRANCHES,
     NVIDIA_MIN_DRIVER_REASON,
     NVIDIA_UNSUPPORTED_GPUS,

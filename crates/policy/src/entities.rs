@@ -346,6 +346,7 @@ fn component(inventory: &Inventory, index: usize, c: &Component, fleet: &FleetCh
                 "advisories": advisories,
                 "sass_archs": list(props::NVIDIA_SM_ARCHS),
                 "ptx_archs": list(props::NVIDIA_PTX_ARCHS),
+                "device_code_files": list(props::NVIDIA_DEVICE_CODE_FILES),
                 "ptx_isa": prop(props::NVIDIA_PTX_ISA),
                 "min_driver_string": min_driver,
                 "min_driver_reason": prop(props::NVIDIA_MIN_DRIVER_REASON),

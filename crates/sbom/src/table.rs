@@ -92,6 +92,8 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
             let driver = c.properties.get(props::NVIDIA_MIN_DRIVER)?;
             Some((GenericVersion::parse(driver)?, driver, c))
         })
+        // The first of equals: a CUDA runtime (`cuda-runtime` sorts first) over a PTX ISA.
+        .rev()
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, driver, c)| {
             let why = c
@@ -101,16 +103,22 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
                 .unwrap_or_default();
             format!("needs driver >= {driver}{why}")
         });
-    // Per component with device code: its lowest and highest architecture with kernels.
-    let spans: Vec<(GpuArch, GpuArch, bool)> = inventory
+    // Per component with device code: its lowest and highest architecture with kernels, and
+    // whether it also keeps fatbins gpubom could not attribute (its list is then partial).
+    let spans: Vec<(GpuArch, GpuArch, bool, bool)> = inventory
         .components
         .iter()
-        .filter(|c| !c.properties.contains_key(props::NVIDIA_FATBINS_ELSEWHERE))
         .filter_map(|c| {
             let list = |k: &str| gpu::parse_list(c.properties.get(k).map_or("", String::as_str));
             let (sass, ptx) = (list(props::NVIDIA_SM_ARCHS), list(props::NVIDIA_PTX_ARCHS));
             let all: Vec<GpuArch> = sass.iter().chain(&ptx).copied().collect();
-            Some((*all.iter().min()?, *all.iter().max()?, !ptx.is_empty()))
+            let partial = c.properties.contains_key(props::NVIDIA_FATBINS_ELSEWHERE);
+            Some((
+                *all.iter().min()?,
+                *all.iter().max()?,
+                !ptx.is_empty(),
+                partial,
+            ))
         })
         .collect();
     let kernels = (!spans.is_empty()).then(|| {
@@ -122,10 +130,16 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
             ""
         };
         let n = spans.len();
+        let partial = match spans.iter().filter(|s| s.3).count() {
+            0 => String::new(),
+            k => format!(" ({k} with fatbins gpubom cannot attribute, not all listed)"),
+        };
         if low <= high {
-            format!("kernels for {low}–{high}{later} in all {n} components with device code")
+            format!(
+                "kernels for {low}–{high}{later} in all {n} components with device code{partial}"
+            )
         } else {
-            format!("no architecture has kernels in all {n} components with device code")
+            format!("no architecture has kernels in all {n} components with device code{partial}")
         }
     });
     match (driver, kernels) {

@@ -214,6 +214,10 @@ pub struct LibraryMatch {
     pub is_stub: bool,
     /// `12.1` from a `/cuda-12.1/` directory.
     pub path_version: Option<String>,
+    /// Renamed by auditwheel when a wheel bundled it (`libcudart-c3a75b33.so.12.8.90`): the
+    /// name, and the SONAME auditwheel gives it, are the original file name with a hash.
+    #[serde(default)]
+    pub renamed_by_auditwheel: bool,
 }
 
 /// Classifies a path (relative, no leading `/`).
@@ -244,6 +248,7 @@ pub fn classify(path: &str) -> Option<LibraryMatch> {
             is_static: false,
             is_stub: false,
             path_version: None,
+            renamed_by_auditwheel: false,
         });
     }
     if !name.starts_with("lib") {
@@ -258,7 +263,8 @@ pub fn classify(path: &str) -> Option<LibraryMatch> {
     } else {
         (name.strip_suffix(".a")?, "", true)
     };
-    let base = stem.strip_suffix("_static").unwrap_or(stem);
+    let unhashed = without_auditwheel_hash(stem);
+    let base = unhashed.strip_suffix("_static").unwrap_or(unhashed);
     let mut family = family_of(base)?;
     let is_stub = path.contains("/stubs/");
     if family == Family::CudaDriver && is_stub {
@@ -274,13 +280,30 @@ pub fn classify(path: &str) -> Option<LibraryMatch> {
         .flatten();
     Some(LibraryMatch {
         family,
-        library: stem.to_string(),
+        library: unhashed.to_string(),
         soname_major: parts.first().map(|p| p.to_string()),
         file_version: (parts.len() >= 2).then(|| parts.join(".")),
         is_static: is_static || stem.ends_with("_static"),
         is_stub,
         path_version,
+        renamed_by_auditwheel: unhashed.len() < stem.len(),
     })
+}
+
+/// `libcudart-c3a75b33` → `libcudart`: auditwheel renames each library it copies into a
+/// wheel's `<package>.libs/` with the first 8 hex digits of the library's sha256.
+fn without_auditwheel_hash(stem: &str) -> &str {
+    match stem.rsplit_once('-') {
+        Some((base, hash))
+            if hash.len() == 8
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            base
+        }
+        _ => stem,
+    }
 }
 
 fn family_of(stem: &str) -> Option<Family> {
@@ -592,6 +615,28 @@ mod tests {
         assert!(!is_nvidia_package("triton"));
         assert!(!is_nvidia_package("torch"));
         assert!(!is_nvidia_package("onnxruntime-gpu"));
+    }
+
+    #[test]
+    fn auditwheel_renamed_libraries() {
+        // ctboost 0.1.62 bundles the CUDA runtime as `ctboost.libs/libcudart-c3a75b33.so.12.8.90`.
+        let m = classify("site-packages/ctboost.libs/libcudart-c3a75b33.so.12.8.90").unwrap();
+        assert_eq!(m.family, Family::CudaRuntime);
+        assert_eq!(m.library, "libcudart");
+        assert_eq!(m.file_version.as_deref(), Some("12.8.90"));
+        assert!(m.renamed_by_auditwheel);
+        assert_eq!(
+            family("x/faiss.libs/libcublasLt-0123abcd.so.12"),
+            Some(Family::Cublas)
+        );
+        // Not a hash: too short, or not hex.
+        assert_eq!(family("x/libcudart-c3a75b3.so.12"), None);
+        assert_eq!(
+            family("x/libnvrtc-builtins.so.12"),
+            Some(Family::Nvrtc),
+            "`builtins` is eight letters, not a hash"
+        );
+        assert!(!classify("x/libcudart.so.12").unwrap().renamed_by_auditwheel);
     }
 
     #[test]

@@ -219,9 +219,39 @@ pub fn ptx_isa_driver(isa: &str) -> Option<(Release, &'static str)> {
     Some((release, driver))
 }
 
+/// The CUDA major whose toolkit writes a PTX ISA (`9.2` → 13): every PTX ISA major belongs
+/// to one CUDA major [PTX], so an ISA newer than [`PTX_ISA_RELEASE`] still names its major.
+pub fn ptx_isa_cuda_major(isa: &str) -> Option<u32> {
+    let major: u16 = isa
+        .split_once('.')
+        .map_or(isa, |(major, _)| major)
+        .parse()
+        .ok()?;
+    PTX_ISA_RELEASE
+        .iter()
+        .find(|((isa_major, _), _)| *isa_major == major)
+        .map(|(_, (cuda_major, _))| *cuda_major)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_ptx_isa_major_names_one_cuda_major() {
+        assert_eq!(ptx_isa_cuda_major("7.8"), Some(11));
+        assert_eq!(ptx_isa_cuda_major("8.4"), Some(12));
+        assert_eq!(ptx_isa_cuda_major("9.2"), Some(13));
+        assert_eq!(ptx_isa_cuda_major("9.7"), Some(13));
+        assert_eq!(ptx_isa_cuda_major("6.4"), None);
+        for ((isa_major, _), (cuda_major, _)) in PTX_ISA_RELEASE {
+            assert_eq!(
+                *cuda_major,
+                u32::from(*isa_major) + 4,
+                "one CUDA major per ISA major"
+            );
+        }
+    }
 
     #[test]
     fn gpu_names_fold_case_spacing_and_vendor_prefix() {

@@ -45,7 +45,10 @@ pub(super) fn version_evidence(
     // `libcudart.so.11.0` is CUDA 11's SONAME, whatever the release: a file named as its
     // SONAME says nothing of the version. Only a longer name (`libcudart.so.12.1.105`) does.
     let soname = elf.and_then(|e| e.soname.as_deref());
-    let named_as_soname = soname.is_some_and(|s| s == file_name(path));
+    // auditwheel names a bundled copy, and sets its SONAME, after the original file name
+    // (`libcudart-c3a75b33.so.12.8.90` from `libcudart.so.12.8.90`): that name is a version.
+    let named_as_soname =
+        soname.is_some_and(|s| s == file_name(path)) && !matched.renamed_by_auditwheel;
     match &matched.file_version {
         Some(v) if !named_as_soname => out.push(evidence(
             Technique::FileName,

@@ -23,19 +23,17 @@
 use super::{display_path, Cataloger, Claim, Context, Found, StreamSink};
 use crate::facts::{Fact, LibraryFact};
 use crate::merge::MergedView;
-use crate::nvidia::{
-    classify, is_jax_cuda_extension, is_nvidia_package, min_driver, package_family, Family,
-    LibraryMatch,
-};
+use crate::nvidia::{classify, is_nvidia_package, package_family, Family, LibraryMatch};
 use gpubom_formats::elf::{ElfFacts, ElfScanner};
-use gpubom_inventory::version::GenericVersion;
 use gpubom_inventory::{
     gpu, props, Component, ComponentKind, Evidence, Hash, LayerRef, Location, Technique,
 };
 use std::collections::BTreeMap;
 
+mod device_code;
 mod evidence;
 mod triton;
+use device_code::{add_elf_properties, raise_min_driver, ForeignFile};
 use evidence::*;
 
 pub(crate) struct NvidiaCataloger;
@@ -53,7 +51,7 @@ impl Cataloger for NvidiaCataloger {
                 max_bytes: 64 << 10,
             });
         }
-        is_shared_object_name(path).then_some(Claim::Stream)
+        device_code::is_candidate_name(path).then_some(Claim::Stream)
     }
 
     fn parse(&self, _path: &str, bytes: &[u8]) -> Vec<Fact> {
@@ -63,15 +61,18 @@ impl Cataloger for NvidiaCataloger {
     }
 
     fn open_stream(&self, path: &str, _size: u64) -> Option<Box<dyn StreamSink>> {
-        let matched = classify(path);
-        // Unrecognised names are only hashed (for the fingerprint table), not parsed.
-        let scanner = matched.as_ref().map(|_| ElfScanner::new());
-        Some(Box::new(LibrarySink { matched, scanner }))
+        // Every candidate is parsed, whatever its name: an extension module's kernels
+        // matter as much as cuBLAS's.
+        Some(Box::new(LibrarySink {
+            matched: classify(path),
+            scanner: ElfScanner::new(),
+        }))
     }
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
         name_packages(found);
         let mut libraries = Vec::new();
+        let mut foreign = Vec::new();
         for file_fact in view.surviving() {
             let layer = file_fact.layer;
             let Fact::NativeLibrary(lib) = file_fact.fact else {
@@ -83,7 +84,17 @@ impl Cataloger for NvidiaCataloger {
                 fingerprint
                     .and_then(|fp| classify(&format!("{}/{}", parent(file_fact.path), fp.file)))
             });
-            let Some(matched) = matched else { continue };
+            let Some(matched) = matched else {
+                if let Some(elf) = lib.elf.as_ref().filter(|e| ForeignFile::is_relevant(e)) {
+                    foreign.push(ForeignFile {
+                        path: file_fact.path.to_string(),
+                        layer,
+                        sha256: sha256.to_string(),
+                        elf: elf.clone(),
+                    });
+                }
+                continue;
+            };
             let location = Location {
                 path: display_path(file_fact.path),
                 layer: Some(LayerRef { index: layer }),
@@ -122,6 +133,7 @@ impl Cataloger for NvidiaCataloger {
             let component = library_component(group, found);
             found.components.push(component);
         }
+        device_code::roll_up(foreign, found);
         annotate_frameworks(view, found);
         found
             .components
@@ -322,6 +334,14 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
                 _ => continue,
             };
             component.properties.insert(name.to_string(), value.clone());
+            let cuda_major = value.split('.').next().and_then(|m| m.parse().ok());
+            if let (props::NVIDIA_BUILT_WITH_CUDA, Some(major)) = (name, cuda_major) {
+                let reason = format!(
+                    "built with CUDA {value}, as {} declares",
+                    display_path(file_fact.path)
+                );
+                raise_min_driver(component, major, reason);
+            }
         }
     }
     for component in &mut found.components {
@@ -335,30 +355,22 @@ fn annotate_frameworks(view: &MergedView, found: &mut Found) {
     }
 }
 
-fn is_shared_object_name(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    (name.starts_with("lib") && (name.contains(".so") || name.ends_with(".a")))
-        || is_jax_cuda_extension(path)
-}
-
 fn parent(path: &str) -> &str {
     path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
 }
 
 struct LibrarySink {
     matched: Option<LibraryMatch>,
-    scanner: Option<ElfScanner>,
+    scanner: ElfScanner,
 }
 
 impl StreamSink for LibrarySink {
     fn feed(&mut self, chunk: &[u8]) {
-        if let Some(scanner) = &mut self.scanner {
-            scanner.feed(chunk);
-        }
+        self.scanner.feed(chunk);
     }
 
     fn finish(self: Box<Self>, _sha256: &str) -> Vec<Fact> {
-        let elf = self.scanner.and_then(ElfScanner::finish);
+        let elf = self.scanner.finish();
         vec![Fact::NativeLibrary(LibraryFact {
             matched: self.matched,
             elf,
@@ -406,7 +418,7 @@ fn add_library(
     evidence: Vec<Evidence>,
 ) {
     append_list(component, props::NVIDIA_LIBRARY, &file_name(&location.path));
-    add_elf_properties(component, elf);
+    add_elf_properties(component, elf, &location.path);
     if !sha256.is_empty() && component.locations.is_empty() {
         component.hashes.push(Hash {
             alg: "SHA-256".to_string(),
@@ -481,18 +493,13 @@ fn add_driver_requirement(component: &mut Component, compat: Option<(u32, u32)>)
         .get(props::NVIDIA_FAMILY)
         .map(String::as_str)
         == Some(Family::CudaRuntime.product());
-    let Some(version) = component.version.as_deref().filter(|_| is_runtime) else {
+    let Some(version) = component.version.clone().filter(|_| is_runtime) else {
         return;
     };
-    if let Some((floor, _)) = min_driver(version) {
-        let release: Vec<&str> = version.split('.').take(2).collect();
-        component
-            .properties
-            .insert(props::NVIDIA_MIN_DRIVER.to_string(), floor.to_string());
-        component.properties.insert(
-            props::NVIDIA_MIN_DRIVER_REASON.to_string(),
-            format!("CUDA runtime {}", release.join(".")),
-        );
+    let release: Vec<&str> = version.split('.').take(2).collect();
+    if let Some(major) = release.first().and_then(|m| m.parse().ok()) {
+        let reason = format!("CUDA runtime {}", release.join("."));
+        raise_min_driver(component, major, reason);
     }
     // A cuda-compat package of the same major, as new as the runtime, lets it run on older
     // driver branches (data center GPUs only: the gate knows the fleet).
@@ -543,7 +550,7 @@ fn annotate_owned(
     if let Some(major) = soname_major(matched, elf) {
         append_list(component, props::NVIDIA_SONAME_MAJOR, &major);
     }
-    add_elf_properties(component, elf);
+    add_elf_properties(component, elf, &location.path);
     let (confidence, how) = if hash_confirmed {
         (1.0, "listed in the package's RECORD with a matching sha256")
     } else {
@@ -567,50 +574,8 @@ fn annotate_owned(
     component.locations.push(location);
 }
 
-fn add_elf_properties(component: &mut Component, elf: Option<&ElfFacts>) {
-    let Some(elf) = elf else { return };
-    if let Some(soname) = &elf.soname {
-        append_list(component, props::NVIDIA_SONAME, soname);
-    }
-    merge_archs(component, props::NVIDIA_SM_ARCHS, &elf.sm_archs);
-    if elf.fatbins_elsewhere > 0 {
-        let before: usize = component
-            .properties
-            .get(props::NVIDIA_FATBINS_ELSEWHERE)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        component.properties.insert(
-            props::NVIDIA_FATBINS_ELSEWHERE.to_string(),
-            (before + elf.fatbins_elsewhere).to_string(),
-        );
-    }
-    merge_archs(component, props::NVIDIA_PTX_ARCHS, &elf.ptx_archs);
-    if let Some(isa) = &elf.ptx_isa {
-        let newer = component
-            .properties
-            .get(props::NVIDIA_PTX_ISA)
-            .and_then(|old| GenericVersion::parse(old))
-            .is_none_or(|old| GenericVersion::parse(isa).is_some_and(|new| new > old));
-        if newer {
-            component
-                .properties
-                .insert(props::NVIDIA_PTX_ISA.to_string(), isa.clone());
-        }
-    }
-}
-
-/// Rolls a library's architectures into its component's, in compute-capability order.
-fn merge_archs(component: &mut Component, key: &str, archs: &str) {
-    if archs.is_empty() {
-        return;
-    }
-    let old = component.properties.get(key).map_or("", String::as_str);
-    let merged = gpu::format_list(&gpu::parse_list(&format!("{old},{archs}")));
-    component.properties.insert(key.to_string(), merged);
-}
-
 /// Adds `item` to a comma-separated, sorted, duplicate-free property.
-fn append_list(component: &mut Component, key: &str, item: &str) {
+pub(super) fn append_list(component: &mut Component, key: &str, item: &str) {
     let entry = component.properties.entry(key.to_string()).or_default();
     let mut items: Vec<&str> = entry.split(',').filter(|s| !s.is_empty()).collect();
     if !items.contains(&item) {
