@@ -48,6 +48,9 @@ const SECTION_HEADER_SIZE: u64 = 64;
 const FATBIN_SECTIONS: &[&str] = &[".nv_fatbin", "__nv_relfatbin"];
 /// `e_machine` of CUDA device code (cubins).
 const EM_CUDA: u16 = 190;
+/// Longest dynamic string kept (a SONAME, a NEEDED name, a search path); real ones are
+/// far shorter, and a crafted table could otherwise point every entry at megabytes.
+const MAX_DYNAMIC_STRING: usize = 4096;
 
 /// A version string found in a library.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -63,6 +66,14 @@ pub struct VersionString {
 pub struct ElfFacts {
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// `DT_RUNPATH` as written (`$ORIGIN/../lib:/opt/x`): searched for `needed` after
+    /// `LD_LIBRARY_PATH`.
+    #[serde(default)]
+    pub runpath: Option<String>,
+    /// `DT_RPATH` as written: searched before `LD_LIBRARY_PATH`, and ignored when a
+    /// `DT_RUNPATH` is present.
+    #[serde(default)]
+    pub rpath: Option<String>,
     pub class64: bool,
     pub machine: String,
     pub version_strings: Vec<VersionString>,
@@ -195,9 +206,11 @@ impl ElfScanner {
             prefix: &self.prefix,
             captured: &self.captured,
         };
-        if let Some((soname, needed)) = dynamic_names(&image, &header) {
-            facts.soname = soname;
-            facts.needed = needed;
+        if let Some(names) = dynamic_names(&image, &header) {
+            facts.soname = names.soname;
+            facts.needed = names.needed;
+            facts.runpath = names.runpath;
+            facts.rpath = names.rpath;
         }
         let containers = self.fatbin.finish();
         if !containers.is_empty() {
@@ -445,8 +458,18 @@ fn fatbin_sections(image: &Sparse, header: &Header) -> Option<Vec<(u64, u64)>> {
     )
 }
 
-/// SONAME and NEEDED from the dynamic section, in the prefix or the captured segment.
-fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec<String>)> {
+/// The strings of the dynamic section that name libraries and where to find them.
+#[derive(Default)]
+struct DynamicNames {
+    soname: Option<String>,
+    needed: Vec<String>,
+    runpath: Option<String>,
+    rpath: Option<String>,
+}
+
+/// SONAME, NEEDED, RUNPATH and RPATH from the dynamic section, in the prefix or the
+/// captured segment.
+fn dynamic_names(image: &Sparse, header: &Header) -> Option<DynamicNames> {
     let (ctx, phdrs) = program_headers(image.prefix, header)?;
     let dynamic = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC)?;
     let entry = if ctx.container.is_big() { 16 } else { 8 };
@@ -493,19 +516,21 @@ fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec
     let strtab = image.get(strtab_offset, strsz)?;
     let string_at = |offset: u64| -> Option<String> {
         let rest = strtab.get(usize::try_from(offset).ok()?..)?;
+        let rest = rest.get(..MAX_DYNAMIC_STRING).unwrap_or(rest);
         let end = rest.iter().position(|&b| b == 0)?;
         Some(String::from_utf8_lossy(rest.get(..end)?).into_owned())
     };
-    let mut soname = None;
-    let mut needed = Vec::new();
+    let mut names = DynamicNames::default();
     for &(tag, val) in &entries {
         match tag {
-            goblin::elf::dynamic::DT_SONAME => soname = string_at(val),
-            goblin::elf::dynamic::DT_NEEDED => needed.extend(string_at(val)),
+            goblin::elf::dynamic::DT_SONAME => names.soname = string_at(val),
+            goblin::elf::dynamic::DT_NEEDED => names.needed.extend(string_at(val)),
+            goblin::elf::dynamic::DT_RUNPATH => names.runpath = string_at(val),
+            goblin::elf::dynamic::DT_RPATH => names.rpath = string_at(val),
             _ => {}
         }
     }
-    Some((soname, needed))
+    Some(names)
 }
 
 #[cfg(test)]
