@@ -96,9 +96,8 @@ fn torch_image(test: &str, wheels: &[(&str, &str)]) -> Option<ImageSpec> {
         test,
         real::pypi_wheel_metadata(TORCH_WHEEL, TORCH_METADATA_SHA256),
     )?;
-    let mut spec = ImageSpec::new("synthetic/torch-metadata", "1").layer(
-        Layer::new().file(&format!("{SITE}/torch-2.1.2.dist-info/METADATA"), metadata),
-    );
+    let mut spec = ImageSpec::new("synthetic/torch-metadata", "1")
+        .layer(Layer::new().file(&format!("{SITE}/torch-2.1.2.dist-info/METADATA"), metadata));
     for wheel in wheels {
         let layer = or_skip(test, wheel_layer(SITE, wheel))?;
         spec = spec.layer(layer.compression(Compression::None));
@@ -345,12 +344,14 @@ fn cusparse_links_to_the_nvjitlink_wheel_through_its_runpath() {
     let expected = pairs(&[("nvidia-cusparse", "nvidia-nvjitlink")]);
     assert_eq!(edges(&inventory, DependencyKind::Links), expected);
     assert_eq!(edges(&inventory, DependencyKind::Requires), expected);
-    assert!(!unresolved(&inventory, "nvidia-cusparse", props::UNRESOLVED_NEEDED)
-        .contains(&"libnvJitLink.so.13"));
+    assert!(
+        !unresolved(&inventory, "nvidia-cusparse", props::UNRESOLVED_NEEDED)
+            .contains(&"libnvJitLink.so.13")
+    );
 }
 
-/// cuFile's RDMA library needs `libcufile.so.0`. Inside the wheel both are one
-/// component, so that is no edge; copied bare into two directories, the loader
+/// cuFile's RDMA library needs `libcufile.so.0`. Inside the wheel both files are
+/// one component, so that is no edge; copied bare into two directories, the loader
 /// finds it through `ld.so.conf.d` or the image's `LD_LIBRARY_PATH`, and the two
 /// library components are joined.
 #[test]
@@ -359,9 +360,8 @@ fn bare_libraries_link_through_ld_so_conf_and_ld_library_path() {
     let wheel = ("nvidia-cufile", "1.15.1.6");
     let Some(members) = or_skip(
         test,
-        real::pypi_wheel(wheel.0, wheel.1).and_then(|w| {
-            wheel_members(&w, &["libcufile.so.0", "libcufile_rdma.so.1"])
-        }),
+        real::pypi_wheel(wheel.0, wheel.1)
+            .and_then(|w| wheel_members(&w, &["libcufile.so.0", "libcufile_rdma.so.1"])),
     ) else {
         return;
     };
@@ -374,20 +374,39 @@ fn bare_libraries_link_through_ld_so_conf_and_ld_library_path() {
     };
     let (cufile, rdma) = (bytes("libcufile.so.0"), bytes("libcufile_rdma.so.1"));
 
-    let in_wheel = or_skip(test, wheel_layer(SITE, &wheel))
-        .expect("fetched above")
-        .compression(Compression::None);
-    let inventory = scan(
-        &ImageSpec::new("synthetic/cufile-wheel", "1").layer(in_wheel),
-        "linux/amd64",
-    );
-    assert!(inventory.dependencies.is_empty(), "{:?}", inventory.dependencies);
-
     // Debian's ld.so.conf (libc-bin) with a conf file naming the directory (synthetic).
     let conf = Layer::new()
         .compression(Compression::None)
         .file("etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n\n")
         .file("etc/ld.so.conf.d/gds.conf", "# synthetic\n/opt/gds/lib\n");
+
+    // Inside the wheel both are the wheel's: found through a conf file naming the
+    // wheel's directory (synthetic), but two files of one component make no edge.
+    let in_wheel = or_skip(test, wheel_layer(SITE, &wheel))
+        .expect("fetched above")
+        .compression(Compression::None);
+    let wheel_conf = Layer::new()
+        .compression(Compression::None)
+        .file("etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n\n")
+        .file(
+            "etc/ld.so.conf.d/cufile.conf",
+            format!("# synthetic\n/{SITE}/nvidia/cu13/lib\n"),
+        );
+    let inventory = scan(
+        &ImageSpec::new("synthetic/cufile-wheel", "1")
+            .layer(in_wheel)
+            .layer(wheel_conf),
+        "linux/amd64",
+    );
+    assert!(
+        inventory.dependencies.is_empty(),
+        "{:?}",
+        inventory.dependencies
+    );
+    let needed = unresolved(&inventory, "nvidia-cufile", props::UNRESOLVED_NEEDED);
+    assert!(needed.contains(&"libibverbs.so.1"), "{needed:?}");
+    assert!(!needed.contains(&"libcufile.so.0"), "{needed:?}");
+
     let through_conf = ImageSpec::new("synthetic/cufile-conf", "1").layer(
         conf.file("opt/gds/lib/libcufile.so.0", cufile.clone())
             .file("usr/local/rdma/lib/libcufile_rdma.so.1", rdma.clone()),

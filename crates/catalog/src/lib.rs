@@ -138,7 +138,10 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         cataloger.resolve(&view, &context, &mut found);
     }
     let platform = graph::Platform {
-        architecture: image.config.as_ref().and_then(|c| c.architecture.as_deref()),
+        architecture: image
+            .config
+            .as_ref()
+            .and_then(|c| c.architecture.as_deref()),
         env: context.env,
     };
     let (dependencies, graph_warnings) = graph::build(&view, &mut found, &platform);

@@ -241,7 +241,9 @@ mod tests {
     #[test]
     fn relation_fields_synthetic() {
         assert_eq!(
-            relations(Some("a(>= 1) | b:any, c [amd64], , d:amd64 (<< 2) <!nocheck>|")),
+            relations(Some(
+                "a(>= 1) | b:any, c [amd64], , d:amd64 (<< 2) <!nocheck>|"
+            )),
             [vec!["a", "b"], vec!["c"], vec!["d"]]
         );
         assert!(relations(Some(" , | ,")).is_empty());
@@ -279,7 +281,10 @@ mod tests {
             find("bash").depends,
             [["libc6"], ["libtinfo6"], ["base-files"], ["debianutils"]]
         );
-        assert_eq!(find("python3.11").depends[2], ["media-types", "mime-support"]);
+        assert_eq!(
+            find("python3.11").depends[2],
+            ["media-types", "mime-support"]
+        );
         assert_eq!(find("tzdata").depends, [["debconf", "debconf-2.0"]]);
         assert_eq!(find("git").provides, ["git-completion", "git-core"]);
         assert_eq!(find("perl-base").provides.len(), 7);

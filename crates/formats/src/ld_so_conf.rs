@@ -99,7 +99,11 @@ fn component_matches(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).unwrap_or_default().iter().all(|&c| c == b'*')
+    pattern
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -145,10 +149,19 @@ mod tests {
 
     #[test]
     fn globs_synthetic() {
-        assert!(matches("etc/ld.so.conf.d/*.conf", "etc/ld.so.conf.d/cuda.conf"));
+        assert!(matches(
+            "etc/ld.so.conf.d/*.conf",
+            "etc/ld.so.conf.d/cuda.conf"
+        ));
         assert!(matches("etc/ld.so.conf.d/*.conf", "etc/ld.so.conf.d/.conf"));
-        assert!(!matches("etc/ld.so.conf.d/*.conf", "etc/ld.so.conf.d/cuda.conf.bak"));
-        assert!(!matches("etc/ld.so.conf.d/*.conf", "etc/ld.so.conf.d/x/y.conf"));
+        assert!(!matches(
+            "etc/ld.so.conf.d/*.conf",
+            "etc/ld.so.conf.d/cuda.conf.bak"
+        ));
+        assert!(!matches(
+            "etc/ld.so.conf.d/*.conf",
+            "etc/ld.so.conf.d/x/y.conf"
+        ));
         assert!(matches("etc/a?c", "etc/abc"));
         assert!(matches("etc/*a*b*", "etc/xxaxxbxx"));
         assert!(!matches("etc/*a*b*c", "etc/aaaaaaaaaaaaaaaaaaaaab"));

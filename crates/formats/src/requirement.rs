@@ -229,8 +229,14 @@ mod tests {
         );
 
         let importlib = Requirement::parse("importlib-metadata; python_version < \"3.8\"").unwrap();
-        assert_eq!(importlib.applies(&linux((3, 7), "x86_64"), None), Applies::Yes);
-        assert_eq!(importlib.applies(&linux((3, 12), "x86_64"), None), Applies::No);
+        assert_eq!(
+            importlib.applies(&linux((3, 7), "x86_64"), None),
+            Applies::Yes
+        );
+        assert_eq!(
+            importlib.applies(&linux((3, 12), "x86_64"), None),
+            Applies::No
+        );
         let colorama = Requirement::parse("colorama; platform_system == \"Windows\"").unwrap();
         assert_eq!(colorama.applies(&Environment::default(), None), Applies::No);
     }
@@ -247,19 +253,26 @@ mod tests {
 
     #[test]
     fn a_direct_reference_loses_its_url_synthetic() {
-        let r = Requirement::parse("pkg[x] @ https://example.invalid/${HOME}/p.whl ; python_version >= '3'")
-            .unwrap();
+        let r = Requirement::parse(
+            "pkg[x] @ https://example.invalid/${HOME}/p.whl ; python_version >= '3'",
+        )
+        .unwrap();
         assert_eq!(r.name, "pkg");
         assert_eq!(r.extras, vec!["x"]);
         assert_eq!(r.applies(&linux((3, 11), "x86_64"), None), Applies::Yes);
         let in_marker = Requirement::parse("pkg ; platform_release == 'a@b'").unwrap();
-        assert_eq!(in_marker.applies(&linux((3, 11), "x86_64"), None), Applies::No);
+        assert_eq!(
+            in_marker.applies(&linux((3, 11), "x86_64"), None),
+            Applies::No
+        );
     }
 
     #[test]
     fn bounds_synthetic() {
         let long = format!("a{}", "b".repeat(MAX_REQUIREMENT_LEN));
-        assert!(Requirement::parse(&long).unwrap_err().contains("longer than"));
+        assert!(Requirement::parse(&long)
+            .unwrap_err()
+            .contains("longer than"));
         let deep = format!(
             "a ; {}python_version > '3'{}",
             "(".repeat(MAX_NESTING + 1),

@@ -149,7 +149,10 @@ pub fn pypi_wheel_metadata(wheel_url: &str, sha256: &str) -> Result<Vec<u8>, Str
     if !out.status.success() {
         return Err(format!(
             "could not fetch {wheel_url}.metadata (offline?): {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ));
     }
     let bytes = checked(out.stdout)?;

@@ -202,9 +202,9 @@ impl Finder<'_, '_> {
             format!("{dir}/{name}")
         };
         let real = self.view.resolve(&candidate).filter(|real| {
-            self.view
-                .get(real)
-                .is_some_and(|(_, record)| matches!(record.kind, FileKind::File | FileKind::Hardlink(_)))
+            self.view.get(real).is_some_and(|(_, record)| {
+                matches!(record.kind, FileKind::File | FileKind::Hardlink(_))
+            })
         });
         self.found_in.insert(key, real.clone());
         real
@@ -219,7 +219,9 @@ mod tests {
     fn search_order_synthetic() {
         let elf = ElfFacts {
             machine: "x86_64".into(),
-            runpath: Some("$ORIGIN/../../nvidia/cublas/lib:${ORIGIN}:relative:$LIB/x:/opt/a/".into()),
+            runpath: Some(
+                "$ORIGIN/../../nvidia/cublas/lib:${ORIGIN}:relative:$LIB/x:/opt/a/".into(),
+            ),
             rpath: Some("/ignored/because/runpath".into()),
             ..Default::default()
         };
