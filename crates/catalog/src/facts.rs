@@ -30,6 +30,8 @@ pub(crate) enum Fact {
     Model(Box<ModelFact>),
     /// `key = value` pairs from a framework's generated build-info file.
     BuildInfo(Vec<(String, String)>),
+    /// The directories and includes of an `ld.so.conf` file.
+    LdSoConf(Vec<gpubom_formats::ld_so_conf::Entry>),
 }
 
 /// What the layer pass learnt about one shared object.

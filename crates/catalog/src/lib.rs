@@ -9,7 +9,8 @@
 //! 2. [`merge`] folds the layers bottom-up, honouring whiteouts and opaque
 //!    directories, so only what a container would see survives;
 //! 3. each cataloger resolves the surviving facts into components, in
-//!    registration order (see [`cataloger`]).
+//!    registration order (see [`cataloger`]);
+//! 4. [`graph`] draws the dependency edges between those components.
 //!
 //! The parsers of the bytes themselves (package databases, model files, ELF)
 //! live in `gpubom_formats`, with no knowledge of layers, so they are tested
@@ -19,6 +20,7 @@
 pub mod cache;
 mod cataloger;
 mod facts;
+mod graph;
 mod merge;
 mod not_checked;
 pub mod nvidia;
@@ -135,6 +137,14 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
     for cataloger in cataloger::CATALOGERS {
         cataloger.resolve(&view, &context, &mut found);
     }
+    let platform = graph::Platform {
+        architecture: image
+            .config
+            .as_ref()
+            .and_then(|c| c.architecture.as_deref()),
+        env: context.env,
+    };
+    let (dependencies, graph_warnings) = graph::build(&view, &mut found, &platform);
 
     let warnings = analyses
         .iter()
@@ -143,6 +153,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
                 .iter()
                 .map(move |(path, why)| format!("layer {}: /{path} not read: {why}", a.index))
         })
+        .chain(graph_warnings)
         .collect();
     let mut inventory = Inventory {
         subject: subject(image),
@@ -156,8 +167,9 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         not_checked: Vec::new(),
         // The pipeline stamps the scan's time; the graph is filled after the catalogers.
         scanned_at: None,
-        dependencies: Vec::new(),
+        dependencies,
     };
+    // Sorts the components, and the edges' indices with them.
     inventory.normalize();
     not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);
     Ok(Scan {

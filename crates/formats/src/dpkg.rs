@@ -12,8 +12,10 @@ pub struct DpkgPackage {
     /// First line of `Description`.
     pub description: Option<String>,
     pub installed_size_kib: Option<u64>,
-    /// Names only, without version constraints or alternatives' extras.
-    pub depends: Vec<String>,
+    /// `Pre-Depends` then `Depends`: each entry is one requirement, as the names of
+    /// its alternatives (`a | b`), without version constraints or `:any`/arch qualifiers.
+    pub depends: Vec<Vec<String>>,
+    /// Virtual packages this one provides, names only.
     pub provides: Vec<String>,
 }
 
@@ -98,8 +100,14 @@ pub fn parse_status(text: &str) -> Vec<DpkgPackage> {
                     .map(|s| s.trim().to_string()),
                 installed_size_kib: field(&fields, "Installed-Size")
                     .and_then(|s| s.trim().parse().ok()),
-                depends: names(field(&fields, "Depends")),
-                provides: names(field(&fields, "Provides")),
+                depends: ["Pre-Depends", "Depends"]
+                    .into_iter()
+                    .flat_map(|key| relations(field(&fields, key)))
+                    .collect(),
+                provides: relations(field(&fields, "Provides"))
+                    .into_iter()
+                    .flatten()
+                    .collect(),
             })
         })
         .collect()
@@ -211,12 +219,22 @@ fn field<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn names(list: Option<&str>) -> Vec<String> {
+/// A relationship field (`a (>= 1) | b:any, c [amd64]`) as the package names of each
+/// comma-separated requirement's alternatives.
+fn relations(list: Option<&str>) -> Vec<Vec<String>> {
     list.unwrap_or_default()
-        .split([',', '|'])
-        .filter_map(|dep| dep.split_whitespace().next())
-        .map(|n| n.split(':').next().unwrap_or(n).to_string())
-        .filter(|n| !n.is_empty())
+        .split(',')
+        .map(|requirement| {
+            requirement
+                .split('|')
+                .filter_map(|alternative| alternative.split_whitespace().next())
+                // `name(>= 1)` is legal without the space.
+                .map(|name| name.split(['(', '[', '<']).next().unwrap_or(name))
+                .map(|name| name.split(':').next().unwrap_or(name).to_string())
+                .filter(|name| !name.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|alternatives| !alternatives.is_empty())
         .collect()
 }
 
@@ -259,6 +277,18 @@ mod tests {
         assert_eq!(pkgs[0].source_version.as_deref(), Some("1.0-0"));
         assert_eq!(pkgs[0].description.as_deref(), Some("first line"));
         assert_eq!(pkgs[1].name, "c");
+    }
+
+    #[test]
+    fn relation_fields_synthetic() {
+        assert_eq!(
+            relations(Some(
+                "a(>= 1) | b:any, c [amd64], , d:amd64 (<< 2) <!nocheck>|"
+            )),
+            [vec!["a", "b"], vec!["c"], vec!["d"]]
+        );
+        assert!(relations(Some(" , | ,")).is_empty());
+        assert!(relations(None).is_empty());
     }
 
     #[test]
@@ -314,5 +344,17 @@ mod tests {
         assert_eq!(find("libc6").source.as_deref(), Some("glibc"));
         assert_eq!(find("libc6").source_version, None);
         assert!(pkgs.iter().all(|p| p.architecture.is_some()));
+        // Pre-Depends come first; alternatives stay together; versions are dropped.
+        assert_eq!(
+            find("bash").depends,
+            [["libc6"], ["libtinfo6"], ["base-files"], ["debianutils"]]
+        );
+        assert_eq!(
+            find("python3.11").depends[2],
+            ["media-types", "mime-support"]
+        );
+        assert_eq!(find("tzdata").depends, [["debconf", "debconf-2.0"]]);
+        assert_eq!(find("git").provides, ["git-completion", "git-core"]);
+        assert_eq!(find("perl-base").provides.len(), 7);
     }
 }

@@ -59,6 +59,9 @@ const CUBIN_ABI_V2: u8 = 8;
 const CUBIN_V1_ARCH_SPECIFIC: u32 = 0x800;
 /// `e_machine` of CUDA device code (cubins).
 const EM_CUDA: u16 = 190;
+/// Longest dynamic string kept (a SONAME, a NEEDED name, a search path); real ones are
+/// far shorter, and a crafted table could otherwise point every entry at megabytes.
+const MAX_DYNAMIC_STRING: usize = 4096;
 
 /// A version string found in a library.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -74,6 +77,14 @@ pub struct VersionString {
 pub struct ElfFacts {
     pub soname: Option<String>,
     pub needed: Vec<String>,
+    /// `DT_RUNPATH` as written (`$ORIGIN/../lib:/opt/x`): searched for `needed` after
+    /// `LD_LIBRARY_PATH`.
+    #[serde(default)]
+    pub runpath: Option<String>,
+    /// `DT_RPATH` as written: searched before `LD_LIBRARY_PATH`, and ignored when a
+    /// `DT_RUNPATH` is present.
+    #[serde(default)]
+    pub rpath: Option<String>,
     pub class64: bool,
     pub machine: String,
     pub version_strings: Vec<VersionString>,
@@ -267,9 +278,11 @@ impl ElfScanner {
             prefix: &self.prefix,
             kept: &self.kept,
         };
-        if let Some((soname, needed)) = dynamic_names(&image, &header) {
-            facts.soname = soname;
-            facts.needed = needed;
+        if let Some(names) = dynamic_names(&image, &header) {
+            facts.soname = names.soname;
+            facts.needed = names.needed;
+            facts.runpath = names.runpath;
+            facts.rpath = names.rpath;
         }
         if header.e_machine == EM_CUDA {
             // A cubin is device code for the one architecture its header names.
@@ -658,26 +671,38 @@ fn string_table(image: &Sparse, header: &Header) -> Option<(u64, u64)> {
     Some((offset, strsz))
 }
 
-/// SONAME and NEEDED from the dynamic section, wherever it and its string table were kept.
-fn dynamic_names(image: &Sparse, header: &Header) -> Option<(Option<String>, Vec<String>)> {
+/// The strings of the dynamic section that name libraries and where to find them.
+#[derive(Default)]
+struct DynamicNames {
+    soname: Option<String>,
+    needed: Vec<String>,
+    runpath: Option<String>,
+    rpath: Option<String>,
+}
+
+/// SONAME, NEEDED, RUNPATH and RPATH from the dynamic section, wherever it and its string
+/// table were kept.
+fn dynamic_names(image: &Sparse, header: &Header) -> Option<DynamicNames> {
     let (_, entries) = dynamic_entries(image, header)?;
     let (offset, len) = string_table(image, header)?;
     let strtab = image.get(offset, len)?;
     let string_at = |offset: u64| -> Option<String> {
         let rest = strtab.get(usize::try_from(offset).ok()?..)?;
+        let rest = rest.get(..MAX_DYNAMIC_STRING).unwrap_or(rest);
         let end = rest.iter().position(|&b| b == 0)?;
         Some(String::from_utf8_lossy(rest.get(..end)?).into_owned())
     };
-    let mut soname = None;
-    let mut needed = Vec::new();
+    let mut names = DynamicNames::default();
     for &(tag, val) in &entries {
         match tag {
-            goblin::elf::dynamic::DT_SONAME => soname = string_at(val),
-            goblin::elf::dynamic::DT_NEEDED => needed.extend(string_at(val)),
+            goblin::elf::dynamic::DT_SONAME => names.soname = string_at(val),
+            goblin::elf::dynamic::DT_NEEDED => names.needed.extend(string_at(val)),
+            goblin::elf::dynamic::DT_RUNPATH => names.runpath = string_at(val),
+            goblin::elf::dynamic::DT_RPATH => names.rpath = string_at(val),
             _ => {}
         }
     }
-    Some((soname, needed))
+    Some(names)
 }
 
 #[cfg(test)]

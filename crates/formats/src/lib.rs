@@ -1,8 +1,9 @@
 //! Parsers of untrusted bytes.
 //!
 //! Everything here reads bytes an image's author chose: package databases,
-//! Python metadata, `os-release`, model files (pickles, zips, `.npy`, ONNX,
-//! safetensors and TensorRT headers) and ELF libraries with their fatbins.
+//! Python metadata and its requirement strings, `ld.so.conf`, `os-release`,
+//! model files (pickles, zips, `.npy`, ONNX, safetensors and TensorRT headers)
+//! and ELF libraries with their fatbins.
 //! Each parser takes `&[u8]` or a `Read` (+ `Seek`) and returns typed facts.
 //! None of them opens a path or knows about images, layers, catalogers or
 //! SBOMs: the catalogers in `gpubom-catalog` decide what to feed them and
@@ -28,6 +29,8 @@
 pub mod dpkg;
 pub mod elf;
 pub mod fatbin;
+pub mod ld_so_conf;
 pub mod model;
 pub mod os_release;
 pub mod python;
+pub mod requirement;

@@ -512,7 +512,9 @@ impl Component {
 }
 
 impl Inventory {
-    /// Sorts components (and their locations/evidence) so output is deterministic.
+    /// Sorts components (and their locations/evidence) so output is deterministic,
+    /// and renumbers the [`dependencies`](Inventory::dependencies) to follow them,
+    /// sorted and without duplicates.
     pub fn normalize(&mut self) {
         for c in &mut self.components {
             // The first location is the primary one: keep the catalogers' order.
@@ -523,8 +525,33 @@ impl Inventory {
             c.cpes.sort();
             c.cpes.dedup();
         }
-        self.components
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut order: Vec<usize> = (0..self.components.len()).collect();
+        order.sort_by(|&a, &b| {
+            self.components[a]
+                .sort_key()
+                .cmp(&self.components[b].sort_key())
+        });
+        let mut position = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new;
+        }
+        let mut slots: Vec<Option<Component>> = std::mem::take(&mut self.components)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.components = order.iter().filter_map(|&old| slots[old].take()).collect();
+        // An edge naming a component that does not exist has nothing to say.
+        self.dependencies.retain_mut(|edge| {
+            match (position.get(edge.from), position.get(edge.to)) {
+                (Some(&from), Some(&to)) => {
+                    (edge.from, edge.to) = (from, to);
+                    true
+                }
+                _ => false,
+            }
+        });
+        self.dependencies.sort();
+        self.dependencies.dedup();
     }
 
     /// Records that `items` could not be established; saying one twice (an
@@ -548,5 +575,64 @@ impl Inventory {
             .filter(|item| item.subject.as_deref() == subject)
             .map(|item| item.fact)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(kind: ComponentKind, name: &str) -> Component {
+        Component {
+            kind,
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn normalize_carries_the_edges_through_the_sort_synthetic() {
+        let mut inventory = Inventory {
+            components: vec![
+                named(ComponentKind::Python, "torch"),
+                named(ComponentKind::Deb, "zlib1g"),
+                named(ComponentKind::Python, "nvidia-cudnn-cu12"),
+                named(ComponentKind::Deb, "libc6"),
+            ],
+            dependencies: vec![
+                Dependency {
+                    from: 0,
+                    to: 2,
+                    kind: DependencyKind::Requires,
+                },
+                Dependency {
+                    from: 1,
+                    to: 3,
+                    kind: DependencyKind::Depends,
+                },
+                Dependency {
+                    from: 0,
+                    to: 2,
+                    kind: DependencyKind::Requires,
+                },
+                Dependency {
+                    from: 0,
+                    to: 9,
+                    kind: DependencyKind::Links,
+                },
+            ],
+            ..Default::default()
+        };
+        inventory.normalize();
+        let name = |i: usize| inventory.components[i].name.as_str();
+        let edges: Vec<(&str, &str)> = inventory
+            .dependencies
+            .iter()
+            .map(|d| (name(d.from), name(d.to)))
+            .collect();
+        assert_eq!(edges.len(), 2, "{:?}", inventory.dependencies);
+        assert!(edges.contains(&("torch", "nvidia-cudnn-cu12")));
+        assert!(edges.contains(&("zlib1g", "libc6")));
+        assert!(inventory.dependencies.windows(2).all(|w| w[0] < w[1]));
     }
 }

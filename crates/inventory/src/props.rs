@@ -19,6 +19,13 @@ pub const NVIDIA_SONAME_MAJOR: &str = "gpubom:nvidia:soname_major";
 /// The package (purl) that ships this library inside it, e.g. `pkg:pypi/triton@3.6.0`
 /// for the CUPTI triton vendors: the library is its own component, not the package.
 pub const BUNDLED_BY: &str = "gpubom:bundled_by";
+/// What the component's package metadata requires that nothing in the image provides:
+/// `Requires-Dist` names whose marker applies, and dpkg `Depends`/`Pre-Depends`
+/// (alternatives as `a|b`). Sorted, comma-separated, at most 64 listed then `+N more`.
+pub const UNRESOLVED_REQUIRES: &str = "gpubom:unresolved_requires";
+/// `DT_NEEDED` libraries of the component's ELF files found in no directory the
+/// loader searches (`libc.so.6` when the image has no C library), listed the same way.
+pub const UNRESOLVED_NEEDED: &str = "gpubom:unresolved_needed";
 /// Comma-separated GPU architectures the component's fatbins hold SASS for, in
 /// compute-capability order, with `cuobjdump`'s suffixes: `sm_75,sm_80,sm_90a,sm_100`.
 pub const NVIDIA_SM_ARCHS: &str = "gpubom:nvidia:sm_archs";
@@ -203,6 +210,8 @@ pub const COMPONENT: &[&str] = &[
     NVIDIA_SONAME,
     NVIDIA_SONAME_MAJOR,
     BUNDLED_BY,
+    UNRESOLVED_REQUIRES,
+    UNRESOLVED_NEEDED,
     NVIDIA_SM_ARCHS,
     NVIDIA_PTX_ARCHS,
     NVIDIA_PTX_ISA,

@@ -117,6 +117,53 @@ pub fn pypi_wheel(name: &str, version: &str) -> Result<PathBuf, String> {
     Ok(target)
 }
 
+/// The `METADATA` of a wheel, as PyPI serves it beside the wheel (PEP 658: the wheel's
+/// URL with `.metadata` appended), checked against `sha256`: for a wheel too large to
+/// fetch whole in a test (torch's are 700 MB), its metadata alone.
+pub fn pypi_wheel_metadata(wheel_url: &str, sha256: &str) -> Result<Vec<u8>, String> {
+    use sha2::Digest;
+    let dir = cache_dir().join("metadata");
+    let cached = dir.join(format!("{sha256}.metadata"));
+    let checked = |bytes: Vec<u8>| {
+        let actual = hex::encode(sha2::Sha256::digest(&bytes));
+        if actual == sha256 {
+            Ok(bytes)
+        } else {
+            Err(format!(
+                "{wheel_url}.metadata has sha256 {actual}, not the pinned {sha256}"
+            ))
+        }
+    };
+    if let Ok(bytes) = std::fs::read(&cached) {
+        return checked(bytes);
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request\n\
+             sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=60).read())",
+        ])
+        .arg(format!("{wheel_url}.metadata"))
+        .output()
+        .map_err(|e| format!("cannot run python3 to fetch {wheel_url}.metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "could not fetch {wheel_url}.metadata (offline?): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    let bytes = checked(out.stdout)?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Written beside, then renamed: a concurrent test never reads half a file.
+    let staging = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(staging.path(), &bytes).map_err(|e| e.to_string())?;
+    staging.persist(&cached).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 /// A real Debian package vendored in `tests/fixtures/debs/`, as a `.deb` path.
 pub fn debian_package(name: &str, version: &str) -> Result<PathBuf, String> {
     let dir = vendored_debs_dir();

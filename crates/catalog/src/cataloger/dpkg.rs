@@ -7,7 +7,7 @@
 //! so an `apt-get install` in layer 3 is reported in layer 3 even though every
 //! later install rewrote the status file.
 
-use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Declared, Found, Owner};
 use crate::facts::{Fact, FileKind};
 use crate::merge::MergedView;
 use gpubom_formats::dpkg::{
@@ -79,10 +79,17 @@ impl Cataloger for DpkgCataloger {
                     introduced,
                     distro,
                 );
+                let index = found.components.len();
                 if let Some(list) = &list {
-                    record_ownership(view, list, found.components.len(), found);
+                    record_ownership(view, list, index, found);
                 }
                 found.components.push(component);
+                found.declared.push(Declared::Deb {
+                    component: index,
+                    architecture: pkg.architecture.clone(),
+                    depends: pkg.depends.clone(),
+                    provides: pkg.provides.clone(),
+                });
             }
         }
     }

@@ -8,6 +8,7 @@
 //! purls, file ownership for native libraries).
 
 mod dpkg;
+mod ld_so_conf;
 mod model;
 mod nvidia;
 mod os_release;
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 
 pub(crate) static CATALOGERS: &[&dyn Cataloger] = &[
     &os_release::OsReleaseCataloger,
+    &ld_so_conf::LdSoConfCataloger,
     &dpkg::DpkgCataloger,
     &python::PythonCataloger,
     // After the package catalogers: it needs their file ownership.
@@ -73,6 +75,29 @@ pub(crate) struct Found {
     pub components: Vec<Component>,
     /// Image path (relative, normalised) → owning package.
     pub owners: HashMap<String, Owner>,
+    /// What each package says it needs, for the dependency graph.
+    pub declared: Vec<Declared>,
+    /// Directories the loader's cache covers, from `ld.so.conf`, in its order (no leading `/`).
+    pub library_dirs: Vec<String>,
+}
+
+/// A package's own statement of what it needs, as its metadata gives it.
+#[derive(Debug)]
+pub(crate) enum Declared {
+    /// A Python distribution's `Requires-Dist` values, as written.
+    Python {
+        component: usize,
+        /// The `.dist-info` (or `.egg-info`) directory: its parent is the site directory.
+        dist_dir: String,
+        requires: Vec<String>,
+    },
+    /// A Debian package's `Pre-Depends` and `Depends`, and what it `Provides`.
+    Deb {
+        component: usize,
+        architecture: Option<String>,
+        depends: Vec<Vec<String>>,
+        provides: Vec<String>,
+    },
 }
 
 pub(crate) trait Cataloger: Sync {

@@ -7,7 +7,7 @@
 //! dist-packages, virtualenvs and conda trees are all found the same way,
 //! because claims are by file name, not by a fixed prefix.
 
-use super::{display_path, Cataloger, Claim, Context, Found, Owner};
+use super::{display_path, Cataloger, Claim, Context, Declared, Found, Owner};
 use crate::facts::Fact;
 use crate::merge::MergedView;
 use gpubom_formats::python::{
@@ -82,6 +82,11 @@ impl Cataloger for PythonCataloger {
                 ..Default::default()
             });
             record_ownership(view, &dist_dir, index, found);
+            found.declared.push(Declared::Python {
+                component: index,
+                dist_dir,
+                requires: dist.requires_dist.clone(),
+            });
         }
     }
 }
