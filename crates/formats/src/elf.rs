@@ -105,8 +105,11 @@ pub struct ElfFacts {
 
 type Extract = fn(&[u8]) -> Option<(String, String)>;
 
+/// A version string's kind, the bytes that precede it, and how to read it.
+type Marker = (&'static str, &'static [u8], Extract);
+
 /// Markers and how to read the version after each.
-const MARKERS: &[(&str, &[u8], Extract)] = &[
+const MARKERS: &[Marker] = &[
     (
         "cuda-compilation-tools",
         b"Cuda compilation tools, release ",
@@ -133,6 +136,8 @@ pub struct ElfScanner {
     dynamic_pending: Option<u64>,
     carry: Vec<u8>,
     found: BTreeSet<VersionString>,
+    /// The version strings looked for, and a finder for each.
+    markers: &'static [Marker],
     finders: Vec<memmem::Finder<'static>>,
     /// Where the name of a fatbin section (`.nv_fatbin\0`, `__nv_relfatbin\0`) starts in
     /// the file, wherever that is: see [`SectionNames`].
@@ -217,6 +222,16 @@ impl Default for ElfScanner {
 
 impl ElfScanner {
     pub fn new() -> Self {
+        Self::with_markers(MARKERS)
+    }
+
+    /// A scanner that looks for no version strings: for files no NVIDIA family claims,
+    /// whose version strings nothing reads, so three searches of every byte are saved.
+    pub fn device_code_only() -> Self {
+        Self::with_markers(&[])
+    }
+
+    fn with_markers(markers: &'static [Marker]) -> Self {
         ElfScanner {
             prefix: Vec::new(),
             offset: 0,
@@ -225,7 +240,8 @@ impl ElfScanner {
             dynamic_pending: None,
             carry: Vec::new(),
             found: BTreeSet::new(),
-            finders: MARKERS
+            markers,
+            finders: markers
                 .iter()
                 .map(|(_, m, _)| memmem::Finder::new(*m))
                 .collect(),
@@ -360,7 +376,7 @@ impl ElfScanner {
     }
 
     fn scan(&mut self, window: &[u8], at_end: bool) {
-        for (finder, &(kind, marker, extract)) in self.finders.iter().zip(MARKERS) {
+        for (finder, &(kind, marker, extract)) in self.finders.iter().zip(self.markers) {
             for pos in finder.find_iter(window) {
                 // The marker was found whole in the window, so its end is inside it.
                 let text_start = pos.saturating_add(marker.len());

@@ -62,11 +62,13 @@ impl Cataloger for NvidiaCataloger {
 
     fn open_stream(&self, path: &str, _size: u64) -> Option<Box<dyn StreamSink>> {
         // Every candidate is parsed, whatever its name: an extension module's kernels
-        // matter as much as cuBLAS's.
-        Some(Box::new(LibrarySink {
-            matched: classify(path),
-            scanner: ElfScanner::new(),
-        }))
+        // matter as much as cuBLAS's. Version strings date NVIDIA's libraries only.
+        let matched = classify(path);
+        let scanner = match matched {
+            Some(_) => ElfScanner::new(),
+            None => ElfScanner::device_code_only(),
+        };
+        Some(Box::new(LibrarySink { matched, scanner }))
     }
 
     fn resolve(&self, view: &MergedView, context: &Context, found: &mut Found) {
