@@ -33,17 +33,37 @@ pub struct Requirement {
     /// The extras requested of `name` (`torch[opt-einsum]`), normalised.
     pub extras: Vec<String>,
     marker: Option<MarkerTree>,
+    /// The marker's length as written, what judging it costs.
+    marker_len: usize,
     /// Whether the marker tests `extra` at all (most do not).
     marker_tests_extra: bool,
 }
 
 /// What the image says about the interpreter a distribution is installed for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Environment {
     /// `(3, 12)` from `lib/python3.12/site-packages`.
     pub python: Option<(u32, u32)>,
     /// `platform_machine`: `x86_64`, `aarch64`, …
     pub machine: Option<String>,
+}
+
+/// Every marker environment an [`Environment`] allows (one when the image says
+/// everything, 42 when it says nothing), built once to judge many requirements.
+pub struct Candidates(Vec<MarkerEnvironment>);
+
+impl Candidates {
+    pub fn of(env: &Environment) -> Candidates {
+        Candidates(candidates(env).collect())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Whether a requirement applies in an environment.
@@ -69,15 +89,19 @@ impl Requirement {
                 "parentheses nested deeper than {MAX_NESTING} levels"
             ));
         }
-        let parsed = Pep508::from_str(&without_url(text)).map_err(|e| e.message.to_string())?;
-        let marker_tests_extra = parsed
-            .marker
-            .as_ref()
-            .is_some_and(|m| m.to_string().contains("extra"));
+        let text = without_url(text);
+        if !names_end_alphanumeric(&text) {
+            return Err("a name or extra ends in `-`, `_` or `.`".to_string());
+        }
+        let parsed = Pep508::from_str(&text).map_err(|e| e.message.to_string())?;
+        let marker_text = parsed.marker.as_ref().map(ToString::to_string);
+        let marker_len = marker_text.as_ref().map_or(0, String::len);
+        let marker_tests_extra = marker_text.is_some_and(|m| m.contains("extra"));
         Ok(Requirement {
             name: parsed.name.to_string(),
             extras: parsed.extras.iter().map(ToString::to_string).collect(),
             marker: parsed.marker,
+            marker_len,
             marker_tests_extra,
         })
     }
@@ -88,10 +112,21 @@ impl Requirement {
         self.marker_tests_extra
     }
 
+    /// Bytes of marker judged by one [`Requirement::applies_in`] over `candidates`:
+    /// what a caller bounds to keep crafted markers from costing minutes.
+    pub fn judging_cost(&self, candidates: &Candidates) -> usize {
+        self.marker_len.saturating_mul(candidates.len())
+    }
+
     /// Whether the requirement applies in `env` when its distribution was
     /// installed with `extra` (`None`: with no extra), as pip evaluates a
     /// marker once for each requested extra.
     pub fn applies(&self, env: &Environment, extra: Option<&str>) -> Applies {
+        self.applies_in(&Candidates::of(env), extra)
+    }
+
+    /// [`Requirement::applies`] over environments built once.
+    pub fn applies_in(&self, candidates: &Candidates, extra: Option<&str>) -> Applies {
         let Some(marker) = &self.marker else {
             return Applies::Yes;
         };
@@ -100,8 +135,8 @@ impl Requirement {
             .into_iter()
             .collect();
         let (mut any_true, mut any_false) = (false, false);
-        for candidate in candidates(env) {
-            if marker.evaluate(&candidate, &extras) {
+        for candidate in &candidates.0 {
+            if marker.evaluate(candidate, &extras) {
                 any_true = true;
             } else {
                 any_false = true;
@@ -139,6 +174,31 @@ fn without_url(text: &str) -> std::borrow::Cow<'_, str> {
         .and_then(|end| rest.trim_start().get(end..))
         .unwrap_or("");
     format!("{head}{after_url}").into()
+}
+
+/// False when the distribution name, or an extra in `[…]`, ends in `-`, `_` or `.`.
+///
+/// PEP 508 forbids that, but pep508_rs (0.8 and 0.9) accepts such a name when a
+/// space or bracket follows it (`a- ; …`, `a[b-]`) and then panics on its own
+/// validation of it, so the requirement is refused here first.
+fn names_end_alphanumeric(text: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let ends_well = |name: &str| !name.ends_with(['-', '_', '.']);
+    let text = text.trim_start();
+    let name_end = text.find(|c| !is_name_char(c)).unwrap_or(text.len());
+    let (name, rest) = text.split_at(name_end);
+    if !ends_well(name) {
+        return false;
+    }
+    let Some(extras) = rest.trim_start().strip_prefix('[') else {
+        return true;
+    };
+    let extras = extras.split(']').next().unwrap_or(extras);
+    extras.split(',').all(|extra| {
+        let extra = extra.trim();
+        let end = extra.find(|c| !is_name_char(c)).unwrap_or(extra.len());
+        extra.get(..end).is_none_or(ends_well)
+    })
 }
 
 /// The deepest parenthesis nesting in `text`.
@@ -286,6 +346,13 @@ mod tests {
         );
         assert!(Requirement::parse(&fits).is_ok());
         assert!(Requirement::parse("").is_err());
+        // Each of these made pep508_rs 0.8.1 panic (found by a randomised run).
+        for crafted in [
+            "a- ; x", "a_ (>=1)", "a. [b]", "a[b-]", "a[b, c.]", "a [ b_ ]",
+        ] {
+            assert!(Requirement::parse(crafted).is_err(), "{crafted}");
+        }
+        assert!(Requirement::parse("a-b[c-d, e_f] (>=1)").is_ok());
         assert!(Requirement::parse("; ;").is_err());
     }
 }
