@@ -154,6 +154,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         vulnerabilities: Vec::new(),
         advisory_data: None,
         not_checked: Vec::new(),
+        dependencies: Vec::new(),
     };
     inventory.normalize();
     not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);

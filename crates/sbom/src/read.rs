@@ -38,6 +38,7 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
         vulnerabilities: Vec::new(),
         advisory_data: meta.first(props::ADVISORY_DATA),
         not_checked: not_checked(&meta.0),
+        dependencies: Vec::new(),
     };
     declare_unrecorded(&mut inventory);
     if !names_a_reference {
