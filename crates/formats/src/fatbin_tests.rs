@@ -148,3 +148,47 @@ fn container_and_target_counts_are_bounded_synthetic() {
     let found = walk(&container(&entries), 1 << 16);
     assert_eq!(everywhere(&found).len(), MAX_TARGETS);
 }
+
+#[test]
+fn membership_in_unsorted_overlapping_and_empty_ranges_is_exact_synthetic() {
+    let sections = [
+        (50, 60),
+        (10, 20),
+        (15, 30),
+        (30, 31),
+        (40, 40),
+        (70, 65),
+        (0, 1),
+    ];
+    let ranges = Ranges::merged(&sections);
+    for offset in 0..100 {
+        let naive = sections.iter().any(|&(s, e)| s <= offset && offset < e);
+        assert_eq!(ranges.contains(offset), naive, "offset {offset}");
+    }
+    assert!(!Ranges::merged(&[]).contains(0));
+    assert!(Ranges::merged(&[(0, u64::MAX)]).contains(u64::MAX - 1));
+    assert!(!Ranges::merged(&[(0, u64::MAX)]).contains(u64::MAX));
+}
+
+/// As many sections as a file may declare (4,096) and as many containers as are kept (65,536),
+/// all outside every section: each container is placed by a binary search, where testing it
+/// against every section took about 4 s of CPU in a debug build (a second here, with margin
+/// for a loaded machine).
+#[test]
+fn section_membership_costs_containers_times_log_sections_synthetic() {
+    let target = parse_entry(&entry(KIND_SASS, 80, 0x11, (1, 8), &[], 0)).unwrap();
+    let sections: Vec<(u64, u64)> = (0..4096u64).map(|i| (i * 100, i * 100 + 1)).collect();
+    let found = Containers {
+        found: (0..MAX_CONTAINERS as u64)
+            .map(|i| Container {
+                offset: 1 << 20 | i * 80,
+                targets: BTreeSet::from([target]),
+            })
+            .collect(),
+    };
+    let started = std::time::Instant::now();
+    assert!(found.within(&sections).is_empty());
+    assert_eq!(found.outside(&sections), MAX_CONTAINERS);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
