@@ -1620,3 +1620,46 @@ fn synthetic_a_layer_that_does_not_match_its_digest_is_a_digest_mismatch() {
         .count();
     assert_eq!(fetched, 1, "a mismatch is no dropped connection to retry");
 }
+
+/// A layer blob whose body never ends (no length declared), or that declares more bytes
+/// than its descriptor: refused as soon as the registry has sent more than the manifest
+/// declares (the digest, checked at the end, would have waited for the scan's deadline).
+#[test]
+fn synthetic_a_layer_longer_than_its_descriptor_is_refused_as_it_arrives() {
+    for body in ["endless", "declared too long"] {
+        let scratch = tmp();
+        let layout_dir = small_layout(scratch.path());
+        let layout = LayoutRegistry::new(&layout_dir, REPO, TAG);
+        let layer = &layout_manifest(&layout_dir)["layers"][0];
+        let digest = layer["digest"].as_str().unwrap().to_string();
+        let declared = layer["size"].as_u64().unwrap();
+        let blob_path = format!("/blobs/{digest}");
+        let server = Server::start(move |request| {
+            if !request.path.ends_with(&blob_path) {
+                return layout.answer(request);
+            }
+            // Zeros: a tar's end, after which a reader drains the rest to check the digest.
+            Response::new(200).body(match body {
+                "endless" => Body::Endless(vec![0; 4096]),
+                _ => Body::Repeated {
+                    pattern: vec![0; 4096],
+                    total: 1 << 40,
+                },
+            })
+        });
+        let started = std::time::Instant::now();
+        let line = assert_error_line(&scan_hostile(&format!("{}/{REPO}:{TAG}", server.host())));
+        assert!(
+            line.contains(&format!(
+                "blob {digest}: the registry sent more than the {declared} bytes the manifest declares"
+            )),
+            "{body}: {line}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{body}: {:?}",
+            started.elapsed()
+        );
+        assert!(server.body_bytes_sent() < READ_AT_MOST, "{body}");
+    }
+}

@@ -21,6 +21,16 @@
 //! manifest and config, which name the layer, are still checked on every
 //! scan; bytes altered in place after that first scan go unnoticed until a
 //! scan with `--no-cache`.
+//!
+//! What a hit trusts: whoever can write the directory. The checksum catches
+//! corruption, not forgery (anyone can recompute a sha256), so an entry
+//! relabelled with another layer's diff_id would hide that layer's pickle from
+//! `check`. So the directory is used only as ssh uses `~/.ssh`: a real
+//! directory (not a symlink), owned by the user running gpubom, and writable by
+//! no one else, the per-build directory inside it too; otherwise gpubom warns
+//! once and scans without it. It creates both with mode 0700. An entry is read
+//! only if it is a regular file (opened without following a link or blocking
+//! on a FIFO) of at most [`MAX_ENTRY_BYTES`].
 
 use crate::facts::{Fact, FileFact, FileRecord, LayerAnalysis};
 use sha2::{Digest, Sha256};
@@ -35,6 +45,10 @@ const FORMAT: u32 = 3;
 /// Length of the hex sha256 that ends an entry.
 const CHECKSUM: usize = 64;
 
+/// The largest entry read or written (256 MiB). An entry holds a line per file of its layer
+/// and the facts parsed from a few of them: a layer of half a million files takes about 50 MB.
+pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
+
 /// A cache directory for this build of gpubom.
 #[derive(Debug, Clone)]
 pub struct LayerCache {
@@ -43,24 +57,38 @@ pub struct LayerCache {
 
 impl LayerCache {
     /// The user's cache (`$XDG_CACHE_HOME/gpubom`, else `~/.cache/gpubom`);
-    /// `None` when there is no home to keep one in.
-    pub fn user() -> Option<LayerCache> {
+    /// `Ok(None)` when there is no home to keep one in, `Err` with the warning
+    /// to show when the directory is not the user's alone (see the module docs).
+    pub fn user() -> Result<Option<LayerCache>, String> {
         let base = std::env::var_os("XDG_CACHE_HOME")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(LayerCache::at(&base.join("gpubom")))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+        match base {
+            Some(base) => LayerCache::at(&base.join("gpubom")).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// A cache under `root`, in the directory for this build.
-    pub fn at(root: &Path) -> LayerCache {
-        LayerCache {
-            dir: root.join(format!(
-                "layers-v{FORMAT}-{}-{}",
-                env!("CARGO_PKG_VERSION"),
-                build_stamp()
-            )),
+    /// A cache under `root`, in the directory for this build: both created (mode
+    /// 0700) if missing, and used only if they are the user's alone. `Err` says
+    /// why not, for the warning.
+    pub fn at(root: &Path) -> Result<LayerCache, String> {
+        let dir = root.join(format!(
+            "layers-v{FORMAT}-{}-{}",
+            env!("CARGO_PKG_VERSION"),
+            build_stamp()
+        ));
+        for path in [root, dir.as_path()] {
+            private_dir(path).map_err(|why| {
+                format!(
+                    "the layer cache {} is not used: {why}; a cache others can write could hide \
+                     what a layer holds (make it yours alone, chmod 700, or scan with --no-cache)",
+                    path.display()
+                )
+            })?;
         }
+        Ok(LayerCache { dir })
     }
 
     fn entry(&self, diff_id: &str) -> Option<PathBuf> {
@@ -71,7 +99,7 @@ impl LayerCache {
 
     /// The cached analysis of the layer `diff_id` names, if a sound one is kept.
     pub(crate) fn get(&self, diff_id: &str, index: usize) -> Option<LayerAnalysis> {
-        let bytes = std::fs::read(self.entry(diff_id)?).ok()?;
+        let bytes = read_entry(&self.entry(diff_id)?)?;
         let (body, checksum) = bytes.split_at(bytes.len().checked_sub(CHECKSUM)?);
         let body = body.strip_suffix(b"\n")?;
         if checksum != hex::encode(Sha256::digest(body)).as_bytes() {
@@ -134,11 +162,15 @@ impl LayerCache {
             facts: distinct.iter().map(|f| f.as_ref()).collect(),
             file_facts,
         };
-        let _ = std::fs::create_dir_all(&self.dir).and_then(|()| {
+        // The directory was made or checked when the cache was opened. The
+        // temporary file is created anew (never through a link) and renamed over
+        // the entry, which replaces whatever was there rather than writing into it.
+        let _ = (|| -> std::io::Result<()> {
             let file = tempfile::NamedTempFile::new_in(&self.dir)?;
             let mut hashing = HashingWriter {
                 inner: std::io::BufWriter::new(file),
                 hasher: Sha256::new(),
+                left: MAX_ENTRY_BYTES.saturating_sub(CHECKSUM as u64 + 1),
             };
             serde_json::to_writer(&mut hashing, &stored)?;
             let checksum = hex::encode(hashing.hasher.finalize());
@@ -147,8 +179,69 @@ impl LayerCache {
             inner.write_all(checksum.as_bytes())?;
             let file = inner.into_inner().map_err(|e| e.into_error())?;
             file.persist(&path).map(drop).map_err(|e| e.error)
-        });
+        })();
     }
+}
+
+/// Makes `path` a directory of mode 0700 if nothing is there, then checks it is
+/// a directory (not a link to one), owned by this user and writable by no one else.
+fn private_dir(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let made = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path);
+    let meta = std::fs::symlink_metadata(path).map_err(|e| match made {
+        Err(made) => made.to_string(),
+        Ok(()) => e.to_string(),
+    })?;
+    if meta.file_type().is_symlink() {
+        return Err("it is a symbolic link".into());
+    }
+    if !meta.is_dir() {
+        return Err("it is not a directory".into());
+    }
+    let me = effective_uid();
+    if meta.uid() != me {
+        return Err(format!(
+            "it belongs to user {}, not to you ({me})",
+            meta.uid()
+        ));
+    }
+    match meta.mode() & 0o022 {
+        0 => Ok(()),
+        0o020 => Err("it is group-writable".into()),
+        _ => Err("it is world-writable".into()),
+    }
+}
+
+/// The user this process acts as, who must own the cache.
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes nothing, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() }
+}
+
+/// An entry's bytes, if it is a regular file of at most [`MAX_ENTRY_BYTES`]. It is
+/// opened without following a symbolic link and without blocking on a FIFO, and
+/// its type is checked on the opened file, so a link to `/dev/zero` or a FIFO put
+/// in its place is a miss, never read.
+fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_ENTRY_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_ENTRY_BYTES.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= MAX_ENTRY_BYTES).then_some(bytes)
 }
 
 /// An entry as written: each distinct fact once, and each file's facts by position.
@@ -175,16 +268,23 @@ struct Stored {
     file_facts: Vec<(String, Option<String>, usize)>,
 }
 
-/// Hashes what is written through it, so an entry is checksummed as it streams out.
+/// Hashes what is written through it, so an entry is checksummed as it streams
+/// out, and fails past `left` bytes: an entry [`LayerCache::get`] would not read
+/// is not written.
 struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
+    left: u64,
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(std::io::Error::other("past the largest entry"));
+        }
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.left -= n as u64;
         Ok(n)
     }
 
@@ -231,7 +331,7 @@ mod tests {
     #[test]
     fn an_entry_comes_back_with_the_index_of_the_layer_asking() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = LayerCache::at(dir.path());
+        let cache = LayerCache::at(dir.path()).unwrap();
         assert!(cache.get(DIFF_ID, 0).is_none());
         cache.put(DIFF_ID, &analysis());
         let back = cache.get(DIFF_ID, 7).unwrap();
@@ -242,7 +342,7 @@ mod tests {
     #[test]
     fn a_corrupt_or_misplaced_entry_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = LayerCache::at(dir.path());
+        let cache = LayerCache::at(dir.path()).unwrap();
         cache.put(DIFF_ID, &analysis());
         let path = cache.entry(DIFF_ID).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
@@ -265,7 +365,7 @@ mod tests {
     #[test]
     fn hard_links_share_one_stored_fact() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = LayerCache::at(dir.path());
+        let cache = LayerCache::at(dir.path()).unwrap();
         let shared = Arc::new(Fact::DpkgList(vec!["/synthetic/marker".into()]));
         let mut linked = analysis();
         linked.facts = (0..50)
@@ -289,7 +389,8 @@ mod tests {
 
     #[test]
     fn only_sha256_diff_ids_name_entries() {
-        let cache = LayerCache::at(Path::new("/nonexistent"));
+        let dir = tempfile::tempdir().unwrap();
+        let cache = LayerCache::at(dir.path()).unwrap();
         assert!(cache.entry("sha256:../../etc/passwd").is_none());
         assert!(cache.entry("sha512:00").is_none());
     }

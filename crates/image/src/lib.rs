@@ -551,10 +551,13 @@ impl Layer {
                         .or(self.diff_id.as_deref())
                         .unwrap_or(member)
                 );
-                let (reader, _) = store.open(member).map_err(|e| Error::Layer {
-                    layer: label.clone(),
-                    why: e.to_string(),
-                })?;
+                let (reader, _) =
+                    store
+                        .open_declared(member, self.size)
+                        .map_err(|e| Error::Layer {
+                            layer: label.clone(),
+                            why: e.to_string(),
+                        })?;
                 let expect = layer::Expect {
                     label,
                     digest: self.digest.as_deref(),

@@ -17,8 +17,15 @@ pub trait RemoteBlobs: Send + Sync {
     /// A manifest or index by digest, whole; at most `limit` bytes. The caller
     /// verifies the digest.
     fn manifest(&self, digest: &str, limit: u64) -> std::io::Result<Vec<u8>>;
-    /// A blob's bytes as they arrive, and its size when the remote says.
-    fn blob(&self, digest: &str) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)>;
+    /// A blob's bytes as they arrive, and its size when the remote says. `declared` is the
+    /// size its descriptor gives, when known: a remote that sends more is refused as soon as
+    /// it does, rather than read until the digest check at the end, which never comes when
+    /// the body never ends.
+    fn blob(
+        &self,
+        digest: &str,
+        declared: Option<u64>,
+    ) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)>;
     /// Manifests attached to `subject` (signatures, attestations, SBOMs),
     /// however the remote lists them.
     fn attached(&self, subject: &str) -> std::io::Result<Vec<crate::Attached>>;

@@ -145,6 +145,16 @@ impl Store {
 
     /// Opens a member for streaming, with its size.
     pub fn open(&self, member: &str) -> Result<(Box<dyn Read + Send>, u64), Error> {
+        self.open_declared(member, None)
+    }
+
+    /// [`Store::open`] for a blob whose descriptor declares its size: a remote store stops
+    /// reading once more than that arrives (see [`crate::RemoteBlobs::blob`]).
+    pub fn open_declared(
+        &self,
+        member: &str,
+        declared: Option<u64>,
+    ) -> Result<(Box<dyn Read + Send>, u64), Error> {
         let missing = || Error::MissingBlob {
             blob: member_to_digest(member),
             source_path: self.describe(),
@@ -179,7 +189,7 @@ impl Store {
                 // The caller says what the blob is (a layer, a config); the
                 // registry's message already names the digest.
                 let (reader, size) = remote
-                    .blob(&digest)
+                    .blob(&digest, declared)
                     .map_err(|e| Error::Usage(e.to_string()))?;
                 Ok((reader, size.unwrap_or(0)))
             }

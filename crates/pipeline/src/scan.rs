@@ -52,9 +52,11 @@ pub fn scan_source(
     let image = open_source(source, settings, &config.registry.credential_hosts)?;
     let no_cache =
         settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
-    let cache = (!no_cache)
-        .then(gpubom_catalog::cache::LayerCache::user)
-        .flatten();
+    let (cache, cache_warning) = match (!no_cache).then(gpubom_catalog::cache::LayerCache::user) {
+        Some(Ok(cache)) => (cache, None),
+        Some(Err(why)) => (None, Some(why)),
+        None => (None, None),
+    };
     progress.start(image.layers.iter().filter_map(|l| l.size).sum());
     let on_progress = |n: u64| progress.advance(n);
     let mut scan = gpubom_catalog::scan(
@@ -67,7 +69,7 @@ pub fn scan_source(
         },
     )?;
     progress.finish();
-    scan.inventory.scanned_at = Some(scanned_at);
+    scan.warnings.extend(cache_warning);
     match signature_facts(&image, &trust)? {
         Some(facts) => scan.inventory.signatures = Some(facts),
         None => scan.inventory.declare_not_checked([NotChecked::image(

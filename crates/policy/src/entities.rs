@@ -74,28 +74,31 @@ pub fn org(config: &Config, declared: &[String]) -> Value {
     org
 }
 
-pub fn build(inventory: &Inventory, fleet: &Fleet) -> Vec<Built> {
+/// The image's entity, then each component's, built as they are asked for: an entity costs
+/// kilobytes of JSON, so holding one per component of a 100,000-component image took more than
+/// a gigabyte.
+pub fn build<'a>(inventory: &'a Inventory, fleet: &Fleet) -> impl Iterator<Item = Built> + 'a {
     let fleet = fleet.check();
-    let mut not_checked: BTreeMap<Option<&str>, BTreeSet<Fact>> = BTreeMap::new();
+    let mut not_checked: BTreeMap<Option<String>, BTreeSet<Fact>> = BTreeMap::new();
     for item in &inventory.not_checked {
         not_checked
-            .entry(item.subject.as_deref())
+            .entry(item.subject.clone())
             .or_default()
             .insert(item.fact);
     }
-    let facts_of = |subject: Option<&str>| fact_set(not_checked.get(&subject));
-    let mut out = vec![image(inventory)];
-    out[0].json["attrs"]["not_checked"] = facts_of(None);
-    for (i, c) in inventory.components.iter().enumerate() {
+    let facts_of = move |subject: Option<String>| fact_set(not_checked.get(&subject));
+    let mut image = image(inventory);
+    image.json["attrs"]["not_checked"] = facts_of(None);
+    let components = inventory.components.iter().enumerate().map(move |(i, c)| {
         let mut built = if c.kind.is_model_like() {
             model(inventory, i, c)
         } else {
             component(inventory, i, c, &fleet)
         };
-        built.json["attrs"]["not_checked"] = facts_of(Some(&c.label()));
-        out.push(built);
-    }
-    out
+        built.json["attrs"]["not_checked"] = facts_of(Some(c.label()));
+        built
+    });
+    std::iter::once(image).chain(components)
 }
 
 /// Facts as a set of the schema's `Fact` enum: `Gpubom::Fact::"signatures"`.
@@ -450,7 +453,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let built = build(&inventory, &Fleet::default());
+        let built: Vec<Built> = build(&inventory, &Fleet::default()).collect();
         for b in &built[1..] {
             let attrs = &b.json["attrs"];
             assert!(attrs.get("version").is_none(), "{attrs}");

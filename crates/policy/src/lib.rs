@@ -108,26 +108,23 @@ pub fn evaluate(
     today: &str,
 ) -> Result<Vec<Finding>, Error> {
     waivers::check_against(config, &pack.rules, today)?;
-    let built = entities::build(inventory, &config.fleet);
-    let mut json: Vec<serde_json::Value> = built.iter().map(|b| b.json.clone()).collect();
-    json.push(entities::org(config, &pack.org_declared));
-    // Every entity of a type comes from the same builder, so one of each type
-    // checked against the schema vouches for the rest; checking all 10,000
-    // components of a large image would cost most of the evaluation.
-    let mut seen = std::collections::HashSet::new();
-    let samples: Vec<serde_json::Value> = json
-        .iter()
-        .filter(|e| seen.insert(e["uid"]["type"].as_str().unwrap_or_default().to_string()))
-        .cloned()
-        .collect();
-    Entities::from_json_value(serde_json::Value::Array(samples), Some(&pack.schema))
-        .map_err(|e| Error::Evaluation(format!("the inventory does not fit the schema: {e}")))?;
     let principal = euid(&entities::uid("Org", "config"))?;
     let org_json = entities::org(config, &pack.org_declared);
     let org = to_entity(&org_json)?;
     let authorizer = Authorizer::new();
     let mut findings = Vec::new();
-    for entity in &built {
+    // Every entity of a type comes from the same builder, so the first of each type checked
+    // against the schema vouches for the rest; checking all 10,000 components of a large
+    // image would cost most of the evaluation.
+    let mut types_checked = HashSet::new();
+    for entity in entities::build(inventory, &config.fleet) {
+        let entity_type = entity.uid["type"].as_str().unwrap_or_default().to_string();
+        if types_checked.insert(entity_type) {
+            let sample = serde_json::Value::Array(vec![org_json.clone(), entity.json.clone()]);
+            Entities::from_json_value(sample, Some(&pack.schema)).map_err(|e| {
+                Error::Evaluation(format!("the inventory does not fit the schema: {e}"))
+            })?;
+        }
         // …then each request sees only its resource and the Org: no rule reaches
         // another entity (there is no hierarchy), and Cedar's cost grows with the store.
         let resource_uid = euid(&entity.uid)?;

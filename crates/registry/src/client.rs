@@ -202,7 +202,7 @@ impl Registry {
 
     /// A whole small blob, checked against its digest.
     fn small_blob(&self, digest: &str, limit: u64) -> Result<Vec<u8>, Error> {
-        let (mut reader, _) = self.open_blob(digest)?;
+        let (mut reader, _) = self.open_blob(digest, None)?;
         let mut bytes = Vec::new();
         (&mut reader)
             .take(limit + 1)
@@ -227,16 +227,30 @@ impl Registry {
         Ok(bytes)
     }
 
-    /// Starts a blob download; the bytes arrive through the returned reader.
-    fn open_blob(&self, digest: &str) -> Result<(Box<dyn Read + Send>, Option<u64>), Error> {
+    /// Starts a blob download; the bytes arrive through the returned reader. A blob the
+    /// registry says is longer than its descriptor `declared` is refused before it is read.
+    fn open_blob(
+        &self,
+        digest: &str,
+        declared: Option<u64>,
+    ) -> Result<(Box<dyn Read + Send>, Option<u64>), Error> {
         let (response, _) = self
             .block_on(self.session.blob(digest, 0))
             .map_err(|e| self.session.classify(e, &format!("blob {digest}")))?;
         let size = response.content_length();
+        if let (Some(size), Some(declared)) = (size, declared) {
+            if size > declared {
+                return Err(Error::Protocol {
+                    what: format!("blob {digest}"),
+                    why: crate::download::longer_than_declared(declared),
+                });
+            }
+        }
         let (chunks, mut received) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
         self.runtime.spawn(crate::download::deliver(
             self.session.clone(),
             digest.to_string(),
+            declared,
             response,
             chunks,
         ));
@@ -269,8 +283,12 @@ impl RemoteBlobs for Registry {
         }
     }
 
-    fn blob(&self, digest: &str) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)> {
-        self.open_blob(digest)
+    fn blob(
+        &self,
+        digest: &str,
+        declared: Option<u64>,
+    ) -> std::io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+        self.open_blob(digest, declared)
             .map_err(|e| std::io::Error::other(e.to_string()))
     }
 

@@ -4,7 +4,9 @@
 //! A connection lost mid-blob resumes from the byte it reached, a bounded number of
 //! times; a registry that ignores the range sends the whole blob again, and the bytes
 //! already delivered are skipped. Every wait for the registry is bounded by the scan's
-//! deadline, so a registry that sends a byte now and then cannot hold a scan forever.
+//! deadline, so a registry that sends a byte now and then cannot hold a scan forever,
+//! and by the size the blob's descriptor declares, so one that never stops sending is
+//! refused as soon as it has sent more than that (the digest check waits for the end).
 //! The bytes are not hashed here: the reader verifies them (see [`crate::client`]).
 
 use crate::answer::FIRST_BACKOFF;
@@ -17,12 +19,19 @@ use tokio::sync::mpsc::Sender;
 /// How many times one blob download may resume after losing its connection.
 const MAX_RESUMES: u32 = 3;
 
-/// Sends `response`'s body, the answer for blob `digest`, chunk by chunk to `chunks`,
-/// resuming when the connection drops; ends with an error on the channel when it
-/// cannot go on, and quietly when the reader has gone.
+/// Why a blob longer than the `declared` bytes of its descriptor is refused.
+pub(crate) fn longer_than_declared(declared: u64) -> String {
+    format!("the registry sent more than the {declared} bytes the manifest declares")
+}
+
+/// Sends `response`'s body, the answer for blob `digest` of `declared` bytes (when its
+/// descriptor says), chunk by chunk to `chunks`, resuming when the connection drops;
+/// ends with an error on the channel when it cannot go on, and quietly when the reader
+/// has gone.
 pub(crate) async fn deliver(
     session: Arc<Session>,
     digest: String,
+    declared: Option<u64>,
     mut response: Response,
     chunks: Sender<std::io::Result<Bytes>>,
 ) {
@@ -45,6 +54,9 @@ pub(crate) async fn deliver(
                     }
                 }
                 delivered += chunk.len() as u64;
+                if let Some(declared) = declared.filter(|&d| delivered > d) {
+                    break format!("{what}: {}", longer_than_declared(declared));
+                }
                 if chunks.send(Ok(chunk)).await.is_err() {
                     return; // the reader gave up
                 }
