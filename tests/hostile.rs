@@ -678,3 +678,127 @@ fn archive_members_named_outside_the_archive_are_refused_synthetic() {
         }
     }
 }
+
+/// The ELF64 header of a synthetic x86_64 shared object with `phnum` program
+/// headers at offset 64 and `shnum` section headers of `shentsize` bytes at `shoff`.
+fn synthetic_elf_header(phnum: u16, shoff: u64, shentsize: u16, shnum: u16) -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    h.extend(3u16.to_le_bytes()); // ET_DYN
+    h.extend(62u16.to_le_bytes()); // EM_X86_64
+    h.extend(1u32.to_le_bytes());
+    h.extend(0u64.to_le_bytes()); // e_entry
+    h.extend(64u64.to_le_bytes()); // e_phoff
+    h.extend(shoff.to_le_bytes());
+    h.extend(0u32.to_le_bytes()); // e_flags
+    for half in [64, 56, phnum, shentsize, shnum, 0] {
+        h.extend(u16::to_le_bytes(half)); // e_ehsize … e_shstrndx (section 0 names them)
+    }
+    h
+}
+
+/// An ELF64 section header: name offset, file offset and size; the rest zero.
+fn synthetic_section_header(name: u32, offset: u64, size: u64) -> Vec<u8> {
+    let mut s = name.to_le_bytes().to_vec();
+    s.extend([0u8; 20]); // sh_type, sh_flags, sh_addr
+    s.extend(offset.to_le_bytes());
+    s.extend(size.to_le_bytes());
+    s.extend([0u8; 24]); // sh_link, sh_info, sh_addralign, sh_entsize
+    s
+}
+
+/// A sparse file of `size` bytes (zeros but for `pieces`, each at its offset),
+/// named as the CUDA runtime so that the library scanner reads it, alone in a
+/// directory; scanned under the hostile limits, it must end with exit 0.
+fn scan_synthetic_library(size: u64, pieces: &[(u64, Vec<u8>)]) -> serde_json::Value {
+    use std::os::unix::fs::FileExt;
+    let dir = tmp();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let file = std::fs::File::create(root.join("libcudart.so.12")).unwrap();
+    file.set_len(size).unwrap();
+    for (offset, bytes) in pieces {
+        file.write_all_at(bytes, *offset).unwrap();
+    }
+    let source = format!("dir:{}", root.display());
+    let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 300);
+    assert_exit(&out, 0);
+    let bom: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        find_component(&bom, "cuda-runtime").is_some(),
+        "the library is still reported"
+    );
+    bom
+}
+
+/// A `PT_DYNAMIC` claiming 2^40 bytes made the capture keep everything after
+/// it: 270 MiB of zeros (under 1 MB as a gzip layer) grew to a 512 MiB buffer,
+/// and the process aborted. At most 4 MiB past its offset is kept.
+#[test]
+fn an_elf_dynamic_segment_claiming_a_terabyte_is_captured_bounded_synthetic() {
+    let mut dynamic = 2u32.to_le_bytes().to_vec(); // PT_DYNAMIC
+    dynamic.extend(6u32.to_le_bytes());
+    for field in [4096u64, 4096, 4096, 1 << 40, 1 << 40, 8] {
+        dynamic.extend(field.to_le_bytes()); // offset, vaddr, paddr, filesz, memsz, align
+    }
+    let header = synthetic_elf_header(1, 0, 64, 0);
+    scan_synthetic_library(270 << 20, &[(0, header), (64, dynamic)]);
+}
+
+/// 4,096 section headers that claim 65,535 bytes each: the capture kept 256 MiB
+/// from where they start (here past the 8 MiB prefix), and the process aborted
+/// growing that buffer. A section header counts 64 bytes whatever it claims.
+#[test]
+fn elf_section_headers_claiming_64_kib_each_are_captured_bounded_synthetic() {
+    let shoff = 9 << 20;
+    let header = synthetic_elf_header(0, shoff, u16::MAX, 4096);
+    scan_synthetic_library(shoff + (256 << 20) + (1 << 20), &[(0, header)]);
+}
+
+/// 4,095 `.nv_fatbin` sections (and the section names) holding 65,520 fatbin
+/// containers, and 16 containers outside them: the most sections and
+/// containers the scanner keeps, each container one SASS entry. Every
+/// architecture is found, the ones outside are counted, in bounded memory.
+#[test]
+fn elf_with_4096_fatbin_sections_and_65536_containers_is_bounded_synthetic() {
+    const CONTAINER: u64 = 16 + 64;
+    const FIRST: u64 = 4096;
+    let archs = [75u32, 80, 86, 89, 90, 100, 120];
+    let mut containers = Vec::new();
+    for i in 0..65_536usize {
+        containers.extend([0x50, 0xed, 0x55, 0xba, 0x01, 0x00, 0x10, 0x00]);
+        containers.extend(64u64.to_le_bytes()); // payload: one entry header, no code
+        let mut entry = [0u8; 64];
+        entry[0..2].copy_from_slice(&2u16.to_le_bytes()); // SASS
+        entry[4..8].copy_from_slice(&64u32.to_le_bytes()); // header length
+        entry[28..32].copy_from_slice(&archs[i % archs.len()].to_le_bytes());
+        containers.extend(entry);
+    }
+    let names_at = FIRST + containers.len() as u64;
+    let names = b"\0.nv_fatbin\0".to_vec();
+    let shoff = (names_at + names.len() as u64).next_multiple_of(8);
+    let mut sections = synthetic_section_header(0, names_at, names.len() as u64);
+    for k in 0..4095u64 {
+        let per = 16 * CONTAINER;
+        sections.extend(synthetic_section_header(1, FIRST + k * per, per));
+    }
+    let header = synthetic_elf_header(0, shoff, 64, 4096);
+    let size = shoff + sections.len() as u64;
+    let bom = scan_synthetic_library(
+        size,
+        &[
+            (0, header),
+            (FIRST, containers),
+            (names_at, names),
+            (shoff, sections),
+        ],
+    );
+    let library = find_component(&bom, "cuda-runtime").unwrap();
+    assert_eq!(
+        property(library, "gpubom:nvidia:sm_archs"),
+        Some("sm_75,sm_80,sm_86,sm_89,sm_90,sm_100,sm_120")
+    );
+    assert_eq!(
+        property(library, "gpubom:nvidia:fatbins_elsewhere"),
+        Some("16")
+    );
+}

@@ -496,3 +496,88 @@ fn numpy_arrays_are_data() {
     validate_cyclonedx(&bom);
     assert_eq!(bom["components"][0]["type"], "data");
 }
+
+/// A pickle from `crates/formats/testdata/pickles`, written by CPython's
+/// `pickle` module (its README has the script), inflated if stored gzipped.
+fn cpython_pickle(name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/formats/testdata/pickles")
+        .join(name);
+    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !name.ends_with(".gz") {
+        return stored;
+    }
+    let mut pickle = Vec::new();
+    flate2::read::GzDecoder::new(&stored[..])
+        .read_to_end(&mut pickle)
+        .unwrap();
+    pickle
+}
+
+/// `gpubom check` on an image of the pickles that were not reported, or were
+/// `safe` holding tens of megabytes: a primitive consumed only by `BINPERSID`,
+/// header-less pickles importing after 4 KiB of data (named without an
+/// extension, so only their content says pickle), and data opcodes alone
+/// (deep lists, a memo flood, large tuples; the unit tests add long strings,
+/// 73 MB that a debug build takes minutes to pack). Each is a finding, within
+/// the hostile tests' 500 MB address space.
+#[test]
+fn pickles_that_hide_or_flood_are_findings_cpython() {
+    let files = [
+        ("persid", "synthetic-persid-system-p4.pkl", "unsafe-pickle"),
+        ("late-p0", "synthetic-late-import-p0.pkl", "unsafe-pickle"),
+        ("late-p1", "synthetic-late-import-p1.pkl", "unsafe-pickle"),
+        (
+            "deep",
+            "synthetic-deep-lists-p4.pkl.gz",
+            "model-unverifiable",
+        ),
+        (
+            "memo",
+            "synthetic-memo-flood-p4.pkl.gz",
+            "model-unverifiable",
+        ),
+        (
+            "tuples",
+            "synthetic-none-tuples-p4.pkl.gz",
+            "model-unverifiable",
+        ),
+        (
+            "strings",
+            "synthetic-long-strings-p4.pkl.gz",
+            "model-unverifiable",
+        ),
+    ];
+    let mut layer = Layer::new();
+    for (name, fixture, _) in files {
+        layer = layer.file(&format!("models/{name}"), cpython_pickle(fixture));
+    }
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    ImageSpec::new("synthetic/pickles", "1")
+        .layer(layer.compression(gpubom_testkit::image::Compression::Gzip))
+        .write_oci_dir(&oci);
+    let out = run_limited_with(
+        &[
+            "check",
+            &format!("oci-dir:{}", oci.display()),
+            "-f",
+            "json",
+            "-q",
+        ],
+        &[],
+        300,
+    );
+    assert_exit(&out, 1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (name, fixture, rule) in files {
+        let path = format!("/models/{name}");
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["subject"]["path"] == path.as_str());
+        assert!(finding.is_some(), "{fixture}: no {rule} finding for {path}");
+    }
+}

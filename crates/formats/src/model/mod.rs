@@ -404,17 +404,21 @@ fn looks_like_pickle(head: &[u8], whole: bool) -> bool {
         return false;
     }
     // Text is full of bytes that are protocol-0 opcodes (`.` is STOP), so a
-    // header-less pickle must also import something, by names Python could
-    // import: a pickle that imports nothing cannot run code, and one whose
-    // "module" is a line of prose would fail to load.
+    // header-less pickle that ends within the head must also import something,
+    // by names Python could import: a pickle that imports nothing cannot run
+    // code, and one whose "module" is a line of prose would fail to load.
     let trial = pickle::scan(&mut &head[..], &PickleLimits::default(), false);
-    let ran_out = trial
-        .incomplete
-        .as_deref()
-        .is_some_and(|why| why == "truncated pickle" && !whole);
-    (trial.stopped || ran_out)
-        && !trial.globals.is_empty()
-        && trial.globals.iter().all(|g| is_dotted_identifier(g))
+    let ran_out = !whole && trial.incomplete.as_deref() == Some("truncated pickle");
+    let imports = (trial.stopped || ran_out) && !trial.globals.is_empty();
+    // A head that walks as opcodes to its last byte is a pickle whether or not
+    // it has imported yet: data opcodes first and the import past the head
+    // still run code. Other files get that far inside one long argument (a
+    // text line that starts with `V`, a `T` whose "length" is the next four
+    // bytes), so the head must have walked several opcodes, and many if it is
+    // text, where whole lines are arguments.
+    let enough = if is_binary(head) { 4 } else { 16 };
+    let data_first = ran_out && trial.ops >= enough;
+    (imports || data_first) && trial.globals.iter().all(|g| is_dotted_identifier(g))
 }
 
 /// `os.path.join`: dot-separated Python identifiers (ASCII ones; that is what

@@ -481,3 +481,105 @@ fn a_safetensors_header_length_past_any_file_is_unknown_synthetic() {
     // Named anything else, such bytes are not taken for a model.
     assert!(verdict_of("notes.bin", &bytes).is_none());
 }
+
+/// A pickle from `testdata/pickles`, written by CPython's `pickle` module (its
+/// README has the script), inflated when it is stored gzip-compressed.
+fn cpython_pickle(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/pickles")
+        .join(name);
+    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !name.ends_with(".gz") {
+        return stored;
+    }
+    let mut pickle = Vec::new();
+    flate2::read::GzDecoder::new(&stored[..])
+        .read_to_end(&mut pickle)
+        .unwrap();
+    pickle
+}
+
+/// `os.system` imported only to be handed to `persistent_load`: the import
+/// runs whatever consumes it, so it is graded as any imported primitive is.
+#[test]
+fn a_primitive_only_binpersid_consumes_is_unsafe_cpython() {
+    for protocol in [1, 2, 4] {
+        let bytes = cpython_pickle(&format!("synthetic-persid-system-p{protocol}.pkl"));
+        let r = verdict_of("weights", &bytes).expect("a pickle");
+        assert_eq!(r.verdict, Verdict::Unsafe, "protocol {protocol}: {r:?}");
+        assert!(r.reasons[0].contains("posix.system"), "{:?}", r.reasons);
+    }
+}
+
+/// Protocols 0 and 1 have no header: a head of data opcodes that runs to the
+/// end of the sniffed bytes was not taken for a pickle, so an import after
+/// the first 4 KiB was not reported at all.
+#[test]
+fn a_header_less_pickle_importing_after_4_kib_of_data_is_unsafe_cpython() {
+    for protocol in [0, 1] {
+        let bytes = cpython_pickle(&format!("synthetic-late-import-p{protocol}.pkl"));
+        assert!(bytes.len() > SNIFF_BYTES);
+        let r = verdict_of("weights", &bytes).expect("a pickle, whatever its name");
+        assert_eq!(r.verdict, Verdict::Unsafe, "protocol {protocol}: {r:?}");
+    }
+    // One long argument is not a head of opcodes: text that starts like one stays text.
+    let prose = format!("This {}\n", "is prose ".repeat(600));
+    assert!(verdict_of("notes", prose.as_bytes()).is_none());
+    let line = format!("V{}\n", "x".repeat(5000));
+    assert!(verdict_of("notes", line.as_bytes()).is_none());
+}
+
+/// Data opcodes alone, in the shapes that cost a scanner most: each stops at
+/// a cap, and the verdict is `unknown` naming it, never `safe` with work left.
+/// The tuples and strings were `safe`, holding 80 MB and 73 MB. The list of
+/// 21 million `None`s meets a tenth of the opcode cap here, which a debug
+/// build walks in seconds rather than a minute.
+#[test]
+fn data_only_pickles_stop_at_a_cap_and_are_unknown_cpython() {
+    let defaults = Limits::default();
+    let tenth_of_the_opcodes = Limits {
+        pickle: PickleLimits {
+            max_ops: defaults.pickle.max_ops / 10,
+            ..defaults.pickle
+        },
+        ..defaults
+    };
+    for (name, limits, cap) in [
+        (
+            "synthetic-deep-lists-p4.pkl.gz",
+            defaults,
+            "stack deeper than 100000",
+        ),
+        (
+            "synthetic-memo-flood-p4.pkl.gz",
+            defaults,
+            "more than 64 MiB of values",
+        ),
+        (
+            "synthetic-none-tuples-p4.pkl.gz",
+            defaults,
+            "more than 64 MiB of values",
+        ),
+        (
+            "synthetic-long-strings-p4.pkl.gz",
+            defaults,
+            "more than 64 MiB of values",
+        ),
+        (
+            "synthetic-none-list-p4.pkl.gz",
+            tenth_of_the_opcodes,
+            "more than 2000000 pickle opcodes",
+        ),
+    ] {
+        let bytes = cpython_pickle(name);
+        let sniffed = sniff("weights.pkl", &bytes[..SNIFF_BYTES], false).expect("a pickle");
+        let size = bytes.len() as u64;
+        let r = analyze(sniffed, &mut std::io::Cursor::new(bytes), size, &limits).unwrap();
+        assert_eq!(r.verdict, Verdict::Unknown, "{name}: {:?}", r.reasons);
+        assert!(
+            r.reasons.iter().any(|why| why.contains(cap)),
+            "{name}: {:?}",
+            r.reasons
+        );
+    }
+}

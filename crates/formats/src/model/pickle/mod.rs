@@ -16,7 +16,10 @@ mod values;
 use super::globals::{self, Risk};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
-use values::{arena_mut, instantiate, pop, pop_to_mark, Arena, Entries, Node, Value, MAX_ENTRIES};
+use values::{
+    arena_mut, instantiate, pop, pop_to_mark, Arena, Entries, Node, Value, MAX_ENTRIES,
+    MEMO_ENTRY_BYTES,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ImportedGlobal {
@@ -56,6 +59,9 @@ pub struct PickleLimits {
     pub max_string: u64,
     /// Most values (strings, tuples, dicts, objects) tracked for one pickle.
     pub max_values: usize,
+    /// Most bytes those values, their items, the memo and the imported names
+    /// may hold for one pickle.
+    pub max_bytes: usize,
     /// Pickles nested inside joblib object arrays.
     pub max_nesting: u8,
 }
@@ -68,6 +74,7 @@ impl Default for PickleLimits {
             max_memo: 1_000_000,
             max_string: 1 << 20,
             max_values: 2_000_000,
+            max_bytes: 64 << 20,
             max_nesting: 4,
         }
     }
@@ -174,26 +181,37 @@ struct Machine<'a> {
 }
 
 impl Machine<'_> {
-    fn import(&mut self, module: &str, name: &str, opcode: &'static str) {
+    fn import(
+        &mut self,
+        arena: &mut Arena,
+        module: &str,
+        name: &str,
+        opcode: &'static str,
+    ) -> Result<(), String> {
         let global = globals::canonical(module, name);
         let risk = globals::judge(module, name);
         if risk != Risk::Allowed {
-            self.out.flagged.insert(ImportedGlobal {
+            let flagged = ImportedGlobal {
                 global: global.clone(),
                 opcode,
                 risk,
-            });
+            };
+            if !self.out.flagged.contains(&flagged) {
+                arena.hold(global.len())?;
+                self.out.flagged.insert(flagged);
+            }
         }
-        self.out.globals.insert(global);
+        if !self.out.globals.contains(&global) {
+            arena.hold(global.len())?;
+            self.out.globals.insert(global);
+        }
+        Ok(())
     }
 
     fn run(&mut self, r: &mut Reader) -> Result<(), String> {
-        let mut arena = Arena {
-            nodes: Vec::new(),
-            max: self.limits.max_values,
-        };
+        let mut arena = Arena::new(self.limits.max_values, self.limits.max_bytes);
         let result = self.run_in(r, &mut arena);
-        if result.is_err() && arena.nodes.len() >= arena.max {
+        if result.is_err() && arena.is_full() {
             self.out.limited = true;
         }
         result
@@ -255,7 +273,7 @@ impl Machine<'_> {
                     let module = text::utf8_line(&r.line()?)?;
                     let name = text::utf8_line(&r.line()?)?;
                     let opcode = if op == b'c' { "GLOBAL" } else { "INST" };
-                    self.import(&module, &name, opcode);
+                    self.import(arena, &module, &name, opcode)?;
                     let class = arena.add(Node::Global(globals::canonical(&module, &name)))?;
                     if op == b'i' {
                         let args = pop_to_mark(&mut stack)?;
@@ -289,7 +307,9 @@ impl Machine<'_> {
                         return Err(format!("pickle memo larger than {}", limits.max_memo));
                     }
                     let top = *stack.last().ok_or("memo write from an empty stack")?;
-                    memo.insert(key, top);
+                    if memo.insert(key, top).is_none() {
+                        arena.hold(MEMO_ENTRY_BYTES)?;
+                    }
                 }
                 b'J' => stack.push(Value::Int(r.uint(4)? as u32 as i32 as i64)),
                 b'K' => stack.push(Value::Int(r.uint(1)? as i64)),
@@ -367,7 +387,7 @@ impl Machine<'_> {
                         );
                     };
                     let (m, n) = (m.to_string(), n.to_string());
-                    self.import(&m, &n, "STACK_GLOBAL");
+                    self.import(arena, &m, &n, "STACK_GLOBAL")?;
                     stack.push(arena.add(Node::Global(globals::canonical(&m, &n)))?);
                 }
                 b'(' => stack.push(Value::Mark),
@@ -434,9 +454,15 @@ impl Machine<'_> {
                         pop_to_mark(&mut stack)?
                     };
                     let target = *stack.last().ok_or("APPEND without a list")?;
+                    let kept = match arena.get(target) {
+                        Some(Node::List(list)) => {
+                            MAX_ENTRIES.saturating_sub(list.len()).min(items.len())
+                        }
+                        _ => 0,
+                    };
+                    arena.hold(kept.saturating_mul(std::mem::size_of::<Value>()))?;
                     if let Some(Node::List(list)) = arena_mut(arena, target) {
-                        let room = MAX_ENTRIES.saturating_sub(list.len());
-                        list.extend(items.into_iter().take(room));
+                        list.extend(items.into_iter().take(kept));
                     }
                 }
                 b's' | b'u' => {
@@ -448,13 +474,17 @@ impl Machine<'_> {
                         pop_to_mark(&mut stack)?
                     };
                     let target = *stack.last().ok_or("SETITEM without a dict")?;
+                    let mut grown = 0;
                     if let Some(Node::Dict(dict)) = arena_mut(arena, target) {
+                        let before = dict.heap_bytes();
                         for pair in items.chunks_exact(2) {
                             if let &[key, value] = pair {
                                 dict.push(key, value);
                             }
                         }
+                        grown = dict.heap_bytes().saturating_sub(before);
                     }
+                    arena.hold(grown)?;
                 }
                 b'R' | 0x81 => {
                     let args = pop(&mut stack)?;
@@ -517,10 +547,13 @@ impl Machine<'_> {
             return Ok(());
         };
         state.overflowed |= update.overflowed;
+        let before = state.heap_bytes();
         for (k, v) in update.pairs {
             state.push(k, v);
         }
+        let grown = state.heap_bytes().saturating_sub(before);
         let is_wrapper = class.as_deref() == Some("joblib.numpy_pickle.NumpyArrayWrapper");
+        arena.hold(grown)?;
         if !(self.joblib && is_wrapper) {
             return Ok(());
         }

@@ -215,3 +215,25 @@ fn fuzz_regression_joblib_nested_pickles_share_the_opcode_budget_synthetic() {
     );
     assert!(s.ops <= 1_000, "{}", s.ops);
 }
+
+/// Items held in tuples count towards the bytes a pickle may hold, and the
+/// scan says a cap stopped it (`limited`), so a later pickle in the file is
+/// not taken for trailing bytes.
+#[test]
+fn items_held_count_towards_the_byte_cap_synthetic() {
+    let limits = PickleLimits {
+        max_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let mut tuples = Vec::new();
+    for _ in 0..20 {
+        tuples.push(b'(');
+        tuples.extend(std::iter::repeat_n(b'N', 5_000));
+        tuples.push(b't');
+    }
+    let s = scan(&mut &tuples[..], &limits, false);
+    assert!(s.limited, "{s:?}");
+    assert!(s.incomplete.unwrap().contains("1 MiB of values"));
+    let fewer = &tuples[..tuples.len() / 4];
+    assert!(!scan(&mut &fewer[..], &limits, false).limited);
+}

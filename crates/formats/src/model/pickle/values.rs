@@ -33,6 +33,22 @@ pub(super) enum Node {
     },
 }
 
+impl Node {
+    /// What the node holds outside itself.
+    fn heap_bytes(&self) -> usize {
+        let value = std::mem::size_of::<Value>();
+        match self {
+            Node::Str(s) | Node::Global(s) => s.len(),
+            Node::Tuple(items) | Node::List(items) => items.len().saturating_mul(value),
+            Node::Dict(entries) => entries.heap_bytes(),
+            Node::Object { class, state, .. } => class
+                .as_ref()
+                .map_or(0, String::len)
+                .saturating_add(state.heap_bytes()),
+        }
+    }
+}
+
 /// Key-value pairs in the order they were set; a later pair for the same key
 /// wins, as in Python. Past [`MAX_ENTRIES`] nothing more is kept and lookups
 /// fail, so a value set late can never be mistaken for an earlier one.
@@ -43,6 +59,12 @@ pub(super) struct Entries {
 }
 
 impl Entries {
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.pairs
+            .len()
+            .saturating_mul(std::mem::size_of::<(Value, Value)>())
+    }
+
     pub(super) fn push(&mut self, key: Value, value: Value) {
         if self.pairs.len() < MAX_ENTRIES {
             self.pairs.push((key, value));
@@ -55,16 +77,52 @@ impl Entries {
 /// Containers keep this many entries; the scan only looks inside small ones.
 pub(super) const MAX_ENTRIES: usize = 4096;
 
+/// What one memo entry costs the scan: its key and value in the map, with room to spare.
+pub(super) const MEMO_ENTRY_BYTES: usize = 32;
+
 pub(super) struct Arena {
-    pub(super) nodes: Vec<Node>,
-    pub(super) max: usize,
+    nodes: Vec<Node>,
+    max: usize,
+    /// Bytes held for this pickle: nodes, what they contain, memo entries and
+    /// imported names. Counting items (not opcodes) is what bounds memory: a
+    /// few megabytes of `NONE` opcodes closed into tuples, or a few strings of
+    /// a megabyte each, hold far more than the opcodes cost to walk.
+    held: usize,
+    max_held: usize,
 }
 
 impl Arena {
+    pub(super) fn new(max_values: usize, max_bytes: usize) -> Self {
+        Arena {
+            nodes: Vec::new(),
+            max: max_values,
+            held: 0,
+            max_held: max_bytes,
+        }
+    }
+
+    /// Whether a cap of the arena (values or bytes) is what stopped the scan.
+    pub(super) fn is_full(&self) -> bool {
+        self.nodes.len() >= self.max || self.held > self.max_held
+    }
+
+    /// Counts `bytes` more held for this pickle; past the limit the scan stops.
+    pub(super) fn hold(&mut self, bytes: usize) -> Result<(), String> {
+        self.held = self.held.saturating_add(bytes);
+        if self.held > self.max_held {
+            return Err(format!(
+                "pickle holds more than {} MiB of values (strings, containers, memo, imported names)",
+                self.max_held >> 20
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn add(&mut self, node: Node) -> Result<Value, String> {
         if self.nodes.len() >= self.max {
             return Err(format!("pickle builds more than {} values", self.max));
         }
+        self.hold(std::mem::size_of::<Node>().saturating_add(node.heap_bytes()))?;
         let index = self.nodes.len();
         self.nodes.push(node);
         Ok(Value::Node(index as u32))
