@@ -62,11 +62,15 @@ pub struct LayerRead {
     pub cached: bool,
 }
 
+/// `layer 2 sha256:0123456789ab 4.7 MB 0.9 s`: what a CI log shows per layer.
 impl std::fmt::Display for LayerRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "layer {} {}", self.position + 1, self.label)?;
-        if let Some(size) = self.size {
-            write!(f, " {:.1} MB", size as f64 / 1e6)?;
+        match self.size {
+            Some(size) if size >= 1_000_000_000 => write!(f, " {:.1} GB", size as f64 / 1e9)?,
+            Some(size) if size >= 1_000_000 => write!(f, " {:.1} MB", size as f64 / 1e6)?,
+            Some(size) => write!(f, " {:.1} kB", size as f64 / 1e3)?,
+            None => {}
         }
         let how = if self.cached { " (cached)" } else { "" };
         write!(f, " {:.1} s{how}", self.seconds)
