@@ -638,7 +638,16 @@ impl Layer {
         };
         match (&self.digest, &self.diff_id, &self.bytes) {
             (Some(digest), _, _) | (None, Some(digest), _) => short(digest),
-            (None, None, LayerBytes::Stream { member, .. }) => member.chars().take(24).collect(),
+            (
+                None,
+                None,
+                LayerBytes::Stream {
+                    member, diff_id, ..
+                },
+            ) => match diff_id.get() {
+                Some(measured) => short(measured),
+                None => member.chars().take(24).collect(),
+            },
             _ => format!("layer {}", self.index),
         }
     }
