@@ -13,10 +13,10 @@ use std::sync::OnceLock;
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// What to scan: a registry reference (ghcr.io/org/img:tag, registry:HOST/REPO@sha256:…),
-    /// an OCI layout dir, oci-archive, docker-archive (`docker save`), a directory (unpacked
-    /// rootfs) or a single file. Force the kind with a prefix: registry:, oci-dir:,
-    /// oci-archive:, docker-archive:, dir:, file:
+    /// What to scan: an engine's image (docker:app:dev, podman:IMAGE_ID; a bare app:dev is
+    /// looked up in a running engine first), a registry reference (ghcr.io/org/img:tag), an OCI
+    /// layout dir, oci-archive, docker-archive (`docker save`), a directory (rootfs) or a file.
+    /// Force the kind: docker:, podman:, registry:, oci:, oci-dir:, oci-archive:, docker-archive:, dir:, file:
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub source: Option<String>,
 
@@ -159,9 +159,7 @@ impl OutputFormat {
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
-    let Some(source) = &args.source else {
-        unreachable!("clap requires a source or --from, and main runs --from as a batch")
-    };
+    let source = (args.source.as_deref()).expect("clap requires a source or --from (a batch)");
     let default = match args.format {
         Some(format) => format,
         None if args.outputs.is_empty() && std::io::stdout().is_terminal() => OutputFormat::Table,
@@ -184,7 +182,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
 }
 
 /// A progress bar of the bytes read, on an interactive stderr unless
-/// `--quiet`: made once the source is open and its size known.
+/// `--quiet`: made once the source is open and its size known. Off a terminal
+/// (a CI log), a line per layer read instead, so a long scan is not silent.
 pub struct Bar(OnceLock<ProgressBar>, bool);
 
 impl Bar {
@@ -207,14 +206,16 @@ impl Progress for Bar {
     }
 
     fn advance(&self, bytes: u64) {
-        if let Some(bar) = self.0.get() {
-            bar.inc(bytes);
+        self.0.get().inspect(|bar| bar.inc(bytes));
+    }
+
+    fn layer(&self, read: &gpubom_pipeline::LayerRead) {
+        if !self.1 && !std::io::stderr().is_terminal() {
+            crate::console::note(&read.to_string());
         }
     }
 
     fn finish(&self) {
-        if let Some(bar) = self.0.get() {
-            bar.finish_and_clear();
-        }
+        self.0.get().inspect(|bar| bar.finish_and_clear());
     }
 }

@@ -211,13 +211,15 @@ fn duplicate_entries_in_a_layer_the_last_wins_synthetic() {
                 .file(metadata, dist("pkg", "2.0"))
                 // Whited out by the same layer after it was written: extraction deletes it.
                 .file("app/gone-1.0.dist-info/METADATA", dist("gone", "1.0"))
-                .whiteout("app/gone-1.0.dist-info"),
+                .whiteout("app/gone-1.0.dist-info")
+                .repeating_paths_synthetic(),
         )
         .layer(
             Layer::new()
                 // Replaced by a symlink later in the same layer.
                 .file("app/other-1.0.dist-info/METADATA", dist("other", "1.0"))
-                .symlink("app/other-1.0.dist-info/METADATA", "/dev/null"),
+                .symlink("app/other-1.0.dist-info/METADATA", "/dev/null")
+                .repeating_paths_synthetic(),
         );
     let dir = tmp();
     let oci = dir.path().join("oci");

@@ -75,7 +75,7 @@ pub(crate) struct FileFact {
 }
 
 /// Everything one layer contributes, before layers are merged.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct LayerAnalysis {
     pub index: usize,
     pub files: Vec<FileRecord>,

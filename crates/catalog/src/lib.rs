@@ -46,6 +46,37 @@ pub struct ScanOptions<'a> {
     pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
     /// Where layer results are kept by diff_id; `None` reads every layer.
     pub cache: Option<&'a cache::LayerCache>,
+    /// Told of each layer once it is read, from any thread, in the order they finish.
+    pub on_layer: Option<&'a (dyn Fn(&LayerRead) + Sync)>,
+}
+
+/// One layer read: what a progress line off a terminal says about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerRead {
+    /// Its position in the image, or in the stream as it arrived.
+    pub position: usize,
+    /// Its digest shortened, or its name in a stream ([`gpubom_image::Layer::label`]).
+    pub label: String,
+    /// Stored bytes, when known.
+    pub size: Option<u64>,
+    pub seconds: f64,
+    /// Whether its analysis came from the layer cache, unread.
+    pub cached: bool,
+}
+
+/// `layer 2 sha256:0123456789ab 4.7 MB 0.9 s`: what a CI log shows per layer.
+impl std::fmt::Display for LayerRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "layer {} {}", self.position + 1, self.label)?;
+        match self.size {
+            Some(size) if size >= 1_000_000_000 => write!(f, " {:.1} GB", size as f64 / 1e9)?,
+            Some(size) if size >= 1_000_000 => write!(f, " {:.1} MB", size as f64 / 1e6)?,
+            Some(size) => write!(f, " {:.1} kB", size as f64 / 1e3)?,
+            None => {}
+        }
+        let how = if self.cached { " (cached)" } else { "" };
+        write!(f, " {:.1} s{how}", self.seconds)
+    }
 }
 
 /// Parses `sha256sum` output (`<hex>  <path>`, `*` marking binary mode) into
@@ -87,35 +118,88 @@ pub struct Scan {
 }
 
 /// One layer's analysis: from the cache when it holds the layer's diff_id,
-/// else from its bytes (and then kept).
+/// else from its bytes (and then kept); the caller is told when it is done.
 fn analyze(
     layer: &gpubom_image::Layer,
-    progress: &(dyn Fn(u64) + Sync),
-    cache: Option<&cache::LayerCache>,
+    options: &ScanOptions,
 ) -> Result<facts::LayerAnalysis, gpubom_image::Error> {
-    let (Some(cache), Some(diff_id)) = (cache, layer.diff_id.as_deref()) else {
-        return walk::analyze_layer(layer, progress);
+    let started = std::time::Instant::now();
+    let no_progress = |_: u64| {};
+    let progress: &(dyn Fn(u64) + Sync) = options.progress.unwrap_or(&no_progress);
+    let cached = match (options.cache, layer.diff_id.as_deref()) {
+        (Some(cache), Some(diff_id)) => cache.get(diff_id, layer.index),
+        _ => None,
     };
-    if let Some(cached) = cache.get(diff_id, layer.index) {
-        progress(layer.size.unwrap_or(0));
-        return Ok(cached);
+    let from_cache = cached.is_some();
+    let analysis = match cached {
+        Some(cached) => {
+            progress(layer.size.unwrap_or(0));
+            cached
+        }
+        None => {
+            let analysis = walk::analyze_layer(layer, progress)?;
+            if let (Some(cache), Some(diff_id)) = (options.cache, layer.diff_id.as_deref()) {
+                cache.put(diff_id, &analysis);
+            }
+            analysis
+        }
+    };
+    if let Some(on_layer) = options.on_layer {
+        on_layer(&LayerRead {
+            position: layer.index,
+            label: layer.label(),
+            size: layer.size,
+            seconds: started.elapsed().as_secs_f64(),
+            cached: from_cache,
+        });
     }
-    let analysis = walk::analyze_layer(layer, progress)?;
-    cache.put(diff_id, &analysis);
     Ok(analysis)
 }
 
 /// Catalogs everything in `image`.
 pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
-    let no_progress = |_: u64| {};
-    let progress: &(dyn Fn(u64) + Sync) = options.progress.unwrap_or(&no_progress);
     let analyses = image
         .layers
         .par_iter()
-        .map(|layer| analyze(layer, progress, options.cache))
+        .map(|layer| analyze(layer, options))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(catalog(image, &analyses, options))
+}
 
-    let view = merge::MergedView::build(&analyses);
+/// Catalogs a docker-archive as it arrives: each layer is read when it comes
+/// (one at a time, as the stream gives them; nothing is looked up in the
+/// cache, since a layer's diff_id is known only once it is read), then put in
+/// the image's order once the archive ends. Returns the image with the scan.
+pub fn scan_stream(
+    mut stream: gpubom_image::ArchiveStream,
+    platform: Option<&str>,
+    options: &ScanOptions,
+) -> Result<(Image, Scan), Error> {
+    let unread = ScanOptions {
+        cache: None,
+        ..*options
+    };
+    let mut arrived = Vec::new();
+    while let Some(layer) = stream.next_layer()? {
+        arrived.push(analyze(&layer, &unread)?);
+    }
+    let streamed = stream.finish(platform)?;
+    let analyses: Vec<_> = streamed
+        .order
+        .iter()
+        .enumerate()
+        .map(|(index, &at)| facts::LayerAnalysis {
+            index,
+            ..arrived[at].clone()
+        })
+        .collect();
+    let scan = catalog(&streamed.image, &analyses, options);
+    Ok((streamed.image, scan))
+}
+
+/// The merge and the catalogers over the layers' analyses, in image order.
+fn catalog(image: &Image, analyses: &[facts::LayerAnalysis], options: &ScanOptions) -> Scan {
+    let view = merge::MergedView::build(analyses);
     let mut found = cataloger::Found::default();
     let builtin;
     let fingerprints = match options.fingerprints {
@@ -172,10 +256,10 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
     // Sorts the components, and the edges' indices with them.
     inventory.normalize();
     not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);
-    Ok(Scan {
+    Scan {
         inventory,
         warnings,
-    })
+    }
 }
 
 fn subject(image: &Image) -> Subject {

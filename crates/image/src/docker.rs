@@ -4,7 +4,6 @@
 use crate::descriptor::parse_json;
 use crate::digest::Algorithm;
 use crate::oci::{parse_config, split_reference};
-use crate::store::Store;
 use crate::{Error, ImageConfig};
 use serde::Deserialize;
 
@@ -27,14 +26,21 @@ pub(crate) struct Docker {
     pub layers: Vec<(String, Option<String>)>,
 }
 
-pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
-    let what = format!("manifest.json in {}", store.describe());
-    let entries: Vec<Entry> = parse_json(&store.read_json("manifest.json")?, &what)?;
+/// Reads the archive's `manifest.json` and the config it names, each through
+/// `read_json` (a member of at most `MAX_JSON` bytes); `describe` names the
+/// archive in messages. The archive may be a file indexed in place or a stream
+/// whose small members were held (`stream`).
+pub(crate) fn read(
+    describe: &str,
+    read_json: &dyn Fn(&str) -> Result<Vec<u8>, Error>,
+) -> Result<Docker, Error> {
+    let what = format!("manifest.json in {describe}");
+    let entries: Vec<Entry> = parse_json(&read_json("manifest.json")?, &what)?;
     let entry = entries
         .into_iter()
         .next()
         .ok_or_else(|| Error::NotAnImage {
-            path: store.describe(),
+            path: describe.to_string(),
             why: "manifest.json lists no image".into(),
         })?;
     let member = |field: &str, raw: &str| {
@@ -44,7 +50,7 @@ pub(crate) fn read(store: &Store) -> Result<Docker, Error> {
         })
     };
     let config_path = member("Config", &entry.config)?;
-    let config_bytes = store.read_json(&config_path)?;
+    let config_bytes = read_json(&config_path)?;
     let config_digest = Algorithm::Sha256.digest(&config_bytes);
     let (config, _) = parse_config(&config_bytes, &format!("config {config_path}"))?;
     let (name, tag) = entry

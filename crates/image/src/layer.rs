@@ -68,9 +68,12 @@ impl<R: Read> Read for Hashing<'_, R> {
 }
 
 impl<R> Hashing<'_, R> {
-    fn new(inner: R, expected: Option<&str>) -> Result<Self, String> {
+    /// Hashes in the algorithm of `expected`; in sha256 when nothing is
+    /// expected but the digest is to be `measured`; not at all otherwise.
+    fn new(inner: R, expected: Option<&str>, measured: bool) -> Result<Self, String> {
         let hasher = match expected {
             Some(digest) => Some(Algorithm::of(digest)?.hasher()),
+            None if measured => Some(Algorithm::Sha256.hasher()),
             None => None,
         };
         Ok(Hashing {
@@ -126,14 +129,20 @@ pub(crate) struct Expect<'a> {
     pub label: String,
     pub digest: Option<&'a str>,
     pub diff_id: Option<&'a str>,
+    /// Whether to compute the sha256 diff_id when none is expected: a layer
+    /// that arrives before the config naming it is checked once the config
+    /// comes (see `stream`).
+    pub measure_diff_id: bool,
 }
 
+/// Walks one layer blob; returns its diff_id when it was computed (expected,
+/// or measured).
 pub(crate) fn walk_tar(
     blob: Box<dyn Read + Send>,
     expect: &Expect,
     progress: &(dyn Fn(u64) + Sync),
     visit: &mut dyn FnMut(&Entry, &mut dyn Read) -> io::Result<()>,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let layer_err = |why: String| Error::Layer {
         layer: expect.label.clone(),
         why,
@@ -141,7 +150,7 @@ pub(crate) fn walk_tar(
     let unverifiable = |name: &str, digest: Option<&str>, why: String| {
         layer_err(format!("{name} {}: {why}", digest.unwrap_or_default()))
     };
-    let mut stored = Hashing::new(blob, expect.digest)
+    let mut stored = Hashing::new(blob, expect.digest, false)
         .map_err(|why| unverifiable("digest", expect.digest, why))?;
     stored.progress = Some(progress);
     let compressed_read = stored.read.clone();
@@ -168,8 +177,14 @@ pub(crate) fn walk_tar(
     let plain = matches!(decoder, Decoder::Plain(_));
     // An uncompressed layer's blob is its tar: when the image names one digest
     // for both (docker save does), hashing the bytes once checks both.
-    let same_bytes = plain && expect.digest.is_some() && expect.digest == expect.diff_id;
-    let mut uncompressed = Hashing::new(decoder, expect.diff_id.filter(|_| !same_bytes))
+    // So is a streamed one's, whose diff_id is measured in sha256.
+    let measured_as_stored = expect.measure_diff_id
+        && expect.diff_id.is_none()
+        && expect.digest.is_some_and(|d| d.starts_with("sha256:"));
+    let same_bytes =
+        plain && expect.digest.is_some() && (expect.digest == expect.diff_id || measured_as_stored);
+    let measured = expect.measure_diff_id && !same_bytes;
+    let mut uncompressed = Hashing::new(decoder, expect.diff_id.filter(|_| !same_bytes), measured)
         .map_err(|why| unverifiable("diff_id", expect.diff_id, why))?;
     if !plain {
         uncompressed.inflate_cap = Some(compressed_read);
@@ -202,8 +217,8 @@ pub(crate) fn walk_tar(
     };
     let diff_id = if same_bytes { digest.clone() } else { diff_id };
     for (name, expected, actual) in [
-        ("blob", expect.digest, digest),
-        ("diff_id", expect.diff_id, diff_id),
+        ("blob", expect.digest, &digest),
+        ("diff_id", expect.diff_id, &diff_id),
     ] {
         if let (Some(expected), Some(actual)) = (expected, actual) {
             if expected != actual {
@@ -213,7 +228,7 @@ pub(crate) fn walk_tar(
             }
         }
     }
-    Ok(())
+    Ok(diff_id)
 }
 
 /// Offers every entry of the tar in `reader` to `visit`, then reads the

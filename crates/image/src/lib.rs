@@ -3,7 +3,8 @@
 //! [`open`] turns a source specification (`oci-dir:PATH`, `oci-archive:PATH`,
 //! `docker-archive:PATH`, `dir:PATH`, `file:PATH`, or a bare path that is
 //! autodetected) into an [`Image`]: the image configuration and the ordered
-//! list of [`Layer`]s. Each layer is walked as a stream of [`Entry`]s with a
+//! list of [`Layer`]s. [`read_stream`] reads a docker-archive that cannot be
+//! seeked (a container engine's export), handing out its layers as they come. Each layer is walked as a stream of [`Entry`]s with a
 //! reader over each file's content; nothing is unpacked to disk. Compressed
 //! layers (gzip, zstd) are recognised by their magic bytes, and every blob's
 //! digest is verified while it streams.
@@ -25,11 +26,13 @@ pub use path::exact as exact_path;
 pub use pipe::ChunkReader;
 mod remote;
 mod store;
+mod stream;
 pub use attached::{
     read_attached, Attached, AttachedLayer, Discovery, MAX_ATTACHED, MAX_ATTACHED_LAYER_BYTES,
     MAX_MANIFEST_BYTES,
 };
 pub use remote::{RemoteBlobs, RemoteTop};
+pub use stream::{read_stream, ArchiveStream, Streamed, MAX_HELD_BYTES};
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,6 +50,10 @@ pub enum SourceKind {
     File,
     /// A registry reference; opened by `gpubom-registry` through [`open_remote`].
     Registry,
+    /// An image in a container engine, exported by its API (`gpubom-engine`,
+    /// through [`read_stream`]).
+    Docker,
+    Podman,
 }
 
 impl SourceKind {
@@ -59,6 +66,8 @@ impl SourceKind {
             SourceKind::Dir => "dir",
             SourceKind::File => "file",
             SourceKind::Registry => "registry",
+            SourceKind::Docker => "docker",
+            SourceKind::Podman => "podman",
         }
     }
 }
@@ -135,9 +144,21 @@ pub struct Layer {
 
 /// Where a layer's bytes are.
 enum LayerBytes {
-    Blob { store: Arc<Store>, member: String },
+    Blob {
+        store: Arc<Store>,
+        member: String,
+    },
     Dir(PathBuf),
     File(PathBuf),
+    /// A member of a streamed archive, readable once; the walk leaves the
+    /// diff_id it measured for the stream to check.
+    Stream {
+        member: String,
+        reader: std::sync::Mutex<Option<Box<dyn Read + Send>>>,
+        diff_id: Arc<std::sync::OnceLock<String>>,
+    },
+    /// A streamed layer already walked.
+    Streamed,
 }
 
 /// One entry of a layer.
@@ -210,6 +231,8 @@ impl Error {
 }
 
 const SCHEMES: &[(&str, SourceKind)] = &[
+    // skopeo's and Syft's `oci:`: a layout, or (read in `open`) an archive of one.
+    ("oci", SourceKind::OciDir),
     ("oci-dir", SourceKind::OciDir),
     ("oci-archive", SourceKind::OciArchive),
     ("docker-archive", SourceKind::DockerArchive),
@@ -254,6 +277,12 @@ fn open_unchecked(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
         )));
     }
     let wanted = opts.platform.as_deref();
+    let oci_archive = spec.starts_with("oci:") && !meta.is_dir();
+    let forced = if oci_archive {
+        Some(SourceKind::OciArchive)
+    } else {
+        forced
+    };
     let kind = match forced {
         Some(kind) => kind,
         None if meta.is_dir() => {
@@ -284,10 +313,13 @@ fn open_unchecked(spec: &str, opts: &OpenOptions) -> Result<Image, Error> {
             open_oci(Arc::new(Store::index_tar(path)?), kind, location, wanted)
         }
         SourceKind::DockerArchive => open_docker(Arc::new(Store::index_tar(path)?), location),
-        // Never a scheme here: the caller routes references to the registry client.
-        SourceKind::Registry => Err(Error::Usage(format!(
-            "{location}: a registry reference cannot be opened as a local path"
-        ))),
+        // Never a scheme here: the caller routes references to their clients.
+        SourceKind::Registry | SourceKind::Docker | SourceKind::Podman => {
+            Err(Error::Usage(format!(
+                "{location}: a {} image cannot be opened as a local path",
+                kind.scheme()
+            )))
+        }
         SourceKind::Dir | SourceKind::File => {
             let is_dir = kind == SourceKind::Dir;
             if is_dir != meta.is_dir() {
@@ -424,7 +456,7 @@ pub fn open_remote(
 }
 
 fn open_docker(store: Arc<Store>, location: &str) -> Result<Image, Error> {
-    let docker = docker::read(&store)?;
+    let docker = docker::read(&store.describe(), &|member| store.read_json(member))?;
     let history = oci::layer_history(&docker.config);
     let layers = docker
         .layers
@@ -562,11 +594,64 @@ impl Layer {
                     label,
                     digest: self.digest.as_deref(),
                     diff_id: self.diff_id.as_deref(),
+                    measure_diff_id: false,
                 };
-                layer::walk_tar(reader, &expect, progress, visit)
+                layer::walk_tar(reader, &expect, progress, visit).map(drop)
             }
             LayerBytes::Dir(root) => fs::walk_dir(root, progress, visit),
             LayerBytes::File(path) => fs::walk_file(path, progress, visit),
+            LayerBytes::Stream {
+                member,
+                reader,
+                diff_id,
+            } => {
+                let label = format!("{member} of the stream");
+                let taken = reader.lock().ok().and_then(|mut slot| slot.take());
+                let Some(reader) = taken else {
+                    return Err(Error::Layer {
+                        layer: label,
+                        why: "a streamed layer can be read once only".into(),
+                    });
+                };
+                let expect = layer::Expect {
+                    label,
+                    digest: self.digest.as_deref(),
+                    diff_id: None,
+                    measure_diff_id: true,
+                };
+                if let Some(measured) = layer::walk_tar(reader, &expect, progress, visit)? {
+                    let _ = diff_id.set(measured);
+                }
+                Ok(())
+            }
+            LayerBytes::Streamed => Err(Error::Layer {
+                layer: self.label(),
+                why: "a streamed layer was read as it arrived and cannot be read again".into(),
+            }),
+        }
+    }
+
+    /// The layer in a few words, for progress and messages: its digest (or
+    /// diff_id) shortened, or its member in a stream, or its position.
+    pub fn label(&self) -> String {
+        let short = |digest: &str| {
+            let (algorithm, hex) = digest.split_once(':').unwrap_or(("", digest));
+            let hex: String = hex.chars().take(12).collect();
+            format!("{algorithm}:{hex}")
+        };
+        match (&self.digest, &self.diff_id, &self.bytes) {
+            (Some(digest), _, _) | (None, Some(digest), _) => short(digest),
+            (
+                None,
+                None,
+                LayerBytes::Stream {
+                    member, diff_id, ..
+                },
+            ) => match diff_id.get() {
+                Some(measured) => short(measured),
+                None => member.chars().take(24).collect(),
+            },
+            _ => format!("layer {}", self.index),
         }
     }
 }

@@ -26,7 +26,7 @@ mod signatures;
 
 pub use check::Gate;
 pub use config::{load_config, read_config};
-pub use gpubom_catalog::Scan;
+pub use gpubom_catalog::{LayerRead, Scan};
 pub use sbom::{read_sbom, read_sbom_to_check};
 pub use scan::{scan_source, Progress, Silent};
 pub use settings::ScanSettings;

@@ -1,13 +1,19 @@
-//! Source → inventory: open an image (from a registry or a path), catalog
-//! its layers, check its signatures and match its components against the
-//! advisories. What `scan`, `check` and a batch scan share.
+//! Source → inventory: open an image (from a registry, a container engine or
+//! a path), catalog its layers, check its signatures and match its components
+//! against the advisories. What `scan`, `check` and a batch scan share.
+//!
+//! Which source a spec names: `docker:`/`podman:` the engine's image; a
+//! reference (`gpubom_registry::reference::recognise`) with no registry host
+//! (`app:dev`) the engine's image when an engine that answers holds it, as
+//! Trivy looks, else the registry's; any other reference the registry's;
+//! anything else a path. The SBOM's `gpubom:source:kind` says which was read.
 
 use crate::advisories::Advisories;
 use crate::settings::ScanSettings;
 use crate::signatures::{signature_facts, trust, unchecked_signatures_warning, unsigned_source};
 use anyhow::{Context, Result};
 use gpubom_catalog::nvidia::FingerprintTable;
-use gpubom_catalog::Scan;
+use gpubom_catalog::{LayerRead, Scan};
 use gpubom_inventory::{Fact, NotChecked};
 use std::collections::HashMap;
 
@@ -18,6 +24,8 @@ pub trait Progress: Sync {
     fn start(&self, total: u64);
     /// `bytes` more were read, from any thread.
     fn advance(&self, bytes: u64);
+    /// One layer was read, from any thread, in the order they finish.
+    fn layer(&self, _read: &LayerRead) {}
     /// Every layer was read.
     fn finish(&self);
 }
@@ -49,7 +57,7 @@ pub fn scan_source(
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
     }
     let expected = expected_sha256(settings)?;
-    let image = open_source(source, settings, &config.registry.credential_hosts)?;
+    let opened = open_source(source, settings, &config.registry.credential_hosts)?;
     let no_cache =
         settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
     let (cache, cache_warning) = match (!no_cache).then(gpubom_catalog::cache::LayerCache::user) {
@@ -57,17 +65,36 @@ pub fn scan_source(
         Some(Err(why)) => (None, Some(why)),
         None => (None, None),
     };
-    progress.start(image.layers.iter().filter_map(|l| l.size).sum());
     let on_progress = |n: u64| progress.advance(n);
-    let mut scan = gpubom_catalog::scan(
-        &image,
-        &gpubom_catalog::ScanOptions {
-            progress: Some(&on_progress),
-            fingerprints: Some(&fingerprints),
-            expected_sha256: expected.as_ref(),
-            cache: cache.as_ref(),
-        },
-    )?;
+    let on_layer = |read: &LayerRead| progress.layer(read);
+    let options = gpubom_catalog::ScanOptions {
+        progress: Some(&on_progress),
+        fingerprints: Some(&fingerprints),
+        expected_sha256: expected.as_ref(),
+        cache: cache.as_ref(),
+        on_layer: Some(&on_layer),
+    };
+    let (image, mut scan) = match opened {
+        Opened::Image(image) => {
+            progress.start(image.layers.iter().filter_map(|l| l.size).sum());
+            let scan = gpubom_catalog::scan(&image, &options)?;
+            (image, scan)
+        }
+        Opened::Engine(export) => {
+            progress.start(export.size.unwrap_or(0));
+            let kind = export.engine.source_kind();
+            let stream = gpubom_image::read_stream(export.body, kind, &export.reference)?;
+            gpubom_catalog::scan_stream(stream, settings.platform.as_deref(), &options)
+                .with_context(|| {
+                    format!(
+                        "{}:{} (engine at {})",
+                        kind.scheme(),
+                        export.reference,
+                        export.endpoint
+                    )
+                })?
+        }
+    };
     progress.finish();
     scan.warnings.extend(cache_warning);
     match signature_facts(&image, &trust)? {
@@ -95,27 +122,69 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
         .map_err(anyhow::Error::msg)
 }
 
-/// A registry reference through the registry client, anything else as a local path.
+/// What a spec opened as.
+enum Opened {
+    Image(gpubom_image::Image),
+    /// An engine's export, read as it arrives.
+    Engine(EngineExport),
+}
+
+struct EngineExport {
+    engine: gpubom_engine::Engine,
+    reference: String,
+    endpoint: String,
+    size: Option<u64>,
+    body: Box<dyn std::io::Read + Send>,
+}
+
+/// An engine's image, a registry reference through the registry client,
+/// anything else as a local path (see the module's documentation).
 fn open_source(
     source: &str,
     settings: &ScanSettings,
     credential_hosts: &[String],
-) -> Result<gpubom_image::Image> {
+) -> Result<Opened> {
+    let platform = settings.platform.as_deref();
+    if let Some((engine, reference)) = gpubom_engine::Engine::of_spec(source) {
+        return open_engine(engine, reference, platform);
+    }
     match gpubom_registry::reference::recognise(source) {
-        Some(reference) => Ok(gpubom_registry::open(
-            reference,
-            &gpubom_registry::Options {
-                platform: settings.platform.clone(),
-                plain_http: settings.plain_http,
-                credential_hosts: credential_hosts.to_vec(),
-                timeout: settings.timeout,
-            },
-        )?),
+        Some(reference) => {
+            if !gpubom_registry::reference::names_its_registry(source) {
+                if let Some(engine) = gpubom_engine::holding(reference) {
+                    return open_engine(engine, reference, platform);
+                }
+            }
+            Ok(Opened::Image(gpubom_registry::open(
+                reference,
+                &gpubom_registry::Options {
+                    platform: settings.platform.clone(),
+                    plain_http: settings.plain_http,
+                    credential_hosts: credential_hosts.to_vec(),
+                    timeout: settings.timeout,
+                },
+            )?))
+        }
         None => {
             let options = gpubom_image::OpenOptions {
                 platform: settings.platform.clone(),
             };
-            Ok(gpubom_image::open(source, &options)?)
+            Ok(Opened::Image(gpubom_image::open(source, &options)?))
         }
     }
+}
+
+fn open_engine(
+    engine: gpubom_engine::Engine,
+    reference: &str,
+    platform: Option<&str>,
+) -> Result<Opened> {
+    let export = gpubom_engine::export(engine, reference, platform)?;
+    Ok(Opened::Engine(EngineExport {
+        engine,
+        reference: reference.to_string(),
+        endpoint: export.endpoint,
+        size: export.size,
+        body: export.body,
+    }))
 }

@@ -50,6 +50,7 @@ pub fn signature_facts(
 pub fn unsigned_source(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::DockerArchive => "a docker-archive carries none (docker save drops them); scan the pushed reference, or an OCI layout written by cosign save",
+        SourceKind::Docker | SourceKind::Podman => "an engine's export is a docker-archive, which carries none; scan the pushed reference",
         SourceKind::Dir => "a directory carries none; scan the pushed reference",
         SourceKind::File => "a single file carries none; scan the pushed reference",
         _ => "this source carries none; scan the pushed reference",

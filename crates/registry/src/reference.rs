@@ -23,17 +23,27 @@ pub fn recognise(spec: &str) -> Option<&str> {
         return None;
     }
     if let Some((scheme, _)) = spec.split_once(':') {
-        // A spec starting with a local scheme is never a reference.
-        if gpubom_image::local_schemes().any(|local| local == scheme) {
+        // A spec starting with a local scheme, or an engine's, is never a reference.
+        let engine = matches!(scheme, "docker" | "podman");
+        if engine || gpubom_image::local_schemes().any(|local| local == scheme) {
             return None;
         }
     }
-    let first = spec.split('/').next().unwrap_or(spec);
-    let host_like =
-        spec.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     let last = spec.rsplit('/').next().unwrap_or(spec);
     let pinned = last.contains(':') || spec.contains('@');
-    ((host_like || pinned) && parse(spec).is_ok()).then_some(spec)
+    ((host_like(spec) || pinned) && parse(spec).is_ok()).then_some(spec)
+}
+
+/// Whether `spec` names its registry: a `registry:` or `docker://` scheme, or
+/// a host-like first component (`ghcr.io/…`, `localhost:5000/…`). A reference
+/// that does not (`app:dev`, `team/app:1`) may be an image built locally.
+pub fn names_its_registry(spec: &str) -> bool {
+    strip_scheme(spec).is_some() || host_like(spec)
+}
+
+fn host_like(spec: &str) -> bool {
+    let first = spec.split('/').next().unwrap_or(spec);
+    spec.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost")
 }
 
 /// Parses a reference, defaulting the registry to Docker Hub and the tag to `latest`.
@@ -82,6 +92,19 @@ mod tests {
         assert_eq!(recognise("images/app.tar"), None);
         assert_eq!(recognise("oci-archive:missing.tar"), None);
         assert_eq!(recognise("dir:/nowhere"), None);
+        // skopeo's and Syft's oci: is a layout or an archive, never Docker Hub's `oci`.
+        assert_eq!(recognise("oci:x.tar"), None);
+        assert_eq!(recognise("docker:app:dev"), None);
+        assert_eq!(recognise("podman:app"), None);
+    }
+
+    #[test]
+    fn only_a_host_or_a_scheme_names_the_registry() {
+        assert!(names_its_registry("ghcr.io/acme/infer:1.0"));
+        assert!(names_its_registry("localhost:5000/x"));
+        assert!(names_its_registry("registry:app:dev"));
+        assert!(!names_its_registry("app:dev"));
+        assert!(!names_its_registry("team/app:1"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The table view: what a person at a terminal wants to see first.
 //!
 //! NVIDIA components lead (they are why gpubom exists), then models, then
-//! everything else; each row says how the version was established.
+//! everything else; each row says how the version was established, and each
+//! model's row what loading it would do (its verdict and why). Every line fits
+//! [`WIDTH`] columns: what does not fit is shortened in the middle.
 
 use gpubom_inventory::gpu::{self, GpuArch};
 use gpubom_inventory::text::for_terminal;
@@ -28,14 +30,15 @@ pub fn render(inventory: &Inventory) -> String {
         .filter(|c| !c.kind.is_model_like() && !c.properties.contains_key(props::NVIDIA_FAMILY))
         .collect();
     vulnerable(inventory, &mut out);
-    for (title, rows) in [
-        ("NVIDIA stack", &nvidia),
-        ("Models", &models),
-        ("Packages", &rest),
-    ] {
+    let sections: [(_, _, fn(&[&Component], &mut String)); 3] = [
+        ("NVIDIA stack", &nvidia, table),
+        ("Models", &models, model_table),
+        ("Packages", &rest, table),
+    ];
+    for (title, rows, write) in sections {
         if !rows.is_empty() {
             let _ = writeln!(out, "\n{title} ({})", rows.len());
-            table(rows, &mut out);
+            write(rows, &mut out);
         }
     }
     summary(inventory, &mut out);
@@ -69,7 +72,7 @@ fn vulnerable(inventory: &Inventory, out: &mut String) {
                     c.version.as_deref().unwrap_or("?"),
                     v.id
                 );
-                Some(for_terminal(&row).into_owned())
+                Some(shorten(&for_terminal(&row), WIDTH))
             })
         })
         .collect();
@@ -154,7 +157,7 @@ fn gpu_summary(inventory: &Inventory) -> Option<String> {
 /// from the image, or from an SBOM gpubom did not write.
 fn header(inventory: &Inventory, out: &mut String) {
     let mut put = |line: String| {
-        let _ = writeln!(out, "{}", for_terminal(&line));
+        let _ = writeln!(out, "{}", shorten(&for_terminal(&line), WIDTH));
     };
     let s = &inventory.subject;
     let name = s.name.clone().unwrap_or_else(|| s.location.clone());
@@ -234,74 +237,141 @@ fn evidence_label(c: &Component) -> String {
     label
 }
 
+/// Widest line the table view writes, in characters: it fits a 100-column
+/// terminal. A longer cell is shortened in the middle with `…` (a path keeps
+/// more of its end, the file name); the SBOM keeps every value whole.
+pub const WIDTH: usize = 100;
+
+/// `text` in at most `width` characters: the start and the end, `…` between.
+fn shorten(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let head = keep / 3;
+    let tail = keep - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// A row of a section: four cells, then the location, whose suffix (`(+2)
+/// [layer 1]`) is never shortened. Every cell is already escaped.
+type Row = ([String; 4], String, String);
+
+/// Where a component is: its first path, then how many more and its layer.
+fn location(c: &Component) -> (String, String) {
+    let path = c
+        .locations
+        .first()
+        .map(|l| l.path.clone())
+        .unwrap_or_default();
+    let extra = c.locations.len().saturating_sub(1);
+    let more = if extra > 0 {
+        format!(" (+{extra})")
+    } else {
+        String::new()
+    };
+    let layer = c
+        .layer
+        .map(|l| l.index.to_string())
+        .unwrap_or_else(|| "-".into());
+    (path, format!("{more} [layer {layer}]"))
+}
+
 fn table(rows: &[&Component], out: &mut String) {
-    let cells: Vec<[String; 5]> = rows
+    let cells: Vec<Row> = rows
         .iter()
         .map(|c| {
-            let location = c
-                .locations
-                .first()
-                .map(|l| l.path.clone())
-                .unwrap_or_default();
-            let extra = c.locations.len().saturating_sub(1);
-            let location = if extra > 0 {
-                format!("{location} (+{extra})")
-            } else {
-                location
-            };
-            let layer = c
-                .layer
-                .map(|l| l.index.to_string())
-                .unwrap_or_else(|| "-".into());
             let kind = c
                 .properties
                 .get(props::NVIDIA_FAMILY)
                 .cloned()
                 .unwrap_or_else(|| c.kind.as_str().to_string());
-            let version = match (c.kind, &c.version) {
-                (_, Some(v)) => v.clone(),
-                (ComponentKind::Model | ComponentKind::Data, None) => c
-                    .properties
-                    .get(props::MODEL_FORMAT)
-                    .cloned()
-                    .unwrap_or_default(),
-                (_, None) => "?".into(),
-            };
-            // Every cell comes from the image: escaped before widths are measured,
-            // and the whole line again once it is padded (see `line`).
-            [
-                c.name.clone(),
-                version,
-                kind,
-                evidence_label(c),
-                format!("{location} [layer {layer}]"),
-            ]
-            .map(|cell| for_terminal(&cell).into_owned())
+            let version = c.version.clone().unwrap_or_else(|| "?".into());
+            let (path, suffix) = location(c);
+            escaped(
+                [c.name.clone(), version, kind, evidence_label(c)],
+                path,
+                suffix,
+            )
         })
         .collect();
     let titles = ["NAME", "VERSION", "TYPE", "EVIDENCE", "LOCATION"];
-    let mut widths = titles.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    grid(titles, [16, 10, 8, 8, 40], &cells, out);
+}
+
+/// Models by what matters before loading one: its format, the verdict on
+/// whether loading it runs code, and why.
+fn model_table(rows: &[&Component], out: &mut String) {
+    let cells: Vec<Row> = rows
+        .iter()
+        .map(|c| {
+            let property = |key: &str| c.properties.get(key).cloned().unwrap_or_default();
+            let format = property(props::MODEL_FORMAT);
+            let (path, suffix) = location(c);
+            let reason = property(props::MODEL_VERDICT_REASON);
+            escaped(
+                [c.name.clone(), format, evidence_label(c), reason],
+                path,
+                suffix,
+            )
+        })
+        .collect();
+    let titles = ["NAME", "FORMAT", "VERDICT", "REASON", "LOCATION"];
+    grid(titles, [16, 6, 7, 24, 36], &cells, out);
+}
+
+/// Every cell comes from the image: escaped before widths are measured, and
+/// the whole line again once it is padded (see `grid`).
+fn escaped(cells: [String; 4], path: String, suffix: String) -> Row {
+    let escape = |cell: String| for_terminal(&cell).into_owned();
+    (cells.map(escape), escape(path), escape(suffix))
+}
+
+/// Writes `rows` under `titles` in at most [`WIDTH`] characters a line: each
+/// column as wide as its widest cell, then the widest column still above its
+/// `floor` narrowed a character at a time until the line fits. The
+/// floors (and titles) of a section add up to less than [`WIDTH`], so it
+/// always fits; a location keeps at least 36 characters, a reason 24.
+fn grid(titles: [&str; 5], floors: [usize; 5], rows: &[Row], out: &mut String) {
+    let chars = |s: &str| s.chars().count();
+    let mut widths = titles.map(chars);
+    for (cells, path, suffix) in rows {
+        for (w, cell) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(chars(cell));
+        }
+        widths[4] = widths[4].max(chars(path) + chars(suffix));
+    }
+    let gaps = 2 * (widths.len() - 1);
+    while widths.iter().sum::<usize>() + gaps > WIDTH {
+        let narrowable = |i: &usize| widths[*i] > floors[*i].max(chars(titles[*i]));
+        let widest = (0..widths.len())
+            .rev()
+            .filter(narrowable)
+            .max_by_key(|&i| widths[i]);
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
         }
     }
     let line = |cols: [&str; 5], out: &mut String| {
         let mut s = String::new();
-        for (i, (col, w)) in cols.iter().zip(widths).enumerate() {
-            if i == 4 {
-                s.push_str(col);
-            } else {
-                let _ = write!(s, "{col:<w$}  ");
-            }
+        for (col, w) in cols.iter().zip(widths).take(4) {
+            let _ = write!(s, "{:<w$}  ", shorten(col, w));
         }
+        s.push_str(cols[4]);
         // The name starts the line, and cells of white space could leave a later
         // cell there: the padded line is escaped whole.
         let _ = writeln!(out, "{}", for_terminal(s.trim_end()));
     };
     line(titles, out);
-    for row in &cells {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4]], out);
+    for (cells, path, suffix) in rows {
+        let room = widths[4].saturating_sub(chars(suffix));
+        let located = format!("{}{suffix}", shorten(path, room));
+        let [name, second, third, fourth] = cells;
+        line([name, second, third, fourth, &located], out);
     }
 }
 

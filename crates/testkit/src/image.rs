@@ -39,11 +39,25 @@ enum Item {
     Raw(Vec<u8>),
 }
 
+impl Item {
+    /// The path the entry is written at; `None` for raw bytes.
+    fn path(&self) -> Option<&str> {
+        match self {
+            Item::File { path, .. }
+            | Item::Dir(path)
+            | Item::Symlink { path, .. }
+            | Item::Hardlink { path, .. } => Some(path.trim_end_matches('/')),
+            Item::Raw(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Layer {
     items: Vec<Item>,
     created_by: Option<String>,
     compression: Compression,
+    repeats_paths: bool,
 }
 
 impl Layer {
@@ -120,6 +134,15 @@ impl Layer {
         self
     }
 
+    /// Synthetic: writes a path as often as it was added, in order. Real layers
+    /// never repeat a path (podman refuses to load one that does: "duplicates of
+    /// file paths not supported"), so by default only the last entry written at a
+    /// path is kept, which is what extracting the tar would leave.
+    pub fn repeating_paths_synthetic(mut self) -> Self {
+        self.repeats_paths = true;
+        self
+    }
+
     /// This layer's entries followed by `other`'s.
     pub fn merge(mut self, other: Layer) -> Self {
         self.items.extend(other.items);
@@ -129,7 +152,17 @@ impl Layer {
     /// The uncompressed tar.
     pub fn tar_bytes(&self) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
-        for item in &self.items {
+        let mut last_at: std::collections::HashMap<&str, usize> = Default::default();
+        for (at, item) in self.items.iter().enumerate() {
+            if let Some(path) = item.path() {
+                last_at.insert(path, at);
+            }
+        }
+        for (at, item) in self.items.iter().enumerate() {
+            let overwritten = item.path().is_some_and(|path| last_at[path] != at);
+            if overwritten && !self.repeats_paths {
+                continue;
+            }
             let mut header = tar::Header::new_gnu();
             header.set_mtime(0);
             header.set_uid(0);
@@ -620,4 +653,42 @@ pub fn rewrite_archive(path: &Path, mut change: impl FnMut(&str, Vec<u8>) -> Opt
         }
     }
     write_tar(path, &files);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(layer: &Layer) -> Vec<(String, Vec<u8>)> {
+        let tar = layer.tar_bytes();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries = archive.entries().expect("tar");
+        entries
+            .map(|entry| {
+                let mut entry = entry.expect("entry");
+                let path = entry.path().expect("path").display().to_string();
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut bytes).expect("body");
+                (path, bytes)
+            })
+            .collect()
+    }
+
+    /// Two wheels both ship `nvidia/__init__.py`: the demo's layer must hold it once.
+    #[test]
+    fn a_path_added_twice_is_written_once_with_its_last_bytes() {
+        let layer = Layer::new()
+            .file("site/nvidia/__init__.py", "first")
+            .file("site/other.py", "other")
+            .file("site/nvidia/__init__.py", "last");
+        assert_eq!(
+            entries(&layer),
+            [
+                ("site/other.py".to_string(), b"other".to_vec()),
+                ("site/nvidia/__init__.py".to_string(), b"last".to_vec()),
+            ]
+        );
+        let repeated = layer.repeating_paths_synthetic();
+        assert_eq!(entries(&repeated).len(), 3);
+    }
 }

@@ -1,0 +1,219 @@
+//! `docker:` and `podman:` sources against a real engine: podman, with the
+//! demo image and a small test image loaded (`podman load`) into a store of
+//! the test's own, serving the Docker Engine API on a unix socket in the
+//! test's temporary directory. Podman's API is the Docker Engine API, so the
+//! same client serves dockerd; `DOCKER_HOST` points `docker:` at podman here.
+//!
+//! The engine's export must scan to the same components as the OCI layout of
+//! the same image, `check` must fail the demo as it fails the archive, and an
+//! image that is not there or an engine that does not answer is one error
+//! line with exit 2.
+
+mod common;
+
+use common::*;
+use gpubom_testkit::podman::Podman;
+use std::path::Path;
+use std::process::Output;
+
+const DEMO: &str = "example.com/gpubom/demo:1.0";
+
+/// Podman with the demo image loaded from its docker-archive form, and the
+/// demo's OCI layout beside it; `None` when podman or a fixture cannot be had.
+fn demo_in_podman(test: &str, dir: &Path) -> Option<(Podman, String)> {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-models");
+    let spec = or_skip(test, gpubom_testkit::demo::build(models.to_str()))?;
+    let podman = Podman::start(test)?;
+    // Podman 4 exports no image with zstd layers as a docker-archive ("zstd
+    // compression is not supported for docker images"), so the demo goes in
+    // the way `docker save` wrote it; the OCI layout keeps its compression.
+    let archive = dir.join("demo.docker.tar");
+    spec.write_docker_archive(&archive, gpubom_testkit::image::DockerForm::Blobs);
+    podman.load(&archive);
+    let layout = dir.join("demo-oci");
+    spec.write_oci_dir(&layout);
+    Some((podman, format!("oci-dir:{}", layout.display())))
+}
+
+fn run_against(podman: &Podman, args: &[&str]) -> Output {
+    gpubom()
+        .args(args)
+        .env("DOCKER_HOST", podman.host())
+        .env_remove("DOCKER_CONTEXT")
+        .output()
+        .expect("run gpubom")
+}
+
+fn source_kind(bom: &serde_json::Value) -> &str {
+    bom["metadata"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "gpubom:source:kind")
+        .and_then(|p| p["value"].as_str())
+        .unwrap()
+}
+
+fn bom_of(out: &Output) -> serde_json::Value {
+    assert_exit(out, 0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn docker_source_scans_to_what_the_oci_layout_scans_to() {
+    let test = "docker_source_scans_to_what_the_oci_layout_scans_to";
+    let dir = tmp();
+    let Some((podman, layout)) = demo_in_podman(test, dir.path()) else {
+        return;
+    };
+    let expected = scan_json(&layout);
+    let out = run_against(&podman, &["scan", &format!("docker:{DEMO}")]);
+    let bom = bom_of(&out);
+    assert_eq!(component_set(&bom), component_set(&expected));
+    assert!(component_set(&bom).len() > 5, "{bom}");
+    assert_eq!(source_kind(&bom), "docker");
+    validate_cyclonedx(&bom);
+
+    // Off a terminal, one progress line per layer, each with its digest, size and time.
+    let err = stderr(&out);
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("gpubom: layer "))
+        .collect();
+    assert_eq!(progress.len(), 4, "{err}");
+    assert!(
+        progress
+            .iter()
+            .all(|l| l.contains(" sha256:") && l.ends_with(" s")),
+        "{err}"
+    );
+
+    // By image ID too, and through CONTAINER_HOST as podman:.
+    let id = podman.image_id(DEMO);
+    let short = &id[..12];
+    let by_id = bom_of(&run_against(&podman, &["scan", &format!("docker:{short}")]));
+    assert_eq!(component_set(&by_id), component_set(&expected));
+    let out = gpubom()
+        .args(["scan", &format!("podman:{DEMO}"), "-q"])
+        .env("CONTAINER_HOST", podman.host())
+        .output()
+        .unwrap();
+    assert!(out.stderr.is_empty(), "-q is silent: {}", stderr(&out));
+    let by_podman = bom_of(&out);
+    assert_eq!(source_kind(&by_podman), "podman");
+    assert_eq!(component_set(&by_podman), component_set(&expected));
+}
+
+#[test]
+fn check_of_the_engines_image_fails_as_the_archive_does() {
+    let test = "check_of_the_engines_image_fails_as_the_archive_does";
+    let dir = tmp();
+    let Some((podman, layout)) = demo_in_podman(test, dir.path()) else {
+        return;
+    };
+    let from_engine = run_against(
+        &podman,
+        &["check", &format!("docker:{DEMO}"), "-f", "json", "-q"],
+    );
+    assert_exit(&from_engine, 1);
+    let from_layout = run(&["check", &layout, "-f", "json", "-q"]);
+    assert_exit(&from_layout, 1);
+    let rules = |out: &Output| {
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut rules: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .filter(|rule| !rule.starts_with("image-signature"))
+            .collect();
+        rules.sort();
+        rules
+    };
+    assert_eq!(rules(&from_engine), rules(&from_layout));
+    assert!(rules(&from_engine).contains(&"image-runs-as-root".to_string()));
+}
+
+#[test]
+fn a_bare_reference_is_read_from_the_engine_that_holds_it() {
+    let test = "a_bare_reference_is_read_from_the_engine_that_holds_it";
+    let Some(podman) = Podman::start(test) else {
+        return;
+    };
+    let dir = tmp();
+    let spec = small_image(gpubom_testkit::image::Compression::Gzip);
+    let archive = dir.path().join("small.tar");
+    spec.write_docker_archive(&archive, gpubom_testkit::image::DockerForm::Legacy);
+    podman.load(&archive);
+    // No registry host: looked up in the engine first, where it is.
+    let bom = bom_of(&run_against(&podman, &["scan", "synthetic/small:1", "-q"]));
+    assert_eq!(source_kind(&bom), "docker");
+    assert_eq!(
+        names_versions(&bom, "pkg:pypi/"),
+        vec!["synthetic-pkg@1.0".to_string()]
+    );
+}
+
+/// One `gpubom: error:` line, exit 2, saying `says`.
+fn assert_one_error(out: &Output, says: &str) {
+    assert_exit(out, 2);
+    let err = stderr(out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("gpubom: error: ") && err.contains(says),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_image_and_a_stopped_engine_are_one_error_line_each() {
+    let test = "a_missing_image_and_a_stopped_engine_are_one_error_line_each";
+    let Some(mut podman) = Podman::start(test) else {
+        return;
+    };
+    let missing = run_against(&podman, &["scan", "docker:nothing/here:1"]);
+    assert_one_error(&missing, "docker has no image nothing/here:1");
+    assert!(stderr(&missing).contains("build or pull it first"));
+
+    podman.stop();
+    let stopped = run_against(&podman, &["check", "docker:nothing/here:1"]);
+    assert_one_error(&stopped, "docker: no engine answers at unix://");
+    let nowhere = gpubom()
+        .args(["scan", "podman:app:dev"])
+        .env("CONTAINER_HOST", podman.host())
+        .output()
+        .unwrap();
+    assert_one_error(&nowhere, "podman: no engine answers");
+    assert!(stderr(&nowhere).contains("podman system service"));
+}
+
+/// Podman loads every archive testkit writes: real images never repeat a path
+/// in a layer, and podman refuses one that does ("duplicates of file paths
+/// not supported"), as it refused the demo before its two NVIDIA wheels'
+/// shared `nvidia/__init__.py` was written once.
+#[test]
+fn podman_loads_the_demo_and_the_test_images_in_each_form() {
+    let test = "podman_loads_the_demo_and_the_test_images_in_each_form";
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-models");
+    let Some(demo) = or_skip(test, gpubom_testkit::demo::build(models.to_str())) else {
+        return;
+    };
+    let Some(podman) = Podman::start(test) else {
+        return;
+    };
+    let dir = tmp();
+    let small = small_image(gpubom_testkit::image::Compression::Zstd);
+    for (name, spec) in [("demo", &demo), ("small", &small)] {
+        let archive = dir.path().join(format!("{name}.oci.tar"));
+        spec.write_oci_archive(&archive);
+        podman.load(&archive);
+        for form in [
+            gpubom_testkit::image::DockerForm::Legacy,
+            gpubom_testkit::image::DockerForm::Blobs,
+        ] {
+            let archive = dir.path().join(format!("{name}.{form:?}.tar"));
+            spec.write_docker_archive(&archive, form);
+            podman.load(&archive);
+        }
+    }
+}
