@@ -95,6 +95,6 @@ fn the_table_fits_100_columns_and_models_have_their_own_headings() {
     }
     assert_eq!(table, EXPECTED, "\n{table}");
     // The SBOM keeps the whole path.
-    let json = String::from_utf8(render(&inventory, Format::CycloneDxJson, "0").unwrap()).unwrap();
+    let json = String::from_utf8(render(&inventory, Format::DEFAULT_SBOM, "0").unwrap()).unwrap();
     assert!(json.contains("libcudart_with_a_very_long_name_to_show_shortening.so.12"));
 }
