@@ -91,7 +91,7 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
 }
 
 /// A registry reference through the registry client, anything else as a local path.
-fn open_source(
+pub(crate) fn open_source(
     source: &str,
     settings: &ScanSettings,
     credential_hosts: &[String],
