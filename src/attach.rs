@@ -18,10 +18,14 @@ pub struct AttachArgs {
     /// Talk to the registry over plain HTTP (never done otherwise; TLS is always verified)
     #[arg(long)]
     pub plain_http: bool,
+
+    /// Attach the SBOM even if it is not gpubom's or describes another digest than the image's
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: AttachArgs) -> Result<ExitCode> {
-    let attached = attach_sbom(&args.reference, &args.sbom, args.plain_http)?;
+    let attached = attach_sbom(&args.reference, &args.sbom, args.plain_http, args.force)?;
     let how = if attached.sbom.tag_schema {
         "listed under the referrers tag schema: the registry has no referrers API"
     } else {

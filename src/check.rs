@@ -22,6 +22,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub sbom: Option<PathBuf>,
 
+    /// Check the SBOM attested beside the image (`gpubom attest`, `cosign attest --type
+    /// cyclonedx`) instead of scanning it: its DSSE signature must verify with a --key and
+    /// its subject be the image's digest, else exit 2
+    #[arg(long, requires = "source", conflicts_with = "sbom")]
+    pub attested: bool,
+
     /// More policies: a .cedar file or a directory of them (repeatable)
     #[arg(long = "policy", value_name = "PATH")]
     pub policies: Vec<PathBuf>,
@@ -80,6 +86,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let quiet = args.scan.quiet;
     let input = match (&args.source, &args.sbom) {
         (_, Some(sbom)) => Input::Sbom(sbom),
+        (Some(source), None) if args.attested => Input::Attested(source),
         (Some(source), None) => Input::Source(source),
         (None, None) => unreachable!("clap requires a source or --sbom"),
     };

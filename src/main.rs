@@ -7,6 +7,7 @@
 
 mod advisories_cmd;
 mod attach;
+mod attest;
 mod batch;
 mod check;
 mod console;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
     version,
     about = "SBOMs for GPU/ML container images and models: CUDA, cuDNN, TensorRT, NCCL, wheels, debs and model files",
     long_about = None,
-    after_help = "Examples:\n  gpubom scan ghcr.io/org/infer:1.0 --key cosign.pub\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom diff old.cdx.json new.cdx.json -f markdown -o diff.md\n  gpubom policy test ./org-policies/tests\n  gpubom attach ghcr.io/org/infer:1.0 sbom.cdx.json"
+    after_help = "Examples:\n  gpubom scan ghcr.io/org/infer:1.0 --key cosign.pub\n  gpubom scan oci-archive:image.tar\n  gpubom scan docker-archive:saved.tar -o sbom.cdx.json\n  gpubom check image.tar --fail-on high --format sarif -o gpubom.sarif\n  gpubom check --sbom sbom.cdx.json --policy ./org-policies\n  gpubom diff old.cdx.json new.cdx.json -f markdown -o diff.md\n  gpubom policy test ./org-policies/tests\n  gpubom attach ghcr.io/org/infer@sha256:… sbom.cdx.json\n  COSIGN_PASSWORD=… gpubom attest ghcr.io/org/infer:1.0 --key cosign.key\n  gpubom check ghcr.io/org/infer:1.0 --attested --key cosign.pub"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Push an SBOM to the registry as an OCI 1.1 referrer of the image's digest
     Attach(attach::AttachArgs),
+    /// Scan an image and push its SBOM as a signed in-toto attestation, where cosign verify-attestation finds it
+    Attest(attest::AttestArgs),
     /// Validate and test Cedar policies
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Attach(args) => attach::run(args),
+        Command::Attest(args) => attest::run(args),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Advisories(command) => advisories_cmd::run(command),
     };

@@ -165,24 +165,6 @@ impl World {
     }
 }
 
-fn docker_config_dir(scratch: &Path) -> PathBuf {
-    scratch.join("docker")
-}
-
-/// `gpubom` run in `scratch`, which is also its HOME and holds its DOCKER_CONFIG,
-/// with no credentials in its environment.
-fn gpubom_at(scratch: &Path) -> Command {
-    let mut command = gpubom();
-    command
-        .current_dir(scratch)
-        .env("HOME", scratch)
-        .env("DOCKER_CONFIG", docker_config_dir(scratch))
-        .env_remove("GPUBOM_REGISTRY_USERNAME")
-        .env_remove("GPUBOM_REGISTRY_PASSWORD")
-        .env_remove("GPUBOM_REGISTRY_HOST");
-    command
-}
-
 struct KeyPair {
     private: PathBuf,
     public: PathBuf,

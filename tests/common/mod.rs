@@ -24,6 +24,26 @@ pub fn gpubom() -> Command {
     command
 }
 
+/// Where [`gpubom_at`] points DOCKER_CONFIG.
+pub fn docker_config_dir(scratch: &Path) -> PathBuf {
+    scratch.join("docker")
+}
+
+/// `gpubom` run in `scratch`, which is also its HOME and holds its DOCKER_CONFIG,
+/// with no credentials in its environment.
+pub fn gpubom_at(scratch: &Path) -> Command {
+    let mut command = gpubom();
+    command
+        .current_dir(scratch)
+        .env("HOME", scratch)
+        .env("DOCKER_CONFIG", docker_config_dir(scratch))
+        .env_remove("GPUBOM_REGISTRY_USERNAME")
+        .env_remove("GPUBOM_REGISTRY_PASSWORD")
+        .env_remove("GPUBOM_REGISTRY_HOST")
+        .env_remove("COSIGN_PASSWORD");
+    command
+}
+
 pub fn run(args: &[&str]) -> Output {
     gpubom().args(args).output().expect("run gpubom")
 }

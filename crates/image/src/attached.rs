@@ -1,10 +1,11 @@
-//! Manifests attached to an image: cosign signatures, sigstore bundles, SBOMs.
+//! Manifests attached to an image: cosign signatures, sigstore bundles,
+//! attestations (DSSE envelopes), SBOMs.
 //!
-//! They are found three ways — cosign's `sha256-<hex>.sig` tag, OCI 1.1
-//! referrers, and the manifests `cosign save` keeps beside the image in an OCI
-//! layout — but read one way, here, with bounds: an attacker who can push to
-//! the repository chooses these bytes, and they are read before anything has
-//! been verified.
+//! They are found three ways — cosign's `sha256-<hex>.sig` and `.att` tags,
+//! OCI 1.1 referrers, and the manifests `cosign save` keeps beside the image in
+//! an OCI layout — but read one way, here, with bounds: an attacker who can
+//! push to the repository chooses these bytes, and they are read before
+//! anything has been verified.
 
 use crate::descriptor::{parse_json, Descriptor};
 use crate::Error;
@@ -15,6 +16,11 @@ use std::collections::BTreeMap;
 pub const MAX_ATTACHED_LAYERS: usize = 64;
 /// Largest attached layer read (a payload, a bundle).
 pub const MAX_ATTACHED_LAYER_BYTES: u64 = 1 << 20;
+/// Largest attestation layer read: a DSSE envelope carries a whole SBOM, in base64.
+pub const MAX_ATTESTATION_LAYER_BYTES: u64 = 32 << 20;
+/// The media type of an attestation layer (`cosign attest`, `gpubom attest`): a DSSE
+/// envelope around an in-toto statement.
+pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
 /// Most attached manifests read for one image.
 pub const MAX_ATTACHED: usize = 64;
 /// Largest manifest or index read from a registry (the limit distribution
@@ -26,6 +32,8 @@ pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 pub enum Discovery {
     /// cosign's `sha256-<hex>.sig` tag.
     SigTag,
+    /// cosign's `sha256-<hex>.att` tag (attestations).
+    AttTag,
     /// The OCI 1.1 referrers API or its tag schema.
     Referrer,
     /// Beside the image in an OCI layout (`cosign save`).
@@ -92,6 +100,15 @@ pub fn read_attached(
         .unwrap_or_else(|e| Attached::unreadable(digest, found_via, e.to_string()))
 }
 
+/// How much of a layer of `media_type` is read: an attestation holds an SBOM.
+fn layer_limit(media_type: &str) -> u64 {
+    if media_type == DSSE_ENVELOPE {
+        MAX_ATTESTATION_LAYER_BYTES
+    } else {
+        MAX_ATTACHED_LAYER_BYTES
+    }
+}
+
 fn parse_attached(
     digest: &str,
     manifest: &[u8],
@@ -110,17 +127,18 @@ fn parse_attached(
     }
     let mut layers = Vec::with_capacity(parsed.layers.len());
     for layer in parsed.layers {
-        if layer.size.unwrap_or(0) > MAX_ATTACHED_LAYER_BYTES {
+        let limit = layer_limit(&layer.media_type);
+        if layer.size.unwrap_or(0) > limit {
             return Err(Error::Invalid {
                 what: format!("attached manifest {digest}"),
                 why: format!(
-                    "layer {} is {} bytes, more than the {MAX_ATTACHED_LAYER_BYTES}-byte limit",
+                    "layer {} is {} bytes, more than the {limit}-byte limit",
                     layer.digest,
                     layer.size.unwrap_or(0)
                 ),
             });
         }
-        let bytes = fetch(&layer.digest, MAX_ATTACHED_LAYER_BYTES)?;
+        let bytes = fetch(&layer.digest, limit)?;
         layers.push(AttachedLayer {
             media_type: layer.media_type,
             annotations: layer.annotations,

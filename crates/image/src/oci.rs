@@ -3,7 +3,7 @@
 //! `cosign save` keeps beside the image in a layout.
 
 use crate::attached::{read_attached, Attached, Discovery, MAX_ATTACHED};
-use crate::descriptor::{is_cosign_entry, parse_json, Descriptor, Index, COSIGN_KIND, COSIGN_SIGS};
+use crate::descriptor::{is_cosign_entry, parse_json, Descriptor, Index};
 use crate::store::{read_verified, Store};
 use crate::{Error, History, ImageConfig};
 use serde::Deserialize;
@@ -308,7 +308,7 @@ pub(crate) fn layer_history(config: &ImageConfig) -> Vec<Option<String>> {
         .collect()
 }
 
-/// The signature manifests `cosign save` wrote into a layout's `index.json`.
+/// The signature and attestation manifests `cosign save` wrote into a layout's `index.json`.
 pub(crate) fn attached_in_layout(store: &Store) -> Result<Vec<Attached>, Error> {
     if !store.contains("index.json") {
         return Ok(Vec::new());
@@ -319,7 +319,7 @@ pub(crate) fn attached_in_layout(store: &Store) -> Result<Vec<Attached>, Error> 
     )?;
     let mut out = Vec::new();
     for entry in index.manifests.into_iter().take(MAX_ATTACHED) {
-        if entry.annotations.get(COSIGN_KIND).map(String::as_str) != Some(COSIGN_SIGS) {
+        if !is_cosign_entry(&entry.annotations) {
             continue;
         }
         let attached = match read_verified(store, &entry.digest, "manifest") {

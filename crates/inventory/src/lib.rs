@@ -207,6 +207,9 @@ pub enum SignatureSource {
     Referrer,
     /// A sigstore bundle (cosign v3's default), listed as a referrer.
     Bundle,
+    /// An attestation: a DSSE-signed in-toto statement about the image (cosign's
+    /// `.att` tag, or a referrer), as `cosign attest` and `gpubom attest` push it.
+    Attestation,
 }
 
 impl SignatureSource {
@@ -215,6 +218,7 @@ impl SignatureSource {
             SignatureSource::Tag => "tag",
             SignatureSource::Referrer => "referrer",
             SignatureSource::Bundle => "bundle",
+            SignatureSource::Attestation => "attestation",
         }
     }
 
@@ -223,6 +227,7 @@ impl SignatureSource {
             SignatureSource::Tag,
             SignatureSource::Referrer,
             SignatureSource::Bundle,
+            SignatureSource::Attestation,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)

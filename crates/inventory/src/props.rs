@@ -179,7 +179,7 @@ pub const LAYER_PREFIX: &str = "gpubom:layer:";
 
 /// Signature facts, one group per signature in the SBOM's metadata, always in
 /// this order and always all five, so a reader can regroup them.
-/// `tag`, `referrer` or `bundle` (see `SignatureSource`).
+/// `tag`, `referrer`, `bundle` or `attestation` (see `SignatureSource`).
 pub const SIGNATURE_SOURCE: &str = "gpubom:signature:source";
 /// Digest of the manifest that carries the signature.
 pub const SIGNATURE_MANIFEST: &str = "gpubom:signature:manifest";

@@ -2,6 +2,7 @@
 //! before any image is read, then evaluated over an inventory into findings
 //! and reports. Reports are returned as bytes; where they go is the caller's.
 
+use crate::attest::read_attested;
 use crate::config::load_config;
 use crate::sbom::read_sbom_to_check;
 use crate::scan::{scan_source, Progress};
@@ -48,7 +49,8 @@ impl Gate {
     }
 
     /// The inventory to check, with its warnings and its name in the reports:
-    /// a source scanned, or an SBOM read back (see [`read_sbom_to_check`]).
+    /// a source scanned, an SBOM read back (see [`read_sbom_to_check`]), or an
+    /// attested SBOM once its signature and subject are checked.
     pub fn read(
         &self,
         input: Input,
@@ -64,6 +66,7 @@ impl Gate {
                 read_sbom_to_check(path, settings, &self.config)?,
                 path.display().to_string(),
             ),
+            Input::Attested(source) => read_attested(source, settings, &self.config)?,
         })
     }
 
@@ -110,10 +113,12 @@ pub(crate) fn load_pack(
     Ok(pack)
 }
 
-/// What a check reads: an image, directory or file to scan, or an SBOM.
+/// What a check reads: an image, directory or file to scan, an SBOM, or the SBOM
+/// attested beside an image (see [`read_attested`]).
 pub enum Input<'a> {
     Source(&'a str),
     Sbom(&'a Path),
+    Attested(&'a str),
 }
 
 /// What a check found on one inventory.

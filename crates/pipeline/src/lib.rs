@@ -14,6 +14,7 @@
 
 pub mod advisories;
 pub mod attach;
+pub mod attest;
 pub mod batch;
 pub mod check;
 pub mod config;

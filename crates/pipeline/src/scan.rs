@@ -11,7 +11,7 @@
 use crate::advisories::Advisories;
 use crate::settings::ScanSettings;
 use crate::signatures::{signature_facts, trust, unchecked_signatures_warning, unsigned_source};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_catalog::{LayerRead, Scan};
 use gpubom_inventory::{Fact, NotChecked};
@@ -96,6 +96,7 @@ pub fn scan_source(
         }
     };
     progress.finish();
+    scan.inventory.scanned_at = Some(scanned_at);
     scan.warnings.extend(cache_warning);
     match signature_facts(&image, &trust)? {
         Some(facts) => scan.inventory.signatures = Some(facts),
@@ -123,13 +124,13 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
 }
 
 /// What a spec opened as.
-enum Opened {
+pub(crate) enum Opened {
     Image(gpubom_image::Image),
     /// An engine's export, read as it arrives.
     Engine(EngineExport),
 }
 
-struct EngineExport {
+pub(crate) struct EngineExport {
     engine: gpubom_engine::Engine,
     reference: String,
     endpoint: String,
@@ -137,9 +138,26 @@ struct EngineExport {
     body: Box<dyn std::io::Read + Send>,
 }
 
+/// An image as `attach` and `attest` need it, with a manifest digest to compare and to
+/// put attestations beside: not an engine's export, which has none.
+pub(crate) fn open_image(
+    source: &str,
+    settings: &ScanSettings,
+    credential_hosts: &[String],
+) -> Result<gpubom_image::Image> {
+    match open_source(source, settings, credential_hosts)? {
+        Opened::Image(image) => Ok(image),
+        Opened::Engine(export) => bail!(
+            "{}:{} is an image in a local engine, which has no registry digest: push it, then name it by its registry reference",
+            export.engine.source_kind().scheme(),
+            export.reference
+        ),
+    }
+}
+
 /// An engine's image, a registry reference through the registry client,
 /// anything else as a local path (see the module's documentation).
-fn open_source(
+pub(crate) fn open_source(
     source: &str,
     settings: &ScanSettings,
     credential_hosts: &[String],

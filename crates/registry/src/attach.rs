@@ -11,6 +11,7 @@ use crate::answer::{retrying, Failure};
 use crate::deadline::Deadline;
 use crate::http::{CONNECT_TIMEOUT, READ_TIMEOUT, USER_AGENT};
 use crate::{reference, Error, Options, Registry};
+use gpubom_image::RemoteTop;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::manifest::{OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE};
@@ -34,7 +35,7 @@ pub struct AttachedSbom {
     pub tag_schema: bool,
 }
 
-fn digest_of(bytes: &[u8]) -> String {
+pub(crate) fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
@@ -55,69 +56,120 @@ pub fn attach(
     };
     let registry = Registry::connect(parsed, &options)?;
     let top = registry.resolve(reference_text)?;
-    let repository = registry.at(&top.digest);
     let client = pusher(&registry, plain_http)?;
-    let sbom_digest = digest_of(&sbom);
-    let sbom_size = sbom.len();
-    for (bytes, digest) in [
-        (EMPTY_CONFIG.to_vec(), digest_of(EMPTY_CONFIG)),
-        (sbom, sbom_digest.clone()),
-    ] {
-        // An SBOM can be large: its upload has the whole deadline, not a document's.
-        let deadline = registry.session().deadlines().for_blob();
-        pushing(
-            &registry,
-            &format!("pushing blob {digest}"),
-            deadline,
-            || client.push_blob(&repository, bytes.clone(), &digest),
-        )?;
+    let layer = Layer {
+        media_type: SBOM_ARTIFACT_TYPE,
+        bytes: sbom,
+        annotations: None,
+    };
+    let referrer = push_referrer(&registry, &client, &top, SBOM_ARTIFACT_TYPE, &[layer], None)?;
+    Ok(AttachedSbom {
+        manifest: referrer.manifest,
+        subject: top.digest,
+        tag_schema: referrer.tag_schema,
+    })
+}
+
+/// One layer of an artifact: its bytes, and the annotations its descriptor carries.
+pub(crate) struct Layer<'a> {
+    pub media_type: &'a str,
+    pub bytes: Vec<u8>,
+    pub annotations: Option<Value>,
+}
+
+impl Layer<'_> {
+    pub(crate) fn descriptor(&self) -> Value {
+        let mut descriptor = json!({
+            "mediaType": self.media_type,
+            "digest": digest_of(&self.bytes),
+            "size": self.bytes.len(),
+        });
+        if let Some(annotations) = &self.annotations {
+            descriptor["annotations"] = annotations.clone();
+        }
+        descriptor
     }
-    let manifest = json!({
+}
+
+/// A referrer pushed.
+pub(crate) struct Referrer {
+    pub manifest: String,
+    /// True when the registry has no referrers API and the tag schema was written.
+    pub tag_schema: bool,
+}
+
+/// One blob pushed, with the whole deadline (an SBOM can be large), not a document's.
+pub(crate) fn push_blob(registry: &Registry, client: &Client, bytes: &[u8]) -> Result<(), Error> {
+    let digest = digest_of(bytes);
+    let repository = registry.at(&digest);
+    let deadline = registry.session().deadlines().for_blob();
+    pushing(
+        registry,
+        &format!("pushing blob {digest}"),
+        deadline,
+        || client.push_blob(&repository, bytes.to_vec(), &digest),
+    )?;
+    Ok(())
+}
+
+/// Pushes `layers` as an OCI 1.1 artifact of `artifact_type` whose subject is `top`, and
+/// lists it in the referrers tag schema where the registry has no referrers API.
+pub(crate) fn push_referrer(
+    registry: &Registry,
+    client: &Client,
+    top: &RemoteTop,
+    artifact_type: &str,
+    layers: &[Layer],
+    annotations: Option<Value>,
+) -> Result<Referrer, Error> {
+    push_blob(registry, client, EMPTY_CONFIG)?;
+    for layer in layers {
+        push_blob(registry, client, &layer.bytes)?;
+    }
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": OCI_IMAGE_MEDIA_TYPE,
-        "artifactType": SBOM_ARTIFACT_TYPE,
+        "artifactType": artifact_type,
         "config": {
             "mediaType": EMPTY_CONFIG_TYPE,
             "digest": digest_of(EMPTY_CONFIG),
             "size": EMPTY_CONFIG.len(),
         },
-        "layers": [{
-            "mediaType": SBOM_ARTIFACT_TYPE,
-            "digest": sbom_digest,
-            "size": sbom_size,
-        }],
+        "layers": layers.iter().map(Layer::descriptor).collect::<Vec<_>>(),
         "subject": {
             "mediaType": top.media_type,
             "digest": top.digest,
             "size": top.size,
         },
     });
+    if let Some(annotations) = annotations {
+        manifest["annotations"] = annotations;
+    }
     let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
     let manifest_digest = digest_of(&bytes);
     push_manifest(
-        &registry,
-        &client,
+        registry,
+        client,
         &manifest_digest,
         &bytes,
         OCI_IMAGE_MEDIA_TYPE,
     )?;
-    let tag_schema = !listed_as_referrer(&registry, &top.digest, &manifest_digest)?;
+    let tag_schema = !listed_as_referrer(registry, &top.digest, artifact_type, &manifest_digest)?;
     if tag_schema {
         add_to_tag_schema(
-            &registry,
-            &client,
+            registry,
+            client,
             &top.digest,
             json!({
                 "mediaType": OCI_IMAGE_MEDIA_TYPE,
                 "digest": manifest_digest,
                 "size": bytes.len(),
-                "artifactType": SBOM_ARTIFACT_TYPE,
+                "artifactType": artifact_type,
             }),
         )?;
     }
-    Ok(AttachedSbom {
+    Ok(Referrer {
         manifest: manifest_digest,
-        subject: top.digest,
         tag_schema,
     })
 }
@@ -125,7 +177,7 @@ pub fn attach(
 /// `oci-client`, to push with. It is handed the credentials the session settled on (a
 /// token granted for pushing, where the registry wants one), so it never reads a token
 /// service's answer itself.
-fn pusher(registry: &Registry, plain_http: bool) -> Result<Client, Error> {
+pub(crate) fn pusher(registry: &Registry, plain_http: bool) -> Result<Client, Error> {
     let config = ClientConfig {
         protocol: if plain_http {
             ClientProtocol::Http
@@ -168,7 +220,7 @@ where
         .map_err(|e| session.classify(e, what))
 }
 
-fn push_manifest(
+pub(crate) fn push_manifest(
     registry: &Registry,
     client: &Client,
     at: &str,
@@ -190,9 +242,14 @@ fn push_manifest(
 }
 
 /// Whether the registry already lists the artifact as a referrer of `subject`.
-fn listed_as_referrer(registry: &Registry, subject: &str, artifact: &str) -> Result<bool, Error> {
+fn listed_as_referrer(
+    registry: &Registry,
+    subject: &str,
+    artifact_type: &str,
+    artifact: &str,
+) -> Result<bool, Error> {
     Ok(registry
-        .referrers(subject, Some(SBOM_ARTIFACT_TYPE))?
+        .referrers(subject, Some(artifact_type))?
         .iter()
         .any(|m| m.digest == artifact))
 }

@@ -37,11 +37,16 @@ const REFERRERS: Cap = Cap {
     kind: "a referrers list",
 };
 
-/// Artifact types whose referrers are signatures: sigstore bundles (cosign v3)
-/// and cosign's simple-signing artifacts (`--registry-referrers-mode oci-1-1`).
-fn is_signature_artifact(artifact_type: &str) -> bool {
+/// The artifact type of an attestation referrer: in-toto statements in DSSE envelopes, as
+/// cosign's `--registry-referrers-mode oci-1-1` and `gpubom attest` write them.
+pub const IN_TOTO_ARTIFACT_TYPE: &str = "application/vnd.in-toto+json";
+
+/// Artifact types whose referrers are signed: sigstore bundles (cosign v3), cosign's
+/// simple-signing artifacts and attestations (`--registry-referrers-mode oci-1-1`).
+fn is_signed_artifact(artifact_type: &str) -> bool {
     artifact_type.starts_with("application/vnd.dev.sigstore.bundle")
         || artifact_type == "application/vnd.dev.cosign.artifact.sig.v1+json"
+        || artifact_type == IN_TOTO_ARTIFACT_TYPE
 }
 
 /// An entry of a referrers list.
@@ -295,17 +300,19 @@ impl RemoteBlobs for Registry {
     fn attached(&self, subject: &str) -> std::io::Result<Vec<Attached>> {
         let to_io = |e: Error| std::io::Error::other(e.to_string());
         let mut found: Vec<(String, Vec<u8>, Discovery)> = Vec::new();
-        let sig_tag = format!("{}.sig", subject.replacen(':', "-", 1));
-        if let Some((bytes, digest)) = self
-            .manifest_at(&self.at(&sig_tag), gpubom_image::MAX_MANIFEST_BYTES)
-            .map_err(to_io)?
-        {
-            found.push((digest, bytes, Discovery::SigTag));
+        for (suffix, via) in [("sig", Discovery::SigTag), ("att", Discovery::AttTag)] {
+            let tag = format!("{}.{suffix}", subject.replacen(':', "-", 1));
+            if let Some((bytes, digest)) = self
+                .manifest_at(&self.at(&tag), gpubom_image::MAX_MANIFEST_BYTES)
+                .map_err(to_io)?
+            {
+                found.push((digest, bytes, via));
+            }
         }
         let referrers = self.referrers(subject, None).map_err(to_io)?;
         for entry in referrers.iter().take(gpubom_image::MAX_ATTACHED) {
             let kind = entry.artifact_type.as_deref().unwrap_or_default();
-            if !is_signature_artifact(kind) {
+            if !is_signed_artifact(kind) {
                 continue;
             }
             if let Some((bytes, digest)) = self

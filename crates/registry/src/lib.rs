@@ -14,6 +14,7 @@
 
 mod answer;
 pub mod attach;
+pub mod attest;
 pub mod auth;
 mod client;
 mod deadline;

@@ -4,6 +4,7 @@
 //! type is cosign's signing predicate. Bundles holding other predicates are
 //! attestations, not signatures, and are left out.
 
+use crate::dsse::{self, Envelope, Statement};
 use crate::{base64_decode, Outcome, Trust};
 use serde::Deserialize;
 use sigstore::crypto::Signature;
@@ -40,48 +41,6 @@ struct Chain {
     certificates: Vec<RawBytes>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Envelope {
-    payload: String,
-    payload_type: String,
-    #[serde(default)]
-    signatures: Vec<EnvelopeSignature>,
-}
-
-#[derive(Deserialize)]
-struct EnvelopeSignature {
-    sig: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Statement {
-    #[serde(default)]
-    subject: Vec<Subject>,
-    #[serde(default)]
-    predicate_type: String,
-}
-
-#[derive(Deserialize)]
-struct Subject {
-    #[serde(default)]
-    digest: std::collections::BTreeMap<String, String>,
-}
-
-/// DSSE's pre-authentication encoding: what the signature is over.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "DSSEv1 {} {} {} ",
-        payload_type.len(),
-        payload_type,
-        payload.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
-
 /// `None` for a bundle that is not an image signature (an attestation).
 pub(crate) fn check<'a>(
     bytes: &[u8],
@@ -105,10 +64,11 @@ pub(crate) fn check<'a>(
             "a sigstore bundle without a DSSE envelope (a blob signature, not an image's)".into(),
         ));
     };
-    let Some(payload) = base64_decode(&envelope.payload) else {
-        return Some(failed("the DSSE payload is not base64".into()));
+    let opened = match dsse::open(&envelope) {
+        Ok(o) => o,
+        Err(why) => return Some(failed(why)),
     };
-    let statement: Statement = match serde_json::from_slice(&payload) {
+    let statement: Statement = match serde_json::from_slice(&opened.payload) {
         Ok(s) => s,
         Err(e) => {
             return Some(failed(format!(
@@ -119,11 +79,10 @@ pub(crate) fn check<'a>(
     if statement.predicate_type != COSIGN_SIGN_PREDICATE {
         return None;
     }
-    let message = pae(&envelope.payload_type, &payload);
     let signed_by = trust.key_verifying(|key| {
-        envelope.signatures.iter().any(|s| {
-            base64_decode(&s.sig)
-                .is_some_and(|raw| key.verify_signature(Signature::Raw(&raw), &message).is_ok())
+        opened.signatures.iter().any(|raw| {
+            key.verify_signature(Signature::Raw(raw), &opened.message)
+                .is_ok()
         })
     });
     let material = bundle.verification_material.unwrap_or_default();
@@ -144,11 +103,7 @@ pub(crate) fn check<'a>(
         )),
         _ => None,
     };
-    let names = statement
-        .subject
-        .iter()
-        .filter_map(|s| s.digest.get("sha256").map(|hex| format!("sha256:{hex}")))
-        .collect();
+    let names = statement.subject_digests();
     Some(Outcome {
         signed_by,
         names: Ok(names),

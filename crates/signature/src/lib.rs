@@ -1,21 +1,27 @@
-//! Who signed the image.
+//! Who signed the image, and what they attested about it.
 //!
 //! Every manifest attached to the image that carries a signature — cosign's
-//! simple-signing layers (the `.sig` tag, referrers, `cosign save` layouts)
-//! and sigstore bundles (cosign v3's default) — becomes one
+//! simple-signing layers (the `.sig` tag, referrers, `cosign save` layouts),
+//! sigstore bundles (cosign v3's default) and attestations (DSSE envelopes on
+//! the `.att` tag or as referrers, see [`attestation`]) — becomes one
 //! [`SignatureFact`]. A fact says `verified` only when a trusted key checks
 //! the signature with sigstore-rs *and* the signed payload names the scanned
 //! digest; anything else keeps the reason it did not count. A keyless
 //! signature in a sigstore bundle verifies only against a trust root the
 //! organisation gives (`--trusted-root`) and for an identity it names (see
 //! [`keyless`]); without them its certificate identity is reported as not
-//! verified.
+//! verified. `gpubom attest` signs with a cosign key through [`Signer`].
 
+pub mod attestation;
 mod bundle;
+mod dsse;
 pub mod keyless;
+mod signing;
 mod trust;
 
+pub use dsse::statement;
 pub use keyless::Identity;
+pub use signing::Signer;
 pub use trust::Trust;
 
 use base64::Engine;
@@ -56,7 +62,7 @@ fn source_of(manifest: &Attached, layer: Option<&AttachedLayer>) -> SignatureSou
         return SignatureSource::Bundle;
     }
     match manifest.found_via {
-        Discovery::SigTag | Discovery::Layout => SignatureSource::Tag,
+        Discovery::SigTag | Discovery::AttTag | Discovery::Layout => SignatureSource::Tag,
         Discovery::Referrer => SignatureSource::Referrer,
     }
 }
@@ -78,6 +84,9 @@ fn check_layer(
     digests: &[&str],
     trust: &Trust,
 ) -> Option<SignatureFact> {
+    if layer.media_type == gpubom_image::DSSE_ENVELOPE {
+        return Some(attestation::check_layer(manifest, layer, digests, trust));
+    }
     let source = source_of(manifest, Some(layer));
     if layer.media_type.starts_with(BUNDLE_PREFIX) {
         return bundle::check(&layer.bytes, digests, trust)
