@@ -39,9 +39,5 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
             outcome.error.as_deref().unwrap_or_default()
         ));
     }
-    Ok(if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(ExitCode::from(if failed.is_empty() { 0 } else { 2 }))
 }

@@ -13,8 +13,13 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub struct CheckArgs {
     /// Image, directory or file to scan and check (see `gpubom scan --help`)
-    #[arg(required_unless_present = "sbom", conflicts_with = "sbom")]
+    #[arg(required_unless_present_any = ["sbom", "local"], conflicts_with = "sbom")]
     pub source: Option<String>,
+
+    /// Check each image [local] images in .gpubom.toml names, from the engine (docker:
+    /// unless it says podman:), reports to stdout; one the engine lacks is an error (exit 2)
+    #[arg(long, conflicts_with_all = ["source", "sbom", "outputs"])]
+    pub local: bool,
 
     /// Check a CycloneDX JSON SBOM instead (gpubom's own, or Syft's / Trivy's), with
     /// --advisories and --vex; what it does not record is reported as not checked, and
@@ -79,16 +84,28 @@ pub enum ReportFormat {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let sources = match args.local {
+        true => gpubom_pipeline::check::local_images(&args.scan.settings())?,
+        false => vec![args.source.clone().unwrap_or_default()],
+    };
+    let mut worst = 0;
+    for source in &sources {
+        worst = worst.max(check(&args, source)?);
+    }
+    Ok(ExitCode::from(worst))
+}
+
+/// Checks one source (or the SBOM of --sbom): 1 when it fails the gate.
+fn check(args: &CheckArgs, source: &str) -> Result<u8> {
     // Every output is known good before the scan: a typo costs nothing.
     let targets = crate::output::targets(&args.outputs, args.format)?;
     let settings = args.scan.settings();
     let gate = Gate::load(&settings, &args.policies, !args.no_default_policies)?;
     let quiet = args.scan.quiet;
-    let input = match (&args.source, &args.sbom) {
-        (_, Some(sbom)) => Input::Sbom(sbom),
-        (Some(source), None) if args.attested => Input::Attested(source),
-        (Some(source), None) => Input::Source(source),
-        (None, None) => unreachable!("clap requires a source or --sbom"),
+    let input = match (&args.sbom, args.attested) {
+        (Some(sbom), _) => Input::Sbom(sbom),
+        (None, true) => Input::Attested(source),
+        (None, false) => Input::Source(source),
     };
     let (scan, target) = gate.read(input, &settings, &Bar::new(quiet))?;
     crate::console::warnings(&scan.warnings, quiet);
@@ -109,11 +126,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         rendered.push((target.file.as_deref(), bytes));
     }
     crate::output::write_all(rendered)?;
-    Ok(if verdict.failing(fail_on) > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(u8::from(verdict.failing(fail_on) > 0))
 }
 
 /// The findings report a target asks for; `None` for the SBOM.

@@ -61,11 +61,9 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             crate::console::out(&format!(
                 "ok: {} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
                 validated.own_rules,
-                if no_default_policies {
-                    ""
-                } else {
-                    ", no @id clashes with the default pack"
-                },
+                (!no_default_policies)
+                    .then_some(", no @id clashes with the default pack")
+                    .unwrap_or_default(),
                 config.waivers.len()
             ));
             Ok(ExitCode::SUCCESS)
@@ -82,11 +80,9 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
                 policies.iter().map(|p| p.display().to_string()).collect();
             crate::console::out(&format!(
                 "testing {}{}",
-                if no_default_policies {
-                    ""
-                } else {
-                    "the default pack"
-                },
+                (!no_default_policies)
+                    .then_some("the default pack")
+                    .unwrap_or_default(),
                 match (under_test.is_empty(), no_default_policies) {
                     (true, _) => String::new(),
                     (false, true) => under_test.join(", "),
@@ -105,11 +101,7 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
                 report.passed.len(),
                 report.failed.len()
             ));
-            Ok(if report.failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(ExitCode::from(u8::from(!report.failed.is_empty())))
         }
         PolicyCommand::Schema { config } => {
             let config = gpubom_pipeline::read_config(config.as_deref())?;

@@ -1238,10 +1238,14 @@ fn synthetic_pre_push_hook_stops_a_failing_image() {
     assert!(stderr(&out).contains("fails the gate"));
     // Deleting a branch ships nothing.
     assert_exit(&hook(Some(&failing), &delete), 0);
-    // Not configured: the push goes ahead, saying why.
+    // No image named: a hook that checks nothing refuses the push, saying how to name one.
     let out = hook(None, &push);
-    assert_exit(&out, 0);
-    assert!(stderr(&out).contains("no image to check"));
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no [local] images to check"),
+        "{}",
+        stderr(&out)
+    );
 
     // The same settings from git config, as a team would keep them.
     git(&["config", "gpubom.image", &clean]);

@@ -217,3 +217,128 @@ fn podman_loads_the_demo_and_the_test_images_in_each_form() {
         }
     }
 }
+
+/// scripts/pre-push as git runs it, in `repo`, against `podman` as the engine.
+fn pre_push(podman: &Podman, repo: &Path) -> Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pre-push"))
+        .args(["origin", "https://example.com/synthetic.git"])
+        .current_dir(repo)
+        .env("GPUBOM_BIN", env!("CARGO_BIN_EXE_gpubom"))
+        .env("DOCKER_HOST", podman.host())
+        .env("GPUBOM_NO_CACHE", "1")
+        .env_remove("GPUBOM_IMAGE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let refs = format!(
+        "refs/heads/main {} refs/heads/main {}\n",
+        "1".repeat(40),
+        "0".repeat(40)
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(refs.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_pre_push_hook_checks_the_local_images_and_refuses_a_missing_one() {
+    let test = "the_pre_push_hook_checks_the_local_images_and_refuses_a_missing_one";
+    let dir = tmp();
+    let Some((podman, _)) = demo_in_podman(test, dir.path()) else {
+        return;
+    };
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&repo)
+        .status()
+        .unwrap();
+    assert!(git.success());
+    let config = repo.join(".gpubom.toml");
+
+    std::fs::write(&config, format!("[local]\nimages = [\"{DEMO}\"]\n")).unwrap();
+    let out = pre_push(&podman, &repo);
+    assert_exit(&out, 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exposes SSH (22)"));
+    assert!(stderr(&out).contains("fails the gate"), "{}", stderr(&out));
+
+    // Named but not in the engine: the push is refused, whatever the other images do.
+    std::fs::write(
+        &config,
+        format!("[local]\nimages = [\"{DEMO}\", \"nothing/here:1\"]\n"),
+    )
+    .unwrap();
+    let out = pre_push(&podman, &repo);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("docker has no image nothing/here:1"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn docker_push_checked_pushes_only_what_passes() {
+    let test = "docker_push_checked_pushes_only_what_passes";
+    let dir = tmp();
+    let Some((podman, _)) = demo_in_podman(test, dir.path()) else {
+        return;
+    };
+    // The engine's CLI as the script runs it: podman on the test's store, with
+    // `push` written to a log instead of sent anywhere.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("pushed.log");
+    let stub = format!(
+        "#!/bin/sh\nif [ \"$1\" = push ]; then echo \"$@\" >>'{}'; exit 0; fi\nexec podman {} \"$@\"\n",
+        log.display(),
+        podman.options().join(" ")
+    );
+    std::fs::write(bin.join("docker"), stub).unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &bin.join("docker").display().to_string()])
+        .status()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let push_checked = |flags: &[&str]| {
+        std::process::Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/docker-push-checked"))
+            .args(flags)
+            .arg(DEMO)
+            .env("PATH", &path)
+            .env("GPUBOM_BIN", env!("CARGO_BIN_EXE_gpubom"))
+            .env("DOCKER_HOST", podman.host())
+            .env("GPUBOM_NO_CACHE", "1")
+            .output()
+            .unwrap()
+    };
+
+    let out = push_checked(&["-q"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("fails the gate; not pushed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!log.exists(), "pushed a failing image");
+
+    let out = push_checked(&["-q", "--fail-on", "none"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("push {DEMO}\n")
+    );
+}

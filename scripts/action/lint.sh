@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Lints the action (.ci/run runs this): shellcheck on its scripts and the pre-push hook,
-# actionlint on gpubom's own workflows and the example workflows as published, then on the
-# examples with `uses: gpubom/gpubom@v0` pointing at this checkout's action.yml, so that every
-# `with:` key must be one of its inputs. ACTIONLINT names the binary (default: on PATH).
+# Lints the action (.ci/run runs this): shellcheck on its scripts, the pre-push hook and
+# docker-push-checked, actionlint on gpubom's own workflows and the example workflows as
+# published, then on the examples with `uses: gpubom/gpubom@v0` pointing at this checkout's
+# action.yml, so that every `with:` key must be one of its inputs. ACTIONLINT names the
+# binary (default: on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 actionlint="${ACTIONLINT:-actionlint}"
-shellcheck -x scripts/action/*.sh scripts/pre-push
+shellcheck -x scripts/action/*.sh scripts/pre-push scripts/docker-push-checked
 "$actionlint" docs/examples/*.yml .github/workflows/*.yml
 # actionlint reads `uses: ./` only in a git project; a scratch one holds the copies.
 project="$(mktemp -d)"

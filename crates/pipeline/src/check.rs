@@ -15,6 +15,25 @@ use gpubom_policy::report::{self, Format};
 use gpubom_policy::{Config, Finding, Pack, Severity};
 use std::path::{Path, PathBuf};
 
+/// The sources `check --local` checks: the images `[local] images` names in
+/// the configuration, each from its engine. None named is an error that says
+/// how to name them: a check of nothing must not pass for a check.
+pub fn local_images(settings: &ScanSettings) -> Result<Vec<String>> {
+    let config = load_config(settings)?;
+    let sources = config.local.sources();
+    if sources.is_empty() {
+        let origin = match config.origin.as_str() {
+            "" => "no .gpubom.toml here",
+            origin => origin,
+        };
+        bail!(
+            "{origin}: no [local] images to check; name the images you build, \
+             e.g. [local] images = [\"app:dev\"]"
+        );
+    }
+    Ok(sources)
+}
+
 /// The configuration and rule pack a check evaluates, known good: the pack
 /// has rules, every waiver names one of them and stays within the limits.
 pub struct Gate {

@@ -29,6 +29,9 @@
 //! [registry]                    # hosts besides the registry's own that may receive
 //! credential_hosts = ["auth.example.com"]   # GPUBOM_REGISTRY_USERNAME/PASSWORD
 //!
+//! [local]                       # what `gpubom check --local` and scripts/pre-push check:
+//! images = ["app:dev", "podman:worker:dev"]  # images in the engine (docker: unless podman:)
+//!
 //! [org]                         # the organisation's own values: principal.team, …
 //! team = "ml-infra"
 //!
@@ -64,6 +67,7 @@ pub struct Config {
     pub rules: Rules,
     pub fleet: Fleet,
     pub registry: Registry,
+    pub local: Local,
     /// The organisation's own values, as written; see [`Config::org_values`].
     org: BTreeMap<String, toml::Value>,
     pub waivers: Vec<Waiver>,
@@ -227,6 +231,46 @@ impl Registry {
     }
 }
 
+/// The images a developer builds locally and checks before pushing: each a
+/// name, ID or digest in the container engine, `podman:` for podman's, else
+/// docker's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Local {
+    pub images: Vec<String>,
+}
+
+impl Local {
+    /// Each image as a source spec: `docker:NAME` unless written `podman:NAME`.
+    pub fn sources(&self) -> Vec<String> {
+        self.images
+            .iter()
+            .map(|image| match image.split_once(':') {
+                Some(("docker" | "podman", _)) => image.clone(),
+                _ => format!("docker:{image}"),
+            })
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b"._-/:@".contains(&b);
+        let not_an_image = |i: &&String| {
+            let name = i
+                .strip_prefix("docker:")
+                .or_else(|| i.strip_prefix("podman:"))
+                .unwrap_or(i);
+            name.is_empty() || !name.bytes().all(plain) || name.contains("://")
+        };
+        match self.images.iter().find(not_an_image) {
+            Some(i) => Err(format!(
+                "[local] images has {i:?}; write an image in the engine: NAME[:TAG], \
+                 NAME@sha256:DIGEST or an image ID, podman: first for podman's"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for Versions {
     fn default() -> Self {
         Versions {
@@ -296,6 +340,10 @@ impl Config {
             .registry
             .check()
             .map_err(|why| format!("{origin}: {why}"))?;
+        config
+            .local
+            .check()
+            .map_err(|why| format!("{origin}: {why}"))?;
         Ok(config)
     }
 
@@ -313,6 +361,30 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_images_are_engine_images() {
+        let ok = Config::parse(
+            "[local]\nimages = [\"app:dev\", \"podman:worker@sha256:ab\", \"docker:9f3c\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.local.sources(),
+            ["docker:app:dev", "podman:worker@sha256:ab", "docker:9f3c"]
+        );
+        for bad in [
+            "",
+            "docker:",
+            "build/image.tar ",
+            "https://ghcr.io/a/b",
+            "a;b",
+        ] {
+            let text = format!("[local]\nimages = [{bad:?}]\n");
+            let err = Config::parse(&text, "x.toml").unwrap_err();
+            assert!(err.contains("[local] images has"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn credential_hosts_are_hosts() {

@@ -48,19 +48,24 @@ impl Podman {
         Some(podman)
     }
 
+    /// The options that make `podman` use this store, for a script that runs it.
+    pub fn options(&self) -> Vec<String> {
+        let root = self.dir.path();
+        vec![
+            format!("--root={}", root.join("root").display()),
+            format!("--runroot={}", root.join("runroot").display()),
+            "--storage-driver=vfs".into(),
+            "--cgroup-manager=cgroupfs".into(),
+            "--events-backend=file".into(),
+        ]
+    }
+
     /// `podman` with this store's options.
     pub fn command(&self) -> Command {
         let mut command = Command::new("podman");
-        let root = self.dir.path();
         command
-            .arg(format!("--root={}", root.join("root").display()))
-            .arg(format!("--runroot={}", root.join("runroot").display()))
-            .args([
-                "--storage-driver=vfs",
-                "--cgroup-manager=cgroupfs",
-                "--events-backend=file",
-            ])
-            .env("XDG_RUNTIME_DIR", root.join("xdg"))
+            .args(self.options())
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("xdg"))
             .stdin(Stdio::null());
         command
     }
