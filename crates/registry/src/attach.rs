@@ -47,16 +47,7 @@ pub fn attach(
     plain_http: bool,
     credential_hosts: &[String],
 ) -> Result<AttachedSbom, Error> {
-    let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
-    let options = Options {
-        platform: None,
-        plain_http,
-        credential_hosts: credential_hosts.to_vec(),
-        timeout: None,
-    };
-    let registry = Registry::connect(parsed, &options)?;
-    let top = registry.resolve(reference_text)?;
-    let client = pusher(&registry, plain_http)?;
+    let (registry, top, client) = open_for_push(reference_text, plain_http, credential_hosts)?;
     let layer = Layer {
         media_type: SBOM_ARTIFACT_TYPE,
         bytes: sbom,
@@ -177,6 +168,26 @@ pub(crate) fn push_referrer(
 /// `oci-client`, to push with. It is handed the credentials the session settled on (a
 /// token granted for pushing, where the registry wants one), so it never reads a token
 /// service's answer itself.
+/// The registry `reference_text` names, the image it resolves to there, and a client to
+/// push beside it; credentials go to the registry and to `credential_hosts` only.
+pub(crate) fn open_for_push(
+    reference_text: &str,
+    plain_http: bool,
+    credential_hosts: &[String],
+) -> Result<(Registry, RemoteTop, Client), Error> {
+    let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
+    let options = Options {
+        platform: None,
+        plain_http,
+        credential_hosts: credential_hosts.to_vec(),
+        timeout: None,
+    };
+    let registry = Registry::connect(parsed, &options)?;
+    let top = registry.resolve(reference_text)?;
+    let client = pusher(&registry, plain_http)?;
+    Ok((registry, top, client))
+}
+
 pub(crate) fn pusher(registry: &Registry, plain_http: bool) -> Result<Client, Error> {
     let config = ClientConfig {
         protocol: if plain_http {

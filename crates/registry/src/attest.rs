@@ -13,9 +13,9 @@
 //! `application/vnd.in-toto+json`, as `cosign attest
 //! --registry-referrers-mode oci-1-1` writes it.
 
-use crate::attach::{digest_of, push_blob, push_manifest, push_referrer, pusher, Layer};
+use crate::attach::{digest_of, open_for_push, push_blob, push_manifest, push_referrer, Layer};
 use crate::client::IN_TOTO_ARTIFACT_TYPE;
-use crate::{reference, Error, Options, Registry};
+use crate::{Error, Registry};
 use gpubom_image::DSSE_ENVELOPE;
 use oci_client::manifest::OCI_IMAGE_MEDIA_TYPE;
 use serde_json::{json, Value};
@@ -53,16 +53,7 @@ pub fn push_attestation(
     plain_http: bool,
     credential_hosts: &[String],
 ) -> Result<PushedAttestation, Error> {
-    let parsed = reference::parse(reference_text).map_err(Error::Reference)?;
-    let options = Options {
-        platform: None,
-        plain_http,
-        credential_hosts: credential_hosts.to_vec(),
-        timeout: None,
-    };
-    let registry = Registry::connect(parsed, &options)?;
-    let top = registry.resolve(reference_text)?;
-    let client = pusher(&registry, plain_http)?;
+    let (registry, top, client) = open_for_push(reference_text, plain_http, credential_hosts)?;
     let layer = Layer {
         media_type: DSSE_ENVELOPE,
         bytes: envelope,
