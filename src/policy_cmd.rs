@@ -61,9 +61,11 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             crate::console::out(&format!(
                 "ok: {} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
                 validated.own_rules,
-                (!no_default_policies)
-                    .then_some(", no @id clashes with the default pack")
-                    .unwrap_or_default(),
+                if no_default_policies {
+                    ""
+                } else {
+                    ", no @id clashes with the default pack"
+                },
                 config.waivers.len()
             ));
             Ok(ExitCode::SUCCESS)
@@ -80,9 +82,11 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
                 policies.iter().map(|p| p.display().to_string()).collect();
             crate::console::out(&format!(
                 "testing {}{}",
-                (!no_default_policies)
-                    .then_some("the default pack")
-                    .unwrap_or_default(),
+                if no_default_policies {
+                    ""
+                } else {
+                    "the default pack"
+                },
                 match (under_test.is_empty(), no_default_policies) {
                     (true, _) => String::new(),
                     (false, true) => under_test.join(", "),

@@ -78,7 +78,7 @@ pub fn scan_source(
         Opened::Image(image) => {
             progress.start(image.layers.iter().filter_map(|l| l.size).sum());
             let scan = gpubom_catalog::scan(&image, &options)?;
-            (image, scan)
+            (*image, scan)
         }
         Opened::Engine(export) => {
             progress.start(export.size.unwrap_or(0));
@@ -125,7 +125,7 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
 
 /// What a spec opened as.
 pub(crate) enum Opened {
-    Image(gpubom_image::Image),
+    Image(Box<gpubom_image::Image>),
     /// An engine's export, read as it arrives.
     Engine(EngineExport),
 }
@@ -146,7 +146,7 @@ pub(crate) fn open_image(
     credential_hosts: &[String],
 ) -> Result<gpubom_image::Image> {
     match open_source(source, settings, credential_hosts)? {
-        Opened::Image(image) => Ok(image),
+        Opened::Image(image) => Ok(*image),
         Opened::Engine(export) => bail!(
             "{}:{} is an image in a local engine, which has no registry digest: push it, then name it by its registry reference",
             export.engine.source_kind().scheme(),
@@ -173,7 +173,7 @@ pub(crate) fn open_source(
                     return open_engine(engine, reference, platform);
                 }
             }
-            Ok(Opened::Image(gpubom_registry::open(
+            let image = gpubom_registry::open(
                 reference,
                 &gpubom_registry::Options {
                     platform: settings.platform.clone(),
@@ -181,13 +181,16 @@ pub(crate) fn open_source(
                     credential_hosts: credential_hosts.to_vec(),
                     timeout: settings.timeout,
                 },
-            )?))
+            )?;
+            Ok(Opened::Image(Box::new(image)))
         }
         None => {
             let options = gpubom_image::OpenOptions {
                 platform: settings.platform.clone(),
             };
-            Ok(Opened::Image(gpubom_image::open(source, &options)?))
+            Ok(Opened::Image(Box::new(gpubom_image::open(
+                source, &options,
+            )?)))
         }
     }
 }
