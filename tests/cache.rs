@@ -19,6 +19,8 @@ fn scan_cached(cache_home: &Path, source: &str, extra: &[&str]) -> Output {
     gpubom()
         .env_remove("GPUBOM_NO_CACHE")
         .env("XDG_CACHE_HOME", cache_home)
+        // One time for every scan, so that two SBOMs of the same image compare equal.
+        .env("SOURCE_DATE_EPOCH", "1700000000")
         .args(["scan", source, "-f", "cyclonedx-json", "-q"])
         .args(extra)
         .output()
@@ -306,7 +308,10 @@ fn an_entry_that_is_not_a_regular_file_is_a_miss_synthetic() {
         let cache_env = cache_home.to_str().unwrap();
         let again = run_limited_with(
             &["scan", &source, "-f", "cyclonedx-json", "-q"],
-            &[("XDG_CACHE_HOME", cache_env)],
+            &[
+                ("XDG_CACHE_HOME", cache_env),
+                ("SOURCE_DATE_EPOCH", "1700000000"),
+            ],
             60,
         );
         assert_exit(&again, 0);

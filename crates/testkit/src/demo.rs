@@ -13,6 +13,8 @@ const DEBS: &[(&str, &str)] = &[
     ("base-files", "12.4+deb12u15"),
     ("zlib1g", "1:1.2.13.dfsg-1"),
     ("libexpat1", "2.5.0-1+deb12u2"),
+    // base-files pre-depends on awk, which mawk provides: the demo SBOM has a dependency edge.
+    ("mawk", "1.3.4.20200120-3.1"),
 ];
 const WHEELS: &[(&str, &str)] = &[
     ("nvidia-cuda-runtime-cu12", "12.1.105"),
