@@ -61,9 +61,11 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
             crate::console::out(&format!(
                 "ok: {} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
                 validated.own_rules,
-                (!no_default_policies)
-                    .then_some(", no @id clashes with the default pack")
-                    .unwrap_or_default(),
+                if no_default_policies {
+                    ""
+                } else {
+                    ", no @id clashes with the default pack"
+                },
                 config.waivers.len()
             ));
             Ok(ExitCode::SUCCESS)
@@ -76,19 +78,13 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         } => {
             let config = gpubom_pipeline::read_config(config.as_deref())?;
             let policies = policy::policies_under_test(&fixtures, policies, !no_default_policies)?;
-            let under_test: Vec<String> =
-                policies.iter().map(|p| p.display().to_string()).collect();
-            crate::console::out(&format!(
-                "testing {}{}",
-                (!no_default_policies)
-                    .then_some("the default pack")
-                    .unwrap_or_default(),
-                match (under_test.is_empty(), no_default_policies) {
-                    (true, _) => String::new(),
-                    (false, true) => under_test.join(", "),
-                    (false, false) => format!(" and {}", under_test.join(", ")),
-                }
-            ));
+            let listed: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
+            let mut testing = vec![listed.join(", ")];
+            testing.retain(|list| !list.is_empty());
+            if !no_default_policies {
+                testing.insert(0, "the default pack".into());
+            }
+            crate::console::out(&format!("testing {}", testing.join(" and ")));
             let report = policy::run_tests(&fixtures, &policies, !no_default_policies, &config)?;
             for name in &report.passed {
                 crate::console::out(&format!("PASS {name}"));

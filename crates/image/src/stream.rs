@@ -380,7 +380,7 @@ fn hand_out(
                     ),
                 });
             }
-            (&mut entry).read_to_end(&mut head).map_err(corrupt)?;
+            entry.read_to_end(&mut head).map_err(corrupt)?;
             held.documents.insert(member, head);
         } else {
             io::copy(&mut entry, &mut io::sink()).map_err(corrupt)?;

@@ -74,7 +74,7 @@ pub fn scan_source(
         Opened::Image(image) => {
             progress.start(image.layers.iter().filter_map(|l| l.size).sum());
             let scan = gpubom_catalog::scan(&image, &options)?;
-            (image, scan)
+            (*image, scan)
         }
         Opened::Engine(export) => {
             progress.start(export.size.unwrap_or(0));
@@ -119,7 +119,7 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
 
 /// What a spec opened as.
 enum Opened {
-    Image(gpubom_image::Image),
+    Image(Box<gpubom_image::Image>),
     /// An engine's export, read as it arrives.
     Engine(EngineExport),
 }
@@ -150,7 +150,7 @@ fn open_source(
                     return open_engine(engine, reference, platform);
                 }
             }
-            Ok(Opened::Image(gpubom_registry::open(
+            Ok(Opened::Image(Box::new(gpubom_registry::open(
                 reference,
                 &gpubom_registry::Options {
                     platform: settings.platform.clone(),
@@ -158,13 +158,15 @@ fn open_source(
                     credential_hosts: credential_hosts.to_vec(),
                     timeout: settings.timeout,
                 },
-            )?))
+            )?)))
         }
         None => {
             let options = gpubom_image::OpenOptions {
                 platform: settings.platform.clone(),
             };
-            Ok(Opened::Image(gpubom_image::open(source, &options)?))
+            Ok(Opened::Image(Box::new(gpubom_image::open(
+                source, &options,
+            )?)))
         }
     }
 }

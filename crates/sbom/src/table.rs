@@ -11,6 +11,9 @@ use gpubom_inventory::version::GenericVersion;
 use gpubom_inventory::{props, Component, ComponentKind, Inventory, Technique};
 use std::fmt::Write;
 
+/// Writes one section's rows: [`table`], or [`model_table`] for models.
+type Section = fn(&[&Component], &mut String);
+
 pub fn render(inventory: &Inventory) -> String {
     let mut out = String::new();
     header(inventory, &mut out);
@@ -30,7 +33,7 @@ pub fn render(inventory: &Inventory) -> String {
         .filter(|c| !c.kind.is_model_like() && !c.properties.contains_key(props::NVIDIA_FAMILY))
         .collect();
     vulnerable(inventory, &mut out);
-    let sections: [(_, _, fn(&[&Component], &mut String)); 3] = [
+    let sections: [(_, _, Section); 3] = [
         ("NVIDIA stack", &nvidia, table),
         ("Models", &models, model_table),
         ("Packages", &rest, table),
