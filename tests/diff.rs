@@ -591,7 +591,7 @@ fn real_syft_and_trivy_sboms_against_gpubom_s_of_the_same_image() {
         diff_ids,
         [
             "sha256:b65067da7a157d77e91a8ed2e3e4a56ca513cf804159db5fae9a8124a295ebaf",
-            "sha256:48149b62ff9e98e07b10bef23a3f4462669798532e6a331b119027abb00211ba",
+            "sha256:773bfea4bc6ac86c089dc646fd9765be805c162e841092f4b48fae13cb48b099",
             "sha256:2c0b6bcbc6b2e143feb3bf5a19f49c8a84b5760483642906ef7907aeddcd2022",
             "sha256:0e7890431bc821fa451ac395fd55bed9a385886a6d384f82384a5fbd515383c4",
         ],

@@ -242,9 +242,9 @@ fn shorten(text: &str, width: usize) -> String {
     format!("{start}…{end}")
 }
 
-/// A row of a section: four cells, then the location, whose suffix (`(+2)
+/// A row of a section: its cells, then the location, whose suffix (`(+2)
 /// [layer 1]`) is never shortened. Every cell is already escaped.
-type Row = ([String; 4], String, String);
+type Row = (Vec<String>, String, String);
 
 /// Where a component is: its first path, then how many more and its layer.
 fn location(c: &Component) -> (String, String) {
@@ -285,52 +285,59 @@ fn table(rows: &[&Component], out: &mut String) {
         })
         .collect();
     let titles = ["NAME", "VERSION", "TYPE", "EVIDENCE", "LOCATION"];
-    grid(titles, [16, 10, 8, 8, 40], &cells, out);
+    grid(&titles, &[16, 10, 8, 8, 40], &cells, out);
 }
 
 /// Models by what matters before loading one: its format, the verdict on
-/// whether loading it runs code, and why.
+/// whether loading it runs code, and why. A model is named by its file, so
+/// its location, whose end a shortened path keeps, is its name too.
 fn model_table(rows: &[&Component], out: &mut String) {
     let cells: Vec<Row> = rows
         .iter()
         .map(|c| {
             let property = |key: &str| c.properties.get(key).cloned().unwrap_or_default();
-            let format = property(props::MODEL_FORMAT);
             let (path, suffix) = location(c);
-            let reason = property(props::MODEL_VERDICT_REASON);
-            escaped(
-                [c.name.clone(), format, evidence_label(c), reason],
-                path,
-                suffix,
-            )
+            let path = if path.is_empty() {
+                c.name.clone()
+            } else {
+                path
+            };
+            let cells = [
+                property(props::MODEL_FORMAT),
+                evidence_label(c),
+                property(props::MODEL_VERDICT_REASON),
+            ];
+            escaped(cells, path, suffix)
         })
         .collect();
-    let titles = ["NAME", "FORMAT", "VERDICT", "REASON", "LOCATION"];
-    grid(titles, [16, 6, 7, 24, 36], &cells, out);
+    let titles = ["FORMAT", "VERDICT", "REASON", "LOCATION"];
+    grid(&titles, &[6, 7, 20, 48], &cells, out);
 }
 
 /// Every cell comes from the image: escaped before widths are measured, and
 /// the whole line again once it is padded (see `grid`).
-fn escaped(cells: [String; 4], path: String, suffix: String) -> Row {
+fn escaped<const N: usize>(cells: [String; N], path: String, suffix: String) -> Row {
     let escape = |cell: String| for_terminal(&cell).into_owned();
-    (cells.map(escape), escape(path), escape(suffix))
+    (cells.map(escape).to_vec(), escape(path), escape(suffix))
 }
 
-/// Writes `rows` under `titles` in at most [`WIDTH`] characters a line: each
-/// column as wide as its widest cell, then the widest column still above its
-/// `floor` narrowed a character at a time until the line fits. The
-/// floors (and titles) of a section add up to less than [`WIDTH`], so it
-/// always fits; a location keeps at least 36 characters, a reason 24.
-fn grid(titles: [&str; 5], floors: [usize; 5], rows: &[Row], out: &mut String) {
+/// Writes `rows` under `titles` (the last the location's) in at most [`WIDTH`]
+/// characters a line: each column as wide as its widest cell, then the widest
+/// column still above its `floor` narrowed a character at a time until the
+/// line fits. The floors (and titles) of a section add up to less than
+/// [`WIDTH`], so it always fits; a location keeps at least 40 characters (48
+/// for a model, whose name it holds).
+fn grid(titles: &[&str], floors: &[usize], rows: &[Row], out: &mut String) {
     let chars = |s: &str| s.chars().count();
-    let mut widths = titles.map(chars);
+    let last = titles.len() - 1;
+    let mut widths: Vec<usize> = titles.iter().map(|t| chars(t)).collect();
     for (cells, path, suffix) in rows {
         for (w, cell) in widths.iter_mut().zip(cells) {
             *w = (*w).max(chars(cell));
         }
-        widths[4] = widths[4].max(chars(path) + chars(suffix));
+        widths[last] = widths[last].max(chars(path) + chars(suffix));
     }
-    let gaps = 2 * (widths.len() - 1);
+    let gaps = 2 * last;
     while widths.iter().sum::<usize>() + gaps > WIDTH {
         let narrowable = |i: &usize| widths[*i] > floors[*i].max(chars(titles[*i]));
         let widest = (0..widths.len())
@@ -342,22 +349,23 @@ fn grid(titles: [&str; 5], floors: [usize; 5], rows: &[Row], out: &mut String) {
             None => break,
         }
     }
-    let line = |cols: [&str; 5], out: &mut String| {
+    let line = |cols: &[&str], out: &mut String| {
         let mut s = String::new();
-        for (col, w) in cols.iter().zip(widths).take(4) {
-            let _ = write!(s, "{:<w$}  ", shorten(col, w));
+        for (col, w) in cols.iter().zip(&widths).take(last) {
+            let _ = write!(s, "{:<w$}  ", shorten(col, *w));
         }
-        s.push_str(cols[4]);
+        s.push_str(cols[last]);
         // The name starts the line, and cells of white space could leave a later
         // cell there: the padded line is escaped whole.
         let _ = writeln!(out, "{}", for_terminal(s.trim_end()));
     };
     line(titles, out);
     for (cells, path, suffix) in rows {
-        let room = widths[4].saturating_sub(chars(suffix));
+        let room = widths[last].saturating_sub(chars(suffix));
         let located = format!("{}{suffix}", shorten(path, room));
-        let [name, second, third, fourth] = cells;
-        line([name, second, third, fourth, &located], out);
+        let mut cols: Vec<&str> = cells.iter().map(String::as_str).collect();
+        cols.push(&located);
+        line(&cols, out);
     }
 }
 

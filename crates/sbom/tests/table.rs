@@ -1,6 +1,6 @@
 //! The table view, as a snapshot: what a developer reads before pushing fits
 //! a 100-column terminal (long paths shortened in the middle, the SBOM keeping
-//! them whole), and models are listed under their own headings.
+//! them whole), and models are listed under their own headings, by their path.
 
 use gpubom_inventory::{props, Component, ComponentKind, Inventory, LayerRef, Location, Subject};
 use gpubom_sbom::{render, Format};
@@ -72,8 +72,8 @@ NAME          VERSION   TYPE          EVIDENCE  LOCATION
 cuda-runtime  12.1.105  cuda-runtime  -         /usr/local/l…to_show_shortening.so.12 (+1) [layer 1]
 
 Models (1)
-NAME                FORMAT   VERDICT  REASON                    LOCATION
-malic…heckpoint.pt  pytorch  UNSAFE   imports…pickle is loaded  /models/…ous_checkpoint.pt [layer 3]
+FORMAT   VERDICT  REASON                                   LOCATION
+pytorch  UNSAFE   imports os.s… when the pickle is loaded  /models/malicious_checkpoint.pt [layer 3]
 
 Packages (1)
 NAME  VERSION  TYPE    EVIDENCE  LOCATION
