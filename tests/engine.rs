@@ -88,6 +88,23 @@ fn docker_source_scans_to_what_the_oci_layout_scans_to() {
         "{err}"
     );
 
+    // --platform goes to the engine, and what comes back is checked against it.
+    let arm = run_against(
+        &podman,
+        &[
+            "scan",
+            &format!("docker:{DEMO}"),
+            "--platform",
+            "linux/arm64",
+        ],
+    );
+    assert_exit(&arm, 2);
+    assert!(
+        stderr(&arm).contains("no image for platform linux/arm64"),
+        "{}",
+        stderr(&arm)
+    );
+
     // By image ID too, and through CONTAINER_HOST as podman:.
     let id = podman.image_id(DEMO);
     let short = &id[..12];

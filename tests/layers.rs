@@ -1,7 +1,7 @@
 //! Layer and source semantics on small images whose contents are labelled
 //! synthetic: platform choice in nested indexes, hard and symbolic links,
-//! paths that try to leave the image, a path written twice in one layer, and
-//! CycloneDX XML against the XSD.
+//! paths that try to leave the image, a path written twice in one layer,
+//! CycloneDX XML against the XSD, and a progress line per layer off a terminal.
 
 mod common;
 
@@ -304,4 +304,36 @@ fn distroless_status_d_synthetic() {
         ssl["purl"],
         "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
     );
+}
+
+/// Off a terminal (stderr is a pipe here, as in a CI log), a line per layer
+/// read, with its digest, size and time; `-q` silences them.
+#[test]
+fn a_progress_line_per_layer_off_a_terminal_synthetic() {
+    let dir = tmp();
+    let oci = dir.path().join("oci");
+    small_image(Compression::Zstd).write_oci_dir(&oci);
+    let source = format!("oci-dir:{}", oci.display());
+    let out = run(&["scan", &source, "-o", "/dev/null"]);
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    let mut lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("gpubom: layer "))
+        .collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{err}");
+    for (n, line) in lines.iter().enumerate() {
+        let words: Vec<&str> = line.split(' ').collect();
+        // gpubom: layer N sha256:<12 hex> <size> <unit> <seconds> s
+        assert_eq!(words[2], (n + 1).to_string(), "{line}");
+        assert!(
+            words[3].starts_with("sha256:") && words[3].len() == 19,
+            "{line}"
+        );
+        assert!(words[5] == "kB" && words[7] == "s", "{line}");
+    }
+    let quiet = run(&["scan", &source, "-o", "/dev/null", "-q"]);
+    assert_exit(&quiet, 0);
+    assert!(quiet.stderr.is_empty(), "{}", stderr(&quiet));
 }
