@@ -452,3 +452,37 @@ fn bare_libraries_link_through_ld_so_conf_and_ld_library_path() {
     let needed = &rdma.properties[props::UNRESOLVED_NEEDED];
     assert!(needed.split(',').any(|n| n == "libcufile.so.0"), "{needed}");
 }
+
+/// triton 3.6.0 vendors CUPTI: the library is a component of its own, named
+/// `gpubom:bundled_by` triton, and triton gets a `Bundles` edge to it.
+#[test]
+fn a_package_bundles_the_nvidia_library_it_vendors() {
+    let test = "a_package_bundles_the_nvidia_library_it_vendors";
+    let wanted = [
+        "triton-3.6.0.dist-info/",
+        "/libcupti.so.2025.1.1",
+        "/libcupti.so.12",
+    ];
+    let Some(files) = or_skip(
+        test,
+        real::pypi_wheel("triton", "3.6.0").and_then(|w| wheel_members(&w, &wanted)),
+    ) else {
+        return;
+    };
+    let mut layer = Layer::new().compression(Compression::None);
+    for (path, bytes) in files {
+        layer = layer.file(&format!("{SITE}/{path}"), bytes);
+    }
+    let inventory = scan(
+        &ImageSpec::new("synthetic/triton", "1").layer(layer),
+        "linux/amd64",
+    );
+    assert_eq!(
+        edges(&inventory, DependencyKind::Bundles),
+        pairs(&[("triton", "cupti")])
+    );
+    assert_eq!(
+        named(&inventory, "cupti").properties[props::BUNDLED_BY],
+        "pkg:pypi/triton@3.6.0"
+    );
+}
