@@ -102,12 +102,22 @@ impl World {
     }
 
     /// `sign.py verify-attestation` of `digest` with `public`: its summary, or why not.
-    fn verify_independently(&self, test: &str, digest: &str, public: &Path) -> Result<Value, String> {
+    fn verify_independently(
+        &self,
+        test: &str,
+        digest: &str,
+        public: &Path,
+    ) -> Result<Value, String> {
         let mut python = registry::cosign_sign_py(test).expect("cryptography was had for keygen");
         let out = python
             .arg("verify-attestation")
             .args(self.registry.sign_py_args(REPO, digest))
-            .args(["--pub", public.to_str().unwrap(), "--predicate-type", CYCLONEDX])
+            .args([
+                "--pub",
+                public.to_str().unwrap(),
+                "--predicate-type",
+                CYCLONEDX,
+            ])
             .output()
             .expect("run python3");
         if out.status.success() {
@@ -129,9 +139,10 @@ impl World {
     }
 
     fn manifest(&self, reference: &str) -> Value {
-        let bytes = self
-            .registry
-            .get_ok(&format!("/v2/{REPO}/manifests/{reference}"), MANIFEST_ACCEPT);
+        let bytes = self.registry.get_ok(
+            &format!("/v2/{REPO}/manifests/{reference}"),
+            MANIFEST_ACCEPT,
+        );
         serde_json::from_slice(&bytes).expect("a JSON manifest")
     }
 }
@@ -189,10 +200,17 @@ fn an_attestation_verifies_independently_where_cosign_looks() {
 
     // The gate over the attested SBOM, naming the key that signed it.
     let checked = world.check_attested("1", &cosign_pub());
-    assert!(checked.status.code() == Some(0) || checked.status.code() == Some(1), "{}", stderr(&checked));
+    assert!(
+        checked.status.code() == Some(0) || checked.status.code() == Some(1),
+        "{}",
+        stderr(&checked)
+    );
     let report: Value = serde_json::from_slice(&checked.stdout).unwrap();
     let target = report["target"].as_str().unwrap();
-    assert!(target.contains(&format!("signed by key {good}")), "{target}");
+    assert!(
+        target.contains(&format!("signed by key {good}")),
+        "{target}"
+    );
 
     // A second attestation is appended to the .att manifest, as cosign appends.
     world.attest("1");
@@ -202,7 +220,10 @@ fn an_attestation_verifies_independently_where_cosign_looks() {
     for layer in att["layers"].as_array().unwrap() {
         assert_eq!(layer["mediaType"], "application/vnd.dsse.envelope.v1+json");
         assert_eq!(layer["annotations"]["predicateType"], CYCLONEDX);
-        assert_eq!(layer["annotations"]["dev.cosignproject.cosign/signature"], "");
+        assert_eq!(
+            layer["annotations"]["dev.cosignproject.cosign/signature"],
+            ""
+        );
     }
 
     // A scan that trusts the key counts the attestation as a signature over the image.
@@ -241,7 +262,10 @@ fn check_attested_refuses_another_key_a_tampered_payload_and_another_subject() {
 
     // Nothing attested yet: an error, not a scan.
     let line = error_line(&world.check_attested("1", &cosign_pub()));
-    assert!(line.contains("no https://cyclonedx.org/bom attestation"), "{line}");
+    assert!(
+        line.contains("no https://cyclonedx.org/bom attestation"),
+        "{line}"
+    );
 
     world.attest("1");
     let line = error_line(&world.check_attested("1", &other));
@@ -259,7 +283,10 @@ fn check_attested_refuses_another_key_a_tampered_payload_and_another_subject() {
         &serde_json::to_vec(&att).unwrap(),
     );
     let line = error_line(&world.check_attested("2", &cosign_pub()));
-    assert!(line.contains(&format!("over {}, not this image", world.digest)), "{line}");
+    assert!(
+        line.contains(&format!("over {}, not this image", world.digest)),
+        "{line}"
+    );
 
     // The SBOM altered after signing: neither verifier accepts it.
     world.sign_py(test, "tamper-attestation", &world.digest);
@@ -281,12 +308,22 @@ fn attach_and_attest_refuse_an_sbom_of_another_image_unless_forced() {
     let sbom = world.path("first.cdx.json");
     let sbom = sbom.to_str().unwrap();
     assert_exit(
-        &world.run(&["scan", "--plain-http", &world.reference("1"), "-q", "-o", sbom]),
+        &world.run(&[
+            "scan",
+            "--plain-http",
+            &world.reference("1"),
+            "-q",
+            "-o",
+            sbom,
+        ]),
         0,
     );
 
     let line = error_line(&world.run(&["attach", "--plain-http", &world.reference("2"), sbom]));
-    assert!(line.contains(&world.digest) && line.contains(&second), "{line}");
+    assert!(
+        line.contains(&world.digest) && line.contains(&second),
+        "{line}"
+    );
     let key = cosign_key();
     let attest_second = |extra: &[&str]| {
         let mut args = vec!["attest", "--plain-http", "--key", key.to_str().unwrap()];
@@ -294,22 +331,43 @@ fn attach_and_attest_refuse_an_sbom_of_another_image_unless_forced() {
         world.run(&args)
     };
     let line = error_line(&attest_second(&[&world.reference("2"), "--sbom", sbom]));
-    assert!(line.contains(&world.digest) && line.contains(&second), "{line}");
+    assert!(
+        line.contains(&world.digest) && line.contains(&second),
+        "{line}"
+    );
 
-    let forced = world.run(&["attach", "--plain-http", "--force", &world.reference("2"), sbom]);
+    let forced = world.run(&[
+        "attach",
+        "--plain-http",
+        "--force",
+        &world.reference("2"),
+        sbom,
+    ]);
     assert_exit(&forced, 0);
     assert!(stderr(&forced).is_empty(), "{}", stderr(&forced));
     // Its own image takes it without --force.
-    assert_exit(&world.run(&["attach", "--plain-http", &world.reference("1"), sbom]), 0);
+    assert_exit(
+        &world.run(&["attach", "--plain-http", &world.reference("1"), sbom]),
+        0,
+    );
 
     // Another tool's SBOM does not say which manifest it describes.
-    let syft = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/foreign-sboms/demo.syft.cdx.json");
+    let syft = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/foreign-sboms/demo.syft.cdx.json"
+    );
     let line = error_line(&world.run(&["attach", "--plain-http", &world.reference("1"), syft]));
     assert!(line.contains("not an SBOM gpubom wrote"), "{line}");
 
     // No password: cosign's variable is named, nothing is scanned.
     let out = gpubom_at(world.dir.path())
-        .args(["attest", "--plain-http", &world.reference("1"), "--key", key.to_str().unwrap()])
+        .args([
+            "attest",
+            "--plain-http",
+            &world.reference("1"),
+            "--key",
+            key.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let line = error_line(&out);

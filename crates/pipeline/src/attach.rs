@@ -37,7 +37,8 @@ pub fn attach_sbom(
     // Where the credentials may go besides the registry: `.gpubom.toml` here, if any.
     let config = crate::config::read_config(None)?;
     if !force {
-        let described = sbom_subject(&inventory, sbom).map_err(|e| anyhow!("{e}; --force attaches it anyway"))?;
+        let described = sbom_subject(&inventory, sbom)
+            .map_err(|e| anyhow!("{e}; --force attaches it anyway"))?;
         let settings = ScanSettings {
             platform: inventory.subject.platform.clone(),
             plain_http,

@@ -87,7 +87,9 @@ pub fn attest(
     let repository = gpubom_registry::reference::name(&parsed);
     let statement = gpubom_signature::statement(&repository, &digest, predicate_type, &sbom)
         .map_err(|e| anyhow!("cannot write the attestation's statement: {e}"))?;
-    let envelope = signer.sign_statement(&statement).map_err(anyhow::Error::msg)?;
+    let envelope = signer
+        .sign_statement(&statement)
+        .map_err(anyhow::Error::msg)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -130,8 +132,12 @@ fn sbom_of_this_image(
     config: &gpubom_policy::Config,
 ) -> Result<(Vec<u8>, String)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let inventory = gpubom_sbom::read_cyclonedx_json(&bytes)
-        .map_err(|e| anyhow!("{}: {e}; attest takes a CycloneDX JSON SBOM", path.display()))?;
+    let inventory = gpubom_sbom::read_cyclonedx_json(&bytes).map_err(|e| {
+        anyhow!(
+            "{}: {e}; attest takes a CycloneDX JSON SBOM",
+            path.display()
+        )
+    })?;
     let digest = sbom_subject(&inventory, path)?;
     let mut settings = settings.clone();
     settings.platform = settings.platform.or(inventory.subject.platform.clone());
@@ -195,13 +201,9 @@ pub fn read_attested(
         .chain(&image.index_digest)
         .map(String::as_str)
         .collect();
-    let found = gpubom_signature::attestation::attested(
-        &attached,
-        &digests,
-        &trust,
-        CYCLONEDX_PREDICATE,
-    )
-    .map_err(|why| anyhow!("--attested: {why}; nothing was checked"))?;
+    let found =
+        gpubom_signature::attestation::attested(&attached, &digests, &trust, CYCLONEDX_PREDICATE)
+            .map_err(|why| anyhow!("--attested: {why}; nothing was checked"))?;
     let mut inventory = gpubom_sbom::read_cyclonedx_json(&found.predicate)
         .map_err(|e| anyhow!("--attested: the SBOM attested in {}: {e}", found.manifest))?;
     if let Some(described) = &inventory.subject.digest {

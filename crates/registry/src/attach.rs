@@ -103,9 +103,12 @@ pub(crate) fn push_blob(registry: &Registry, client: &Client, bytes: &[u8]) -> R
     let digest = digest_of(bytes);
     let repository = registry.at(&digest);
     let deadline = registry.session().deadlines().for_blob();
-    pushing(registry, &format!("pushing blob {digest}"), deadline, || {
-        client.push_blob(&repository, bytes.to_vec(), &digest)
-    })?;
+    pushing(
+        registry,
+        &format!("pushing blob {digest}"),
+        deadline,
+        || client.push_blob(&repository, bytes.to_vec(), &digest),
+    )?;
     Ok(())
 }
 
@@ -144,7 +147,13 @@ pub(crate) fn push_referrer(
     }
     let bytes = serde_json::to_vec(&manifest).expect("JSON values serialise");
     let manifest_digest = digest_of(&bytes);
-    push_manifest(registry, client, &manifest_digest, &bytes, OCI_IMAGE_MEDIA_TYPE)?;
+    push_manifest(
+        registry,
+        client,
+        &manifest_digest,
+        &bytes,
+        OCI_IMAGE_MEDIA_TYPE,
+    )?;
     let tag_schema = !listed_as_referrer(registry, &top.digest, artifact_type, &manifest_digest)?;
     if tag_schema {
         add_to_tag_schema(

@@ -134,8 +134,10 @@ pub fn attested(
             let of_type = match &checked.statement {
                 Some(s) => s.predicate_type == predicate_type,
                 // Altered past reading: whatever it claimed, it is no attestation now.
-                None => layer.annotations.get("predicateType").map(String::as_str)
-                    == Some(predicate_type),
+                None => {
+                    layer.annotations.get("predicateType").map(String::as_str)
+                        == Some(predicate_type)
+                }
             };
             if !of_type {
                 continue;
@@ -147,8 +149,7 @@ pub fn attested(
                     verified = Some(Attested {
                         manifest: manifest.digest.clone(),
                         key,
-                        predicate: serde_json::to_vec(&predicate)
-                            .expect("a JSON value serialises"),
+                        predicate: serde_json::to_vec(&predicate).expect("a JSON value serialises"),
                     })
                 }
                 (true, _, None) => {
