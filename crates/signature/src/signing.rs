@@ -81,3 +81,46 @@ impl Signer {
         Ok(dsse::envelope(statement, &signature))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/cosign/");
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}{name}")).unwrap()
+    }
+
+    /// A key the real cosign wrote opens with its (empty) password, and its id is the one
+    /// `check --key` gives the public half derived from it independently.
+    #[test]
+    fn a_cosign_key_opens_and_is_known_by_its_public_halfs_id() {
+        let signer =
+            Signer::load(&fixture("cosign-empty-password.key"), b"", "cosign.key").unwrap();
+        let public = String::from_utf8(fixture("cosign-empty-password.pub")).unwrap();
+        let body: String = public.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = crate::base64_decode(&body).unwrap();
+        assert_eq!(
+            signer.key_id(),
+            format!("sha256:{}", hex::encode(Sha256::digest(der)))
+        );
+    }
+
+    #[test]
+    fn a_wrong_password_or_an_unencrypted_key_says_what_to_do() {
+        let Err(wrong) = Signer::load(&fixture("cosign-empty-password.key"), b"x", "cosign.key")
+        else {
+            panic!("a wrong password opened the key");
+        };
+        assert!(wrong.contains("COSIGN_PASSWORD"), "{wrong}");
+        let plain = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let Err(refused) = Signer::load(plain, b"", "plain.key") else {
+            panic!("an unencrypted key was taken");
+        };
+        assert!(
+            refused.contains("not an encrypted cosign private key"),
+            "{refused}"
+        );
+    }
+}
