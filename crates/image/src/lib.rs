@@ -26,8 +26,8 @@ pub use pipe::ChunkReader;
 mod remote;
 mod store;
 pub use attached::{
-    read_attached, Attached, AttachedLayer, Discovery, MAX_ATTACHED, MAX_ATTACHED_LAYER_BYTES,
-    MAX_MANIFEST_BYTES,
+    read_attached, Attached, AttachedLayer, Discovery, MAX_ATTACHED, MAX_ATTACHED_LAYERS,
+    MAX_ATTACHED_LAYER_BYTES, MAX_MANIFEST_BYTES,
 };
 pub use remote::{RemoteBlobs, RemoteTop};
 
