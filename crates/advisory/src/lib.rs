@@ -13,6 +13,8 @@
 //! is unknown (known only from a SONAME) matches nothing, and the scan says so.
 
 mod builtin;
+#[doc(hidden)]
+pub mod fuzzing;
 mod osv;
 mod vex;
 

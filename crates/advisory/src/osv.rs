@@ -300,6 +300,19 @@ impl Advisory {
             .cloned()
     }
 
+    /// Every (package, version, listed as affected) the advisory names, in its ranges
+    /// and its lists of affected versions.
+    pub(crate) fn named_versions(&self) -> Vec<(&str, &Version, bool)> {
+        self.affected
+            .iter()
+            .flat_map(|a| {
+                let in_ranges = a.ranges.iter().flatten().filter_map(order_key);
+                let ranged = in_ranges.map(|v| (a.identity.as_str(), v, false));
+                ranged.chain(a.versions.iter().map(|v| (a.identity.as_str(), v, true)))
+            })
+            .collect()
+    }
+
     /// Whether the advisory is known by `name` (its id or an alias).
     pub(crate) fn known_as(&self, name: &str) -> bool {
         self.names().any(|n| n == name)

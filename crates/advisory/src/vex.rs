@@ -27,22 +27,35 @@ impl Vex {
         let mut statements = Vec::new();
         for file in files {
             let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let doc: Value = serde_json::from_slice(&text)
-                .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
-            let found = if doc.get("statements").is_some() {
-                openvex(&doc, file)
-            } else if doc["bomFormat"] == "CycloneDX" {
-                cyclonedx(&doc, file)
-            } else {
-                Err(
-                    "neither an OpenVEX document (statements) nor CycloneDX VEX (vulnerabilities)"
-                        .into(),
-                )
-            }
-            .map_err(|why| format!("{}: {why}", file.display()))?;
-            statements.extend(found);
+            statements.extend(Vex::parse(&text, file)?.statements);
         }
         Ok(Vex { statements })
+    }
+
+    /// The statements of one document, `text`, read from `file` (named in errors and in
+    /// each statement's source).
+    pub fn parse(text: &[u8], file: &Path) -> Result<Vex, String> {
+        let doc: Value = serde_json::from_slice(text)
+            .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+        let statements = if doc.get("statements").is_some() {
+            openvex(&doc, file)
+        } else if doc["bomFormat"] == "CycloneDX" {
+            cyclonedx(&doc, file)
+        } else {
+            Err(
+                "neither an OpenVEX document (statements) nor CycloneDX VEX (vulnerabilities)"
+                    .into(),
+            )
+        }
+        .map_err(|why| format!("{}: {why}", file.display()))?;
+        Ok(Vex { statements })
+    }
+
+    /// Each statement's vulnerability and products.
+    pub(crate) fn named(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.statements
+            .iter()
+            .map(|s| (s.vulnerability.as_str(), s.products.as_slice()))
     }
 
     /// The statement about `names` (an advisory's id and aliases) for the

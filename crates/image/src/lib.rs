@@ -29,7 +29,7 @@ mod store;
 mod stream;
 pub use attached::{
     read_attached, Attached, AttachedLayer, Discovery, DSSE_ENVELOPE, MAX_ATTACHED,
-    MAX_ATTACHED_LAYER_BYTES, MAX_ATTESTATION_LAYER_BYTES, MAX_MANIFEST_BYTES,
+    MAX_ATTACHED_LAYERS, MAX_ATTACHED_LAYER_BYTES, MAX_ATTESTATION_LAYER_BYTES, MAX_MANIFEST_BYTES,
 };
 pub use remote::{RemoteBlobs, RemoteTop};
 pub use stream::{read_stream, ArchiveStream, Streamed, MAX_HELD_BYTES};

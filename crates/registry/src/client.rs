@@ -190,19 +190,7 @@ impl Registry {
                 }
             }
         };
-        #[derive(serde::Deserialize)]
-        struct Listing {
-            manifests: Vec<Referrer>,
-        }
-        let listing: Listing = serde_json::from_slice(&bytes).map_err(|e| Error::Protocol {
-            what,
-            why: format!("not an index of referrers: {e}"),
-        })?;
-        Ok(listing
-            .manifests
-            .into_iter()
-            .filter(|r| artifact_type.is_none() || r.artifact_type.as_deref() == artifact_type)
-            .collect())
+        parse_referrers(&bytes, artifact_type).map_err(|why| Error::Protocol { what, why })
     }
 
     /// A whole small blob, checked against its digest.
@@ -337,10 +325,28 @@ impl RemoteBlobs for Registry {
     }
 }
 
+/// The entries of a referrers list (an OCI index), of `artifact_type` when given.
+pub(crate) fn parse_referrers(
+    bytes: &[u8],
+    artifact_type: Option<&str>,
+) -> Result<Vec<Referrer>, String> {
+    #[derive(serde::Deserialize)]
+    struct Listing {
+        manifests: Vec<Referrer>,
+    }
+    let listing: Listing =
+        serde_json::from_slice(bytes).map_err(|e| format!("not an index of referrers: {e}"))?;
+    Ok(listing
+        .manifests
+        .into_iter()
+        .filter(|r| artifact_type.is_none() || r.artifact_type.as_deref() == artifact_type)
+        .collect())
+}
+
 /// A manifest's digest as `oci-client` settled it: the body must match the digest it
 /// was asked by and the one the registry declares (`Docker-Content-Digest`, the one
 /// kept when both are there); with neither, the body's sha256.
-fn manifest_digest(
+pub(crate) fn manifest_digest(
     body: &[u8],
     declared: Option<&str>,
     asked: Option<&str>,
@@ -369,7 +375,7 @@ fn manifest_digest(
 }
 
 /// The media type a manifest declares, or the one its shape implies.
-fn media_type_of(bytes: &[u8]) -> String {
+pub(crate) fn media_type_of(bytes: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Head {

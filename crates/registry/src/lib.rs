@@ -19,6 +19,8 @@ pub mod auth;
 mod client;
 mod deadline;
 mod download;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod reference;
 mod scope;

@@ -236,7 +236,7 @@ impl Authorizer {
 }
 
 /// The token service's JSON: `token` (or OAuth2's `access_token`) and its lifetime.
-fn parse_token(body: &[u8]) -> Result<(String, Duration), String> {
+pub(crate) fn parse_token(body: &[u8]) -> Result<(String, Duration), String> {
     #[derive(serde::Deserialize)]
     struct Answer {
         token: Option<String>,
