@@ -25,13 +25,18 @@ pub mod nvidia;
 mod walk;
 
 use gpubom_image::Image;
-use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject};
+use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject, DEFAULT_MAX_COMPONENTS};
 use rayon::prelude::*;
 
-/// Why a scan could not complete. The message names the layer or file.
+/// Why a scan could not complete. The message names the layer or file, or the limit.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct Error(#[from] gpubom_image::Error);
+pub enum Error {
+    #[error(transparent)]
+    Image(#[from] gpubom_image::Error),
+    /// More components than [`ScanOptions::max_components`].
+    #[error("the image has {}", gpubom_inventory::past_component_limit(*.0))]
+    TooManyComponents(usize),
+}
 
 /// Options for [`scan`].
 #[derive(Default)]
@@ -44,6 +49,8 @@ pub struct ScanOptions<'a> {
     pub expected_sha256: Option<&'a std::collections::HashMap<String, String>>,
     /// Where layer results are kept by diff_id; `None` reads every layer.
     pub cache: Option<&'a cache::LayerCache>,
+    /// The most components the image may have; [`DEFAULT_MAX_COMPONENTS`] when `None`.
+    pub max_components: Option<usize>,
 }
 
 /// Parses `sha256sum` output (`<hex>  <path>`, `*` marking binary mode) into
@@ -132,8 +139,14 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         fingerprints,
         expected_sha256: options.expected_sha256,
     };
+    let max_components = options.max_components.unwrap_or(DEFAULT_MAX_COMPONENTS);
     for cataloger in cataloger::CATALOGERS {
         cataloger.resolve(&view, &context, &mut found);
+        // Checked after each cataloger, before the next adds more: every later stage holds
+        // each component at least once.
+        if found.components.len() > max_components {
+            return Err(Error::TooManyComponents(max_components));
+        }
     }
 
     let warnings = analyses

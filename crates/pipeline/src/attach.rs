@@ -1,7 +1,10 @@
 //! Publishing an SBOM beside its image (`gpubom attach`): an OCI 1.1
 //! referrer of the image's digest, pushed only once the file reads as an SBOM.
 
-use anyhow::{bail, Context, Result};
+use crate::sbom::MAX_SBOM_BYTES;
+use crate::settings::max_components;
+use anyhow::{anyhow, bail, Result};
+use gpubom_inventory::file::read_regular_bytes;
 use gpubom_registry::attach::AttachedSbom;
 use std::path::Path;
 
@@ -14,9 +17,10 @@ pub struct Attached {
 
 /// Pushes the CycloneDX JSON SBOM at `sbom` as a referrer of `reference`.
 pub fn attach_sbom(reference: &str, sbom: &Path, plain_http: bool) -> Result<Attached> {
-    let bytes = std::fs::read(sbom).with_context(|| format!("cannot read {}", sbom.display()))?;
+    let bytes = read_regular_bytes(sbom, MAX_SBOM_BYTES)
+        .map_err(|e| anyhow!(e.describe(sbom, "an SBOM", MAX_SBOM_BYTES)))?;
     // A referrer lives as long as the image; refuse to publish what is not an SBOM.
-    if let Err(e) = gpubom_sbom::read_cyclonedx_json(&bytes) {
+    if let Err(e) = gpubom_sbom::read_cyclonedx(bytes.as_slice(), max_components()?) {
         bail!(
             "{}: {e}; attach takes a CycloneDX JSON SBOM",
             sbom.display()

@@ -3,11 +3,12 @@
 //! advisories. What `scan`, `check` and a batch scan share.
 
 use crate::advisories::Advisories;
-use crate::settings::ScanSettings;
+use crate::settings::{max_components, ScanSettings};
 use crate::signatures::{signature_facts, trust, unchecked_signatures_warning, unsigned_source};
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Result};
 use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_catalog::Scan;
+use gpubom_inventory::file::{read_regular, MAX_LIST_BYTES};
 use gpubom_inventory::{Fact, NotChecked};
 use std::collections::HashMap;
 
@@ -47,6 +48,7 @@ pub fn scan_source(
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
     }
     let expected = expected_sha256(settings)?;
+    let max_components = max_components()?;
     let image = open_source(source, settings, &config.registry.credential_hosts)?;
     let no_cache =
         settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
@@ -64,6 +66,7 @@ pub fn scan_source(
             fingerprints: Some(&fingerprints),
             expected_sha256: expected.as_ref(),
             cache: cache.as_ref(),
+            max_components: Some(max_components),
         },
     )?;
     progress.finish();
@@ -86,8 +89,8 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
     let Some(path) = &settings.expect_sha256 else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_regular(path, MAX_LIST_BYTES)
+        .map_err(|e| anyhow!(e.describe(path, "an --expect-sha256 file", MAX_LIST_BYTES)))?;
     gpubom_catalog::parse_sha256sums(&text, &path.display().to_string())
         .map(Some)
         .map_err(anyhow::Error::msg)
