@@ -181,7 +181,7 @@ fn section_membership_costs_containers_times_log_sections_synthetic() {
     let found = Containers {
         found: (0..MAX_CONTAINERS as u64)
             .map(|i| Container {
-                offset: 1 << 20 | i * 80,
+                offset: (1 << 20) + i * 80,
                 targets: BTreeSet::from([target]),
             })
             .collect(),

@@ -92,7 +92,7 @@ fn a_layer_sent_a_byte_a_second_times_out() {
         gpubom_registry::reference::parse(&format!("{}/gpu/app:v1", server.host())).unwrap();
     let registry = Registry::connect(reference, &options()).unwrap();
     let started = Instant::now();
-    let (mut reader, _) = registry.blob(&layer).unwrap();
+    let (mut reader, _) = registry.blob(&layer, None).unwrap();
     let err = reader.read_to_end(&mut Vec::new()).unwrap_err().to_string();
     assert_timed_out(started, &err, &format!("blob {layer}"), &server.host());
 }
