@@ -20,14 +20,19 @@ mod vex;
 
 pub use builtin::DATA_VERSION;
 pub use osv::Advisory;
-pub use vex::Vex;
+pub use vex::{Vex, MAX_VEX_FILE_BYTES};
 
+use gpubom_inventory::file::read_regular_bytes;
 use gpubom_inventory::version::{Ecosystem, Version};
 use gpubom_inventory::{
     props, Component, Fact, Inventory, NotChecked, Severity, VulnerabilityFact,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// The largest advisory file read (16 MiB): one OSV record per file, and the largest of the
+/// built-in records (`advisories/`) is about 5 KB.
+pub const MAX_ADVISORY_FILE_BYTES: u64 = 16 << 20;
 
 /// Advisories loaded from files, each with where it came from.
 #[derive(Debug, Default)]
@@ -79,7 +84,8 @@ impl Database {
         let mut from_files = 0;
         let mut superseded = BTreeSet::new();
         for file in files {
-            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let bytes = read_regular_bytes(&file, MAX_ADVISORY_FILE_BYTES)
+                .map_err(|e| e.describe(&file, "an advisory file", MAX_ADVISORY_FILE_BYTES))?;
             let advisory =
                 Advisory::parse(&bytes).map_err(|why| format!("{}: {why}", file.display()))?;
             // The user's copy of a built-in record (same id, or an alias such as its CVE or
@@ -295,7 +301,8 @@ fn unknown_version_reason(component: &Component) -> String {
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.is_file() {
+    // Anything but a directory is a file named: reading it says what it is if it is not one.
+    if !meta.is_dir() {
         files.push(path.to_path_buf());
         return Ok(());
     }

@@ -4,9 +4,14 @@
 //! documents with a `vulnerabilities[].analysis`.
 
 use crate::purl_base;
+use gpubom_inventory::file::read_regular_bytes;
 use gpubom_inventory::VexAnalysis;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+
+/// The largest VEX document read (64 MiB): room for a statement of a few hundred bytes about
+/// each of the 100,000 components an image may have.
+pub const MAX_VEX_FILE_BYTES: u64 = 64 << 20;
 
 /// One statement: a vulnerability, the products (purls) it is about, and the verdict.
 #[derive(Debug, Clone)]
@@ -26,7 +31,8 @@ impl Vex {
     pub fn load(files: &[PathBuf]) -> Result<Vex, String> {
         let mut statements = Vec::new();
         for file in files {
-            let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = read_regular_bytes(file, MAX_VEX_FILE_BYTES)
+                .map_err(|e| e.describe(file, "a VEX document", MAX_VEX_FILE_BYTES))?;
             statements.extend(Vex::parse(&text, file)?.statements);
         }
         Ok(Vex { statements })

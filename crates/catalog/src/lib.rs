@@ -27,13 +27,18 @@ pub mod nvidia;
 mod walk;
 
 use gpubom_image::Image;
-use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject};
+use gpubom_inventory::{ImageFacts, Inventory, LayerInfo, Subject, DEFAULT_MAX_COMPONENTS};
 use rayon::prelude::*;
 
-/// Why a scan could not complete. The message names the layer or file.
+/// Why a scan could not complete. The message names the layer or file, or the limit.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct Error(#[from] gpubom_image::Error);
+pub enum Error {
+    #[error(transparent)]
+    Image(#[from] gpubom_image::Error),
+    /// More components than [`ScanOptions::max_components`].
+    #[error("the image has {}", gpubom_inventory::past_component_limit(*.0))]
+    TooManyComponents(usize),
+}
 
 /// Options for [`scan`].
 #[derive(Default)]
@@ -48,6 +53,8 @@ pub struct ScanOptions<'a> {
     pub cache: Option<&'a cache::LayerCache>,
     /// Told of each layer once it is read, from any thread, in the order they finish.
     pub on_layer: Option<&'a (dyn Fn(&LayerRead) + Sync)>,
+    /// The most components the image may have; [`DEFAULT_MAX_COMPONENTS`] when `None`.
+    pub max_components: Option<usize>,
 }
 
 /// One layer read: what a progress line off a terminal says about it.
@@ -218,8 +225,14 @@ fn catalog(image: &Image, analyses: &[facts::LayerAnalysis], options: &ScanOptio
         fingerprints,
         expected_sha256: options.expected_sha256,
     };
+    let max_components = options.max_components.unwrap_or(DEFAULT_MAX_COMPONENTS);
     for cataloger in cataloger::CATALOGERS {
         cataloger.resolve(&view, &context, &mut found);
+        // Checked after each cataloger, before the next adds more: every later stage holds
+        // each component at least once.
+        if found.components.len() > max_components {
+            return Err(Error::TooManyComponents(max_components));
+        }
     }
     let platform = graph::Platform {
         architecture: image

@@ -11,6 +11,7 @@
 //! Versions are kept as text; [`version`] parses and orders them by their
 //! ecosystem's rules (PEP 440, dpkg, dotted numbers).
 
+pub mod file;
 pub mod gpu;
 pub mod not_checked;
 pub mod props;
@@ -23,6 +24,22 @@ pub use not_checked::{Fact, NotChecked};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The most components one inventory may hold (an image scanned, an SBOM read back) unless
+/// [`MAX_COMPONENTS_VAR`] allows more. Each costs memory in every stage after the walk, and a
+/// 2.6 MB image of 200,000 tiny `dist-info` directories made that gigabytes; the largest real
+/// images seen hold a few thousand.
+pub const DEFAULT_MAX_COMPONENTS: usize = 100_000;
+
+/// The environment variable that sets another limit than [`DEFAULT_MAX_COMPONENTS`].
+pub const MAX_COMPONENTS_VAR: &str = "GPUBOM_MAX_COMPONENTS";
+
+/// What the error says of a subject past `limit` components, after naming the subject.
+pub fn past_component_limit(limit: usize) -> String {
+    format!(
+        "more than {limit} components, the limit for one image; set {MAX_COMPONENTS_VAR} to allow more"
+    )
+}
 
 /// Everything found in one scanned subject (an image, a directory or a file).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

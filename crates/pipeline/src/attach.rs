@@ -3,9 +3,11 @@
 //! that gpubom wrote about that image.
 
 use crate::attest::sbom_subject;
+use crate::sbom::MAX_SBOM_BYTES;
 use crate::scan::open_image;
-use crate::settings::ScanSettings;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::settings::{max_components, ScanSettings};
+use anyhow::{anyhow, bail, Result};
+use gpubom_inventory::file::read_regular_bytes;
 use gpubom_registry::attach::AttachedSbom;
 use std::path::Path;
 
@@ -25,9 +27,10 @@ pub fn attach_sbom(
     plain_http: bool,
     force: bool,
 ) -> Result<Attached> {
-    let bytes = std::fs::read(sbom).with_context(|| format!("cannot read {}", sbom.display()))?;
+    let bytes = read_regular_bytes(sbom, MAX_SBOM_BYTES)
+        .map_err(|e| anyhow!(e.describe(sbom, "an SBOM", MAX_SBOM_BYTES)))?;
     // A referrer lives as long as the image; refuse to publish what is not an SBOM.
-    let inventory = gpubom_sbom::read_cyclonedx_json(&bytes).map_err(|e| {
+    let inventory = gpubom_sbom::read_cyclonedx(bytes.as_slice(), max_components()?).map_err(|e| {
         anyhow!(
             "{}: {e}; attach takes a CycloneDX JSON SBOM",
             sbom.display()

@@ -13,7 +13,8 @@
 use crate::scan::{scan_source, Silent};
 use crate::settings::ScanSettings;
 use crate::{one_line, TOOL_VERSION};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use gpubom_inventory::file::{read_regular, MAX_LIST_BYTES};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
@@ -36,7 +37,8 @@ pub fn read_list(list: &Path) -> Result<Vec<String>> {
     let text = if list.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read the list from stdin")?
     } else {
-        std::fs::read_to_string(list).with_context(|| format!("cannot read {}", list.display()))?
+        read_regular(list, MAX_LIST_BYTES)
+            .map_err(|e| anyhow!(e.describe(list, "a list of images", MAX_LIST_BYTES)))?
     };
     let sources: Vec<String> = text
         .lines()

@@ -8,8 +8,9 @@ use crate::sbom::read_sbom_to_check;
 use crate::scan::{scan_source, Progress};
 use crate::settings::ScanSettings;
 use crate::TOOL_VERSION;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use gpubom_catalog::Scan;
+use gpubom_inventory::file::open_regular;
 use gpubom_inventory::{Inventory, NotChecked};
 use gpubom_policy::report::{self, Format};
 use gpubom_policy::{Config, Finding, Pack, Severity};
@@ -213,11 +214,9 @@ pub fn dockerfile(path: Option<PathBuf>) -> Result<Option<Dockerfile>> {
 fn read_dockerfile(path: &Path) -> Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| {
-            file.take(report::MAX_DOCKERFILE_BYTES as u64 + 1)
-                .read_to_end(&mut bytes)
-        })
+    let file = open_regular(path).map_err(|e| anyhow!(e.describe(path, "a Dockerfile", 0)))?;
+    file.take(report::MAX_DOCKERFILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

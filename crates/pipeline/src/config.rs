@@ -3,7 +3,8 @@
 
 use crate::settings::ScanSettings;
 use anyhow::Result;
-use gpubom_policy::{Config, TextFileError};
+use gpubom_inventory::file::read_regular;
+use gpubom_policy::Config;
 use std::path::{Path, PathBuf};
 
 /// `settings.config`, else `.gpubom.toml` in the current directory, else the
@@ -35,13 +36,8 @@ pub fn read_config(path: Option<&Path>) -> Result<Config> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
-    let text = gpubom_policy::read_regular(&path, MAX_CONFIG_BYTES).map_err(|e| match e {
-        TextFileError::TooLarge => anyhow::anyhow!(
-            "{}: more than {MAX_CONFIG_BYTES} bytes; a configuration may be at most 4 MiB",
-            path.display()
-        ),
-        TextFileError::Unreadable(why) => anyhow::anyhow!("cannot read {}: {why}", path.display()),
-    })?;
+    let text = read_regular(&path, MAX_CONFIG_BYTES)
+        .map_err(|e| anyhow::anyhow!(e.describe(&path, "a configuration", MAX_CONFIG_BYTES)))?;
     let mut config =
         Config::parse(&text, &path.display().to_string()).map_err(anyhow::Error::msg)?;
     // Key files are named relative to the config that names them.

@@ -66,6 +66,6 @@ pub fn run_tests(
         },
         fixtures,
         &gpubom_inventory::time::today(),
-        &|bytes| gpubom_sbom::read_cyclonedx_json(bytes),
+        &crate::sbom::read_sbom_from,
     )?)
 }

@@ -2,17 +2,33 @@
 //! the gate sees it for `check --sbom`, with today's advisories applied.
 
 use crate::advisories::Advisories;
-use crate::settings::ScanSettings;
+use crate::settings::{max_components, ScanSettings};
 use crate::signatures::unchecked_signatures_warning;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use gpubom_catalog::Scan;
+use gpubom_inventory::file::{open_regular, Capped};
 use gpubom_inventory::Inventory;
 use std::path::Path;
 
+/// The largest SBOM read (1 GiB). gpubom writes about 1 KB per component, so an SBOM at the
+/// limit on components is about 100 MB; it is read as a stream, never held whole.
+pub const MAX_SBOM_BYTES: u64 = 1 << 30;
+
+/// What an SBOM is called where it is too large.
+const AN_SBOM: &str = "an SBOM";
+
 /// The inventory the SBOM at `path` records; errors name the file.
 pub fn read_sbom(path: &Path) -> Result<Inventory> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    gpubom_sbom::read_cyclonedx_json(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let file =
+        open_regular(path).map_err(|e| anyhow!(e.describe(path, AN_SBOM, MAX_SBOM_BYTES)))?;
+    read_sbom_from(file).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// The inventory an SBOM already opened records, read within [`MAX_SBOM_BYTES`] and the
+/// limit on components.
+pub(crate) fn read_sbom_from(file: std::fs::File) -> Result<Inventory, String> {
+    let max_components = max_components().map_err(|e| e.to_string())?;
+    gpubom_sbom::read_cyclonedx(Capped::new(file, AN_SBOM, MAX_SBOM_BYTES), max_components)
 }
 
 /// An SBOM as the gate sees it: the advisories and VEX statements given now

@@ -9,11 +9,12 @@
 //! anything else a path. The SBOM's `gpubom:source:kind` says which was read.
 
 use crate::advisories::Advisories;
-use crate::settings::ScanSettings;
+use crate::settings::{max_components, ScanSettings};
 use crate::signatures::{signature_facts, trust, unchecked_signatures_warning, unsigned_source};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use gpubom_catalog::nvidia::FingerprintTable;
 use gpubom_catalog::{LayerRead, Scan};
+use gpubom_inventory::file::{read_regular, MAX_LIST_BYTES};
 use gpubom_inventory::{Fact, NotChecked};
 use std::collections::HashMap;
 
@@ -57,6 +58,7 @@ pub fn scan_source(
         fingerprints.merge(FingerprintTable::load(path).map_err(anyhow::Error::msg)?);
     }
     let expected = expected_sha256(settings)?;
+    let max_components = max_components()?;
     let opened = open_source(source, settings, &config.registry.credential_hosts)?;
     let no_cache =
         settings.no_cache || std::env::var_os("GPUBOM_NO_CACHE").is_some_and(|v| v == "1");
@@ -73,6 +75,7 @@ pub fn scan_source(
         expected_sha256: expected.as_ref(),
         cache: cache.as_ref(),
         on_layer: Some(&on_layer),
+        max_components: Some(max_components),
     };
     let (image, mut scan) = match opened {
         Opened::Image(image) => {
@@ -116,8 +119,8 @@ fn expected_sha256(settings: &ScanSettings) -> Result<Option<HashMap<String, Str
     let Some(path) = &settings.expect_sha256 else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_regular(path, MAX_LIST_BYTES)
+        .map_err(|e| anyhow!(e.describe(path, "an --expect-sha256 file", MAX_LIST_BYTES)))?;
     gpubom_catalog::parse_sha256sums(&text, &path.display().to_string())
         .map(Some)
         .map_err(anyhow::Error::msg)

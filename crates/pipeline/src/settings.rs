@@ -4,7 +4,23 @@
 //! never sees clap and a test can write one by hand. Each field is one flag
 //! that `scan` and `check` share; a default is a scan with no flags given.
 
+use anyhow::{bail, Result};
+use gpubom_inventory::{DEFAULT_MAX_COMPONENTS, MAX_COMPONENTS_VAR};
 use std::path::PathBuf;
+
+/// The most components one image (or SBOM) may have: `GPUBOM_MAX_COMPONENTS` when set, else
+/// [`DEFAULT_MAX_COMPONENTS`].
+pub fn max_components() -> Result<usize> {
+    let Some(value) = std::env::var_os(MAX_COMPONENTS_VAR) else {
+        return Ok(DEFAULT_MAX_COMPONENTS);
+    };
+    match value.to_str().and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(limit) if limit > 0 => Ok(limit),
+        _ => bail!(
+            "{MAX_COMPONENTS_VAR} is {value:?}; set it to a whole number of components, or unset it for {DEFAULT_MAX_COMPONENTS}"
+        ),
+    }
+}
 
 /// How a source is read, verified and matched against advisories.
 #[derive(Debug, Clone, Default)]

@@ -17,7 +17,7 @@
 //! within what the parser can take on the main thread, even in a debug build.
 
 use crate::Error;
-use std::io::Read;
+use gpubom_inventory::file::{read_regular, FileError};
 use std::path::Path;
 
 /// The largest policy file read, in bytes (1 MiB). The default pack's largest
@@ -41,44 +41,9 @@ pub const MAX_POLICY_OPERATORS: usize = 4096;
 /// is refused without being opened, since reading one may never end.
 pub(crate) fn read(path: &Path) -> Result<String, Error> {
     read_regular(path, MAX_POLICY_FILE_BYTES).map_err(|e| match e {
-        TextFileError::TooLarge => too_large(&path.display().to_string()),
-        TextFileError::Unreadable(why) => Error::Load(format!("{}: {why}", path.display())),
+        FileError::TooLarge => too_large(&path.display().to_string()),
+        FileError::Unreadable(why) => Error::Load(format!("{}: {why}", path.display())),
     })
-}
-
-/// Why [`read_regular`] refused a file.
-#[derive(Debug)]
-pub enum TextFileError {
-    /// It holds more than the limit.
-    TooLarge,
-    /// It could not be opened or read, is not a regular file (a FIFO would block, a device
-    /// never end), or is not UTF-8.
-    Unreadable(String),
-}
-
-/// The text of a regular file of at most `limit` bytes. Anything else is refused before a byte
-/// of it is read: a FIFO, a device or a directory, by its type, checked again on the opened
-/// file in case it was replaced in between; a longer file after `limit + 1` bytes.
-pub fn read_regular(path: &Path, limit: u64) -> Result<String, TextFileError> {
-    let unreadable = |e: std::io::Error| TextFileError::Unreadable(e.to_string());
-    let regular = |meta: &std::fs::Metadata| {
-        if meta.is_file() {
-            Ok(())
-        } else {
-            Err(TextFileError::Unreadable("not a regular file".into()))
-        }
-    };
-    regular(&std::fs::metadata(path).map_err(unreadable)?)?;
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    regular(&file.metadata().map_err(unreadable)?)?;
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
-    if bytes.len() as u64 > limit {
-        return Err(TextFileError::TooLarge);
-    }
-    String::from_utf8(bytes).map_err(|_| TextFileError::Unreadable("not UTF-8 text".into()))
 }
 
 /// Refuses `text` (the policy file `file`) when it passes a bound, naming the

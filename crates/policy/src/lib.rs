@@ -25,9 +25,7 @@ mod version;
 mod waiver;
 pub mod waivers;
 
-pub use bounds::{
-    read_regular, TextFileError, MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLICY_OPERATORS,
-};
+pub use bounds::{MAX_POLICY_FILE_BYTES, MAX_POLICY_NESTING, MAX_POLICY_OPERATORS};
 pub use config::Config;
 pub use entities::{reference, Subject};
 pub use gpubom_inventory::Severity;

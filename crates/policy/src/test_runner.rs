@@ -23,6 +23,7 @@
 //! evaluated is a failure with its reason, and the others still run.
 
 use crate::{evaluate, Config, Error, Pack};
+use gpubom_inventory::file::{open_regular, read_regular};
 use gpubom_inventory::Inventory;
 use serde::Deserialize;
 use std::collections::hash_map::{Entry, HashMap};
@@ -60,6 +61,9 @@ pub struct TestReport {
     pub failed: Vec<(String, String)>,
 }
 
+/// The largest fixture read (4 MiB): a fixture is a small inventory or the name of an SBOM.
+pub const MAX_FIXTURE_BYTES: u64 = 4 << 20;
+
 /// Which policies the fixtures test, and the configuration a fixture without
 /// its own `config` gets.
 pub struct Policies<'a> {
@@ -68,13 +72,15 @@ pub struct Policies<'a> {
     pub config: &'a Config,
 }
 
-/// Runs every `*.test.json` under `dir`. `read_sbom` turns an SBOM file's
-/// bytes into an inventory (the SBOM reader lives in another crate).
+/// Runs every `*.test.json` under `dir`. `read_sbom` reads an SBOM file, opened once it is
+/// known to be a regular file, into an inventory (the SBOM reader lives in another crate).
+/// A fixture or SBOM that is not a regular file, or a fixture past [`MAX_FIXTURE_BYTES`],
+/// stops the run: it is no test of the policies.
 pub fn run(
     policies: &Policies,
     dir: &Path,
     today: &str,
-    read_sbom: &dyn Fn(&[u8]) -> Result<Inventory, String>,
+    read_sbom: &dyn Fn(std::fs::File) -> Result<Inventory, String>,
 ) -> Result<TestReport, Error> {
     let mut files: Vec<PathBuf> = walk(dir)?;
     files.retain(|p| p.to_string_lossy().ends_with(".test.json"));
@@ -90,7 +96,23 @@ pub fn run(
     let mut packs: HashMap<Option<String>, Pack> = HashMap::new();
     for file in files {
         let label = file.display().to_string();
-        match run_one(policies, &file, today, read_sbom, &mut packs) {
+        let text = read_regular(&file, MAX_FIXTURE_BYTES)
+            .map_err(|e| Error::Load(e.describe(&file, "a fixture", MAX_FIXTURE_BYTES)))?;
+        let outcome = match serde_json::from_str::<Fixture>(&text) {
+            Ok(fixture) => {
+                let sbom = fixture.sbom.as_deref().map(|name| open_sbom(&file, name));
+                run_one(
+                    policies,
+                    fixture,
+                    sbom.transpose()?,
+                    today,
+                    read_sbom,
+                    &mut packs,
+                )
+            }
+            Err(e) => Err(format!("not a fixture: {e}")),
+        };
+        match outcome {
             Ok((name, problems)) if problems.is_empty() => {
                 report.passed.push(format!("{name} ({label})"))
             }
@@ -103,17 +125,24 @@ pub fn run(
     Ok(report)
 }
 
+/// The SBOM a fixture names, beside it, opened if it is a regular file.
+fn open_sbom(fixture: &Path, name: &Path) -> Result<(PathBuf, std::fs::File), Error> {
+    let path = fixture.parent().unwrap_or(Path::new("")).join(name);
+    match open_regular(&path) {
+        Ok(opened) => Ok((path, opened)),
+        Err(e) => Err(Error::Load(e.describe(&path, "an SBOM", 0))),
+    }
+}
+
 /// The fixture's name and what it expected that did not happen.
 fn run_one(
     policies: &Policies,
-    file: &Path,
+    fixture: Fixture,
+    sbom: Option<(PathBuf, std::fs::File)>,
     today: &str,
-    read_sbom: &dyn Fn(&[u8]) -> Result<Inventory, String>,
+    read_sbom: &dyn Fn(std::fs::File) -> Result<Inventory, String>,
     packs: &mut HashMap<Option<String>, Pack>,
 ) -> Result<(String, Vec<String>), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let fixture: Fixture =
-        serde_json::from_str(&text).map_err(|e| format!("not a fixture: {e}"))?;
     if fixture.expect.fires.is_empty() && fixture.expect.silent.is_empty() {
         return Err("expects nothing: name rules in \"fires\" or \"silent\"".into());
     }
@@ -131,10 +160,9 @@ fn run_one(
             known_properties(&inventory)?;
             inventory
         }
-        (None, Some(sbom)) => {
-            let path = file.parent().unwrap_or(Path::new("")).join(sbom);
-            let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            read_sbom(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        (None, Some(_)) => {
+            let (path, opened) = sbom.ok_or("its SBOM was not opened")?;
+            read_sbom(opened).map_err(|e| format!("{}: {e}", path.display()))?
         }
         _ => return Err("give either \"inventory\" or \"sbom\", not both or neither".into()),
     };

@@ -14,7 +14,7 @@ mod spdx;
 mod table;
 mod vulnerabilities;
 
-pub use read::read_cyclonedx_json;
+pub use read::{read_cyclonedx, read_cyclonedx_json};
 
 use gpubom_inventory::Inventory;
 

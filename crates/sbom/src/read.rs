@@ -10,27 +10,58 @@
 //! SBOM cannot tell is declared [`NotChecked`], with gpubom's own reasons when
 //! it wrote the SBOM, else because this SBOM does not record it.
 
+use gpubom_inventory::past_component_limit;
 use gpubom_inventory::{
     props, Component, ComponentKind, Distro, Fact, Hash, ImageFacts, Inventory, LayerInfo,
     LayerRef, Location, NotChecked, SignatureFact, SignatureSource, Subject,
 };
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// An SBOM held whole (one to attach, a fuzz input), read as [`read_cyclonedx`] reads one with
+/// the default limit on components.
 pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    if doc["bomFormat"] != "CycloneDX" {
+    read_cyclonedx(bytes, gpubom_inventory::DEFAULT_MAX_COMPONENTS)
+}
+
+/// The inventory a CycloneDX JSON SBOM records, parsed as it streams from `reader`: each
+/// component becomes a [`Component`] as soon as it is parsed and its JSON is dropped, so the
+/// memory is the inventory's and one component's (a whole document as a `serde_json::Value`
+/// cost about 4 KB per component, and `diff` read two). More than `max_components`
+/// components is an error.
+pub fn read_cyclonedx(
+    reader: impl std::io::Read,
+    max_components: usize,
+) -> Result<Inventory, String> {
+    let past_limit = std::cell::Cell::new(false);
+    let mut json = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    let doc = DocumentSeed {
+        max_components,
+        past_limit: &past_limit,
+    }
+    .deserialize(&mut json)
+    .and_then(|doc| json.end().map(|()| doc))
+    .map_err(|e| {
+        if past_limit.get() {
+            format!("the SBOM lists {}", past_component_limit(max_components))
+        } else if e.is_io() {
+            e.to_string()
+        } else {
+            format!("not JSON: {e}")
+        }
+    })?;
+    if doc.bom_format != "CycloneDX" {
         return Err("not a CycloneDX SBOM (bomFormat is not \"CycloneDX\")".into());
     }
-    let meta = Metadata(properties(&doc["metadata"]));
-    let (subject, names_a_reference) = subject_of(&doc["metadata"]["component"], &meta);
-    let (distro, components) = distro_and_components(&doc);
+    let meta = Metadata(properties(&doc.metadata));
+    let (subject, names_a_reference) = subject_of(&doc.metadata["component"], &meta);
     let mut inventory = Inventory {
         subject,
         image: image_facts(&meta),
-        distro,
+        distro: doc.distro,
         layers: layers(&meta),
-        components,
+        components: doc.components,
         signatures: meta
             .first(props::SIGNATURES_CHECKED)
             .map(|_| signatures(&meta.0)),
@@ -51,6 +82,146 @@ pub fn read_cyclonedx_json(bytes: &[u8]) -> Result<Inventory, String> {
     }
     inventory.normalize();
     Ok(inventory)
+}
+
+/// What is kept of the document: the fields read, the components already converted.
+#[derive(Default)]
+struct Document {
+    bom_format: Value,
+    metadata: Value,
+    distro: Option<Distro>,
+    components: Vec<Component>,
+}
+
+/// The `visit_*` methods of a visitor for which a scalar (a number, a string, `null`) holds
+/// nothing, as the lookups into a `Value` this reader replaced found nothing there.
+macro_rules! nothing_from_scalars {
+    ($empty:expr) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+    };
+}
+
+/// Reads a document, skipping every field it does not use without building it.
+struct DocumentSeed<'a> {
+    max_components: usize,
+    past_limit: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+    type Value = Document;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Document, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_> {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut doc = Document::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "bomFormat" => doc.bom_format = map.next_value()?,
+                "metadata" => doc.metadata = map.next_value()?,
+                "components" => {
+                    (doc.distro, doc.components) = map.next_value_seed(ComponentsSeed {
+                        max_components: self.max_components,
+                        past_limit: self.past_limit,
+                    })?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(doc)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Document::default())
+    }
+
+    nothing_from_scalars!(Document::default());
+}
+
+/// The `components` array, each converted as it is parsed: the operating system (the
+/// `operating-system` component) and every other component. Anything but an array is no
+/// components, as before.
+struct ComponentsSeed<'a> {
+    max_components: usize,
+    past_limit: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
+    type Value = (Option<Distro>, Vec<Component>);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ComponentsSeed<'_> {
+    type Value = (Option<Distro>, Vec<Component>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of components")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut distro = None;
+        let mut components = Vec::new();
+        while let Some(c) = seq.next_element::<Value>()? {
+            if c["type"] == "operating-system" {
+                distro = Some(Distro {
+                    id: str_of(&c["name"]).unwrap_or_default(),
+                    version_id: str_of(&c["version"]),
+                    ..Default::default()
+                });
+                continue;
+            }
+            if components.len() >= self.max_components {
+                self.past_limit.set(true);
+                return Err(serde::de::Error::custom("too many components"));
+            }
+            components.push(component(&c));
+        }
+        Ok((distro, components))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok((None, Vec::new()))
+    }
+
+    nothing_from_scalars!((None, Vec::new()));
 }
 
 /// The SBOM's metadata properties, in the order written.
@@ -173,28 +344,6 @@ fn layers(meta: &Metadata) -> Vec<LayerInfo> {
         }
     }
     layers.into_values().collect()
-}
-
-/// The operating system (the `operating-system` component) and every other component.
-fn distro_and_components(doc: &Value) -> (Option<Distro>, Vec<Component>) {
-    let mut distro = None;
-    let mut components = Vec::new();
-    for c in doc["components"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        if c["type"] == "operating-system" {
-            distro = Some(Distro {
-                id: str_of(&c["name"]).unwrap_or_default(),
-                version_id: str_of(&c["version"]),
-                ..Default::default()
-            });
-            continue;
-        }
-        components.push(component(c));
-    }
-    (distro, components)
 }
 
 /// What the SBOM cannot tell and did not already say: no image config, no
@@ -344,11 +493,24 @@ fn component(c: &Value) -> Component {
         layer,
         properties: props
             .into_iter()
-            .filter(|(k, _)| k.starts_with(props::NAMESPACE))
+            .filter(|(k, _)| {
+                k.starts_with(props::NAMESPACE) && !WRITTEN_FROM_FIELDS.contains(&k.as_str())
+            })
             .collect(),
         ..Default::default()
     }
 }
+
+/// Properties the writer derives from a component's fields (its kind, its layer) and the
+/// inventory's layers, which this reader reads back into those: kept as properties too, they
+/// were written twice when the inventory was written again (`check --sbom -o cyclonedx-json`),
+/// and a map of them cost every component of a large SBOM an allocation.
+const WRITTEN_FROM_FIELDS: [&str; 4] = [
+    props::KIND,
+    props::LAYER_INDEX,
+    props::LAYER_DIFF_ID,
+    props::LAYER_CREATED_BY,
+];
 
 #[cfg(test)]
 mod tests {

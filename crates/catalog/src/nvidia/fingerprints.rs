@@ -5,6 +5,7 @@
 //! their own with `--fingerprints FILE` in the same format. Keyed on sha256
 //! because some NVIDIA libraries ship without a GNU build-id.
 
+use gpubom_inventory::file::{read_regular, MAX_LIST_BYTES};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -32,7 +33,8 @@ impl FingerprintTable {
 
     /// Loads a user table; errors name the file and line.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = read_regular(path, MAX_LIST_BYTES)
+            .map_err(|e| e.describe(path, "a fingerprint table", MAX_LIST_BYTES))?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -201,19 +201,37 @@ fn order(kind: ComponentKind, from: &Option<String>, to: &Option<String>) -> Opt
     to.partial_cmp(&from)
 }
 
-/// One side's components of one identity, by version.
-type Side<'a> = BTreeMap<Option<String>, &'a Component>;
+/// One side's components of one identity, by version, each version once. Nearly always one:
+/// a list, where a map per identity cost each component of a large SBOM a B-tree node.
+#[derive(Default)]
+struct Side<'a>(Vec<(Option<String>, &'a Component)>);
+
+impl<'a> Side<'a> {
+    fn has(&self, version: &Option<String>) -> bool {
+        self.0.iter().any(|(v, _)| v == version)
+    }
+
+    /// Keeps `c` for `version` unless that version already has a component.
+    fn add(&mut self, version: Option<String>, c: &'a Component) {
+        if !self.has(&version) {
+            self.0.push((version, c));
+        }
+    }
+
+    /// Puts the versions in order, as the map this replaced kept them.
+    fn sort(&mut self) {
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
 
 fn sides(inventory: &Inventory) -> BTreeMap<Identity, Side<'_>> {
     let mut out: BTreeMap<Identity, Side<'_>> = BTreeMap::new();
     for c in &inventory.components {
         // The first component of a version keeps its place: components are
         // sorted, so that is the same one on every run.
-        out.entry(identity(c))
-            .or_default()
-            .entry(version_of(c))
-            .or_insert(c);
+        out.entry(identity(c)).or_default().add(version_of(c), c);
     }
+    out.values_mut().for_each(Side::sort);
     out
 }
 
@@ -246,18 +264,22 @@ pub fn components(old: &Inventory, new: &Inventory) -> Vec<ComponentChange> {
     let old = sides(old);
     let new = sides(new);
     let ids: BTreeSet<&Identity> = old.keys().chain(new.keys()).collect();
-    let empty = Side::new();
+    let empty = Side::default();
     let mut out = Vec::new();
     for id in ids {
         let before = old.get(id).unwrap_or(&empty);
         let after = new.get(id).unwrap_or(&empty);
         let gone: Vec<(&Option<String>, &&Component)> = before
+            .0
             .iter()
-            .filter(|(v, _)| !after.contains_key(*v))
+            .filter(|(v, _)| !after.has(v))
+            .map(|(v, c)| (v, c))
             .collect();
         let came: Vec<(&Option<String>, &&Component)> = after
+            .0
             .iter()
-            .filter(|(v, _)| !before.contains_key(*v))
+            .filter(|(v, _)| !before.has(v))
+            .map(|(v, c)| (v, c))
             .collect();
         if let ([(from, _)], [(to, shown)]) = (gone.as_slice(), came.as_slice()) {
             let kind = match order(shown.kind, from, to) {
@@ -384,11 +406,30 @@ pub fn unrecorded(side: &Inventory, other: &Inventory) -> BTreeSet<Fact> {
         .collect()
 }
 
-/// `side` with the facts it does not record taken from `other`: what its
-/// findings would have been had it recorded them. A finding that appears only
-/// then depends on those facts, and is not compared.
+/// `side`'s image with the facts it does not record taken from `other`: what
+/// its findings would have been had it recorded them. A finding that appears
+/// only then depends on those facts, and is not compared.
+///
+/// The components are left out: image facts reach only the image's entity (a
+/// component's rules see the component and the configuration), so their
+/// findings would be `side`'s own, and a copy of 100,000 components would
+/// double what a diff holds.
 pub fn with_facts_of(side: &Inventory, other: &Inventory, facts: &BTreeSet<Fact>) -> Inventory {
-    let mut borrowed = side.clone();
+    let mut borrowed = Inventory {
+        subject: side.subject.clone(),
+        image: side.image.clone(),
+        distro: side.distro.clone(),
+        layers: side.layers.clone(),
+        signatures: side.signatures.clone(),
+        advisory_data: side.advisory_data.clone(),
+        not_checked: side
+            .not_checked
+            .iter()
+            .filter(|i| i.subject.is_none())
+            .cloned()
+            .collect(),
+        ..Default::default()
+    };
     if facts.iter().any(|f| Fact::IMAGE_CONFIG.contains(f)) {
         borrowed.image = other.image.clone();
     }
