@@ -280,11 +280,12 @@ fn text_and_table_start_no_workflow_command_and_no_escape_synthetic() {
     assert_exit(&out, 0);
     let table = String::from_utf8(out.stdout).unwrap();
     assert_inert("scan -f table", &table);
-    // The model's name leads its row: escaped where the runner would read it.
+    // The model's name leads its row (shortened in the middle to fit 100 columns): escaped
+    // where the runner would read it.
     assert!(
         table
             .lines()
-            .any(|l| l.starts_with("\\x3a:error::pwned\\x0a::stop-commands")),
+            .any(|l| l.starts_with("\\x3a:") && l.contains("pickle")),
         "{table}"
     );
 }

@@ -170,7 +170,7 @@ pub fn scan(image: &Image, options: &ScanOptions) -> Result<Scan, Error> {
         .par_iter()
         .map(|layer| analyze(layer, options))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(catalog(image, &analyses, options))
+    catalog(image, &analyses, options)
 }
 
 /// Catalogs a docker-archive as it arrives: each layer is read when it comes
@@ -200,12 +200,16 @@ pub fn scan_stream(
             ..arrived[at].clone()
         })
         .collect();
-    let scan = catalog(&streamed.image, &analyses, options);
+    let scan = catalog(&streamed.image, &analyses, options)?;
     Ok((streamed.image, scan))
 }
 
 /// The merge and the catalogers over the layers' analyses, in image order.
-fn catalog(image: &Image, analyses: &[facts::LayerAnalysis], options: &ScanOptions) -> Scan {
+fn catalog(
+    image: &Image,
+    analyses: &[facts::LayerAnalysis],
+    options: &ScanOptions,
+) -> Result<Scan, Error> {
     let view = merge::MergedView::build(analyses);
     let mut found = cataloger::Found::default();
     let builtin;
@@ -269,10 +273,10 @@ fn catalog(image: &Image, analyses: &[facts::LayerAnalysis], options: &ScanOptio
     // Sorts the components, and the edges' indices with them.
     inventory.normalize();
     not_checked::declare(image, options.expected_sha256.is_some(), &mut inventory);
-    Scan {
+    Ok(Scan {
         inventory,
         warnings,
-    }
+    })
 }
 
 fn subject(image: &Image) -> Subject {

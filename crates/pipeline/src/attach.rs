@@ -30,12 +30,13 @@ pub fn attach_sbom(
     let bytes = read_regular_bytes(sbom, MAX_SBOM_BYTES)
         .map_err(|e| anyhow!(e.describe(sbom, "an SBOM", MAX_SBOM_BYTES)))?;
     // A referrer lives as long as the image; refuse to publish what is not an SBOM.
-    let inventory = gpubom_sbom::read_cyclonedx(bytes.as_slice(), max_components()?).map_err(|e| {
-        anyhow!(
-            "{}: {e}; attach takes a CycloneDX JSON SBOM",
-            sbom.display()
-        )
-    })?;
+    let inventory =
+        gpubom_sbom::read_cyclonedx(bytes.as_slice(), max_components()?).map_err(|e| {
+            anyhow!(
+                "{}: {e}; attach takes a CycloneDX JSON SBOM",
+                sbom.display()
+            )
+        })?;
     let reference = gpubom_registry::reference::strip_scheme(reference).unwrap_or(reference);
     // Where the credentials may go besides the registry: `.gpubom.toml` here, if any.
     let config = crate::config::read_config(None)?;

@@ -70,7 +70,7 @@ pub fn read_cyclonedx(
         advisory_data: meta.first(props::ADVISORY_DATA),
         not_checked: not_checked(&meta.0),
         // When the SBOM says it was made; written back unchanged.
-        scanned_at: str_of(&doc["metadata"]["timestamp"]),
+        scanned_at: str_of(&doc.metadata["timestamp"]),
         dependencies: Vec::new(),
     };
     declare_unrecorded(&mut inventory);
