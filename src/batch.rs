@@ -3,7 +3,7 @@
 
 use crate::scan::ScanArgs;
 use anyhow::{Context, Result};
-use gpubom_pipeline::batch::{read_list, scan_all, summary};
+use gpubom_pipeline::batch::{closing_lines, read_list, scan_all, summary};
 use std::process::ExitCode;
 
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
@@ -16,7 +16,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let save = |name: &str, bytes: &[u8]| crate::output::write(Some(&out_dir.join(name)), bytes);
     // A progress bar per image would interleave; a line per finished image does not.
     let outcomes = scan_all(&sources, args.jobs, &settings, &config, &save, &|outcome| {
-        if flags.quiet {
+        if flags.quiet() {
             return;
         }
         match &outcome.error {
@@ -25,19 +25,9 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         }
     })?;
     crate::output::write(Some(&out_dir.join("summary.json")), &summary(&outcomes)?)?;
-    let failed: Vec<_> = outcomes.iter().filter(|o| o.error.is_some()).collect();
-    crate::console::out(&format!(
-        "{} of {} image(s) scanned; SBOMs and summary.json in {}",
-        outcomes.len() - failed.len(),
-        outcomes.len(),
-        out_dir.display()
-    ));
-    for outcome in &failed {
-        crate::console::out(&format!(
-            "  failed: {}: {}",
-            outcome.source,
-            outcome.error.as_deref().unwrap_or_default()
-        ));
-    }
-    Ok(ExitCode::from(if failed.is_empty() { 0 } else { 2 }))
+    closing_lines(&outcomes, out_dir)
+        .iter()
+        .for_each(|line| crate::console::out(line));
+    let failed = outcomes.iter().any(|o| o.error.is_some());
+    Ok(ExitCode::from(if failed { 2 } else { 0 }))
 }

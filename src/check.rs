@@ -101,7 +101,8 @@ fn check(args: &CheckArgs, source: &str) -> Result<u8> {
     let targets = crate::output::targets(&args.outputs, args.format)?;
     let settings = args.scan.settings();
     let gate = Gate::load(&settings, &args.policies, !args.no_default_policies)?;
-    let quiet = args.scan.quiet;
+    let dockerfile = gpubom_pipeline::check::dockerfile(args.dockerfile.clone())?;
+    let quiet = args.scan.quiet();
     let input = match (&args.sbom, args.attested) {
         (Some(sbom), _) => Input::Sbom(sbom),
         (None, true) => Input::Attested(source),
@@ -118,7 +119,6 @@ fn check(args: &CheckArgs, source: &str) -> Result<u8> {
         FailOn::High => Some(Severity::High),
         FailOn::Critical => Some(Severity::Critical),
     };
-    let dockerfile = gpubom_pipeline::check::dockerfile(args.dockerfile.clone())?;
     // Everything is rendered before anything is written: no half set of reports.
     let mut rendered = Vec::new();
     for target in &targets {

@@ -95,88 +95,13 @@ pub fn write_all(rendered: Vec<(Option<&Path>, Vec<u8>)>) -> Result<()> {
         .try_for_each(|(file, bytes)| write(file, &bytes))
 }
 
-/// Writes `bytes` to `path`, or to stdout when `path` is `None` or `-`.
-///
-/// A regular file (or a new one) is written atomically: a temporary file in
-/// the same directory, then a rename, with the permissions any new file would
-/// get under the user's umask. A symlink is written through, as Syft does:
-/// the link stays, its target gets the content. Anything that is not a regular
-/// file (`/dev/null`, a FIFO, a terminal, `/dev/stdout`) is written in place,
-/// never replaced: renaming over `/dev/null` as root would leave a regular
-/// file there for every later process to write into.
+/// Writes `bytes` to `path` (see [`gpubom_pipeline::write::write_file`]), or to stdout when
+/// `path` is `None` or `-`.
 pub fn write(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        return write_stdout(bytes);
-    };
-    if is_descriptor(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return write_in_place(path, bytes);
+    match path.filter(|p| p.as_os_str() != "-") {
+        Some(path) => gpubom_pipeline::write::write_file(path, bytes),
+        None => write_stdout(bytes),
     }
-    let target = through_links(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // tempfile's default is 0600; the umask narrows 0666 as for any new file.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write to {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(&target)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// `/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`: another name for an open
-/// descriptor, which may lead to a regular file the shell opened (`> out`).
-/// Replacing that file would leave the shell's descriptor on a deleted one.
-fn is_descriptor(path: &Path) -> bool {
-    path.starts_with("/dev/fd")
-        || path.starts_with("/proc")
-        || ["/dev/stdout", "/dev/stderr"]
-            .iter()
-            .any(|name| path == Path::new(name))
-}
-
-fn write_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.flush())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The file a chain of symlinks at `path` ends at (`path` itself when it is
-/// none), so that a rename replaces the file, not the link.
-fn through_links(path: &Path) -> Result<PathBuf> {
-    let mut current = path.to_path_buf();
-    // As many hops as the kernel follows before ELOOP.
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let next = std::fs::read_link(&current)
-                    .with_context(|| format!("cannot read the link {}", current.display()))?;
-                current = match current.parent() {
-                    Some(dir) => dir.join(next),
-                    None => next,
-                };
-            }
-            _ => return Ok(current),
-        }
-    }
-    bail!(
-        "cannot write {}: too many levels of symlinks",
-        path.display()
-    )
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -216,15 +141,5 @@ mod tests {
         let err = parsed("sarf=a.sarif").err().expect("a typo").to_string();
         assert!(err.contains("\"sarf\" is not a format"), "{err}");
         assert!(parsed("json=").is_err());
-    }
-
-    #[test]
-    fn descriptor_names_are_never_replaced() {
-        for name in ["/dev/stdout", "/dev/stderr", "/dev/fd/3", "/proc/self/fd/1"] {
-            assert!(is_descriptor(Path::new(name)), "{name}");
-        }
-        for name in ["/dev/shm/sbom.json", "out.json", "/tmp/dev/stdout"] {
-            assert!(!is_descriptor(Path::new(name)), "{name}");
-        }
     }
 }

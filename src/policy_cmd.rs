@@ -78,33 +78,18 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         } => {
             let config = gpubom_pipeline::read_config(config.as_deref())?;
             let policies = policy::policies_under_test(&fixtures, policies, !no_default_policies)?;
-            let under_test: Vec<String> =
-                policies.iter().map(|p| p.display().to_string()).collect();
-            crate::console::out(&format!(
-                "testing {}{}",
-                if no_default_policies {
-                    ""
-                } else {
-                    "the default pack"
-                },
-                match (under_test.is_empty(), no_default_policies) {
-                    (true, _) => String::new(),
-                    (false, true) => under_test.join(", "),
-                    (false, false) => format!(" and {}", under_test.join(", ")),
-                }
-            ));
+            let listed: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
+            let mut testing = vec![listed.join(", ")];
+            testing.retain(|list| !list.is_empty());
+            if !no_default_policies {
+                testing.insert(0, "the default pack".into());
+            }
+            crate::console::out(&format!("testing {}", testing.join(" and ")));
             let report = policy::run_tests(&fixtures, &policies, !no_default_policies, &config)?;
-            for name in &report.passed {
-                crate::console::out(&format!("PASS {name}"));
-            }
-            for (name, why) in &report.failed {
-                crate::console::out(&format!("FAIL {name}: {why}"));
-            }
-            crate::console::out(&format!(
-                "{} passed, {} failed",
-                report.passed.len(),
-                report.failed.len()
-            ));
+            report
+                .lines()
+                .iter()
+                .for_each(|line| crate::console::out(line));
             Ok(ExitCode::from(u8::from(!report.failed.is_empty())))
         }
         PolicyCommand::Schema { config } => {

@@ -48,21 +48,13 @@ pub struct ScanArgs {
     pub flags: ScanFlags,
 }
 
-/// How to scan: shared by `scan` and `check`.
+/// How to read an image: shared by `scan`, `check` and `attest`.
 #[derive(Args, Clone)]
-pub struct ScanFlags {
+pub struct SourceFlags {
     /// Platform to scan, as os/arch[/variant]: picked from a multi-platform image
     /// [default: linux/amd64], and checked against a single-platform one
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-
-    /// Extra NVIDIA fingerprints (TSV: sha256, product, version, file, source), added to the built-in table
-    #[arg(long, value_name = "FILE")]
-    pub fingerprints: Option<PathBuf>,
-
-    /// Expected sha256 of model files, in `sha256sum` format; each model gets hash_verified true/false
-    #[arg(long, value_name = "FILE")]
-    pub expect_sha256: Option<PathBuf>,
 
     /// No progress display and no warnings on stderr
     #[arg(short, long)]
@@ -81,17 +73,6 @@ pub struct ScanFlags {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
-    /// A cosign public key to verify the image's signatures with (repeatable);
-    /// added to [signatures] keys of the config
-    #[arg(long = "key", value_name = "FILE")]
-    pub keys: Vec<PathBuf>,
-
-    /// Sigstore's trusted_root.json, to verify keyless signatures offline
-    /// against the identities in [[signatures.identities]]; overrides
-    /// [signatures] trusted_root of the config
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
-
     /// Organisation values, signing keys and waivers [default: .gpubom.toml if present]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -108,26 +89,64 @@ pub struct ScanFlags {
     pub vex: Vec<PathBuf>,
 }
 
-impl ScanFlags {
+impl SourceFlags {
     /// Every flag but `--quiet`, which is the binary's: what it shows.
     pub fn settings(&self) -> ScanSettings {
         ScanSettings {
             platform: self.platform.clone(),
-            fingerprints: self.fingerprints.clone(),
-            expect_sha256: self.expect_sha256.clone(),
             no_cache: self.no_cache,
             plain_http: self.plain_http,
             timeout: self.timeout.map(std::time::Duration::from_secs),
-            keys: self.keys.clone(),
-            trusted_root: self.trusted_root.clone(),
             config: self.config.clone(),
             advisories: self.advisories.clone(),
             vex: self.vex.clone(),
+            ..ScanSettings::default()
         }
     }
 }
 
-/// What `-o`/`--format` can write, spelled as Syft spells them.
+/// How to scan and what to verify: shared by `scan` and `check`.
+#[derive(Args, Clone)]
+pub struct ScanFlags {
+    #[command(flatten)]
+    pub source: SourceFlags,
+
+    /// Extra NVIDIA fingerprints (TSV: sha256, product, version, file, source), added to the built-in table
+    #[arg(long, value_name = "FILE")]
+    pub fingerprints: Option<PathBuf>,
+
+    /// Expected sha256 of model files, in `sha256sum` format; each model gets hash_verified true/false
+    #[arg(long, value_name = "FILE")]
+    pub expect_sha256: Option<PathBuf>,
+
+    /// A cosign public key to verify the image's signatures with (repeatable);
+    /// added to [signatures] keys of the config
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+
+    /// Sigstore's trusted_root.json, to verify keyless signatures offline
+    /// against the identities in [[signatures.identities]]; overrides
+    /// [signatures] trusted_root of the config
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl ScanFlags {
+    pub fn settings(&self) -> ScanSettings {
+        ScanSettings {
+            fingerprints: self.fingerprints.clone(),
+            expect_sha256: self.expect_sha256.clone(),
+            keys: self.keys.clone(),
+            trusted_root: self.trusted_root.clone(),
+            ..self.source.settings()
+        }
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.source.quiet
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum OutputFormat {
     /// CycloneDX 1.6 JSON
@@ -168,8 +187,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let targets = crate::output::targets(&args.outputs, default)?;
     let settings = args.flags.settings();
     let config = gpubom_pipeline::load_config(&settings)?;
-    let scan = scan_source(source, &settings, &config, &Bar::new(args.flags.quiet))?;
-    crate::console::warnings(&scan.warnings, args.flags.quiet);
+    let scan = scan_source(source, &settings, &config, &Bar::new(args.flags.quiet()))?;
+    crate::console::warnings(&scan.warnings, args.flags.quiet());
     let mut rendered = Vec::new();
     for target in &targets {
         let format = target.format.sbom_format();

@@ -286,3 +286,17 @@ fn the_cycle_finder_finds_a_cycle() {
     std::fs::write(dir.path().join("c.rs"), "fn f() { my_crate::a::g() }").unwrap();
     assert_eq!(import_cycle(dir.path()), None);
 }
+
+/// The binary is flags, progress and output: what grows with a feature belongs in
+/// `crates/pipeline`, where tests reach it without a command line.
+#[test]
+fn the_binary_stays_under_a_thousand_lines() {
+    let lines: usize = rust_files(&root().join("src"))
+        .iter()
+        .map(|file| std::fs::read_to_string(file).unwrap().lines().count())
+        .sum();
+    assert!(
+        lines < 1000,
+        "src/ has {lines} lines: move what is not argument parsing, progress or output into crates/pipeline"
+    );
+}

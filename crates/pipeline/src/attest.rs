@@ -40,6 +40,30 @@ pub struct Attested {
     pub warnings: Vec<String>,
 }
 
+/// The line `gpubom attest` prints: what was attested, with which key, and where it went.
+impl std::fmt::Display for Attested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pushed = &self.pushed;
+        let referrer = if pushed.tag_schema {
+            "listed under the referrers tag schema: the registry has no referrers API"
+        } else {
+            "listed by the registry's referrers API"
+        };
+        write!(
+            f,
+            "attested {}@{} ({}), signed with key {}: tag {} (manifest {}, {} attestation(s)) and referrer {} ({referrer})",
+            self.repository,
+            pushed.subject,
+            self.predicate_type,
+            self.key,
+            pushed.att_tag,
+            pushed.att_manifest,
+            pushed.att_count,
+            pushed.referrer,
+        )
+    }
+}
+
 /// The in-toto predicate type an SBOM format is attested as: the URI `cosign attest
 /// --type` maps the format's name to.
 pub fn predicate_type(format: gpubom_sbom::Format) -> Result<&'static str> {

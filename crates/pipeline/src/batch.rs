@@ -115,6 +115,23 @@ pub fn scan_all(
 }
 
 /// `summary.json`: how many images were scanned and what became of each.
+/// What a batch prints once it is done: how many images were scanned and where the SBOMs
+/// are, then each failure with its reason.
+pub fn closing_lines(outcomes: &[Outcome], out_dir: &std::path::Path) -> Vec<String> {
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.error.is_some()).collect();
+    let scanned = format!(
+        "{} of {} image(s) scanned; SBOMs and summary.json in {}",
+        outcomes.len() - failed.len(),
+        outcomes.len(),
+        out_dir.display()
+    );
+    let failures = failed.iter().map(|outcome| {
+        let why = outcome.error.as_deref().unwrap_or_default();
+        format!("  failed: {}: {why}", outcome.source)
+    });
+    std::iter::once(scanned).chain(failures).collect()
+}
+
 pub fn summary(outcomes: &[Outcome]) -> Result<Vec<u8>> {
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     let summary = serde_json::json!({

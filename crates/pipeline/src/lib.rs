@@ -24,6 +24,7 @@ pub mod sbom;
 pub mod scan;
 pub mod settings;
 mod signatures;
+pub mod write;
 
 pub use check::Gate;
 pub use config::{load_config, read_config};

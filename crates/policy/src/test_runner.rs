@@ -61,6 +61,17 @@ pub struct TestReport {
     pub failed: Vec<(String, String)>,
 }
 
+impl TestReport {
+    /// `PASS name` and `FAIL name: why` a line each, then `N passed, N failed`: what
+    /// `gpubom policy test` prints, as Conftest's `verify` does.
+    pub fn lines(&self) -> Vec<String> {
+        let passed = self.passed.iter().map(|name| format!("PASS {name}"));
+        let failed = (self.failed.iter()).map(|(name, why)| format!("FAIL {name}: {why}"));
+        let total = format!("{} passed, {} failed", self.passed.len(), self.failed.len());
+        passed.chain(failed).chain([total]).collect()
+    }
+}
+
 /// The largest fixture read (4 MiB): a fixture is a small inventory or the name of an SBOM.
 pub const MAX_FIXTURE_BYTES: u64 = 4 << 20;
 
