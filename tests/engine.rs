@@ -359,3 +359,147 @@ fn docker_push_checked_pushes_only_what_passes() {
         format!("push {DEMO}\n")
     );
 }
+
+/// A certificate authority, a server certificate for 127.0.0.1 and a client certificate,
+/// made by the openssl CLI: the files dockerd's `--tlsverify` and its clients use
+/// (`ca.pem`, `cert.pem`, `key.pem` in `DOCKER_CERT_PATH`; the server's beside them).
+fn engine_certificates(dir: &Path) -> Result<(), String> {
+    let openssl = |args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!("openssl {args:?}: {}", stderr(&out))),
+        }
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let ca = [
+        "req",
+        "-x509",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+    ];
+    openssl(&[&ca[..], &key, &["-subj", "/CN=synthetic engine CA"]].concat())?;
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/CN=client")] {
+        let (private, csr) = (format!("{name}-key.pem"), format!("{name}.csr"));
+        let request = ["req", "-keyout", &private, "-out", &csr, "-subj", subject];
+        openssl(&[&request[..], &key].concat())?;
+        let (signed, ext) = (format!("{name}.pem"), format!("{name}.ext"));
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &signed,
+        ])?;
+    }
+    std::fs::rename(dir.join("client.pem"), dir.join("cert.pem")).map_err(|e| e.to_string())?;
+    std::fs::rename(dir.join("client-key.pem"), dir.join("key.pem")).map_err(|e| e.to_string())
+}
+
+/// socat in front of podman's socket on 127.0.0.1, speaking TLS and asking for a client
+/// certificate signed by `certs/ca.pem`, as dockerd with `--tlsverify` does; killed on drop.
+struct TlsFront(std::process::Child, u16);
+
+impl TlsFront {
+    fn start(podman: &Podman, certs: &Path) -> Result<TlsFront, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let cert = |name: &str| certs.join(name).display().to_string();
+        let listen = format!(
+            "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},cafile={},verify=1",
+            cert("server.pem"),
+            cert("server-key.pem"),
+            cert("ca.pem"),
+        );
+        let connect = format!("UNIX-CONNECT:{}", podman.socket().display());
+        let child = std::process::Command::new("socat")
+            .args([listen, connect])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot run socat (Debian's socat package): {e}"))?;
+        let front = TlsFront(child, port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                return Err("socat did not listen within 10 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(front)
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `DOCKER_HOST=tcp://…` with `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`, as a remote
+/// dockerd is reached: the engine's certificate is checked against `ca.pem` and gpubom
+/// shows its own. The same image comes back as through the socket; a CA that did not
+/// sign the engine's certificate is one error line, and no plain-HTTP fallback.
+#[test]
+fn an_engine_over_tcp_with_tls_is_reached_with_docker_cert_path() {
+    let test = "an_engine_over_tcp_with_tls_is_reached_with_docker_cert_path";
+    let dir = tmp();
+    let Some((podman, layout)) = demo_in_podman(test, dir.path()) else {
+        return;
+    };
+    let certs = dir.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let Some(()) = or_skip(test, engine_certificates(&certs)) else {
+        return;
+    };
+    let Some(front) = or_skip(test, TlsFront::start(&podman, &certs)) else {
+        return;
+    };
+    let over_tls = |cert_path: &Path| {
+        gpubom()
+            .args(["scan", &format!("docker:{DEMO}"), "-q"])
+            .env("DOCKER_HOST", format!("tcp://127.0.0.1:{}", front.1))
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", cert_path)
+            .env_remove("DOCKER_CONTEXT")
+            .output()
+            .unwrap()
+    };
+    let bom = bom_of(&over_tls(&certs));
+    assert_eq!(component_set(&bom), component_set(&scan_json(&layout)));
+    assert_eq!(source_kind(&bom), "docker");
+
+    // Another CA: the engine's certificate is not trusted, and nothing is read.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    engine_certificates(&other).unwrap();
+    assert_one_error(&over_tls(&other), "(TLS) (invalid peer certificate");
+}
