@@ -69,16 +69,6 @@ fn sbom_of_many(path: &Path, count: usize, version: &str) {
     out.write_all(b"]}\n").unwrap();
 }
 
-fn assert_one_error_line(out: &std::process::Output, says: &str) {
-    assert_exit(out, 2);
-    let err = stderr(out);
-    assert!(
-        err.starts_with("gpubom: error: ") && err.contains(says),
-        "wanted {says:?}: {err}"
-    );
-    assert_eq!(err.lines().count(), 1, "{err}");
-}
-
 /// An image at the limit is checked within the address-space limit (the Cedar entities of
 /// every component, built at once and then copied, took 1.9 GB for 100,000); one more
 /// component is one error line naming the limit and its override.

@@ -171,17 +171,6 @@ fn a_bare_reference_is_read_from_the_engine_that_holds_it() {
     );
 }
 
-/// One `gpubom: error:` line, exit 2, saying `says`.
-fn assert_one_error(out: &Output, says: &str) {
-    assert_exit(out, 2);
-    let err = stderr(out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("gpubom: error: ") && err.contains(says),
-        "{err}"
-    );
-}
-
 #[test]
 fn a_missing_image_and_a_stopped_engine_are_one_error_line_each() {
     let test = "a_missing_image_and_a_stopped_engine_are_one_error_line_each";
@@ -189,18 +178,18 @@ fn a_missing_image_and_a_stopped_engine_are_one_error_line_each() {
         return;
     };
     let missing = run_against(&podman, &["scan", "docker:nothing/here:1"]);
-    assert_one_error(&missing, "docker has no image nothing/here:1");
+    assert_one_error_line(&missing, "docker has no image nothing/here:1");
     assert!(stderr(&missing).contains("build or pull it first"));
 
     podman.stop();
     let stopped = run_against(&podman, &["check", "docker:nothing/here:1"]);
-    assert_one_error(&stopped, "docker: no engine answers at unix://");
+    assert_one_error_line(&stopped, "docker: no engine answers at unix://");
     let nowhere = gpubom()
         .args(["scan", "podman:app:dev"])
         .env("CONTAINER_HOST", podman.host())
         .output()
         .unwrap();
-    assert_one_error(&nowhere, "podman: no engine answers");
+    assert_one_error_line(&nowhere, "podman: no engine answers");
     assert!(stderr(&nowhere).contains("podman system service"));
 }
 
@@ -501,5 +490,5 @@ fn an_engine_over_tcp_with_tls_is_reached_with_docker_cert_path() {
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
     engine_certificates(&other).unwrap();
-    assert_one_error(&over_tls(&other), "(TLS) (invalid peer certificate");
+    assert_one_error_line(&over_tls(&other), "(TLS) (invalid peer certificate");
 }

@@ -570,13 +570,7 @@ fn special_files_in_a_layout_are_refused_not_read_synthetic() {
             };
             let source = format!("oci-dir:{}", dir.path().join("oci").display());
             let out = run_limited_with(&["scan", &source, "-q", "-f", "cyclonedx-json"], &[], 30);
-            assert_exit(&out, 2);
-            let err = stderr(&out);
-            assert!(
-                err.starts_with("gpubom: error: ") && err.contains(refusal),
-                "{role} as a {special}: {err}"
-            );
-            assert_eq!(err.lines().count(), 1, "{err}");
+            assert_one_error_line(&out, refusal);
         }
     }
 }

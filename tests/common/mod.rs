@@ -577,3 +577,14 @@ pub fn run_limited_with(args: &[&str], env: &[(&str, &str)], seconds: u64) -> st
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Exit 2 with exactly one `gpubom: error:` line on stderr, saying `says`.
+pub fn assert_one_error_line(out: &std::process::Output, says: &str) {
+    assert_exit(out, 2);
+    let err = stderr(out);
+    assert!(
+        err.starts_with("gpubom: error: ") && err.contains(says),
+        "wanted {says:?}: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -540,6 +540,13 @@ fn platform_of(config: &ImageConfig) -> Option<String> {
 }
 
 impl Image {
+    /// The digests the image is known by, its manifest's then its index's: what a signature
+    /// or an attestation may name as its subject.
+    pub fn digests(&self) -> Vec<&str> {
+        let own = self.manifest_digest.iter().chain(&self.index_digest);
+        own.map(String::as_str).collect()
+    }
+
     /// Manifests attached to this image: the signatures `cosign save` keeps in
     /// a layout, or what a registry lists for the image's digests. Empty for
     /// sources that cannot hold any (directories, files, `docker save`).

@@ -223,12 +223,7 @@ pub fn read_attested(
     let attached = image
         .attached()
         .context("cannot read what is attached to the image")?;
-    let digests: Vec<&str> = image
-        .manifest_digest
-        .iter()
-        .chain(&image.index_digest)
-        .map(String::as_str)
-        .collect();
+    let digests = image.digests();
     let found =
         gpubom_signature::attestation::attested(&attached, &digests, &trust, CYCLONEDX_PREDICATE)
             .map_err(|why| anyhow!("--attested: {why}; nothing was checked"))?;

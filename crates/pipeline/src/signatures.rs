@@ -37,12 +37,7 @@ pub fn signature_facts(
     let attached = image
         .attached()
         .context("cannot look for the image's signatures")?;
-    let digests: Vec<&str> = image
-        .manifest_digest
-        .iter()
-        .chain(&image.index_digest)
-        .map(String::as_str)
-        .collect();
+    let digests = image.digests();
     Ok(Some(gpubom_signature::check(&attached, &digests, trust)))
 }
 
