@@ -105,11 +105,16 @@ fn docker_source_scans_to_what_the_oci_layout_scans_to() {
         stderr(&arm)
     );
 
-    // By image ID too, and through CONTAINER_HOST as podman:.
+    // By image ID and by digest too, and through CONTAINER_HOST as podman:.
     let id = podman.image_id(DEMO);
     let short = &id[..12];
     let by_id = bom_of(&run_against(&podman, &["scan", &format!("docker:{short}")]));
     assert_eq!(component_set(&by_id), component_set(&expected));
+    let digest = podman.image_digest(DEMO);
+    let name = DEMO.rsplit_once(':').unwrap().0;
+    let by_digest = format!("docker:{name}@{digest}");
+    let by_digest = bom_of(&run_against(&podman, &["scan", &by_digest]));
+    assert_eq!(component_set(&by_digest), component_set(&expected));
     let out = gpubom()
         .args(["scan", &format!("podman:{DEMO}"), "-q"])
         .env("CONTAINER_HOST", podman.host())

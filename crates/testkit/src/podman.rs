@@ -98,9 +98,19 @@ impl Podman {
 
     /// The image ID podman gives `reference`.
     pub fn image_id(&self, reference: &str) -> String {
+        self.inspect(reference, "{{.Id}}")
+    }
+
+    /// The manifest digest podman keeps for `reference` (`sha256:…`), which names it as
+    /// `NAME@DIGEST`.
+    pub fn image_digest(&self, reference: &str) -> String {
+        self.inspect(reference, "{{.Digest}}")
+    }
+
+    fn inspect(&self, reference: &str, format: &str) -> String {
         let out = self
             .command()
-            .args(["image", "inspect", "--format", "{{.Id}}", reference])
+            .args(["image", "inspect", "--format", format, reference])
             .output()
             .expect("podman image inspect");
         assert!(
