@@ -497,24 +497,6 @@ fn numpy_arrays_are_data() {
     assert_eq!(bom["components"][0]["type"], "data");
 }
 
-/// A pickle from `crates/formats/testdata/pickles`, written by CPython's
-/// `pickle` module (its README has the script), inflated if stored gzipped.
-fn cpython_pickle(name: &str) -> Vec<u8> {
-    use std::io::Read;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crates/formats/testdata/pickles")
-        .join(name);
-    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if !name.ends_with(".gz") {
-        return stored;
-    }
-    let mut pickle = Vec::new();
-    flate2::read::GzDecoder::new(&stored[..])
-        .read_to_end(&mut pickle)
-        .unwrap();
-    pickle
-}
-
 /// `gpubom check` on an image of the pickles that were not reported, or were
 /// `safe` holding tens of megabytes: a primitive consumed only by `BINPERSID`,
 /// header-less pickles importing after 4 KiB of data (named without an
@@ -551,7 +533,7 @@ fn pickles_that_hide_or_flood_are_findings_cpython() {
     ];
     let mut layer = Layer::new();
     for (name, fixture, _) in files {
-        layer = layer.file(&format!("models/{name}"), cpython_pickle(fixture));
+        layer = layer.file(&format!("models/{name}"), real::cpython_pickle(fixture));
     }
     let dir = tmp();
     let oci = dir.path().join("oci");

@@ -28,6 +28,24 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A pickle from `crates/formats/testdata/pickles`, written by CPython's `pickle` module (its
+/// README has the script), inflated when it is stored gzip-compressed.
+pub fn cpython_pickle(name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let path = workspace_root()
+        .join("crates/formats/testdata/pickles")
+        .join(name);
+    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    if !name.ends_with(".gz") {
+        return stored;
+    }
+    let mut pickle = Vec::new();
+    flate2::read::GzDecoder::new(&stored[..])
+        .read_to_end(&mut pickle)
+        .unwrap();
+    pickle
+}
+
 /// Where the vendored real Debian packages live (see the README there).
 pub fn vendored_debs_dir() -> PathBuf {
     workspace_root().join("tests/fixtures/debs")

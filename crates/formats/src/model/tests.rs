@@ -482,29 +482,14 @@ fn a_safetensors_header_length_past_any_file_is_unknown_synthetic() {
     assert!(verdict_of("notes.bin", &bytes).is_none());
 }
 
-/// A pickle from `testdata/pickles`, written by CPython's `pickle` module (its
-/// README has the script), inflated when it is stored gzip-compressed.
-fn cpython_pickle(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/pickles")
-        .join(name);
-    let stored = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if !name.ends_with(".gz") {
-        return stored;
-    }
-    let mut pickle = Vec::new();
-    flate2::read::GzDecoder::new(&stored[..])
-        .read_to_end(&mut pickle)
-        .unwrap();
-    pickle
-}
-
 /// `os.system` imported only to be handed to `persistent_load`: the import
 /// runs whatever consumes it, so it is graded as any imported primitive is.
 #[test]
 fn a_primitive_only_binpersid_consumes_is_unsafe_cpython() {
     for protocol in [1, 2, 4] {
-        let bytes = cpython_pickle(&format!("synthetic-persid-system-p{protocol}.pkl"));
+        let bytes = gpubom_testkit::real::cpython_pickle(&format!(
+            "synthetic-persid-system-p{protocol}.pkl"
+        ));
         let r = verdict_of("weights", &bytes).expect("a pickle");
         assert_eq!(r.verdict, Verdict::Unsafe, "protocol {protocol}: {r:?}");
         assert!(r.reasons[0].contains("posix.system"), "{:?}", r.reasons);
@@ -517,7 +502,8 @@ fn a_primitive_only_binpersid_consumes_is_unsafe_cpython() {
 #[test]
 fn a_header_less_pickle_importing_after_4_kib_of_data_is_unsafe_cpython() {
     for protocol in [0, 1] {
-        let bytes = cpython_pickle(&format!("synthetic-late-import-p{protocol}.pkl"));
+        let bytes =
+            gpubom_testkit::real::cpython_pickle(&format!("synthetic-late-import-p{protocol}.pkl"));
         assert!(bytes.len() > SNIFF_BYTES);
         let r = verdict_of("weights", &bytes).expect("a pickle, whatever its name");
         assert_eq!(r.verdict, Verdict::Unsafe, "protocol {protocol}: {r:?}");
@@ -571,7 +557,7 @@ fn data_only_pickles_stop_at_a_cap_and_are_unknown_cpython() {
             "more than 2000000 pickle opcodes",
         ),
     ] {
-        let bytes = cpython_pickle(name);
+        let bytes = gpubom_testkit::real::cpython_pickle(name);
         let sniffed = sniff("weights.pkl", &bytes[..SNIFF_BYTES], false).expect("a pickle");
         let size = bytes.len() as u64;
         let r = analyze(sniffed, &mut std::io::Cursor::new(bytes), size, &limits).unwrap();
