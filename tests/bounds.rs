@@ -139,14 +139,6 @@ fn sboms_at_the_component_limit_are_compared_and_one_past_it_refused_synthetic()
     }
 }
 
-fn mkfifo(path: &Path) {
-    let made = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
-}
-
 /// A FIFO where an advisory, a VEX document, a policy test fixture, the SBOM a fixture names,
 /// an SBOM, a list of sums, fingerprints or images, or a Dockerfile is expected blocked `open`
 /// for good; `/dev/zero` never ended. Each is refused before it is opened: one error line,

@@ -540,14 +540,6 @@ fn layout_with_roles(dir: &std::path::Path) -> Vec<(&'static str, std::path::Pat
     ]
 }
 
-fn mkfifo(path: &std::path::Path) {
-    let made = std::process::Command::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo");
-    assert!(made.success());
-}
-
 /// A layout's index, manifest, config or layer replaced by a FIFO (which
 /// blocked the open) or a symlink to /dev/zero (which never ended): refused
 /// without being read, naming what it is.

@@ -588,3 +588,12 @@ pub fn assert_one_error_line(out: &std::process::Output, says: &str) {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// Makes a FIFO at `path` with the system's `mkfifo`.
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+}
