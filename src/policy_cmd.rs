@@ -58,16 +58,7 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         } => {
             let config = gpubom_pipeline::read_config(config.as_deref())?;
             let validated = policy::validate(&paths, !no_default_policies, &config)?;
-            crate::console::out(&format!(
-                "ok: {} rule(s) valid against the gpubom schema{}; {} waiver(s) valid",
-                validated.own_rules,
-                if no_default_policies {
-                    ""
-                } else {
-                    ", no @id clashes with the default pack"
-                },
-                config.waivers.len()
-            ));
+            crate::console::out(&validated.to_string());
             Ok(ExitCode::SUCCESS)
         }
         PolicyCommand::Test {
@@ -78,13 +69,7 @@ pub fn run(command: PolicyCommand) -> Result<ExitCode> {
         } => {
             let config = gpubom_pipeline::read_config(config.as_deref())?;
             let policies = policy::policies_under_test(&fixtures, policies, !no_default_policies)?;
-            let listed: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
-            let mut testing = vec![listed.join(", ")];
-            testing.retain(|list| !list.is_empty());
-            if !no_default_policies {
-                testing.insert(0, "the default pack".into());
-            }
-            crate::console::out(&format!("testing {}", testing.join(" and ")));
+            crate::console::out(&policy::under_test(&policies, !no_default_policies));
             let report = policy::run_tests(&fixtures, &policies, !no_default_policies, &config)?;
             report
                 .lines()

@@ -11,6 +11,32 @@ use std::path::{Path, PathBuf};
 pub struct Validated {
     /// The rules of `paths`, the built-in ones not counted.
     pub own_rules: usize,
+    /// Whether the default pack was loaded beside them (and so checked for @id clashes).
+    pub with_default_pack: bool,
+    pub waivers: usize,
+}
+
+/// `ok: N rule(s) valid …`: what `gpubom policy validate` prints when all is valid.
+impl std::fmt::Display for Validated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clashes = match self.with_default_pack {
+            true => ", no @id clashes with the default pack",
+            false => "",
+        };
+        let (rules, waivers) = (self.own_rules, self.waivers);
+        write!(f, "ok: {rules} rule(s) valid against the gpubom schema{clashes}; {waivers} waiver(s) valid")
+    }
+}
+
+/// `testing the default pack and a.cedar, b.cedar`: what `gpubom policy test` says it tests.
+pub fn under_test(policies: &[PathBuf], default_policies: bool) -> String {
+    let listed: Vec<String> = policies.iter().map(|p| p.display().to_string()).collect();
+    let mut testing = vec![listed.join(", ")];
+    testing.retain(|list| !list.is_empty());
+    if default_policies {
+        testing.insert(0, "the default pack".into());
+    }
+    format!("testing {}", testing.join(" and "))
 }
 
 /// Loads the pack `check` would load, so that an @id clash or a waiver for a
@@ -25,6 +51,8 @@ pub fn validate(paths: &[PathBuf], default_policies: bool, config: &Config) -> R
     )?;
     Ok(Validated {
         own_rules: pack.rules.values().filter(|r| !r.builtin).count(),
+        with_default_pack: default_policies,
+        waivers: config.waivers.len(),
     })
 }
 
