@@ -26,14 +26,7 @@ struct Checked<'a> {
 
 fn check_envelope<'a>(bytes: &[u8], digests: &'a [&'a str], trust: &Trust) -> Checked<'a> {
     let failed = |why: String| Checked {
-        outcome: Outcome {
-            signed_by: None,
-            names: Err(why),
-            digests,
-            identity: None,
-            keyless: None,
-            keys_tried: trust.key_count(),
-        },
+        outcome: Outcome::unreadable(digests, trust, why),
         statement: None,
     };
     let envelope: Envelope = match serde_json::from_slice(bytes) {

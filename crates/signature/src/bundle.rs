@@ -47,14 +47,7 @@ pub(crate) fn check<'a>(
     digests: &'a [&'a str],
     trust: &Trust,
 ) -> Option<Outcome<'a>> {
-    let failed = |why: String| Outcome {
-        signed_by: None,
-        names: Err(why),
-        digests,
-        identity: None,
-        keyless: None,
-        keys_tried: trust.key_count(),
-    };
+    let failed = |why: String| Outcome::unreadable(digests, trust, why);
     let bundle: Bundle = match serde_json::from_slice(bytes) {
         Ok(b) => b,
         Err(e) => return Some(failed(format!("not a sigstore bundle: {e}"))),

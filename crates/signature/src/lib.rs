@@ -141,7 +141,20 @@ pub(crate) struct Outcome<'a> {
     pub keys_tried: usize,
 }
 
-impl Outcome<'_> {
+impl<'a> Outcome<'a> {
+    /// A layer that could not be read as what it claims: nothing signed it, and `why` is the
+    /// reason the fact gives.
+    pub(crate) fn unreadable(digests: &'a [&'a str], trust: &Trust, why: String) -> Outcome<'a> {
+        Outcome {
+            signed_by: None,
+            names: Err(why),
+            digests,
+            identity: None,
+            keyless: None,
+            keys_tried: trust.key_count(),
+        }
+    }
+
     fn into_fact(self, manifest: &Attached, source: SignatureSource) -> SignatureFact {
         let over_this = self
             .names
